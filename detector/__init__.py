@@ -1,0 +1,24 @@
+"""The detector data layer: the CMS ECAL crop schema, validated HDF5 reading and writing, and splits."""
+
+from __future__ import annotations
+
+from detector.dataset import DEFAULT_CHUNK, EventDataset, load_dataset, require_both_classes
+from detector.errors import InputError
+from detector.hdf5 import EventFile, EventWriter, atomic_path, check_images, file_digest
+from detector.split import Split, stratified_folds, stratified_split
+
+__all__ = (
+    "DEFAULT_CHUNK",
+    "EventDataset",
+    "EventFile",
+    "EventWriter",
+    "InputError",
+    "Split",
+    "atomic_path",
+    "check_images",
+    "file_digest",
+    "load_dataset",
+    "require_both_classes",
+    "stratified_folds",
+    "stratified_split",
+)

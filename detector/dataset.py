@@ -1,0 +1,174 @@
+"""A labelled set of crops drawn from one or two HDF5 files, streamed in chunks.
+
+The real data come as one file per class (``--electrons FILE --photons FILE``); a single file holding both
+classes (``--data FILE``) works the same way. :class:`EventDataset` concatenates the selected events of its
+files in a fixed order (electrons first, then photons) and never holds more than one chunk of images.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from detector.errors import InputError
+from detector.hdf5 import EventFile, file_digest
+from detector.schema import ELECTRON, PHOTON, IMAGE_SHAPE, Images, IndexArray
+
+__all__ = ("DEFAULT_CHUNK", "EventDataset", "load_dataset", "require_both_classes")
+
+DEFAULT_CHUNK = 8192
+"""Images per streamed block: 8192 x 32 x 32 x 2 float32 = 64 MiB."""
+
+
+@dataclass(frozen=True)
+class _Selection:
+    file: EventFile
+    indices: IndexArray  # sorted event indices within the file
+
+
+class EventDataset:
+    """Events selected from one or more :class:`~detector.hdf5.EventFile` objects, in a fixed order.
+
+    Attributes
+    ----------
+    labels : ndarray of shape (n_events,), float32
+        1.0 electron, 0.0 photon.
+    extras : dict of str to ndarray of shape (n_events,)
+        Per-event extras. An extra present in only some files (``converted`` exists only for photons)
+        is NaN for the events of the other files.
+    """
+
+    def __init__(self, selections: list[_Selection]) -> None:
+        self._selections = selections
+        self.labels = np.concatenate([s.file.labels[s.indices] for s in selections])
+        self.extras = _merge_extras(selections)
+
+    def __len__(self) -> int:
+        return int(self.labels.size)
+
+    @property
+    def paths(self) -> list[str]:
+        """The files the events come from."""
+        return [str(s.file.path) for s in self._selections]
+
+    def iter_images(self, *, chunk_size: int = DEFAULT_CHUNK) -> Iterator[tuple[int, Images]]:
+        """Yield ``(start, images)`` blocks covering every event in order; ``start`` is the dataset index."""
+        offset = 0
+        for s in self._selections:
+            for block, images in s.file.iter_blocks(s.indices, chunk_size=chunk_size):
+                yield offset, images
+                offset += len(block)
+
+    def read_images(self, indices: npt.ArrayLike | None = None, *, chunk_size: int = DEFAULT_CHUNK) -> Images:
+        """Return the images at dataset ``indices`` (all when None) as one array, in the order given.
+
+        Needs ``len(indices) x 8 KiB`` of memory; prefer :meth:`iter_images` for whole-dataset passes.
+        """
+        if indices is None:
+            out = np.empty((len(self), *IMAGE_SHAPE), dtype=np.float32)
+            for start, images in self.iter_images(chunk_size=chunk_size):
+                out[start : start + len(images)] = images
+            return out
+        wanted = np.asarray(indices, dtype=np.int64)
+        order = np.argsort(wanted, kind="stable")
+        sorted_wanted = wanted[order]
+        out = np.empty((wanted.size, *IMAGE_SHAPE), dtype=np.float32)
+        offset = 0
+        for s in self._selections:
+            lo, hi = np.searchsorted(sorted_wanted, [offset, offset + len(s.indices)])
+            if hi > lo:
+                file_indices = s.indices[sorted_wanted[lo:hi] - offset]
+                position = lo
+                for block, images in s.file.iter_blocks(file_indices, chunk_size=chunk_size):
+                    out[order[position : position + len(block)]] = images
+                    position += len(block)
+            offset += len(s.indices)
+        return out
+
+    def fingerprint(self) -> str:
+        """A key that changes with the files' content and the event selection, not with file names."""
+        digest = hashlib.blake2b(digest_size=16)
+        for s in self._selections:
+            digest.update(file_digest(s.file.path).encode())
+            digest.update(np.ascontiguousarray(s.indices).tobytes())
+        return digest.hexdigest()
+
+
+def _merge_extras(selections: list[_Selection]) -> dict[str, np.ndarray]:
+    keys = sorted({k for s in selections for k in s.file.extras})
+    merged: dict[str, np.ndarray] = {}
+    for key in keys:
+        everywhere = all(key in s.file.extras for s in selections)
+        parts = [
+            s.file.extras[key][s.indices] if key in s.file.extras else np.full(len(s.indices), np.nan, np.float32)
+            for s in selections
+        ]
+        merged[key] = np.concatenate(parts) if everywhere else np.concatenate([p.astype(np.float32) for p in parts])
+    return merged
+
+
+def load_dataset(
+    *,
+    electrons: str | os.PathLike[str] | None = None,
+    photons: str | os.PathLike[str] | None = None,
+    data: str | os.PathLike[str] | None = None,
+    max_events: int | None = None,
+    seed: int = 0,
+) -> EventDataset:
+    """Open and validate the input files.
+
+    Parameters
+    ----------
+    electrons, photons : path-like, optional
+        One file per class (the real CMS layout); both must be given together.
+    data : path-like, optional
+        A single file that holds both classes. Exclusive with ``electrons``/``photons``.
+    max_events : int, optional
+        Keep at most this many events in total: the first ``max_events // 2`` of each per-class file, or a
+        seeded random subset stratified by label from a single file (which may be sorted by class).
+    seed : int
+        Seed of that subset.
+
+    Raises
+    ------
+    InputError
+        A file is missing or malformed, or the arguments do not name one valid layout.
+    """
+    if max_events is not None and max_events < 2:
+        raise InputError(f"--max-events: must be at least 2, got {max_events}")
+    if data is not None:
+        if electrons is not None or photons is not None:
+            raise InputError("--data: give either --data or --electrons/--photons, not both")
+        file = EventFile(data)
+        return EventDataset([_Selection(file, _stratified_subset(file.labels, max_events, seed))])
+    if electrons is None or photons is None:
+        missing = "--photons" if photons is None else "--electrons"
+        raise InputError(f"{missing}: both --electrons and --photons are needed (or a single --data file)")
+    files = [EventFile(electrons, expected_label=ELECTRON), EventFile(photons, expected_label=PHOTON)]
+    per_class = None if max_events is None else max_events // 2
+    return EventDataset([_Selection(f, np.arange(min(f.n_events, per_class or f.n_events))) for f in files])
+
+
+def _stratified_subset(labels: npt.NDArray[np.float32], max_events: int | None, seed: int) -> IndexArray:
+    if max_events is None or max_events >= labels.size:
+        return np.arange(labels.size)
+    rng = np.random.default_rng(seed)
+    chosen = []
+    for value in (ELECTRON, PHOTON):
+        members = np.flatnonzero(labels == value)
+        share = round(max_events * members.size / labels.size)
+        chosen.append(rng.choice(members, size=share, replace=False))
+    return np.sort(np.concatenate(chosen))
+
+
+def require_both_classes(labels: npt.NDArray[np.float32], *, name: str) -> None:
+    """Raise InputError unless ``labels`` hold at least one electron and one photon."""
+    for value in (ELECTRON, PHOTON):
+        if not (labels == value).any():
+            other = "electrons" if value == ELECTRON else "photons"
+            raise InputError(f"{name}: holds no {other}; training and evaluation need both classes")

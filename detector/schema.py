@@ -1,0 +1,79 @@
+"""The layout of the CMS ECAL electron/photon crops, stated once.
+
+The public CMS/ML4SCI files (``SingleElectronPt50_IMGCROPS_n249k_RHv1.hdf5`` and
+``SinglePhotonPt50_IMGCROPS_n249k_RHv1.hdf5``) hold:
+
+======= ======================== ==================================================================
+dataset type                     content
+======= ======================== ==================================================================
+``X``   float32 (N, 32, 32, 2)   ``[..., 0]`` crystal energy in GeV / 50, ``[..., 1]`` crystal time in
+                                 ns / 50; axis 1 is i-eta, axis 2 is i-phi; the hottest crystal sits
+                                 at index (16, 16); crystals below the zero-suppression threshold are
+                                 exactly 0 in both channels
+``y``   float32 (N,)             1.0 for electrons, 0.0 for photons
+======= ======================== ==================================================================
+
+Further one-dimensional datasets of length N (for example ``eta`` or ``converted``) are per-event
+extras that egid carries along into its feature tables.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+import numpy as np
+import numpy.typing as npt
+
+__all__ = (
+    "CHANNELS",
+    "ELECTRON",
+    "ENERGY",
+    "ENERGY_SCALE_GEV",
+    "FloatArray",
+    "IMAGE_SHAPE",
+    "Images",
+    "IndexArray",
+    "N_IETA",
+    "N_IPHI",
+    "PHOTON",
+    "SEED_IETA",
+    "SEED_IPHI",
+    "TIME",
+    "TIME_SCALE_NS",
+    "class_name",
+)
+
+Images = npt.NDArray[np.float32]
+"""A batch of crops, shape (N, 32, 32, 2), in file units (GeV / 50 and ns / 50)."""
+FloatArray = npt.NDArray[np.floating]
+"""A per-event or per-crystal array of floats."""
+IndexArray = npt.NDArray[np.int64]
+"""Event indices into a dataset."""
+
+N_IETA: Final = 32
+"""Crystals along i-eta (axis 1)."""
+N_IPHI: Final = 32
+"""Crystals along i-phi (axis 2); the 3.8 T field spreads charged deposits along this axis."""
+CHANNELS: Final = 2
+IMAGE_SHAPE: Final = (N_IETA, N_IPHI, CHANNELS)
+
+ENERGY: Final = 0
+"""Channel index of the crystal energy."""
+TIME: Final = 1
+"""Channel index of the crystal time."""
+ENERGY_SCALE_GEV: Final = 50.0
+"""Stored energy x ENERGY_SCALE_GEV = energy in GeV."""
+TIME_SCALE_NS: Final = 50.0
+"""Stored time x TIME_SCALE_NS = time in ns."""
+
+SEED_IETA: Final = 16
+SEED_IPHI: Final = 16
+"""Index of the crystal the crop is centred on (the hottest one in the real files)."""
+
+ELECTRON: Final = 1.0
+PHOTON: Final = 0.0
+
+
+def class_name(label: float) -> str:
+    """Return ``"electron"`` for label 1 and ``"photon"`` for label 0."""
+    return "electron" if label == ELECTRON else "photon"

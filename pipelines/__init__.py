@@ -1,0 +1,1 @@
+"""The egid command line and the steps it orchestrates: run, evaluate, predict, reports."""
