@@ -1,0 +1,42 @@
+"""Stratified, deterministic, disjoint splits and folds."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from detector import stratified_folds, stratified_split
+
+LABELS = np.r_[np.ones(700), np.zeros(300)]
+
+
+def test_split_is_a_disjoint_partition() -> None:
+    split = stratified_split(LABELS, seed=1)
+    parts = np.concatenate([split.train, split.validation, split.test])
+    np.testing.assert_array_equal(np.sort(parts), np.arange(LABELS.size))
+    assert len(split.validation) == 150 and len(split.test) == 150
+
+
+@pytest.mark.parametrize("part", ["train", "validation", "test"])
+def test_split_keeps_the_class_fraction(part: str) -> None:
+    indices = getattr(stratified_split(LABELS, seed=2), part)
+    assert LABELS[indices].mean() == pytest.approx(0.7, abs=0.005)
+
+
+def test_split_depends_only_on_the_seed() -> None:
+    a, b, c = (stratified_split(LABELS, seed=s) for s in (5, 5, 6))
+    np.testing.assert_array_equal(a.test, b.test)
+    assert not np.array_equal(a.test, c.test)
+
+
+def test_split_rejects_impossible_fractions() -> None:
+    with pytest.raises(ValueError, match="sum below 1"):
+        stratified_split(LABELS, seed=0, validation=0.6, test=0.5)
+
+
+def test_folds_are_balanced_per_class_and_seeded() -> None:
+    folds = stratified_folds(LABELS, n_folds=4, seed=0)
+    for value in (0.0, 1.0):
+        counts = np.bincount(folds[LABELS == value], minlength=4)
+        assert counts.max() - counts.min() <= 1
+    np.testing.assert_array_equal(folds, stratified_folds(LABELS, n_folds=4, seed=0))
