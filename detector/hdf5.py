@@ -154,8 +154,9 @@ def _check_labels(labels: npt.NDArray[np.float32], name: str, expected_label: fl
         wrong = labels != expected_label
         if wrong.any():
             other = class_name(1.0 - expected_label)
+            article = "an" if expected_label == ELECTRON else "a"
             msg = (
-                f"{name}: expected a {class_name(expected_label)} file (y = {expected_label:g}) "
+                f"{name}: expected {article} {class_name(expected_label)} file (y = {expected_label:g}) "
                 f"but {int(wrong.sum())} of {labels.size} events carry {other} labels"
             )
             raise InputError(msg)

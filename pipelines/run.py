@@ -18,6 +18,7 @@ from detector.errors import InputError
 #: Subcommand name -> module defining it, in the order ``--help`` lists them.
 COMMANDS = {
     "run": "pipelines.commands.run_all",
+    "check": "pipelines.commands.check",
 }
 DEFAULT_COMMAND = "run"
 
