@@ -1,0 +1,150 @@
+"""The resolved settings of a run: defaults, then a YAML config file, then the command line.
+
+Every option of ``egid run`` can come from ``--config FILE.yaml``, whose keys are the option names with
+underscores (``max_events: 20000``). An unknown key or a value of the wrong type is a user error reported as
+one line. The resolved settings are saved in the run directory as ``config.yaml``, and loading that file gives
+back the same :class:`RunConfig`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import types
+import typing
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from detector import InputError, atomic_path
+
+__all__ = ("RunConfig", "load_config", "save_config")
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Settings of one ``egid run``.
+
+    Attributes
+    ----------
+    electrons, photons, data : str or None
+        Input files (see :func:`detector.load_dataset`); none of them means the embedded simulation.
+    n_per_class : int
+        Events per class of the embedded simulation when no input file is given.
+    max_events : int or None
+        Use at most this many events in total.
+    trials : int
+        Optuna trials per boosted-tree model.
+    timeout : float or None
+        Tuning time limit per model, in seconds.
+    cnn : bool
+        Train the CNN head and stack its out-of-fold score into the trees.
+    cnn_folds : int
+        Folds of the CNN's cross-fitting over the training split.
+    cnn_epochs : int
+        Maximum CNN training epochs per fold (early stopping on validation AUC may stop sooner).
+    seed : int
+        Seed of the split, the folds, the samplers and the models.
+    out : str or None
+        Run directory; default ``reports/runs/<name>``.
+    name : str or None
+        Run name; default a UTC time stamp.
+    resume : bool
+        Continue the Optuna studies stored in an existing run directory ``out``.
+    storage : str or None
+        Optuna storage URL shared by several processes (for example ``postgresql://...``); default a journal
+        file inside the run directory.
+    study_name : str or None
+        Prefix of the Optuna study names in ``storage``.
+    data_label : str or None
+        Name of the data on the plots; default "egid simulation" for the embedded default, else "CMS Open Data".
+    simulated : bool or None
+        Whether the input is simulated (plots say "Simulation"); default true for the embedded simulation only.
+    cache_dir : str
+        Where the simulated sample and the feature tables are cached.
+    """
+
+    electrons: str | None = None
+    photons: str | None = None
+    data: str | None = None
+    n_per_class: int = 40_000
+    max_events: int | None = None
+    trials: int = 20
+    timeout: float | None = None
+    cnn: bool = True
+    cnn_folds: int = 3
+    cnn_epochs: int = 8
+    seed: int = 0
+    out: str | None = None
+    name: str | None = None
+    resume: bool = False
+    storage: str | None = None
+    study_name: str | None = None
+    data_label: str | None = None
+    simulated: bool | None = None
+    cache_dir: str = dataclasses.field(default_factory=lambda: os.environ.get("EGID_CACHE_DIR", ".egid-cache"))
+
+    @property
+    def uses_embedded_simulation(self) -> bool:
+        """True when no input file is named, so the run simulates (or reuses) the default sample."""
+        return self.electrons is None and self.photons is None and self.data is None
+
+
+def _allowed_types(annotation: str) -> tuple[type, ...]:
+    hint = typing.get_type_hints(RunConfig)[annotation]
+    members = typing.get_args(hint) if isinstance(hint, types.UnionType) else (hint,)
+    return tuple(type(None) if m is type(None) else m for m in members)
+
+
+def _check_value(key: str, value: Any, source: str) -> Any:
+    allowed = _allowed_types(key)
+    if float in allowed and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, bool) and bool not in allowed:
+        ok = False
+    else:
+        ok = isinstance(value, allowed)
+    if not ok:
+        names = " or ".join("null" if t is type(None) else t.__name__ for t in allowed)
+        msg = f"{source}: key '{key}' must be {names}, got {type(value).__name__} {value!r}"
+        raise InputError(msg)
+    return value
+
+
+def load_config(path: str | os.PathLike[str] | None, overrides: dict[str, Any]) -> RunConfig:
+    """Build the run's settings from defaults, then the YAML file at ``path``, then ``overrides``.
+
+    Raises
+    ------
+    InputError
+        The file is missing or not a YAML mapping, or holds an unknown key or a value of the wrong type.
+    """
+    valid = [f.name for f in fields(RunConfig)]
+    values: dict[str, Any] = {}
+    if path is not None:
+        source = str(path)
+        try:
+            loaded = yaml.safe_load(Path(path).read_text())
+        except FileNotFoundError:
+            raise InputError(f"{source}: no such file") from None
+        except (OSError, yaml.YAMLError) as err:
+            raise InputError(f"{source}: not a readable YAML file ({str(err).splitlines()[0]})") from None
+        if loaded is None:
+            loaded = {}
+        if not isinstance(loaded, dict):
+            raise InputError(f"{source}: expected a mapping of option names to values, got {type(loaded).__name__}")
+        for key, value in loaded.items():
+            if key not in valid:
+                raise InputError(f"{source}: unknown key '{key}' (valid keys: {', '.join(valid)})")
+            values[key] = _check_value(key, value, source)
+    for key, value in overrides.items():
+        values[key] = _check_value(key, value, f"--{key.replace('_', '-')}")
+    return RunConfig(**values)
+
+
+def save_config(config: RunConfig, path: str | os.PathLike[str]) -> None:
+    """Write ``config`` as YAML (atomically); :func:`load_config` reads it back to an equal RunConfig."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(yaml.safe_dump(dataclasses.asdict(config), sort_keys=False))
