@@ -1,0 +1,24 @@
+"""Physics features of the ECAL crops: named, documented shower-shape, energy, cluster and timing quantities.
+
+``FEATURE_NAMES`` lists them in their stable table order, ``get_feature(name)`` returns each one's unit,
+formula and physics meaning, ``build_table(images)`` computes them for a batch of crops, and
+``extract_table`` / ``cached_table`` stream a whole dataset into a table (with a parquet cache).
+"""
+
+from __future__ import annotations
+
+from features.extract import cached_table, extract_table
+from features.feature import Feature
+from features.registry import FEATURE_NAMES, FEATURE_SET_VERSION, REGISTRY, TABLE_DTYPE, build_table, get_feature
+
+__all__ = (
+    "FEATURE_NAMES",
+    "FEATURE_SET_VERSION",
+    "REGISTRY",
+    "TABLE_DTYPE",
+    "Feature",
+    "build_table",
+    "cached_table",
+    "extract_table",
+    "get_feature",
+)

@@ -1,0 +1,121 @@
+"""Energy sums around the seed and their ratios: how compact the shower is and where its energy lies.
+
+Notation: ``E(i, j)`` is the energy (GeV) of the crystal at offset ``i`` along i-eta and ``j`` along i-phi from
+the seed at (16, 16); ``E_sum`` runs over the whole 32x32 crop. *Left/right* are the i-phi neighbours
+(``j = -1 / +1``) and *top/bottom* the i-eta neighbours (``i = -1 / +1``), as in an image drawn with i-eta
+as rows. An ``AxB`` strip is A crystals along i-eta by B along i-phi (the CMS convention: ``e1x5`` and
+``e2x5_max`` are long in i-phi, the direction in which the 3.8 T field spreads brem and conversion deposits).
+
+Ratios whose denominator is 0 (an empty crop, an unlit 5x5) are NaN.
+
+References: CMS Collaboration, "Performance of electron reconstruction and selection with the CMS detector in
+proton-proton collisions at sqrt(s) = 8 TeV", JINST 10 (2015) P06005; CMSSW ``EcalClusterTools``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from detector.schema import FloatArray
+from features.crops import WINDOW_HALF, CropBatch, take
+from features.feature import Feature
+
+__all__ = ("FEATURES", "compute")
+
+_C = WINDOW_HALF  # index of the seed inside the 5x5 window
+
+
+def compute(batch: CropBatch) -> dict[str, FloatArray]:
+    """All energy sums and ratios of the batch, float64 (N,) arrays keyed by feature name."""
+    w = batch.window
+    hits = batch.hits
+    core = w[:, _C - 1 : _C + 2, _C - 1 : _C + 2]
+    quads = core[:, :-1, :-1] + core[:, 1:, :-1] + core[:, :-1, 1:] + core[:, 1:, 1:]
+    strips = w[:, _C - 1 : _C + 1, :].sum(axis=(1, 2)), w[:, _C : _C + 2, :].sum(axis=(1, 2))
+    out = {
+        "e_sum": batch.e_sum,
+        "e_seed": w[:, _C, _C],
+        "e_max": take(hits.energy, batch.hottest, missing=0.0),
+        "e_2nd": take(hits.energy, batch.second_hottest, missing=0.0),
+        "e2x2": quads.max(axis=(1, 2)),
+        "e3x3": core.sum(axis=(1, 2)),
+        "e5x5": w.sum(axis=(1, 2)),
+        "e1x3_ieta": core[:, :, 1].sum(axis=1),
+        "e1x3_iphi": core[:, 1, :].sum(axis=1),
+        "e1x5_ieta": w[:, :, _C].sum(axis=1),
+        "e1x5_iphi": w[:, _C, :].sum(axis=1),
+        "e2x5_max": np.maximum(*strips),
+        "e_left": w[:, _C, _C - 1],
+        "e_right": w[:, _C, _C + 1],
+        "e_top": w[:, _C - 1, _C],
+        "e_bottom": w[:, _C + 1, _C],
+    }
+    outside = (np.abs(hits.ieta) > WINDOW_HALF) | (np.abs(hits.iphi) > WINDOW_HALF)
+    out["e_outside_5x5"] = hits.per_event_sum(hits.energy, outside)
+    out["e_iphi_road_outside_5x5"] = hits.per_event_sum(hits.energy, outside & (np.abs(hits.ieta) <= 1))
+    out["e_ieta_road_outside_5x5"] = hits.per_event_sum(hits.energy, outside & (np.abs(hits.iphi) <= 1))
+    out["seed_is_max"] = np.where(out["e_max"] > 0, out["e_seed"] >= out["e_max"], np.nan)
+    for which, index in (("max", batch.hottest), ("2nd", batch.second_hottest)):
+        out[f"e_{which}_dieta"] = take(hits.ieta.astype(np.float64), index)
+        out[f"e_{which}_diphi"] = take(hits.iphi.astype(np.float64), index)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out["r9"] = out["e3x3"] / out["e_sum"]
+        out["e_max_over_e5x5"] = out["e_max"] / out["e5x5"]
+        out["e_2nd_over_e_max"] = out["e_2nd"] / out["e_max"]
+        out["s4"] = out["e2x2"] / out["e5x5"]
+        out["e1x5_iphi_over_e5x5"] = out["e1x5_iphi"] / out["e5x5"]
+        out["e1x5_ieta_over_e5x5"] = out["e1x5_ieta"] / out["e5x5"]
+        out["e2x5_max_over_e5x5"] = out["e2x5_max"] / out["e5x5"]
+        out["e5x5_over_e_sum"] = out["e5x5"] / out["e_sum"]
+    return out
+
+
+_ROWS = (
+    ("e_sum", "GeV", "sum_i E_i over the 32x32 crop", "total deposit; the energy scale of the candidate"),
+    ("e_seed", "GeV", "E(0, 0)", "energy of the seed crystal (16, 16), the hottest one in the CMS crops"),
+    ("e_max", "GeV", "max_i E_i over the crop (0 if empty)", "hottest crystal, which need not be the seed"),
+    ("seed_is_max", "flag", "1 if E(0,0) >= e_max else 0; NaN for an empty crop",
+     "whether the crop is centred on its hottest crystal"),
+    ("e_max_dieta", "crystals", "i-eta offset of the hottest crystal from the seed (first in raster order on ties)",
+     "where the true maximum lies when it is not the seed"),
+    ("e_max_diphi", "crystals", "i-phi offset of the hottest crystal from the seed", "as e_max_dieta, along i-phi"),
+    ("e_2nd", "GeV", "second-largest E_i in the crop (0 with fewer than two lit crystals)",
+     "energy sharing of the core; a large value hints at a second particle or an impact near a crystal edge"),
+    ("e_2nd_dieta", "crystals", "i-eta offset of the second-hottest crystal from the seed; NaN if there is none",
+     "neighbour (|offset| = 1) for a single shower, far for a second deposit"),
+    ("e_2nd_diphi", "crystals", "i-phi offset of the second-hottest crystal from the seed; NaN if there is none",
+     "far along i-phi for a brem photon or a conversion leg"),
+    ("e2x2", "GeV", "max over the four 2x2 blocks containing the seed of their sum",
+     "core energy, tolerant to where the particle hit the seed crystal"),
+    ("e3x3", "GeV", "sum_{|i|,|j|<=1} E(i, j)", "energy in the 3x3 around the seed; the core of a single shower"),
+    ("e5x5", "GeV", "sum_{|i|,|j|<=2} E(i, j)", "energy in the 5x5 around the seed; ~96% of a single shower"),
+    ("e1x3_ieta", "GeV", "sum_{|i|<=1} E(i, 0)", "3-crystal strip along i-eta through the seed"),
+    ("e1x3_iphi", "GeV", "sum_{|j|<=1} E(0, j)", "3-crystal strip along i-phi through the seed"),
+    ("e1x5_ieta", "GeV", "sum_{|i|<=2} E(i, 0)", "5-crystal strip along i-eta through the seed"),
+    ("e1x5_iphi", "GeV", "sum_{|j|<=2} E(0, j)",
+     "5-crystal strip along i-phi through the seed (the CMS e1x5: 1 i-eta x 5 i-phi)"),
+    ("e2x5_max", "GeV", "max(sum_{i in {-1,0}, |j|<=2} E(i, j), sum_{i in {0,1}, |j|<=2} E(i, j))",
+     "the larger 2 (i-eta) x 5 (i-phi) strip through the seed, as CMS e2x5Max"),
+    ("e_left", "GeV", "E(0, -1)", "i-phi neighbour of the seed on the low side"),
+    ("e_right", "GeV", "E(0, +1)", "i-phi neighbour of the seed on the high side"),
+    ("e_top", "GeV", "E(-1, 0)", "i-eta neighbour of the seed on the low side"),
+    ("e_bottom", "GeV", "E(+1, 0)", "i-eta neighbour of the seed on the high side"),
+    ("e_outside_5x5", "GeV", "sum of E(i, j) over the crop with |i| > 2 or |j| > 2",
+     "energy far from the core: brem photons, conversion legs, lateral tails"),
+    ("e_iphi_road_outside_5x5", "GeV", "sum of E(i, j) with |i| <= 1 and |j| > 2",
+     "energy in the i-phi road outside the 5x5: what the field spread along i-phi (brem/conversion recovery)"),
+    ("e_ieta_road_outside_5x5", "GeV", "sum of E(i, j) with |j| <= 1 and |i| > 2",
+     "the same road along i-eta, where the field spreads nothing: a control for the i-phi road"),
+    ("r9", "dimensionless", "e3x3 / e_sum",
+     "compactness; above ~0.94 for unconverted photons, lower for conversions and showering electrons"),
+    ("e_max_over_e5x5", "dimensionless", "e_max / e5x5", "fraction of the 5x5 in the hottest crystal"),
+    ("e_2nd_over_e_max", "dimensionless", "e_2nd / e_max", "sharing between the two hottest crystals"),
+    ("s4", "dimensionless", "e2x2 / e5x5", "CMS S4: core fraction of the 5x5, lower for spread-out deposits"),
+    ("e1x5_iphi_over_e5x5", "dimensionless", "e1x5_iphi / e5x5", "fraction of the 5x5 in the seed's i-phi strip"),
+    ("e1x5_ieta_over_e5x5", "dimensionless", "e1x5_ieta / e5x5", "fraction of the 5x5 in the seed's i-eta strip"),
+    ("e2x5_max_over_e5x5", "dimensionless", "e2x5_max / e5x5", "CMS e2x5Max/e5x5 (HEEP shower-shape ratio)"),
+    ("e5x5_over_e_sum", "dimensionless", "e5x5 / e_sum", "containment of the crop's energy in the 5x5"),
+)
+
+FEATURES = tuple(Feature(name, unit, formula, description, compute) for name, unit, formula, description in _ROWS)
+"""The energy family, in table order."""

@@ -1,0 +1,120 @@
+"""Feature tables of whole datasets: streamed chunk by chunk with a progress bar, and cached as parquet.
+
+The cache key is the dataset's content fingerprint (file bytes and event selection, not file names) plus
+:data:`~features.registry.FEATURE_SET_VERSION`, so a rerun on the same data skips the extraction and a changed
+feature set never reuses stale columns.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+from tqdm.auto import tqdm
+
+from detector import DEFAULT_CHUNK, EventDataset, InputError, atomic_path
+from features.registry import FEATURE_NAMES, FEATURE_SET_VERSION, TABLE_DTYPE, compute_columns
+
+__all__ = ("LABEL_COLUMN", "cache_path", "cached_table", "extract_table")
+
+logger = logging.getLogger(__name__)
+
+LABEL_COLUMN = "label"
+"""Name of the class-label column (1.0 electron, 0.0 photon) that follows the feature columns."""
+
+
+def extract_table(
+    dataset: EventDataset, *, chunk_size: int = DEFAULT_CHUNK, progress: bool = True
+) -> pd.DataFrame:
+    """Compute the feature table of every event of ``dataset``, streaming its images in chunks.
+
+    Parameters
+    ----------
+    dataset : EventDataset
+        The events, in dataset order.
+    chunk_size : int
+        Images per chunk (8192 images = 64 MiB of float32 crops).
+    progress : bool
+        Show a tqdm progress bar (only on a terminal).
+
+    Returns
+    -------
+    table : DataFrame of shape (len(dataset), n_features + 1 + n_extras)
+        The :data:`~features.registry.FEATURE_NAMES` columns (float32), then ``label``, then the dataset's
+        per-event extras (for example ``eta``, ``converted``) in the dataset's order.
+
+    Raises
+    ------
+    InputError
+        A file is unreadable or holds invalid crops, or one of its extras is named like a table column.
+    """
+    _check_extra_names(dataset)
+    n = len(dataset)
+    columns = {name: np.empty(n, dtype=TABLE_DTYPE) for name in FEATURE_NAMES}
+    with tqdm(total=n, unit="img", desc="features", disable=None if progress else True) as bar:
+        for start, images in dataset.iter_images(chunk_size=chunk_size):
+            for name, values in compute_columns(images).items():
+                columns[name][start : start + len(images)] = values
+            bar.update(len(images))
+    columns[LABEL_COLUMN] = dataset.labels
+    columns.update(dataset.extras)
+    return pd.DataFrame(columns, copy=False)
+
+
+def _check_extra_names(dataset: EventDataset) -> None:
+    taken = {*FEATURE_NAMES, LABEL_COLUMN}
+    for key in dataset.extras:
+        if key in taken:
+            msg = f"{', '.join(dataset.paths)}: per-event dataset '{key}' has the name of a feature-table column"
+            raise InputError(msg)
+
+
+def cache_path(dataset: EventDataset, cache_dir: str | os.PathLike[str]) -> Path:
+    """The parquet file that caches ``dataset``'s table: named by content fingerprint and feature-set version."""
+    return Path(cache_dir) / f"features-v{FEATURE_SET_VERSION}-{dataset.fingerprint()}.parquet"
+
+
+def cached_table(
+    dataset: EventDataset, *, cache_dir: str | os.PathLike[str], progress: bool = True
+) -> pd.DataFrame:
+    """Return ``dataset``'s feature table from the parquet cache, extracting and caching it on a miss.
+
+    The file is written atomically; an unreadable or inconsistent cache file is recomputed and replaced.
+
+    Parameters
+    ----------
+    dataset : EventDataset
+        The events.
+    cache_dir : path-like
+        Folder of the cache files (created if missing).
+    progress : bool
+        Show a progress bar while extracting.
+    """
+    path = cache_path(dataset, cache_dir)
+    if path.exists():
+        table = _read_cache(path, len(dataset))
+        if table is not None:
+            logger.info("features: cache hit %s", path)
+            return table
+    table = extract_table(dataset, progress=progress)
+    with atomic_path(path) as tmp:
+        table.to_parquet(tmp, index=False)
+    logger.info("features: cached %d events in %s", len(table), path)
+    return table
+
+
+def _read_cache(path: Path, n_events: int) -> pd.DataFrame | None:
+    """The cached table, or None (with a warning) when the file cannot be used."""
+    try:
+        table = pd.read_parquet(path)
+    except (OSError, ValueError, pa.ArrowException) as err:
+        logger.warning("features: ignoring unreadable cache %s (%s)", path, err)
+        return None
+    if tuple(table.columns[: len(FEATURE_NAMES)]) != FEATURE_NAMES or len(table) != n_events:
+        logger.warning("features: ignoring cache %s whose columns or length do not match", path)
+        return None
+    return table

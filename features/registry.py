@@ -1,0 +1,98 @@
+"""The feature registry: every feature's name, unit, formula and meaning in one map, and the table builder.
+
+Features come in families (one module each: :mod:`features.energies`, :mod:`features.shower_shapes`,
+:mod:`features.clusters`, :mod:`features.timing`). A family computes all its features at once because they share
+intermediates; the registry still documents each feature on its own (``get_feature(name).doc``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+from types import MappingProxyType
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from features import clusters, energies, shower_shapes, timing
+from features.crops import CropBatch
+from features.feature import Family, Feature
+
+__all__ = ("FEATURE_NAMES", "FEATURE_SET_VERSION", "REGISTRY", "TABLE_DTYPE", "build_table", "get_feature")
+
+logger = logging.getLogger(__name__)
+
+FEATURE_SET_VERSION = "1"
+"""Bump whenever any feature definition changes: feature caches are keyed by it."""
+
+TABLE_DTYPE = np.float32
+"""dtype of every feature column (computed in float64, stored in float32: ample for trees, half the memory)."""
+
+REGISTRY: Mapping[str, Feature] = MappingProxyType(
+    {f.name: f for family in (energies, shower_shapes, clusters, timing) for f in family.FEATURES}
+)
+"""Feature name -> :class:`~features.feature.Feature`, in table column order."""
+
+FEATURE_NAMES: tuple[str, ...] = tuple(REGISTRY)
+"""All feature names in their stable table order."""
+
+
+def get_feature(name: str) -> Feature:
+    """Return the registered feature called ``name``.
+
+    Raises
+    ------
+    KeyError
+        ``name`` is not registered; the message lists the valid names.
+    """
+    try:
+        return REGISTRY[name]
+    except KeyError:
+        msg = f"unknown feature {name!r}; valid names are: {', '.join(FEATURE_NAMES)}"
+        raise KeyError(msg) from None
+
+
+def compute_columns(images: npt.ArrayLike, names: Iterable[str] | None = None) -> dict[str, np.ndarray]:
+    """Compute the named features (all when None) of a batch as float32 (N,) arrays, in the order asked for.
+
+    Each family needed runs once, whatever number of its features is asked for.
+    """
+    wanted = [get_feature(name) for name in (FEATURE_NAMES if names is None else names)]
+    batch = CropBatch(images)
+    results: dict[Family, Mapping[str, np.ndarray]] = {}
+    for feature in wanted:
+        if feature.compute not in results:
+            results[feature.compute] = feature.compute(batch)
+    return {f.name: np.asarray(results[f.compute][f.name], dtype=TABLE_DTYPE) for f in wanted}
+
+
+def build_table(images: npt.ArrayLike, names: Iterable[str] | None = None) -> pd.DataFrame:
+    """Compute a feature table for a batch of crops.
+
+    Parameters
+    ----------
+    images : array of shape (N, 32, 32, 2)
+        Crops in file units (channel 0 energy in GeV / 50, channel 1 time in ns / 50), energies >= 0.
+    names : iterable of str, optional
+        Features to compute, in the column order wanted; default :data:`FEATURE_NAMES`.
+
+    Returns
+    -------
+    table : DataFrame of shape (N, len(names))
+        One float32 column per feature (GeV, ns, crystals, counts or ratios; see ``get_feature(name).unit``).
+        Undefined values (ratios of an empty crop, moments of a single crystal) are NaN.
+
+    Raises
+    ------
+    KeyError
+        A name is not registered.
+    ValueError
+        ``images`` does not have the shape (N, 32, 32, 2).
+    """
+    columns = compute_columns(images, names)
+    table = pd.DataFrame(columns, copy=False)
+    undefined = table.isna().sum()
+    if undefined.any():
+        logger.debug("undefined (NaN) values per feature: %s", undefined[undefined > 0].to_dict())
+    return table

@@ -1,0 +1,121 @@
+"""Shower shapes: the CMS log-weighted second moments of the 5x5 and linear-weighted moments of all lit crystals.
+
+Notation: ``(i, j)`` are a crystal's offsets (in crystals) from the seed along i-eta and i-phi, ``E_i`` its
+energy (GeV). Moments over *all hits* use linear energy weights and the energy centroid
+``<i> = sum E_i i / E_sum``, ``<j> = sum E_i j / E_sum``. The 3.8 T field bends charged particles in phi only,
+so brem and conversion deposits widen the shower along i-phi but not along i-eta.
+
+A quantity undefined for an event (an empty crop, or a zero width dividing a higher moment) is NaN.
+
+References: CMSSW ``RecoEcal/EgammaCoreTools/interface/EcalClusterTools.h`` (``localCovariances``,
+``mean5x5PositionInLocalCrysCoord``); T. C. Awes et al., "A simple method of shower localization and
+identification in laterally segmented calorimeters", NIM A 311 (1992) 130 (the log weights).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from detector.schema import FloatArray
+from features.crops import WINDOW_HALF, CropBatch, segment_max
+from features.feature import Feature
+
+__all__ = ("CRYSTAL_SIZE", "EXTENT_THRESHOLD_GEV", "LOG_WEIGHT_W0", "FEATURES", "compute")
+
+CRYSTAL_SIZE = 0.01745
+"""Barrel crystal size in eta/phi that CMSSW multiplies the local covariances by."""
+LOG_WEIGHT_W0 = 4.7
+"""Cut-off of the log weights: crystals below exp(-4.7) = 0.9% of E5x5 get weight 0 (CMSSW's w0)."""
+EXTENT_THRESHOLD_GEV = 0.5
+"""Crystals above this energy (GeV) define the i-eta / i-phi extent."""
+
+
+def compute(batch: CropBatch) -> dict[str, FloatArray]:
+    """All shower-shape features of the batch, float64 (N,) arrays keyed by feature name."""
+    out = _local_covariances(batch.window)
+    hits = batch.hits
+    ieta, iphi, energy = hits.ieta.astype(np.float64), hits.iphi.astype(np.float64), hits.energy
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mean_eta = hits.per_event_sum(energy * ieta) / batch.e_sum
+        mean_phi = hits.per_event_sum(energy * iphi) / batch.e_sum
+        d_eta, d_phi = ieta - mean_eta[hits.event], iphi - mean_phi[hits.event]
+        cov_ee = hits.per_event_sum(energy * d_eta * d_eta) / batch.e_sum
+        cov_pp = hits.per_event_sum(energy * d_phi * d_phi) / batch.e_sum
+        cov_ep = hits.per_event_sum(energy * d_eta * d_phi) / batch.e_sum
+        out["eta_width"] = np.sqrt(cov_ee)
+        out["phi_width"] = np.sqrt(cov_pp)
+        half_sum, root = 0.5 * (cov_ee + cov_pp), np.sqrt(0.25 * (cov_ee - cov_pp) ** 2 + cov_ep**2)
+        major, minor = half_sum + root, np.maximum(half_sum - root, 0.0)
+        out["axis_major"] = np.sqrt(major)
+        out["axis_minor"] = np.sqrt(minor)
+        out["elongation"] = 1.0 - minor / major
+        m3 = hits.per_event_sum(energy * d_phi**3) / batch.e_sum
+        m4 = hits.per_event_sum(energy * d_phi**4) / batch.e_sum
+        out["phi_skewness"] = m3 / cov_pp**1.5
+        out["phi_kurtosis"] = m4 / cov_pp**2 - 3.0
+        high, low = hits.per_event_sum(energy, hits.iphi > 0), hits.per_event_sum(energy, hits.iphi < 0)
+        out["phi_asymmetry"] = (high - low) / (high + low)
+    out["centroid_distance"] = np.hypot(mean_eta, mean_phi)
+    above = energy > EXTENT_THRESHOLD_GEV
+    for axis, offsets in (("ieta", hits.ieta), ("iphi", hits.iphi)):
+        top = segment_max(offsets[above], hits.event[above], hits.n_events)
+        bottom = -segment_max(-offsets[above], hits.event[above], hits.n_events)
+        out[f"{axis}_extent"] = top - bottom + 1.0
+    return out
+
+
+def _local_covariances(window: FloatArray) -> dict[str, FloatArray]:
+    """CMSSW ``EcalClusterTools::localCovariances`` on (N, 5, 5) windows: sigma_ietaieta, _iphiiphi, _ietaiphi."""
+    offsets = np.arange(-WINDOW_HALF, WINDOW_HALF + 1, dtype=np.float64)
+    e5x5 = window.sum(axis=(1, 2))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mean_eta = (window.sum(axis=2) @ offsets) / e5x5
+        mean_phi = (window.sum(axis=1) @ offsets) / e5x5
+        log_fraction = np.log(window / e5x5[:, None, None])
+        weights = np.where(window > 0, np.maximum(0.0, LOG_WEIGHT_W0 + log_fraction), 0.0)
+        d_eta = offsets[None, :, None] - mean_eta[:, None, None]
+        d_phi = offsets[None, None, :] - mean_phi[:, None, None]
+        norm = CRYSTAL_SIZE**2 / weights.sum(axis=(1, 2))
+        cov_ee = (weights * d_eta**2).sum(axis=(1, 2)) * norm
+        cov_pp = (weights * d_phi**2).sum(axis=(1, 2)) * norm
+        cov_ep = (weights * d_eta * d_phi).sum(axis=(1, 2)) * norm
+    return {"sigma_ietaieta": np.sqrt(cov_ee), "sigma_iphiiphi": np.sqrt(cov_pp), "sigma_ietaiphi": cov_ep}
+
+
+_W = "w_i = max(0, 4.7 + ln(E_i / e5x5)) over the lit crystals of the 5x5, <i>, <j> its linear energy-weighted mean"
+_ROWS = (
+    ("sigma_ietaieta", "dimensionless",
+     f"0.01745 * sqrt(sum w_i (i - <i>)^2 / sum w_i), {_W}",
+     "CMS sigma_ietaieta: lateral spread along i-eta, which the field does not widen"),
+    ("sigma_iphiiphi", "dimensionless",
+     f"0.01745 * sqrt(sum w_i (j - <j>)^2 / sum w_i), {_W}",
+     "CMS sigma_iphiiphi: lateral spread along i-phi, widened by brem and conversions"),
+    ("sigma_ietaiphi", "dimensionless",
+     f"0.01745^2 * sum w_i (i - <i>)(j - <j>) / sum w_i (a covariance, signed, no square root as in CMSSW), {_W}",
+     "CMS sigma_ietaiphi: tilt of the 5x5 shower"),
+    ("eta_width", "crystals", "sqrt(sum E_i (i - <i>)^2 / E_sum) over all lit crystals",
+     "linear-weighted i-eta RMS of the whole deposit (CMS etaWidth, in crystals)"),
+    ("phi_width", "crystals", "sqrt(sum E_i (j - <j>)^2 / E_sum) over all lit crystals",
+     "linear-weighted i-phi RMS of the whole deposit (CMS phiWidth, in crystals): the brem/conversion spread"),
+    ("axis_major", "crystals", "sqrt(larger eigenvalue of the energy-weighted (i, j) covariance of all lit crystals)",
+     "RMS length of the deposit along its principal axis"),
+    ("axis_minor", "crystals", "sqrt(smaller eigenvalue of the same covariance)",
+     "RMS width of the deposit across its principal axis"),
+    ("elongation", "dimensionless", "1 - minor eigenvalue / major eigenvalue; NaN for a single crystal",
+     "0 for a round deposit, towards 1 for a line (a brem trail)"),
+    ("phi_asymmetry", "dimensionless", "(E(j > 0) - E(j < 0)) / (E(j > 0) + E(j < 0)) over the crop",
+     "energy on the high-i-phi side versus the low side of the seed; the sign follows the bending charge"),
+    ("phi_skewness", "dimensionless", "sum E_i (j - <j>)^3 / E_sum / phi_width^3",
+     "one-sided tail along i-phi: an electron's brem trail lies on one side"),
+    ("phi_kurtosis", "dimensionless", "sum E_i (j - <j>)^4 / E_sum / phi_width^4 - 3",
+     "heavy tails along i-phi (distant brem or conversion deposits) versus a compact core"),
+    ("centroid_distance", "crystals", "sqrt(<i>^2 + <j>^2) over all lit crystals",
+     "offset of the energy centroid from the seed, large when energy lies away from the core"),
+    ("ieta_extent", "crystals", "max i - min i + 1 over crystals above 0.5 GeV; NaN if none",
+     "i-eta span of the significant deposits"),
+    ("iphi_extent", "crystals", "max j - min j + 1 over crystals above 0.5 GeV; NaN if none",
+     "i-phi span of the significant deposits: long for brem trails and opened conversion pairs"),
+)
+
+FEATURES = tuple(Feature(name, unit, formula, description, compute) for name, unit, formula, description in _ROWS)
+"""The shower-shape family, in table order."""
