@@ -1,0 +1,120 @@
+"""Feature importances of the boosted trees: gain, split count and exact TreeSHAP.
+
+* **gain** -- the training-loss reduction summed over every split on the feature (LightGBM ``gain``, XGBoost
+  ``total_gain``), in the loss' units (nats summed over training events);
+* **split** -- how many splits use the feature;
+* **shap** -- mean |SHAP value| over a sample, in log-odds: the average size of the feature's contribution to
+  ``ln(p / (1 - p))``. SHAP values come from the boosters' own exact TreeSHAP (LightGBM
+  ``predict(pred_contrib=True)``, XGBoost ``predict(pred_contribs=True)``); per event they sum, with the bias,
+  to the model's log-odds (Lundberg et al., Nat. Mach. Intell. 2, 56 (2020), arXiv:1905.04610).
+
+Gain and split counts describe the training, SHAP the events it is evaluated on; the three rankings usually
+agree on the leading features. :func:`write_importances` stores all three for the test split beside the model,
+so ``egid importances`` can rank them without the data.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal, TypeAlias
+
+import numpy as np
+import pandas as pd
+
+from detector import InputError, atomic_path
+from models.trees import TreeKind, TreeModel
+
+__all__ = (
+    "IMPORTANCE_KINDS",
+    "ImportanceKind",
+    "ShapValues",
+    "importance_path",
+    "importance_table",
+    "ranked",
+    "read_importances",
+    "shap_values",
+    "write_importances",
+)
+
+ImportanceKind: TypeAlias = Literal["gain", "split", "shap"]
+IMPORTANCE_KINDS: tuple[ImportanceKind, ...] = ("gain", "split", "shap")
+
+
+@dataclass(frozen=True)
+class ShapValues:
+    """Per-event TreeSHAP values of one model.
+
+    Parameters
+    ----------
+    values : pandas.DataFrame
+        Shape ``(n, n_features)``, columns the model's feature names, in log-odds.
+    base_value : float
+        The bias: the model's expected log-odds, the same for every event.
+    """
+
+    values: pd.DataFrame
+    base_value: float
+
+    def mean_abs(self) -> pd.Series:
+        """Mean |SHAP| per feature (log-odds), sorted from the largest."""
+        return self.values.abs().mean(axis=0).rename("shap").sort_values(ascending=False, kind="stable")
+
+
+def shap_values(model: TreeModel, X: pd.DataFrame) -> ShapValues:
+    """Return the exact TreeSHAP values of ``model`` on the rows of ``X``.
+
+    ``values.sum(axis=1) + base_value`` equals the model's log-odds for each event (up to float32 rounding for
+    XGBoost).
+    """
+    contributions = model.contributions(X)
+    values = pd.DataFrame(contributions[:, :-1], columns=list(model.feature_names), index=X.index)
+    return ShapValues(values=values, base_value=float(contributions[0, -1]) if len(contributions) else 0.0)
+
+
+def importance_table(model: TreeModel, X: pd.DataFrame) -> pd.DataFrame:
+    """Return gain, split count and mean |SHAP| on ``X`` per feature (index ``feature``), by decreasing gain."""
+    table = pd.concat([model.importance("gain"), model.importance("split"), shap_values(model, X).mean_abs()], axis=1)
+    table.index.name = "feature"
+    return table.loc[list(model.feature_names)].sort_values("gain", ascending=False, kind="stable")
+
+
+def importance_path(model_dir: str | os.PathLike[str], kind: TreeKind) -> Path:
+    """Path of the stored importance table of model ``kind`` in a model directory."""
+    return Path(model_dir) / f"{kind}_importance.csv"
+
+
+def write_importances(model: TreeModel, X: pd.DataFrame, model_dir: str | os.PathLike[str]) -> Path:
+    """Write :func:`importance_table` of ``model`` on ``X`` (e.g. the test split) to the model directory."""
+    path = importance_path(model_dir, model.kind)
+    with atomic_path(path) as tmp:
+        importance_table(model, X).to_csv(tmp)
+    return path
+
+
+def read_importances(model_dir: str | os.PathLike[str], kind: TreeKind) -> pd.DataFrame:
+    """Read the table :func:`write_importances` stored (columns gain, split, shap; index feature).
+
+    Raises
+    ------
+    InputError
+        When the file is missing or lacks a column.
+    """
+    path = importance_path(model_dir, kind)
+    if not path.is_file():
+        msg = f"{path}: no stored importances for the {kind} model (they are written when the models are exported)"
+        raise InputError(msg)
+    table = pd.read_csv(path, index_col="feature")
+    missing = [column for column in IMPORTANCE_KINDS if column not in table.columns]
+    if missing:
+        msg = f"{path}: importance table lacks the columns {missing}"
+        raise InputError(msg)
+    return table
+
+
+def ranked(values: pd.Series, top: int | None = None) -> pd.Series:
+    """Sort ``values`` from the largest (ties keep feature order) and keep the first ``top``."""
+    order = values.sort_values(ascending=False, kind="stable")
+    return order if top is None else order.iloc[:top]
+

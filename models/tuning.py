@@ -1,0 +1,324 @@
+"""Optuna tuning of the boosted trees: search spaces, a persisted and resumable study, and the final refit.
+
+Each trial trains one model with early stopping on the validation AUC and returns the best validation AUC;
+a seeded TPE sampler proposes parameters and a median pruner stops trials whose validation AUC trails the
+median of earlier trials at the same boosting round (Optuna's LightGBM/XGBoost pruning callbacks).
+
+The study lives in a storage so that no finished trial is lost:
+
+* by default an Optuna journal file (``optuna.journal``) in the tuning directory: every trial state change
+  is one appended, fsync'ed line, so a killed process loses at most the trial it was running, and
+  ``resume=True`` continues the study;
+* a storage URL (``postgresql://...``, ``mysql://...``, ``sqlite:///...``) lets several processes or machines
+  share one study, Optuna's way of scaling out: start the same command with the same URL and study name.
+
+References: T. Akiba et al., "Optuna: A Next-generation Hyperparameter Optimization Framework", KDD 2019.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy.typing as npt
+import optuna
+import pandas as pd
+from optuna.storages import BaseStorage, JournalStorage, RDBStorage
+from optuna.storages.journal import JournalFileBackend
+from optuna.trial import FixedTrial, TrialState
+from optuna_integration import LightGBMPruningCallback, XGBoostPruningCallback
+
+from detector import InputError, atomic_path
+from models.trees import TREE_KINDS, LightGBMParams, Params, TreeKind, TreeModel, XGBoostParams, fit_tree_model
+
+__all__ = (
+    "JOURNAL_NAME",
+    "best_params_path",
+    "lightgbm_space",
+    "open_study",
+    "space_of",
+    "trials_path",
+    "tune",
+    "tune_and_fit",
+    "xgboost_space",
+)
+
+logger = logging.getLogger(__name__)
+
+JOURNAL_NAME = "optuna.journal"
+"""File name of the default study storage inside the tuning directory."""
+
+_FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
+_BEST_ITERATION = "best_iteration"
+
+
+def lightgbm_space(trial: optuna.Trial) -> LightGBMParams:
+    """The LightGBM search space: capacity, minimum leaf size, L1/L2 and feature/event sampling."""
+    return LightGBMParams(
+        learning_rate=trial.suggest_float("learning_rate", 0.01, 0.3, log=True),
+        num_leaves=trial.suggest_int("num_leaves", 8, 256, log=True),
+        max_depth=trial.suggest_int("max_depth", 3, 12),
+        min_child_samples=trial.suggest_int("min_child_samples", 5, 200, log=True),
+        min_child_weight=trial.suggest_float("min_child_weight", 1e-3, 10.0, log=True),
+        reg_alpha=trial.suggest_float("reg_alpha", 1e-8, 10.0, log=True),
+        reg_lambda=trial.suggest_float("reg_lambda", 1e-8, 10.0, log=True),
+        colsample_bytree=trial.suggest_float("colsample_bytree", 0.4, 1.0),
+        subsample=trial.suggest_float("subsample", 0.4, 1.0),
+        subsample_freq=trial.suggest_int("subsample_freq", 1, 7),
+        min_split_gain=trial.suggest_float("min_split_gain", 1e-8, 1.0, log=True),
+    )
+
+
+def xgboost_space(trial: optuna.Trial) -> XGBoostParams:
+    """The XGBoost search space: depth, minimum child weight, split penalty, L1/L2 and sampling."""
+    return XGBoostParams(
+        learning_rate=trial.suggest_float("learning_rate", 0.01, 0.3, log=True),
+        max_depth=trial.suggest_int("max_depth", 2, 10),
+        min_child_weight=trial.suggest_float("min_child_weight", 1e-2, 20.0, log=True),
+        gamma=trial.suggest_float("gamma", 1e-8, 1.0, log=True),
+        reg_alpha=trial.suggest_float("reg_alpha", 1e-8, 10.0, log=True),
+        reg_lambda=trial.suggest_float("reg_lambda", 1e-8, 10.0, log=True),
+        subsample=trial.suggest_float("subsample", 0.4, 1.0),
+        colsample_bytree=trial.suggest_float("colsample_bytree", 0.4, 1.0),
+    )
+
+
+def space_of(kind: TreeKind) -> Callable[[optuna.Trial], Params]:
+    """Return the search-space function of ``kind``."""
+    spaces: dict[str, Callable[[optuna.Trial], Params]] = {"lightgbm": lightgbm_space, "xgboost": xgboost_space}
+    if kind not in spaces:
+        msg = f"Expected a tree kind among {TREE_KINDS}; got {kind!r}."
+        raise ValueError(msg)
+    return spaces[kind]
+
+
+def _pruning_callback(kind: TreeKind, trial: optuna.Trial) -> Any:
+    if kind == "lightgbm":
+        return LightGBMPruningCallback(trial, "auc", valid_name="validation")
+    return XGBoostPruningCallback(trial, "validation-auc")
+
+
+def _storage(storage: str | None, out_dir: Path) -> tuple[BaseStorage, str, bool]:
+    """Return the storage, a printable location, and whether it is this run's private journal file."""
+    if storage is None:
+        journal = out_dir / JOURNAL_NAME
+        out_dir.mkdir(parents=True, exist_ok=True)
+        return JournalStorage(JournalFileBackend(str(journal))), str(journal), True
+    if "://" in storage:
+        try:
+            # Heartbeats let Optuna fail the trials of a process that died, so the shared study moves on.
+            return RDBStorage(storage, heartbeat_interval=60, grace_period=180), storage, False
+        except Exception as err:  # SQLAlchemy raises many types for a bad URL or an unreachable server.
+            msg = f"{storage}: cannot open the Optuna storage: {str(err).splitlines()[0]}"
+            raise InputError(msg) from err
+    return JournalStorage(JournalFileBackend(storage)), storage, False
+
+
+def open_study(
+    kind: TreeKind,
+    *,
+    out_dir: str | os.PathLike[str],
+    storage: str | None = None,
+    study_name: str | None = None,
+    resume: bool = False,
+    seed: int = 0,
+    pruner_startup_trials: int = 5,
+    pruner_warmup_rounds: int = 20,
+) -> optuna.Study:
+    """Create (or, with ``resume``, load) the study maximising the validation AUC of a ``kind`` model.
+
+    Parameters
+    ----------
+    out_dir : path
+        Tuning directory; holds the default journal storage.
+    storage : str or None
+        None: the journal file ``out_dir/optuna.journal``. A URL with ``://`` (``postgresql://user@host/db``,
+        ``sqlite:///tuning.db``): an RDB storage that several processes may share. Any other string: a journal
+        file path.
+    study_name : str or None
+        Default ``"egid-<kind>"``.
+    resume : bool
+        Continue an existing study. Without it an existing study with trials is refused, so a run never
+        silently mixes with an older one.
+    seed : int
+        Seed of the TPE sampler.
+    pruner_startup_trials, pruner_warmup_rounds : int
+        The median pruner prunes nothing before this many finished trials, nor before this boosting round.
+
+    Raises
+    ------
+    InputError
+        When the storage cannot be opened, or the study exists and ``resume`` is False.
+    """
+    store, where, private = _storage(storage, Path(out_dir))
+    name = study_name or f"egid-{kind}"
+    existing = {summary.study_name: summary.n_trials for summary in optuna.get_all_study_summaries(store)}
+    if existing.get(name, 0) > 0 and not resume:
+        msg = f"{where}: study '{name}' already has {existing[name]} trials; resume it or choose another study name"
+        raise InputError(msg)
+    study = optuna.create_study(
+        storage=store,
+        study_name=name,
+        direction="maximize",
+        sampler=optuna.samplers.TPESampler(seed=seed),
+        pruner=optuna.pruners.MedianPruner(
+            n_startup_trials=pruner_startup_trials, n_warmup_steps=pruner_warmup_rounds
+        ),
+        load_if_exists=True,
+    )
+    if private:
+        # Only this run writes its own journal, so a trial still RUNNING belongs to a process that was killed.
+        study_id = store.get_study_id_from_name(name)
+        for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+            logger.info("%s: trial %d of a killed run marked failed", where, trial.number)
+            trial_id = store.get_trial_id_from_study_id_trial_number(study_id, trial.number)
+            store.set_trial_state_values(trial_id, state=TrialState.FAIL)
+    return study
+
+
+def tune(
+    kind: TreeKind,
+    X_train: pd.DataFrame,
+    y_train: npt.ArrayLike,
+    X_val: pd.DataFrame,
+    y_val: npt.ArrayLike,
+    *,
+    n_trials: int,
+    timeout: float | None = None,
+    out_dir: str | os.PathLike[str],
+    storage: str | None = None,
+    study_name: str | None = None,
+    resume: bool = False,
+    seed: int = 0,
+    max_rounds: int = 2000,
+    early_stopping_rounds: int = 50,
+    n_jobs: int = 1,
+    pruner_startup_trials: int = 5,
+    pruner_warmup_rounds: int = 20,
+) -> optuna.Study:
+    """Run the study of ``kind`` until it holds ``n_trials`` finished (complete or pruned) trials.
+
+    Trials already finished in a resumed study count toward ``n_trials``: only the missing ones run.
+    ``timeout`` (seconds) stops starting new trials once exceeded; the running trial completes. Storage,
+    resume and pruner arguments are those of :func:`open_study`; training ones those of
+    :func:`models.trees.fit_tree_model`.
+
+    Returns
+    -------
+    optuna.Study
+        Each trial's value is its best validation AUC; its user attribute ``best_iteration`` the number of
+        boosting rounds reaching it.
+    """
+    if n_trials < 1:
+        msg = f"Expected n_trials >= 1; got {n_trials}."
+        raise ValueError(msg)
+    study = open_study(
+        kind, out_dir=out_dir, storage=storage, study_name=study_name, resume=resume, seed=seed,
+        pruner_startup_trials=pruner_startup_trials, pruner_warmup_rounds=pruner_warmup_rounds,
+    )  # fmt: skip
+    space = space_of(kind)
+
+    def objective(trial: optuna.Trial) -> float:
+        model = fit_tree_model(
+            kind, X_train, y_train, X_val, y_val, params=space(trial), max_rounds=max_rounds,
+            early_stopping_rounds=early_stopping_rounds, seed=seed, n_jobs=n_jobs,
+            callbacks=[_pruning_callback(kind, trial)],
+        )  # fmt: skip
+        trial.set_user_attr(_BEST_ITERATION, model.best_iteration)
+        return float(model.history["validation_auc"].iloc[model.best_iteration - 1])
+
+    finished = len(study.get_trials(deepcopy=False, states=_FINISHED))
+    missing = n_trials - finished
+    if missing > 0:
+        logger.info("%s: %d trials finished, running %d more", study.study_name, finished, missing)
+        study.optimize(objective, n_trials=missing, timeout=timeout, gc_after_trial=False)
+    else:
+        logger.info("%s: already holds %d finished trials, none to run", study.study_name, finished)
+    return study
+
+
+def trials_path(out_dir: str | os.PathLike[str], kind: TreeKind) -> Path:
+    """Path of the trials table (CSV) of ``kind`` in the tuning directory."""
+    return Path(out_dir) / f"{kind}_trials.csv"
+
+
+def best_params_path(out_dir: str | os.PathLike[str], kind: TreeKind) -> Path:
+    """Path of the best-parameters JSON of ``kind`` in the tuning directory."""
+    return Path(out_dir) / f"{kind}_best_params.json"
+
+
+def _write_history(study: optuna.Study, kind: TreeKind, out_dir: Path, params: Params, best_iteration: int) -> None:
+    trials = study.trials_dataframe(attrs=("number", "value", "state", "params", "user_attrs", "duration"))
+    trials["duration"] = trials["duration"].dt.total_seconds()
+    trials = trials.rename(columns={"duration": "duration_s"})
+    with atomic_path(trials_path(out_dir, kind)) as tmp:
+        trials.to_csv(tmp, index=False)
+    states = [trial.state for trial in study.get_trials(deepcopy=False)]
+    summary = {
+        "kind": kind,
+        "study_name": study.study_name,
+        "best_trial": study.best_trial.number,
+        "validation_auc": study.best_value,
+        "best_iteration": best_iteration,
+        "params": {name: getattr(params, name) for name in params.__dataclass_fields__},
+        "n_complete": states.count(TrialState.COMPLETE),
+        "n_pruned": states.count(TrialState.PRUNED),
+        "n_failed": states.count(TrialState.FAIL),
+    }
+    with atomic_path(best_params_path(out_dir, kind)) as tmp:
+        tmp.write_text(json.dumps(summary, indent=2) + "\n")
+
+
+def tune_and_fit(
+    kind: TreeKind,
+    X_train: pd.DataFrame,
+    y_train: npt.ArrayLike,
+    X_val: pd.DataFrame,
+    y_val: npt.ArrayLike,
+    *,
+    n_trials: int,
+    timeout: float | None = None,
+    storage: str | None = None,
+    study_name: str | None = None,
+    resume: bool = False,
+    seed: int = 0,
+    out_dir: str | os.PathLike[str],
+    max_rounds: int = 2000,
+    early_stopping_rounds: int = 50,
+    n_jobs: int = 1,
+) -> TreeModel:
+    """Tune ``kind`` with :func:`tune`, then refit the best parameters for the best number of rounds.
+
+    The refit trains on ``X_train`` for exactly the best trial's ``best_iteration`` rounds (no early stopping),
+    monitoring ``X_val``; with the same seed it reproduces the best trial's model. The trials table
+    (``<kind>_trials.csv``) and the best parameters (``<kind>_best_params.json``) are written to ``out_dir``.
+
+    Raises
+    ------
+    InputError
+        From :func:`open_study`, or when no trial completed (every one pruned or failed).
+    """
+    study = tune(
+        kind, X_train, y_train, X_val, y_val, n_trials=n_trials, timeout=timeout, out_dir=out_dir,
+        storage=storage, study_name=study_name, resume=resume, seed=seed, max_rounds=max_rounds,
+        early_stopping_rounds=early_stopping_rounds, n_jobs=n_jobs,
+    )  # fmt: skip
+    if not study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
+        msg = f"{out_dir}: no {kind} trial of study '{study.study_name}' completed; run more trials"
+        raise InputError(msg)
+    best = study.best_trial
+    params = space_of(kind)(FixedTrial(best.params))
+    best_iteration = int(best.user_attrs[_BEST_ITERATION])
+    logger.info(
+        "%s: best trial %d, validation AUC %.5f at %d rounds", study.study_name, best.number, best.value, best_iteration
+    )
+    model = fit_tree_model(
+        kind, X_train, y_train, X_val, y_val, params=params, max_rounds=best_iteration,
+        early_stopping_rounds=None, seed=seed, n_jobs=n_jobs,
+    )  # fmt: skip
+    _write_history(study, kind, Path(out_dir), params, best_iteration)
+    return model
