@@ -10,9 +10,10 @@ than the neighbours at (-1,-1), (-1,0), (-1,+1), (0,-1) and at least as hot as t
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 
-from detector.schema import N_IETA, N_IPHI, SEED_IETA, SEED_IPHI, FloatArray
-from features.crops import CropBatch, segment_argmax, segment_second, take
+from detector.schema import N_IETA, N_IPHI, SEED_IETA, SEED_IPHI, FloatArray, IndexArray
+from features.crops import CropBatch, take
 from features.feature import Feature
 
 __all__ = ("COUNT_THRESHOLDS_GEV", "LOCAL_MAX_THRESHOLD_GEV", "FEATURES", "compute")
@@ -22,63 +23,49 @@ COUNT_THRESHOLDS_GEV = (0.1, 0.5, 1.0, 5.0)
 LOCAL_MAX_THRESHOLD_GEV = 1.0
 """A local maximum must exceed this energy (GeV), well above the 40 MeV noise."""
 
-_BEFORE = ((-1, -1), (-1, 0), (-1, 1), (0, -1))
-_AFTER = ((0, 1), (1, -1), (1, 0), (1, 1))
+# The 3x3 neighbourhood as (di, dj) steps in raster order, and which neighbours come before the centre.
+_STEP = np.array([(di, dj) for di in (-1, 0, 1) for dj in (-1, 0, 1)])
+_EARLIER = (np.arange(9) < 4).reshape(3, 3)
 
 
 def compute(batch: CropBatch) -> dict[str, FloatArray]:
     """All crystal-count and cluster features of the batch, float64 (N,) arrays keyed by feature name."""
     hits = batch.hits
-    n = hits.n_events
-    level = np.searchsorted(np.asarray(COUNT_THRESHOLDS_GEV), hits.energy, side="left")
-    per_level = np.bincount(hits.event * 5 + level, minlength=5 * n).reshape(n, 5)
-    at_least = np.cumsum(per_level[:, ::-1], axis=1)[:, ::-1].astype(np.float64)
-    out = {"n_hits": at_least[:, 0]}
-    for k, threshold in enumerate(COUNT_THRESHOLDS_GEV, start=1):
-        out[f"n_above_{threshold:g}".replace(".", "p")] = at_least[:, k]
-
-    peak = np.flatnonzero(_is_local_max(batch))
-    peak_event = hits.event[peak]
-    out["n_local_maxima"] = np.bincount(peak_event, minlength=n).astype(np.float64)
-    first = segment_argmax(hits.energy[peak], peak_event, n)
-    second = segment_second(hits.energy[peak], peak_event, n, first)
-    first_hit, second_hit = take(peak, first, missing=-1).astype(np.int64), take(peak, second, missing=-1)
-    second_hit = second_hit.astype(np.int64)
-    out["e_2nd_local_max"] = take(hits.energy, second_hit)
-    for axis, offsets in (("ieta", hits.ieta), ("iphi", hits.iphi)):
-        out[f"d{axis}_2nd_local_max"] = np.abs(take(offsets.astype(np.float64), second_hit)
-                                               - take(offsets.astype(np.float64), first_hit))
-    out["e3x3_2nd_local_max"] = np.where(second_hit >= 0, _sum_3x3(batch, np.maximum(second_hit, 0)), np.nan)
+    out = {"n_hits": hits.sum(np.ones_like(hits.energy))}
+    for threshold in COUNT_THRESHOLDS_GEV:
+        out[f"n_above_{threshold:g}".replace(".", "p")] = hits.sum((hits.energy > threshold).astype(np.float64))
+    peak = _is_local_max(batch)
+    out["n_local_maxima"] = hits.sum(peak.astype(np.float64))
+    first, second = hits.top_two(np.where(peak, hits.energy, -np.inf))
+    out["e_2nd_local_max"] = take(hits.energy, second)
+    out["dieta_2nd_local_max"] = np.abs(take(hits.ieta, second) - take(hits.ieta, first))
+    out["diphi_2nd_local_max"] = np.abs(take(hits.iphi, second) - take(hits.iphi, first))
+    has_second = second >= 0
+    out["e3x3_2nd_local_max"] = np.full(hits.n_events, np.nan)
+    out["e3x3_2nd_local_max"][has_second] = _block_3x3(batch, second[has_second]).sum(axis=(1, 2))
     return out
 
 
-def _neighbour_energy(batch: CropBatch, hit: np.ndarray, di: int, dj: int) -> FloatArray:
-    """Energy (GeV) of the crystal at offset (di, dj) from each given hit; 0 outside the crop."""
+def _block_3x3(batch: CropBatch, hit: IndexArray) -> FloatArray:
+    """Energies (GeV) of the 3x3 blocks centred on the given hits, shape (n, 3, 3); 0 outside the crop."""
     hits = batch.hits
-    i, j = hits.ieta[hit] + SEED_IETA + di, hits.iphi[hit] + SEED_IPHI + dj
-    inside = (i >= 0) & (i < N_IETA) & (j >= 0) & (j < N_IPHI)
-    pixel = np.where(inside, hits.pixel[hit] + di * N_IPHI + dj, 0)
-    return np.where(inside, batch.energy_at(pixel), 0.0)
+    i = hits.ieta[hit, None] + _STEP[:, 0]
+    j = hits.iphi[hit, None] + _STEP[:, 1]
+    inside = (i >= -SEED_IETA) & (i < N_IETA - SEED_IETA) & (j >= -SEED_IPHI) & (j < N_IPHI - SEED_IPHI)
+    pixel = np.where(inside, hits.pixel[hit, None] + _STEP @ np.array([N_IPHI, 1]), 0)
+    return np.where(inside, batch.energy_at(pixel), 0.0).reshape(-1, 3, 3)
 
 
-def _is_local_max(batch: CropBatch) -> np.ndarray:
+def _is_local_max(batch: CropBatch) -> npt.NDArray[np.bool_]:
     """Boolean mask over the hits: which are local maxima (see the module docstring)."""
     hits = batch.hits
     candidate = np.flatnonzero(hits.energy > LOCAL_MAX_THRESHOLD_GEV)
-    energy = hits.energy[candidate]
-    keep = np.ones(candidate.size, dtype=bool)
-    for di, dj in _BEFORE:
-        keep &= energy > _neighbour_energy(batch, candidate, di, dj)
-    for di, dj in _AFTER:
-        keep &= energy >= _neighbour_energy(batch, candidate, di, dj)
+    block = _block_3x3(batch, candidate)
+    centre = block[:, 1:2, 1:2]
+    keep = np.where(_EARLIER, centre > block, centre >= block).all(axis=(1, 2))
     mask = np.zeros(hits.energy.size, dtype=bool)
     mask[candidate[keep]] = True
     return mask
-
-
-def _sum_3x3(batch: CropBatch, hit: np.ndarray) -> FloatArray:
-    """Energy (GeV) of the 3x3 block centred on each given hit (crystals outside the crop count as 0)."""
-    return sum((_neighbour_energy(batch, hit, di, dj) for di in (-1, 0, 1) for dj in (-1, 0, 1)), np.zeros(hit.size))
 
 
 _ROWS = (

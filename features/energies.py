@@ -23,51 +23,74 @@ from features.feature import Feature
 __all__ = ("FEATURES", "compute")
 
 _C = WINDOW_HALF  # index of the seed inside the 5x5 window
+_SIDE = 2 * WINDOW_HALF + 1
+
+
+def _box(rows: range, cols: range) -> np.ndarray:
+    """Indicator (25,) of the crystals at i-eta offsets ``rows`` and i-phi offsets ``cols`` in the 5x5 window."""
+    mask = np.zeros((_SIDE, _SIDE))
+    mask[rows.start + _C : rows.stop + _C, cols.start + _C : cols.stop + _C] = 1.0
+    return mask.reshape(-1)
+
+
+# Every sum over the 5x5 is one column of a (25, k) matrix: a single matrix product gives them all.
+_BOXES = {
+    "e5x5": _box(range(-2, 3), range(-2, 3)),
+    "e3x3": _box(range(-1, 2), range(-1, 2)),
+    "e1x3_ieta": _box(range(-1, 2), range(0, 1)),
+    "e1x3_iphi": _box(range(0, 1), range(-1, 2)),
+    "e1x5_ieta": _box(range(-2, 3), range(0, 1)),
+    "e1x5_iphi": _box(range(0, 1), range(-2, 3)),
+    "2x5_low": _box(range(-1, 1), range(-2, 3)),
+    "2x5_high": _box(range(0, 2), range(-2, 3)),
+    **{f"2x2_{i}{j}": _box(range(i, i + 2), range(j, j + 2)) for i in (-1, 0) for j in (-1, 0)},
+}
+_BOX_MATRIX = np.stack(list(_BOXES.values()), axis=1)
 
 
 def compute(batch: CropBatch) -> dict[str, FloatArray]:
     """All energy sums and ratios of the batch, float64 (N,) arrays keyed by feature name."""
     w = batch.window
     hits = batch.hits
-    core = w[:, _C - 1 : _C + 2, _C - 1 : _C + 2]
-    quads = core[:, :-1, :-1] + core[:, 1:, :-1] + core[:, :-1, 1:] + core[:, 1:, 1:]
-    strips = w[:, _C - 1 : _C + 1, :].sum(axis=(1, 2)), w[:, _C : _C + 2, :].sum(axis=(1, 2))
+    hottest, second = batch.hottest
+    sums = dict(zip(_BOXES, (w.reshape(-1, _SIDE * _SIDE) @ _BOX_MATRIX).T))
     out = {
         "e_sum": batch.e_sum,
         "e_seed": w[:, _C, _C],
-        "e_max": take(hits.energy, batch.hottest, missing=0.0),
-        "e_2nd": take(hits.energy, batch.second_hottest, missing=0.0),
-        "e2x2": quads.max(axis=(1, 2)),
-        "e3x3": core.sum(axis=(1, 2)),
-        "e5x5": w.sum(axis=(1, 2)),
-        "e1x3_ieta": core[:, :, 1].sum(axis=1),
-        "e1x3_iphi": core[:, 1, :].sum(axis=1),
-        "e1x5_ieta": w[:, :, _C].sum(axis=1),
-        "e1x5_iphi": w[:, _C, :].sum(axis=1),
-        "e2x5_max": np.maximum(*strips),
+        "e_max": take(hits.energy, hottest, missing=0.0),
+        "e_2nd": take(hits.energy, second, missing=0.0),
+        "e2x2": np.max([sums[f"2x2_{i}{j}"] for i in (-1, 0) for j in (-1, 0)], axis=0),
+        **{name: sums[name] for name in ("e3x3", "e5x5", "e1x3_ieta", "e1x3_iphi", "e1x5_ieta", "e1x5_iphi")},
+        "e2x5_max": np.maximum(sums["2x5_low"], sums["2x5_high"]),
         "e_left": w[:, _C, _C - 1],
         "e_right": w[:, _C, _C + 1],
         "e_top": w[:, _C - 1, _C],
         "e_bottom": w[:, _C + 1, _C],
     }
     outside = (np.abs(hits.ieta) > WINDOW_HALF) | (np.abs(hits.iphi) > WINDOW_HALF)
-    out["e_outside_5x5"] = hits.per_event_sum(hits.energy, outside)
-    out["e_iphi_road_outside_5x5"] = hits.per_event_sum(hits.energy, outside & (np.abs(hits.ieta) <= 1))
-    out["e_ieta_road_outside_5x5"] = hits.per_event_sum(hits.energy, outside & (np.abs(hits.iphi) <= 1))
+    outside_energy = np.where(outside, hits.energy, 0.0)
+    out["e_outside_5x5"] = hits.sum(outside_energy)
+    out["e_iphi_road_outside_5x5"] = hits.sum(np.where(np.abs(hits.ieta) <= 1, outside_energy, 0.0))
+    out["e_ieta_road_outside_5x5"] = hits.sum(np.where(np.abs(hits.iphi) <= 1, outside_energy, 0.0))
     out["seed_is_max"] = np.where(out["e_max"] > 0, out["e_seed"] >= out["e_max"], np.nan)
-    for which, index in (("max", batch.hottest), ("2nd", batch.second_hottest)):
-        out[f"e_{which}_dieta"] = take(hits.ieta.astype(np.float64), index)
-        out[f"e_{which}_diphi"] = take(hits.iphi.astype(np.float64), index)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        out["r9"] = out["e3x3"] / out["e_sum"]
-        out["e_max_over_e5x5"] = out["e_max"] / out["e5x5"]
-        out["e_2nd_over_e_max"] = out["e_2nd"] / out["e_max"]
-        out["s4"] = out["e2x2"] / out["e5x5"]
-        out["e1x5_iphi_over_e5x5"] = out["e1x5_iphi"] / out["e5x5"]
-        out["e1x5_ieta_over_e5x5"] = out["e1x5_ieta"] / out["e5x5"]
-        out["e2x5_max_over_e5x5"] = out["e2x5_max"] / out["e5x5"]
-        out["e5x5_over_e_sum"] = out["e5x5"] / out["e_sum"]
+    for which, index in (("max", hottest), ("2nd", second)):
+        out[f"e_{which}_dieta"] = take(hits.ieta, index)
+        out[f"e_{which}_diphi"] = take(hits.iphi, index)
+    out["r9"] = _ratio(out["e3x3"], out["e_sum"])
+    out["e_max_over_e5x5"] = _ratio(out["e_max"], out["e5x5"])
+    out["e_2nd_over_e_max"] = _ratio(out["e_2nd"], out["e_max"])
+    out["s4"] = _ratio(out["e2x2"], out["e5x5"])
+    out["e1x5_iphi_over_e5x5"] = _ratio(out["e1x5_iphi"], out["e5x5"])
+    out["e1x5_ieta_over_e5x5"] = _ratio(out["e1x5_ieta"], out["e5x5"])
+    out["e2x5_max_over_e5x5"] = _ratio(out["e2x5_max"], out["e5x5"])
+    out["e5x5_over_e_sum"] = _ratio(out["e5x5"], out["e_sum"])
     return out
+
+
+def _ratio(numerator: FloatArray, denominator: FloatArray) -> FloatArray:
+    """``numerator / denominator``, NaN where the denominator is 0 (undefined, whatever the numerator)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(denominator != 0, numerator / denominator, np.nan)
 
 
 _ROWS = (

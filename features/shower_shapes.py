@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from detector.schema import FloatArray
-from features.crops import WINDOW_HALF, CropBatch, segment_max
+from features.crops import WINDOW_HALF, CropBatch
 from features.feature import Feature
 
 __all__ = ("CRYSTAL_SIZE", "EXTENT_THRESHOLD_GEV", "LOG_WEIGHT_W0", "FEATURES", "compute")
@@ -34,14 +34,16 @@ def compute(batch: CropBatch) -> dict[str, FloatArray]:
     """All shower-shape features of the batch, float64 (N,) arrays keyed by feature name."""
     out = _local_covariances(batch.window)
     hits = batch.hits
-    ieta, iphi, energy = hits.ieta.astype(np.float64), hits.iphi.astype(np.float64), hits.energy
+    energy, e_sum = hits.energy, batch.e_sum
     with np.errstate(divide="ignore", invalid="ignore"):
-        mean_eta = hits.per_event_sum(energy * ieta) / batch.e_sum
-        mean_phi = hits.per_event_sum(energy * iphi) / batch.e_sum
-        d_eta, d_phi = ieta - mean_eta[hits.event], iphi - mean_phi[hits.event]
-        cov_ee = hits.per_event_sum(energy * d_eta * d_eta) / batch.e_sum
-        cov_pp = hits.per_event_sum(energy * d_phi * d_phi) / batch.e_sum
-        cov_ep = hits.per_event_sum(energy * d_eta * d_phi) / batch.e_sum
+        mean_eta = hits.sum(energy * hits.ieta) / e_sum
+        mean_phi = hits.sum(energy * hits.iphi) / e_sum
+        d_eta, d_phi = hits.ieta - mean_eta[hits.event], hits.iphi - mean_phi[hits.event]
+        e_d_phi = energy * d_phi
+        e_d_phi2 = e_d_phi * d_phi
+        cov_ee = hits.sum(energy * d_eta * d_eta) / e_sum
+        cov_pp = hits.sum(e_d_phi2) / e_sum
+        cov_ep = hits.sum(e_d_phi * d_eta) / e_sum
         out["eta_width"] = np.sqrt(cov_ee)
         out["phi_width"] = np.sqrt(cov_pp)
         half_sum, root = 0.5 * (cov_ee + cov_pp), np.sqrt(0.25 * (cov_ee - cov_pp) ** 2 + cov_ep**2)
@@ -49,37 +51,48 @@ def compute(batch: CropBatch) -> dict[str, FloatArray]:
         out["axis_major"] = np.sqrt(major)
         out["axis_minor"] = np.sqrt(minor)
         out["elongation"] = 1.0 - minor / major
-        m3 = hits.per_event_sum(energy * d_phi**3) / batch.e_sum
-        m4 = hits.per_event_sum(energy * d_phi**4) / batch.e_sum
-        out["phi_skewness"] = m3 / cov_pp**1.5
-        out["phi_kurtosis"] = m4 / cov_pp**2 - 3.0
-        high, low = hits.per_event_sum(energy, hits.iphi > 0), hits.per_event_sum(energy, hits.iphi < 0)
-        out["phi_asymmetry"] = (high - low) / (high + low)
+        e_d_phi3 = e_d_phi2 * d_phi
+        out["phi_skewness"] = hits.sum(e_d_phi3) / e_sum / (cov_pp * out["phi_width"])
+        out["phi_kurtosis"] = hits.sum(e_d_phi3 * d_phi) / e_sum / (cov_pp * cov_pp) - 3.0
+        side = np.sign(hits.iphi)
+        out["phi_asymmetry"] = hits.sum(energy * side) / hits.sum(energy * np.abs(side))
     out["centroid_distance"] = np.hypot(mean_eta, mean_phi)
     above = energy > EXTENT_THRESHOLD_GEV
     for axis, offsets in (("ieta", hits.ieta), ("iphi", hits.iphi)):
-        top = segment_max(offsets[above], hits.event[above], hits.n_events)
-        bottom = -segment_max(-offsets[above], hits.event[above], hits.n_events)
-        out[f"{axis}_extent"] = top - bottom + 1.0
+        top = hits.max(np.where(above, offsets, -np.inf))
+        bottom = hits.max(np.where(above, -offsets, -np.inf))
+        out[f"{axis}_extent"] = top + bottom + 1.0
     return out
 
 
+_OFFSETS = np.arange(-WINDOW_HALF, WINDOW_HALF + 1, dtype=np.float64)
+_I, _J = (a.reshape(-1) for a in np.meshgrid(_OFFSETS, _OFFSETS, indexing="ij"))
+# Columns 1, i, j, i^2, j^2, i*j over the flattened 5x5: one matrix product gives every moment of a weighting.
+_MOMENTS = np.stack([np.ones_like(_I), _I, _J, _I * _I, _J * _J, _I * _J], axis=1)
+
+
 def _local_covariances(window: FloatArray) -> dict[str, FloatArray]:
-    """CMSSW ``EcalClusterTools::localCovariances`` on (N, 5, 5) windows: sigma_ietaieta, _iphiiphi, _ietaiphi."""
-    offsets = np.arange(-WINDOW_HALF, WINDOW_HALF + 1, dtype=np.float64)
-    e5x5 = window.sum(axis=(1, 2))
+    """CMSSW ``EcalClusterTools::localCovariances`` on (N, 5, 5) windows: sigma_ietaieta, _iphiiphi, _ietaiphi.
+
+    The weighted central moments use ``sum w (x - m)(y - n) = sum w x y - m sum w y - n sum w x + m n sum w``
+    (offsets are at most 2 crystals, so the cancellation costs nothing in float64).
+    """
+    flat = window.reshape(len(window), -1)
+    e5x5, e_eta, e_phi = (flat @ _MOMENTS[:, :3]).T
     with np.errstate(divide="ignore", invalid="ignore"):
-        mean_eta = (window.sum(axis=2) @ offsets) / e5x5
-        mean_phi = (window.sum(axis=1) @ offsets) / e5x5
-        log_fraction = np.log(window / e5x5[:, None, None])
-        weights = np.where(window > 0, np.maximum(0.0, LOG_WEIGHT_W0 + log_fraction), 0.0)
-        d_eta = offsets[None, :, None] - mean_eta[:, None, None]
-        d_phi = offsets[None, None, :] - mean_phi[:, None, None]
-        norm = CRYSTAL_SIZE**2 / weights.sum(axis=(1, 2))
-        cov_ee = (weights * d_eta**2).sum(axis=(1, 2)) * norm
-        cov_pp = (weights * d_phi**2).sum(axis=(1, 2)) * norm
-        cov_ep = (weights * d_eta * d_phi).sum(axis=(1, 2)) * norm
-    return {"sigma_ietaieta": np.sqrt(cov_ee), "sigma_iphiiphi": np.sqrt(cov_pp), "sigma_ietaiphi": cov_ep}
+        mean_eta, mean_phi = e_eta / e5x5, e_phi / e5x5
+        log_fraction = np.log(flat / e5x5[:, None], out=np.full_like(flat, -np.inf), where=flat > 0)
+        weights = np.maximum(0.0, LOG_WEIGHT_W0 + log_fraction)
+        total, w_eta, w_phi, w_eta2, w_phi2, w_eta_phi = (weights @ _MOMENTS).T
+        norm = CRYSTAL_SIZE**2 / total
+        cov_ee = (w_eta2 - 2 * mean_eta * w_eta + mean_eta**2 * total) * norm
+        cov_pp = (w_phi2 - 2 * mean_phi * w_phi + mean_phi**2 * total) * norm
+        cov_ep = (w_eta_phi - mean_eta * w_phi - mean_phi * w_eta + mean_eta * mean_phi * total) * norm
+    return {
+        "sigma_ietaieta": np.sqrt(np.maximum(cov_ee, 0.0)),
+        "sigma_iphiiphi": np.sqrt(np.maximum(cov_pp, 0.0)),
+        "sigma_ietaiphi": cov_ep,
+    }
 
 
 _W = "w_i = max(0, 4.7 + ln(E_i / e5x5)) over the lit crystals of the 5x5, <i>, <j> its linear energy-weighted mean"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from detector.schema import ENERGY, SEED_IETA, SEED_IPHI, TIME, TIME_SCALE_NS, FloatArray
-from features.crops import CropBatch, segment_max, take
+from features.crops import CropBatch, take
 from features.feature import Feature
 
 __all__ = ("TIMING_THRESHOLD_GEV", "FEATURES", "compute")
@@ -25,14 +25,15 @@ def compute(batch: CropBatch) -> dict[str, FloatArray]:
     seed = batch.images[:, SEED_IETA, SEED_IPHI]
     seed_time = np.where(seed[:, ENERGY] != 0, seed[:, TIME].astype(np.float64) * TIME_SCALE_NS, np.nan)
     timed = hits.energy > TIMING_THRESHOLD_GEV
-    mean = hits.per_event_mean(hits.time, hits.energy, timed)
+    weight = np.where(timed, hits.energy, 0.0)
+    mean = hits.mean(hits.time, weight)
     deviation = hits.time - mean[hits.event]
     return {
         "seed_time": seed_time,
         "time_mean": mean,
-        "time_rms": np.sqrt(hits.per_event_mean(deviation * deviation, hits.energy, timed)),
-        "time_2nd_minus_seed": take(hits.time, batch.second_hottest) - seed_time,
-        "time_max_abs": segment_max(np.abs(hits.time[timed]), hits.event[timed], hits.n_events),
+        "time_rms": np.sqrt(hits.mean(deviation * deviation, weight)),
+        "time_2nd_minus_seed": take(hits.time, batch.hottest[1]) - seed_time,
+        "time_max_abs": hits.max(np.where(timed, np.abs(hits.time), -np.inf)),
     }
 
 

@@ -1,0 +1,39 @@
+"""``egid features``: compute the physics feature table of a dataset and write it as parquet."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+
+from detector import InputError, atomic_path
+from features import extract_table
+from pipelines.inputs import add_input_arguments, dataset_from_args
+
+__all__ = ("add_parser", "run")
+
+logger = logging.getLogger(__name__)
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """Register ``features`` with its input options and ``--out``."""
+    parser = subparsers.add_parser(
+        "features", help="compute the feature table (features, label, per-event extras) of a dataset"
+    )
+    add_input_arguments(parser)
+    parser.add_argument("--out", required=True, metavar="FILE", help="parquet file to write (atomically)")
+    parser.set_defaults(handler=run)
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    """Extract the features of the selected events (with a progress bar) and write them to ``--out``."""
+    out = Path(args.out)
+    if out.is_dir():
+        raise InputError(f"{out}: is a directory, expected the path of the parquet file to write")
+    dataset = dataset_from_args(args)
+    table = extract_table(dataset, progress=True)
+    with atomic_path(out) as tmp:
+        table.to_parquet(tmp, index=False)
+    logger.info("%d events x %d columns -> %s", len(table), table.shape[1], out)
+    return 0
