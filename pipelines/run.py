@@ -19,6 +19,7 @@ from detector.errors import InputError
 COMMANDS = {
     "run": "pipelines.commands.run_all",
     "check": "pipelines.commands.check",
+    "features": "pipelines.commands.features",
 }
 DEFAULT_COMMAND = "run"
 
