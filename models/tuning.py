@@ -10,7 +10,9 @@ The study lives in a storage so that no finished trial is lost:
   is one appended, fsync'ed line, so a killed process loses at most the trial it was running, and
   ``resume=True`` continues the study;
 * a storage URL (``postgresql://...``, ``mysql://...``, ``sqlite:///...``) lets several processes or machines
-  share one study, Optuna's way of scaling out: start the same command with the same URL and study name.
+  share one study, Optuna's way of scaling out: start the same command with the same URL and study name
+  (PostgreSQL needs a driver such as ``psycopg2``). A trial of a killed process stays RUNNING there (Optuna's
+  heartbeats are still experimental); it is not counted as finished, so the study still reaches ``n_trials``.
 
 References: T. Akiba et al., "Optuna: A Next-generation Hyperparameter Optimization Framework", KDD 2019.
 """
@@ -31,6 +33,7 @@ from optuna.storages import BaseStorage, JournalStorage, RDBStorage
 from optuna.storages.journal import JournalFileBackend
 from optuna.trial import FixedTrial, TrialState
 from optuna_integration import LightGBMPruningCallback, XGBoostPruningCallback
+from sqlalchemy.exc import SQLAlchemyError
 
 from detector import InputError, atomic_path
 from models.trees import TREE_KINDS, LightGBMParams, Params, TreeKind, TreeModel, XGBoostParams, fit_tree_model
@@ -110,9 +113,8 @@ def _storage(storage: str | None, out_dir: Path) -> tuple[BaseStorage, str, bool
         return JournalStorage(JournalFileBackend(str(journal))), str(journal), True
     if "://" in storage:
         try:
-            # Heartbeats let Optuna fail the trials of a process that died, so the shared study moves on.
-            return RDBStorage(storage, heartbeat_interval=60, grace_period=180), storage, False
-        except Exception as err:  # SQLAlchemy raises many types for a bad URL or an unreachable server.
+            return RDBStorage(storage), storage, False
+        except (SQLAlchemyError, ImportError, ValueError) as err:  # bad URL, missing driver, unreachable server
             msg = f"{storage}: cannot open the Optuna storage: {str(err).splitlines()[0]}"
             raise InputError(msg) from err
     return JournalStorage(JournalFileBackend(storage)), storage, False

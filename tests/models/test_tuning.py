@@ -1,0 +1,93 @@
+"""Optuna tuning: resumable persisted studies, pruning, timeout, and a refit that reproduces the best trial."""
+
+from __future__ import annotations
+
+import json
+
+import optuna
+import pandas as pd
+import pytest
+from optuna.trial import TrialState
+
+from detector import InputError
+from models.trees import TREE_KINDS, LightGBMParams
+from models.tuning import JOURNAL_NAME, best_params_path, open_study, trials_path, tune, tune_and_fit
+
+FAST = {"max_rounds": 60, "early_stopping_rounds": 10}
+
+
+def run_tune(table, out_dir, *, kind="lightgbm", n_trials, **kwargs):
+    t = table
+    return tune(kind, t.X_train, t.y_train, t.X_val, t.y_val, n_trials=n_trials, out_dir=out_dir, seed=3,
+                **FAST, **kwargs)  # fmt: skip
+
+
+def summary(study: optuna.Study) -> list[tuple[int, TrialState, float | None, dict]]:
+    return [(t.number, t.state, t.value, t.params) for t in study.trials]
+
+
+def test_resume_keeps_finished_trials_and_runs_only_the_missing_ones(tree_table, tmp_path):
+    first = summary(run_tune(tree_table, tmp_path, n_trials=2))
+    assert (tmp_path / JOURNAL_NAME).is_file()
+    resumed = run_tune(tree_table, tmp_path, n_trials=4, resume=True)
+    assert len(resumed.trials) == 4
+    assert summary(resumed)[:2] == first
+    assert summary(run_tune(tree_table, tmp_path, n_trials=3, resume=True)) == summary(resumed)
+
+
+def test_an_existing_study_is_not_reused_without_resume(tree_table, tmp_path):
+    run_tune(tree_table, tmp_path, n_trials=1)
+    with pytest.raises(InputError, match=rf"{JOURNAL_NAME}: study 'egid-lightgbm' already has 1 trials"):
+        run_tune(tree_table, tmp_path, n_trials=2)
+
+
+def test_a_trial_left_running_by_a_killed_process_is_failed_and_replaced(tree_table, tmp_path):
+    killed = open_study("lightgbm", out_dir=tmp_path)
+    killed.ask()  # a trial that started and never reported back
+    study = run_tune(tree_table, tmp_path, n_trials=1, resume=True)
+    assert [t.state for t in study.trials] == [TrialState.FAIL, TrialState.COMPLETE]
+
+
+def test_a_shared_rdb_storage_accumulates_trials_from_separate_runs(tree_table, tmp_path):
+    url = f"sqlite:///{tmp_path / 'shared.db'}"
+    run_tune(tree_table, tmp_path / "machine_a", n_trials=1, storage=url, study_name="shared")
+    study = run_tune(tree_table, tmp_path / "machine_b", n_trials=2, storage=url, study_name="shared", resume=True)
+    assert len(study.trials) == 2
+    assert not (tmp_path / "machine_a" / JOURNAL_NAME).exists()
+
+
+@pytest.mark.parametrize("kind", TREE_KINDS)
+def test_the_median_pruner_stops_bad_trials_early(kind, tree_table, tmp_path):
+    study = run_tune(tree_table, tmp_path, kind=kind, n_trials=8, pruner_startup_trials=2, pruner_warmup_rounds=3)
+    pruned = study.get_trials(states=(TrialState.PRUNED,))
+    assert pruned, "no trial was pruned"
+    assert all(max(t.intermediate_values) < FAST["max_rounds"] - 1 for t in pruned)
+
+
+def test_timeout_stops_starting_new_trials(tree_table, tmp_path):
+    study = run_tune(tree_table, tmp_path, n_trials=50, timeout=1e-3)
+    assert len(study.trials) == 1
+
+
+@pytest.mark.parametrize("kind", TREE_KINDS)
+def test_refit_reproduces_the_best_trial_and_the_history_is_kept(kind, tree_table, tmp_path):
+    t = tree_table
+    model = tune_and_fit(kind, t.X_train, t.y_train, t.X_val, t.y_val, n_trials=3, timeout=None, storage=None,
+                         study_name=None, resume=False, seed=3, out_dir=tmp_path, **FAST)  # fmt: skip
+    best = json.loads(best_params_path(tmp_path, kind).read_text())
+    trials = pd.read_csv(trials_path(tmp_path, kind))
+    assert len(trials) == 3 and trials["value"].max() == pytest.approx(best["validation_auc"], abs=1e-12)
+    assert model.best_iteration == best["best_iteration"] == len(model.history)
+    assert model.history["validation_auc"].iloc[-1] == best["validation_auc"]
+    assert model.params_dict() == best["params"]
+
+
+def test_fixed_parameters_round_trip_through_the_search_space():
+    from optuna.trial import FixedTrial
+
+    from models.tuning import lightgbm_space
+
+    values = {"learning_rate": 0.05, "num_leaves": 40, "max_depth": 6, "min_child_samples": 30,
+              "min_child_weight": 0.1, "reg_alpha": 1e-3, "reg_lambda": 1.0, "colsample_bytree": 0.8,
+              "subsample": 0.9, "subsample_freq": 2, "min_split_gain": 1e-4}  # fmt: skip
+    assert lightgbm_space(FixedTrial(values)) == LightGBMParams(**values)
