@@ -1,0 +1,78 @@
+"""``egid importances``: rank the features of a run's boosted trees by gain, split count or mean |SHAP|.
+
+Gain and split counts come from the exported boosters; SHAP from the summary stored at export time (mean
+|SHAP| on the test split), so no data is needed. The manifest is checked before anything is read.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import pandas as pd
+
+from detector import InputError
+from models.export import load_tree_model, native_path
+from models.importance import IMPORTANCE_KINDS, read_importances, ranked
+from models.manifest import read_manifest
+from models.trees import TREE_KINDS, TreeKind
+from pipelines.rundir import model_dir_of
+
+_DESCRIPTIONS = {
+    "gain": "total gain, the training-loss reduction of its splits",
+    "split": "number of splits on it",
+    "shap": "mean |SHAP value| on the test split, log-odds",
+}
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        msg = f"expected a positive number of features, got {value}"
+        raise argparse.ArgumentTypeError(msg)
+    return value
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    parser = subparsers.add_parser("importances", help="rank the features of a run's boosted trees")
+    parser.add_argument("--model-dir", required=True, metavar="RUN", help="a run directory or its models/ folder")
+    parser.add_argument("--top", type=_positive, default=20, metavar="N", help="show the N leading features (default: 20)")
+    parser.add_argument("--kind", choices=IMPORTANCE_KINDS, default="gain", help="importance measure (default: gain)")
+    parser.add_argument("--model", choices=TREE_KINDS, help="only this model (default: every tree model in the run)")
+    parser.set_defaults(handler=run)
+    return parser
+
+
+def format_ranking(values: pd.Series, *, model: TreeKind, kind: str, top: int) -> str:
+    """The ranked table printed for one model: rank, feature, value and share of the total."""
+    shown = ranked(values, top)
+    total = float(values.sum())
+    width = max([len("feature"), *(len(str(name)) for name in shown.index)])
+    lines = [
+        f"{model}: {kind} ({_DESCRIPTIONS[kind]}), top {len(shown)} of {len(values)} features",
+        f"{'rank':>4}  {'feature':<{width}}  {kind:>12}  {'share':>6}",
+    ]
+    for rank, (name, value) in enumerate(shown.items(), start=1):
+        share = f"{100.0 * value / total:5.1f}%" if total > 0 else "   n/a"
+        lines.append(f"{rank:>4}  {str(name):<{width}}  {value:>12.6g}  {share:>6}")
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    model_dir = model_dir_of(args.model_dir)
+    manifest = read_manifest(model_dir, feature_names=None, feature_set_version=None)
+    kinds = [kind for kind in TREE_KINDS if native_path(model_dir, kind).name in manifest.artifacts]
+    if args.model is not None:
+        kinds = [kind for kind in kinds if kind == args.model]
+    if not kinds:
+        wanted = args.model or " or ".join(TREE_KINDS)
+        msg = f"{model_dir}: no {wanted} model in this run"
+        raise InputError(msg)
+    tables = []
+    for kind in kinds:
+        if args.kind == "shap":
+            values = read_importances(model_dir, kind)["shap"]
+        else:
+            values = load_tree_model(model_dir, kind).importance(args.kind)
+        tables.append(format_ranking(values, model=kind, kind=args.kind, top=args.top))
+    print("\n\n".join(tables))
+    return 0
