@@ -77,7 +77,7 @@ def _local_covariances(window: FloatArray) -> dict[str, FloatArray]:
     The weighted central moments use ``sum w (x - m)(y - n) = sum w x y - m sum w y - n sum w x + m n sum w``
     (offsets are at most 2 crystals, so the cancellation costs nothing in float64).
     """
-    flat = window.reshape(len(window), -1)
+    flat = window.reshape(len(window), _I.size)
     e5x5, e_eta, e_phi = (flat @ _MOMENTS[:, :3]).T
     with np.errstate(divide="ignore", invalid="ignore"):
         mean_eta, mean_phi = e_eta / e5x5, e_phi / e5x5

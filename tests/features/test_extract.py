@@ -1,0 +1,109 @@
+"""Whole-dataset tables: streaming order, label and extras, and the parquet cache (hit, version and content misses)."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import features.extract
+from detector import EventWriter, InputError, load_dataset
+from features import FEATURE_NAMES, build_table, cached_table, extract_table
+from features.extract import cache_path
+from tests.features.toy_images import G4_SLICE
+
+
+def test_table_streams_every_event_in_order_with_label_and_extras() -> None:
+    dataset = load_dataset(data=G4_SLICE)
+    table = extract_table(dataset, chunk_size=64, progress=False)
+    assert list(table.columns) == [*FEATURE_NAMES, "label", "converted", "eta"]
+    pd.testing.assert_frame_equal(table[list(FEATURE_NAMES)], build_table(dataset.read_images()))
+    np.testing.assert_array_equal(table["label"], dataset.labels)
+    np.testing.assert_array_equal(table["eta"], dataset.extras["eta"])
+    assert table["converted"].iloc[:100].isna().all() and table["converted"].iloc[100:].isin([0, 1]).all()
+
+
+def test_two_file_layout_carries_labels_of_both_classes(crop_files: tuple[Path, Path]) -> None:
+    dataset = load_dataset(electrons=crop_files[0], photons=crop_files[1])
+    table = extract_table(dataset, progress=False)
+    assert len(table) == 200 and table["label"].sum() == 120
+    assert (table.loc[table["label"] == 1, "iphi_extent"].mean() > table.loc[table["label"] == 0, "iphi_extent"].mean())
+
+
+def test_extra_named_like_a_feature_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "clash.hdf5"
+    with EventWriter(path, extras={"r9": np.float32}) as writer:
+        writer.append(np.zeros((2, 32, 32, 2), np.float32), np.array([1.0, 0.0], np.float32), r9=np.zeros(2))
+    with pytest.raises(InputError, match="per-event dataset 'r9' has the name of a feature-table column"):
+        extract_table(load_dataset(data=path), progress=False)
+
+
+class CountingExtract:
+    """Wraps extract_table to count how often the cache really extracts."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def __call__(self, *args: object, **kwargs: object) -> pd.DataFrame:
+        self.calls += 1
+        return extract_table(*args, **kwargs)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def counting(monkeypatch: pytest.MonkeyPatch) -> CountingExtract:
+    counter = CountingExtract()
+    monkeypatch.setattr(features.extract, "extract_table", counter)
+    return counter
+
+
+def test_cache_hit_skips_extraction(tmp_path: Path, counting: CountingExtract) -> None:
+    dataset = load_dataset(data=G4_SLICE, max_events=60)
+    first = cached_table(dataset, cache_dir=tmp_path / "cache", progress=False)
+    second = cached_table(dataset, cache_dir=tmp_path / "cache", progress=False)
+    assert counting.calls == 1
+    pd.testing.assert_frame_equal(first, second)
+    assert [p.name for p in (tmp_path / "cache").iterdir()] == [cache_path(dataset, tmp_path / "cache").name]
+
+
+def test_cache_follows_content_not_the_file_name(tmp_path: Path, counting: CountingExtract) -> None:
+    copy = tmp_path / "renamed.hdf5"
+    shutil.copy(G4_SLICE, copy)
+    cached_table(load_dataset(data=G4_SLICE), cache_dir=tmp_path / "cache", progress=False)
+    cached_table(load_dataset(data=copy), cache_dir=tmp_path / "cache", progress=False)
+    assert counting.calls == 1
+    images = load_dataset(data=G4_SLICE).read_images()
+    with EventWriter(copy, extras={}) as writer:  # same name, new content: the 5x5 of every crop dimmed
+        images[:, 14:19, 14:19, 0] *= 0.5
+        writer.append(images, load_dataset(data=G4_SLICE).labels)
+    changed = cached_table(load_dataset(data=copy), cache_dir=tmp_path / "cache", progress=False)
+    assert counting.calls == 2
+    assert list(changed.columns) == [*FEATURE_NAMES, "label"]
+
+
+def test_cache_misses_when_the_feature_set_version_changes(
+    tmp_path: Path, counting: CountingExtract, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    dataset = load_dataset(data=G4_SLICE, max_events=40)
+    cached_table(dataset, cache_dir=tmp_path, progress=False)
+    monkeypatch.setattr(features.extract, "FEATURE_SET_VERSION", "next")
+    cached_table(dataset, cache_dir=tmp_path, progress=False)
+    cached_table(dataset, cache_dir=tmp_path, progress=False)
+    assert counting.calls == 2
+    assert len(list(tmp_path.glob("features-v*.parquet"))) == 2
+
+
+def test_unreadable_cache_is_recomputed(
+    tmp_path: Path, counting: CountingExtract, caplog: pytest.LogCaptureFixture
+) -> None:
+    dataset = load_dataset(data=G4_SLICE, max_events=40)
+    path = cache_path(dataset, tmp_path)
+    path.write_bytes(b"not parquet")
+    with caplog.at_level(logging.WARNING, logger="features.extract"):
+        table = cached_table(dataset, cache_dir=tmp_path, progress=False)
+    assert counting.calls == 1 and len(table) == 40
+    assert "ignoring unreadable cache" in caplog.text
+    pd.testing.assert_frame_equal(pd.read_parquet(path), table)
