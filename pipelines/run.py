@@ -20,6 +20,7 @@ COMMANDS = {
     "run": "pipelines.commands.run_all",
     "check": "pipelines.commands.check",
     "features": "pipelines.commands.features",
+    "simulate": "pipelines.commands.simulate",
 }
 DEFAULT_COMMAND = "run"
 

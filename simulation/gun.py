@@ -1,0 +1,59 @@
+"""The particle gun: single electrons or photons of fixed pT from the origin, flat in pseudorapidity."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+from detector.schema import FloatArray
+from simulation.constants import GUN_ETA_MAX, GUN_PT_GEV
+
+__all__ = ("Gun", "Particle", "fire")
+
+Particle = Literal["electron", "photon"]
+
+
+@dataclass(frozen=True)
+class Gun:
+    """The generated primaries of a block of events.
+
+    Attributes
+    ----------
+    eta : ndarray of shape (n,), float64
+        Pseudorapidity, uniform in [-1.2, 1.2].
+    energy : ndarray of shape (n,), float64
+        ``E = pT cosh(eta)`` in GeV with pT = 50 GeV.
+    charge : ndarray of shape (n,), float64
+        -1 or +1 for electrons (equally often), 0 for photons.
+    phi_in_crystal : ndarray of shape (n,), float64
+        Position of the straight-line impact inside its crystal along i-phi, in crystals from the crystal's
+        centre, uniform in [-0.5, 0.5) (the azimuth is flat).
+    """
+
+    eta: FloatArray
+    energy: FloatArray
+    charge: FloatArray
+    phi_in_crystal: FloatArray
+
+
+def fire(n: int, *, particle: Particle, rng: np.random.Generator) -> Gun:
+    """Generate ``n`` primaries of one kind.
+
+    Parameters
+    ----------
+    n : int
+        Number of events.
+    particle : {"electron", "photon"}
+        Electrons come with charge -1 or +1 at random (e- bend towards +i-phi, e+ towards -i-phi).
+    rng : numpy.random.Generator
+        Source of randomness.
+    """
+    eta = rng.uniform(-GUN_ETA_MAX, GUN_ETA_MAX, size=n)
+    if particle == "electron":
+        charge = rng.choice(np.array([-1.0, 1.0]), size=n)
+    else:
+        charge = np.zeros(n)
+    phi_in_crystal = rng.uniform(-0.5, 0.5, size=n)
+    return Gun(eta=eta, energy=GUN_PT_GEV * np.cosh(eta), charge=charge, phi_in_crystal=phi_in_crystal)

@@ -1,0 +1,205 @@
+"""Transport through the tracker: material, bremsstrahlung, photon conversions and bending in the 3.8 T field.
+
+All particles of a block of events travel together as one flat list, layer by layer, in the transverse plane.
+Each particle carries its event, energy, charge, lateral position ``y`` (m, along the azimuthal direction
+perpendicular to the original flight line) and direction ``psi`` (rad, from that line). Between layers a
+charged track follows its circle exactly; at each layer
+
+* an electron or positron radiates: it keeps a fraction ``z`` of its energy with the Bethe-Heitler density
+  ``f(z) = (-ln z)^(c-1) / Gamma(c)``, ``c = t / ln 2`` (so ``-ln z ~ Gamma(c)``), and the radiated energy
+  leaves as one photon along its current direction;
+* a photon converts with probability ``1 - exp(-7/9 t)`` into an e- e+ pair sharing its energy with the
+  Bethe-Heitler pair spectrum ``dP/dx ~ 1 - 4/3 x (1 - x)``; the legs bend apart.
+
+Secondaries radiate and convert in the later layers like primaries. A track too soft to reach the next radius
+(``pT < 0.3 B r / 2``) curls up and is lost. What reaches the ECAL is returned as :class:`EcalHits`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from detector.schema import FloatArray, IndexArray
+from simulation.constants import (
+    B_FIELD_T,
+    CONVERSION_PER_X0,
+    CRYSTAL_SIZE_CM,
+    CURVATURE_GEV_PER_T_M,
+    ECAL_RADIUS_M,
+    LAYER_RADII_M,
+    LAYER_SHARES,
+    MATERIAL_X0_AT_ETA0,
+    MATERIAL_X0_PER_ETA2,
+)
+
+__all__ = ("EcalHits", "bethe_heitler_survival", "material_x0", "pair_fraction", "transport")
+
+#: Radiated photons below this energy (GeV) are not emitted: the electron keeps the energy. They would
+#: deposit less than a third of the noise level and only lengthen the particle list.
+MIN_BREM_GEV = 0.02
+
+_PAIR_GRID = np.linspace(0.0, 1.0, 2049)
+_PAIR_CDF = (_PAIR_GRID - 2.0 / 3.0 * _PAIR_GRID**2 + 4.0 / 9.0 * _PAIR_GRID**3) * 9.0 / 7.0
+
+
+@dataclass(frozen=True)
+class EcalHits:
+    """The particles that reach the ECAL front face.
+
+    Attributes
+    ----------
+    event : ndarray of shape (m,), int64
+        Event index within the block.
+    energy : ndarray of shape (m,), float64
+        Energy in GeV.
+    charge : ndarray of shape (m,), float64
+        -1 (electron), +1 (positron) or 0 (photon).
+    phi_offset : ndarray of shape (m,), float64
+        Impact position along i-phi relative to the primary's straight-line impact, in crystals.
+    phi_slope : ndarray of shape (m,), float64
+        Tangent of the angle between the track and the crystal axis, in the i-phi direction.
+    """
+
+    event: IndexArray
+    energy: FloatArray
+    charge: FloatArray
+    phi_offset: FloatArray
+    phi_slope: FloatArray
+
+
+def material_x0(eta: FloatArray) -> FloatArray:
+    """Tracker material before the ECAL along the flight path: ``t = 0.4 + 0.75 eta^2`` radiation lengths."""
+    return MATERIAL_X0_AT_ETA0 + MATERIAL_X0_PER_ETA2 * np.asarray(eta) ** 2
+
+
+def bethe_heitler_survival(thickness: FloatArray, rng: np.random.Generator) -> FloatArray:
+    """Sample the fraction ``z`` of its energy an electron keeps after ``thickness`` radiation lengths.
+
+    Bethe-Heitler: ``f(z) = (-ln z)^(c-1) / Gamma(c)`` with ``c = t / ln 2``, i.e. ``-ln z ~ Gamma(c, 1)``;
+    the mean is ``<z> = 2^(-c) = exp(-t)``. Reference: Bethe & Heitler, Proc. R. Soc. A 146 (1934) 83.
+    """
+    return np.exp(-rng.standard_gamma(np.asarray(thickness) / np.log(2.0)))
+
+
+def pair_fraction(u: FloatArray) -> FloatArray:
+    """Map uniform numbers ``u`` to the electron's energy fraction ``x`` of a conversion pair.
+
+    The complete-screening Bethe-Heitler spectrum ``dP/dx = 9/7 (1 - 4/3 x (1 - x))`` on [0, 1] is sampled
+    by inverting its CDF ``F(x) = 9/7 (x - 2/3 x^2 + 4/9 x^3)`` on a fine grid.
+    """
+    return np.interp(u, _PAIR_CDF, _PAIR_GRID)
+
+
+class _Particles:
+    """A flat list of particles of many events (struct of arrays)."""
+
+    def __init__(self, event: IndexArray, energy: FloatArray, charge: FloatArray, y: FloatArray, psi: FloatArray,
+                 primary_photon: np.ndarray) -> None:
+        self.event, self.energy, self.charge = event, energy, charge
+        self.y, self.psi, self.primary_photon = y, psi, primary_photon
+
+    def take(self, keep: np.ndarray) -> _Particles:
+        return _Particles(self.event[keep], self.energy[keep], self.charge[keep], self.y[keep], self.psi[keep],
+                          self.primary_photon[keep])
+
+    def extend(self, other: _Particles) -> _Particles:
+        fields = ("event", "energy", "charge", "y", "psi", "primary_photon")
+        return _Particles(*(np.concatenate([getattr(self, f), getattr(other, f)]) for f in fields))
+
+
+def _propagate(p: _Particles, cosh_eta: FloatArray, x0: float, x1: float) -> _Particles:
+    """Move every particle from transverse radius ``x0`` to ``x1`` (m); drop tracks that curl up before it.
+
+    A track of curvature ``kappa = -q 0.3 B / pT`` (1/m; e- bend towards +y) turns its direction to
+    ``sin psi1 = sin psi0 + kappa (x1 - x0)`` and moves sideways by ``(x1 - x0) tan((psi0 + psi1) / 2)``, the
+    exact circle, which is a straight line for photons (``kappa = 0``).
+    """
+    step = x1 - x0
+    pt = p.energy / cosh_eta[p.event]
+    kappa = -p.charge * CURVATURE_GEV_PER_T_M * B_FIELD_T / pt
+    sin_psi1 = np.sin(p.psi) + kappa * step
+    reaches = np.abs(sin_psi1) < 1.0
+    p = p.take(reaches)
+    psi1 = np.arcsin(sin_psi1[reaches])
+    p.y = p.y + step * np.tan(0.5 * (p.psi + psi1))
+    p.psi = psi1
+    return p
+
+
+def _radiate(p: _Particles, thickness: FloatArray, rng: np.random.Generator) -> _Particles:
+    """Bethe-Heitler energy loss of the charged particles in a layer of ``thickness`` X0 (per particle)."""
+    charged = np.flatnonzero(p.charge != 0)
+    kept = bethe_heitler_survival(thickness[charged], rng)
+    radiated = p.energy[charged] * (1.0 - kept)
+    emits = radiated > MIN_BREM_GEV
+    source = charged[emits]
+    photons = p.take(source)
+    photons.energy = radiated[emits]
+    photons.charge = np.zeros(source.size)
+    photons.primary_photon = np.zeros(source.size, dtype=bool)
+    p.energy[source] *= kept[emits]
+    return p.extend(photons)
+
+
+def _convert(p: _Particles, thickness: FloatArray, rng: np.random.Generator, converted: np.ndarray) -> _Particles:
+    """Convert photons in a layer of ``thickness`` X0 (per particle); mark events whose primary converted."""
+    neutral = np.flatnonzero(p.charge == 0)
+    converts = rng.random(neutral.size) < -np.expm1(-CONVERSION_PER_X0 * thickness[neutral])
+    source = neutral[converts]
+    converted[p.event[source[p.primary_photon[source]]]] = True
+    x = pair_fraction(rng.random(source.size))
+    positrons = p.take(source)
+    positrons.energy = positrons.energy * (1.0 - x)
+    positrons.charge = np.ones(source.size)
+    positrons.primary_photon = np.zeros(source.size, dtype=bool)
+    p.energy[source] *= x
+    p.charge[source] = -1.0
+    p.primary_photon[source] = False
+    return p.extend(positrons)
+
+
+def transport(
+    eta: FloatArray, energy: FloatArray, charge: FloatArray, *, rng: np.random.Generator
+) -> tuple[EcalHits, np.ndarray]:
+    """Carry a block of primaries from the origin through the tracker to the ECAL front face.
+
+    Parameters
+    ----------
+    eta, energy, charge : ndarray of shape (n,)
+        The primaries (see :func:`simulation.gun.fire`).
+    rng : numpy.random.Generator
+        Source of randomness.
+
+    Returns
+    -------
+    hits : EcalHits
+        Every particle that reaches the ECAL (the primary or what is left of it, brem photons, conversion legs).
+    converted : ndarray of shape (n,), bool
+        Whether the event's primary photon converted in the tracker (always False for electrons).
+    """
+    n = eta.size
+    cosh_eta = np.cosh(eta)
+    t_total = material_x0(eta)
+    p = _Particles(np.arange(n), energy.astype(np.float64), charge.astype(np.float64), np.zeros(n), np.zeros(n),
+                   charge == 0)
+    converted = np.zeros(n, dtype=bool)
+    radius = 0.0
+    for layer_radius, share in zip(LAYER_RADII_M, LAYER_SHARES):
+        p = _propagate(p, cosh_eta, radius, float(layer_radius))
+        radius = float(layer_radius)
+        thickness = share * t_total
+        # Photons radiated in this layer only convert from the next one on.
+        p = _convert(p, thickness[p.event], rng, converted)
+        p = _radiate(p, thickness[p.event], rng)
+    p = _propagate(p, cosh_eta, radius, ECAL_RADIUS_M)
+    crystal_m = CRYSTAL_SIZE_CM / 100.0
+    hits = EcalHits(
+        event=p.event,
+        energy=p.energy,
+        charge=p.charge,
+        phi_offset=p.y / crystal_m,
+        phi_slope=np.sin(p.psi) / cosh_eta[p.event],
+    )
+    return hits, converted
