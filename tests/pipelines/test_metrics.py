@@ -218,7 +218,9 @@ def test_summary_lists_every_model_and_value(metrics: dict) -> None:
         (lambda m: m["results"]["cnn"]["splits"]["test"].update(auc=float("nan")), ValueError),
     ],
 )
-def test_a_broken_dict_fails_validation(metrics: dict, breakage: Callable[[dict], object], error: type[Exception]) -> None:
+def test_a_broken_dict_fails_validation(
+    metrics: dict, breakage: Callable[[dict], object], error: type[Exception]
+) -> None:
     broken = copy.deepcopy(metrics)
     breakage(broken)
     with pytest.raises(error):
