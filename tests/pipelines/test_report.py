@@ -1,0 +1,117 @@
+"""write_report: a Markdown report and a self-contained HTML twin, written atomically."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from pathlib import Path
+
+import jsonschema
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import pytest
+
+from pipelines.metrics import compute_metrics
+from pipelines.report import write_report
+
+MODELS = ["lightgbm", "xgboost+cnn"]
+CONFIG = {"seed": 7, "models": MODELS, "data": Path("/data/electron.hdf5"), "trees": {"n_trials": 20}}
+
+
+def synthetic_scores(splits: tuple[str, ...], seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    labels = (rng.random(900) < 0.5).astype(np.float64)
+    table = {"label": labels, "split": rng.choice(np.array(splits), 900), "eta": rng.uniform(-1.2, 1.2, 900)}
+    for model, separation in zip(MODELS, (1.5, 2.5), strict=True):
+        table[model] = 1.0 / (1.0 + np.exp(-rng.normal(separation * (labels - 0.5), 1.0)))
+    return pd.DataFrame(table)
+
+
+@pytest.fixture(scope="module")
+def metrics() -> dict:
+    return compute_metrics(synthetic_scores(("train", "validation", "test")), MODELS)
+
+
+@pytest.fixture
+def figures(tmp_path: Path) -> dict[str, Path]:
+    """Two small real PNGs in a figures/ folder of the run directory."""
+    folder = tmp_path / "run" / "figures"
+    folder.mkdir(parents=True)
+    paths = {"ROC curves": folder / "roc.png", "score distributions lightgbm": folder / "scores lightgbm.png"}
+    for k, path in enumerate(paths.values()):
+        plt.imsave(path, np.full((4, 6), float(k)), vmin=0, vmax=1)
+    return paths
+
+
+def test_html_is_self_contained(tmp_path: Path, metrics: dict, figures: dict[str, Path]) -> None:
+    html_path, _ = write_report(tmp_path / "run", title="egid run", metrics=metrics, figures=figures, config=CONFIG)
+    text = html_path.read_text(encoding="utf-8")
+    assert not re.search(r"""(src|href)\s*=\s*["']?\s*(https?:)?//""", text)
+    assert "<script" not in text and "<link" not in text
+    embedded = re.findall(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"', text)
+    assert [base64.b64decode(data) for data in embedded] == [path.read_bytes() for path in figures.values()]
+
+
+def test_markdown_has_the_tables_figures_and_config(tmp_path: Path, metrics: dict, figures: dict[str, Path]) -> None:
+    run = tmp_path / "run"
+    _, md_path = write_report(
+        run, title="egid run", metrics=metrics, figures=figures, config=CONFIG, notes=["1000 events per class"]
+    )
+    text = md_path.read_text(encoding="utf-8")
+    assert text.startswith("# egid run\n")
+    assert "- 1000 events per class" in text
+    # Rows per model: summary 1, working points 2, eta AUC and accuracy 2, and lightgbm opens the comparison row.
+    rows = {model: len(re.findall(rf"^\| {re.escape(model)} \|", text, flags=re.MULTILINE)) for model in MODELS}
+    assert rows == {"lightgbm": 6, "xgboost+cnn": 5}
+    for model in MODELS:
+        test = metrics["results"][model]["splits"]["test"]
+        low, high = test["auc_ci"]
+        assert f"{test['auc']:.4f} [{low:.4f}, {high:.4f}]" in text
+        point = metrics["results"][model]["working_points"][0]
+        assert f"| {model} | 0.80 | {point['threshold']:.4f} | validation | {point['signal_efficiency']:.4f} |" in text
+    assert "| lightgbm | xgboost+cnn |" in text  # the paired comparison
+    assert "| 0.8 ≤ \\|η\\| ≤ 1.2 |" in text  # the last bin includes its upper edge; "|" escaped inside a table
+    links = re.findall(r"!\[[^\]]*\]\(<?([^)>]+)>?\)", text)
+    assert links == ["figures/roc.png", "figures/scores lightgbm.png"]
+    assert all((run / link).is_file() for link in links)
+    config = json.loads(re.search(r"```json\n(.*?)\n```", text, flags=re.DOTALL).group(1))
+    assert config == {**CONFIG, "data": "/data/electron.hdf5"}
+    assert sorted(p.name for p in run.iterdir()) == ["figures", "report.html", "report.md"]  # no temp files left
+
+
+def test_both_files_carry_the_same_numbers(tmp_path: Path, metrics: dict, figures: dict[str, Path]) -> None:
+    html_path, md_path = write_report(tmp_path / "run", title="egid run", metrics=metrics, figures=figures, config={})
+    html_text, md_text = html_path.read_text(encoding="utf-8"), md_path.read_text(encoding="utf-8")
+    md_numbers = re.findall(r"\d\.\d{4}", md_text)
+    html_numbers = re.findall(r"\d\.\d{4}", re.sub(r"data:image/png;base64,[^\"]+", "", html_text))
+    assert md_numbers == html_numbers
+    assert len(md_numbers) > 40
+
+
+def test_thresholds_from_test_are_flagged(tmp_path: Path, figures: dict[str, Path]) -> None:
+    unseen = compute_metrics(synthetic_scores(("test",)), MODELS)
+    html_path, md_path = write_report(tmp_path / "run", title="unseen", metrics=unseen, figures={}, config={})
+    assert "> **Warning:** Some thresholds were chosen on the test sample itself" in md_path.read_text(encoding="utf-8")
+    assert '<p class="warning">' in html_path.read_text(encoding="utf-8")
+    assert "| validation |" not in md_path.read_text(encoding="utf-8")
+
+
+def test_text_is_escaped_in_html(tmp_path: Path, metrics: dict) -> None:
+    title = "<b>e & γ</b>"
+    html_path, _ = write_report(tmp_path, title=title, metrics=metrics, figures={}, config={}, notes=["a < b"])
+    text = html_path.read_text(encoding="utf-8")
+    assert "<h1>&lt;b&gt;e &amp; γ&lt;/b&gt;</h1>" in text
+    assert "<li>a &lt; b</li>" in text
+
+
+def test_refuses_invalid_metrics_and_non_png_figures(tmp_path: Path, metrics: dict, figures: dict[str, Path]) -> None:
+    broken = {**metrics, "models": "lightgbm"}
+    with pytest.raises(jsonschema.ValidationError):
+        write_report(tmp_path / "a", title="x", metrics=broken, figures=figures, config={})
+    with pytest.raises(ValueError, match=r"Expected PNG figures to embed; got \['.*roc\.pdf'\]"):
+        write_report(tmp_path / "b", title="x", metrics=metrics, figures={"roc": tmp_path / "roc.pdf"}, config={})
+    with pytest.raises(FileNotFoundError):
+        write_report(tmp_path / "c", title="x", metrics=metrics, figures={"roc": tmp_path / "gone.png"}, config={})
+    assert not any((tmp_path / name).exists() for name in ("a", "b", "c"))  # nothing half-written
