@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import optuna
 import pandas as pd
 import pytest
+from optuna.storages import JournalStorage
+from optuna.storages.journal import JournalFileBackend
 from optuna.trial import TrialState
 
 from detector import InputError
@@ -91,3 +97,39 @@ def test_fixed_parameters_round_trip_through_the_search_space():
               "min_child_weight": 0.1, "reg_alpha": 1e-3, "reg_lambda": 1.0, "colsample_bytree": 0.8,
               "subsample": 0.9, "subsample_freq": 2, "min_split_gain": 1e-4}  # fmt: skip
     assert lightgbm_space(FixedTrial(values)) == LightGBMParams(**values)
+
+
+KILLED_RUN = """
+import sys
+from models.tuning import tune
+from tests.models.conftest import make_tree_table
+t = make_tree_table()
+tune("lightgbm", t.X_train, t.y_train, t.X_val, t.y_val, n_trials=1000, out_dir=sys.argv[1], seed=3,
+     max_rounds=60, early_stopping_rounds=10)
+"""
+
+
+@pytest.mark.slow
+def test_sigkill_loses_at_most_the_running_trial(tree_table, tmp_path):
+    repo = Path(__file__).resolve().parents[2]
+    process = subprocess.Popen([sys.executable, "-c", KILLED_RUN, str(tmp_path)], cwd=repo)
+    storage = JournalStorage(JournalFileBackend(str(tmp_path / JOURNAL_NAME)))
+    deadline = time.monotonic() + 120
+    try:
+        while time.monotonic() < deadline and process.poll() is None:
+            time.sleep(0.2)
+            if (tmp_path / JOURNAL_NAME).is_file() and optuna.get_all_study_names(storage):
+                if len(optuna.load_study(study_name="egid-lightgbm", storage=storage).get_trials(
+                        states=(TrialState.COMPLETE, TrialState.PRUNED))) >= 3:  # fmt: skip
+                    break
+    finally:
+        process.kill()
+        process.wait()
+    before = summary(optuna.load_study(study_name="egid-lightgbm", storage=storage))
+    finished = [trial for trial in before if trial[1] in (TrialState.COMPLETE, TrialState.PRUNED)]
+    assert len(finished) >= 3, "the killed run should have finished three trials first"
+    resumed = run_tune(tree_table, tmp_path, n_trials=len(finished) + 1, resume=True)
+    after = summary(resumed)
+    assert [trial for trial in after if trial[0] < len(before) and trial[1] != TrialState.FAIL] == finished
+    assert len(resumed.get_trials(states=(TrialState.COMPLETE, TrialState.PRUNED))) == len(finished) + 1
+    assert not resumed.get_trials(states=(TrialState.RUNNING,))
