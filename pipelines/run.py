@@ -21,6 +21,7 @@ COMMANDS = {
     "check": "pipelines.commands.check",
     "features": "pipelines.commands.features",
     "simulate": "pipelines.commands.simulate",
+    "importances": "pipelines.commands.importances",
 }
 DEFAULT_COMMAND = "run"
 
