@@ -16,7 +16,9 @@ def add_input_arguments(parser: argparse.ArgumentParser, *, required: bool = Tru
     group.add_argument("--photons", metavar="FILE", help="HDF5 file of photons (y = 0), the real CMS layout")
     group.add_argument("--data", metavar="FILE", help="a single HDF5 file holding both classes")
     group.add_argument("--max-events", type=int, metavar="N", help="use at most N events in total (quick runs)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of every random choice (default: 0)")
+    # A parser built with argument_default=SUPPRESS (egid run) lets a config file supply the seed.
+    seed_default = argparse.SUPPRESS if parser.argument_default == argparse.SUPPRESS else 0
+    parser.add_argument("--seed", type=int, default=seed_default, help="seed of every random choice (default: 0)")
 
 
 def dataset_from_args(args: argparse.Namespace) -> EventDataset:

@@ -13,6 +13,8 @@ import importlib
 import logging
 import sys
 
+import optuna
+
 from detector.errors import InputError
 
 #: Subcommand name -> module defining it, in the order ``--help`` lists them.
@@ -24,6 +26,8 @@ COMMANDS = {
     "importances": "pipelines.commands.importances",
 }
 DEFAULT_COMMAND = "run"
+EGID_PACKAGES = ("detector", "simulation", "features", "models", "pipelines")
+"""Packages whose log messages the command line shows (other libraries only from warnings up)."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -45,7 +49,10 @@ def main(argv: list[str] | None = None) -> int:
     if first == len(argv) or argv[first] not in (*COMMANDS, "-h", "--help"):
         argv.insert(first, DEFAULT_COMMAND)
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="egid: %(message)s")
+    logging.basicConfig(level=logging.WARNING, format="egid: %(message)s")
+    for package in EGID_PACKAGES:
+        logging.getLogger(package).setLevel(logging.DEBUG if args.verbose else logging.INFO)
+    optuna.logging.set_verbosity(optuna.logging.INFO if args.verbose else optuna.logging.WARNING)
     try:
         return int(args.handler(args) or 0)
     except InputError as err:

@@ -1,20 +1,120 @@
-"""``egid run``: the whole job (simulate if needed, features, tuned boosted trees, CNN stacking, reports)."""
+"""``egid run`` (the default): simulate if needed, features, tuned trees, CNN stacking, report and exports."""
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import logging
+from pathlib import Path
 
-from pipelines.inputs import add_input_arguments, dataset_from_args
+import numpy as np
+import pandas as pd
+
+from detector import atomic_path, load_dataset, require_both_classes, stratified_split
+from features import cached_table
+from pipelines.bundle import export_models
+from pipelines.config import RunConfig, load_config, save_config
+from pipelines.inputs import add_input_arguments
+from pipelines.metrics import format_summary, working_point_thresholds
+from pipelines.publish import DataDescription, cnn_history, publish, tree_history
+from pipelines.rundir import new_run_dir, point_latest_to
+from pipelines.training import CNN_MODEL, FitSettings, fit_models, score_table
+
+logger = logging.getLogger(__name__)
+
+SPLIT_NAMES = ("train", "validation", "test")
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    parser = subparsers.add_parser("run", help="run the whole job (the default)")
+    parser = subparsers.add_parser(
+        "run", help="run the whole job (the default)", argument_default=argparse.SUPPRESS,
+        description="Run the whole job. Options override --config, which overrides the defaults.",
+    )  # fmt: skip
     add_input_arguments(parser, required=False)
+    parser.add_argument("--config", metavar="FILE.yaml", help="settings file; keys are the option names with '_'")
+    add = parser.add_argument
+    add("--n-per-class", type=int, metavar="N", help="events per class of the embedded simulation (default 40000)")
+    add("--trials", type=int, metavar="N", help="Optuna trials per tree model (default 20)")
+    add("--timeout", type=float, metavar="SECONDS", help="tuning time limit per tree model")
+    add("--no-cnn", dest="cnn", action="store_false", help="skip the CNN head and the stacked trees")
+    add("--cnn-folds", type=int, metavar="K", help="folds of the CNN cross-fitting (default 3)")
+    add("--cnn-epochs", type=int, metavar="N", help="maximum CNN epochs per fold (default 8)")
+    add("--out", metavar="DIR", help="run directory (default reports/runs/<name>)")
+    add("--name", help="run name (default: UTC time stamp)")
+    add("--resume", action="store_true", help="continue the Optuna studies of an existing run directory --out")
+    add("--storage", metavar="URL", help="shared Optuna storage, e.g. postgresql://... (default: a journal file)")
+    add("--study-name", metavar="NAME", help="prefix of the study names in --storage")
+    add("--data-label", metavar="TEXT", help="name of the data on the plots (default: 'CMS Open Data')")
+    add("--simulated", action="store_true", help="the input files are simulated (the plots say so)")
+    add("--cache-dir", metavar="DIR", help="cache of simulated samples and feature tables (default .egid-cache)")
     parser.set_defaults(handler=run)
     return parser
 
 
 def run(args: argparse.Namespace) -> int:
-    dataset = dataset_from_args(args)
-    print(f"{len(dataset)} events from {', '.join(dataset.paths)}")
+    options = {k: v for k, v in vars(args).items() if k not in ("command", "handler", "verbose", "config")}
+    config = _resolved(load_config(getattr(args, "config", None), options))
+    run_dir = new_run_dir(config.out, config.name, resume=config.resume)
+    save_config(config, run_dir / "config.yaml")
+    data = DataDescription(label=str(config.data_label), simulated=bool(config.simulated))
+    dataset = load_dataset(
+        electrons=config.electrons, photons=config.photons, data=config.data,
+        max_events=config.max_events, seed=config.seed,
+    )  # fmt: skip
+    require_both_classes(dataset.labels, name=", ".join(dataset.paths))
+    table = cached_table(dataset, cache_dir=Path(config.cache_dir) / "features")
+    split = stratified_split(dataset.labels, seed=config.seed)
+    fitted, table = fit_models(table, dataset, split, settings=_fit_settings(config), tuning_dir=run_dir / "tuning")
+
+    scores = _score_frame(table, split, score_table(fitted.trees, table, with_cnn=fitted.cnn is not None))
+    with atomic_path(run_dir / "scores.parquet") as tmp:
+        scores.to_parquet(tmp, index=False)
+    histories = {name: [tree_history(model)] for name, model in fitted.trees.items()}
+    if fitted.cnn is not None:
+        histories[CNN_MODEL] = [cnn_history(h) for h in fitted.cnn.histories]
+    metrics = publish(
+        run_dir, title=f"egid run {run_dir.name}", scores=scores, models=fitted.names, table=table,
+        trees=fitted.trees, data=data, config=dataclasses.asdict(config), histories=histories,
+    )  # fmt: skip
+    probe = dataset.read_images(split.test[:256]) if fitted.cnn is not None else None
+    export_models(
+        fitted, table, split, run_dir / "models", thresholds=working_point_thresholds(metrics), seed=config.seed,
+        probe_images=probe,
+    )  # fmt: skip
+    point_latest_to(run_dir)
+    print(format_summary(metrics))
+    print(f"run directory: {run_dir}")
     return 0
+
+
+def _resolved(config: RunConfig) -> RunConfig:
+    """The settings with every default decided: the embedded simulation's files, the data label, simulated."""
+    if not config.uses_embedded_simulation:
+        label = config.data_label or "CMS Open Data"
+        return dataclasses.replace(config, data_label=label, simulated=bool(config.simulated))
+    from simulation import default_sample
+
+    electrons, photons = default_sample(config.n_per_class, seed=config.seed, cache_dir=config.cache_dir)
+    return dataclasses.replace(
+        config, electrons=str(electrons), photons=str(photons), data_label=config.data_label or "egid simulation",
+        simulated=True if config.simulated is None else config.simulated,
+    )  # fmt: skip
+
+
+def _fit_settings(config: RunConfig) -> FitSettings:
+    return FitSettings(
+        trials=config.trials, timeout=config.timeout, storage=config.storage, study_name=config.study_name,
+        resume=config.resume, seed=config.seed, cnn=config.cnn, cnn_folds=config.cnn_folds,
+        cnn_epochs=config.cnn_epochs,
+    )  # fmt: skip
+
+
+def _score_frame(table: pd.DataFrame, split, model_scores: pd.DataFrame) -> pd.DataFrame:
+    """``label``, ``split``, ``eta`` (when known) and one column per model, one row per event."""
+    part = np.empty(len(table), dtype=object)
+    for name in SPLIT_NAMES:
+        part[getattr(split, name)] = name
+    frame = pd.DataFrame({"label": table["label"].to_numpy(), "split": part})
+    if "eta" in table:
+        frame["eta"] = table["eta"].to_numpy()
+    return pd.concat([frame, model_scores.reset_index(drop=True)], axis=1)

@@ -1,0 +1,185 @@
+"""The exported models of a run, and scoring a dataset with them.
+
+A run's ``models/`` folder holds two self-contained model sets, each with its own ``manifest.json``::
+
+    models/features_only/   lightgbm.txt, xgboost.json, their .onnx graphs, parameters, training curves,
+                            feature importances, working_points.json
+    models/stacked/         the same for the trees that also read cnn_score, plus the CNN fold networks
+                            (cnn_fold{k}.pt / .onnx), cnn_config.json and cnn_transform.json
+
+Each manifest pins the feature names (``stacked`` adds ``cnn_score``), the feature-set version and the SHA-256
+of every file, so loading refuses a model set that does not match the features egid computes.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+from tqdm import tqdm
+
+from detector import EventDataset, InputError, Split, atomic_path
+from features import FEATURE_NAMES, FEATURE_SET_VERSION, build_table
+from models import TREE_KINDS, TreeModel, export_tree_model, load_tree_model, write_importances, write_manifest
+from pipelines.rundir import model_dir_of
+from pipelines.training import CNN_MODEL, CNN_SCORE, FittedModels, model_names, score_table, stacked_name
+
+if TYPE_CHECKING:
+    from models.stacking import CNNEnsemble
+
+__all__ = ("FEATURES_ONLY", "STACKED", "ModelBundle", "export_models")
+
+logger = logging.getLogger(__name__)
+
+FEATURES_ONLY = "features_only"
+STACKED = "stacked"
+WORKING_POINTS_FILE = "working_points.json"
+_PARITY_ROWS = 20_000
+
+
+def _set_names(fitted_names: list[str], stacked: bool) -> list[str]:
+    stacked_models = {CNN_MODEL, *(stacked_name(k) for k in TREE_KINDS)}
+    return [name for name in fitted_names if (name in stacked_models) == stacked]
+
+
+def export_models(
+    fitted: FittedModels,
+    table: pd.DataFrame,
+    split: Split,
+    model_dir: Path,
+    *,
+    thresholds: dict[str, dict[float, float]],
+    seed: int,
+    probe_images: np.ndarray | None = None,
+) -> list[Path]:
+    """Write both model sets into ``model_dir`` and return their folders.
+
+    Parameters
+    ----------
+    fitted : FittedModels
+    table : DataFrame
+        Feature table (with ``cnn_score`` when the CNN ran); its test rows check the ONNX parity and give the
+        stored feature importances.
+    split : Split
+    model_dir : Path
+        The run's ``models/`` folder.
+    thresholds : dict
+        Working-point thresholds per model (chosen on validation), stored for later evaluations.
+    seed : int
+    probe_images : ndarray, optional
+        Crops on which the CNN's ONNX parity is checked.
+    """
+    test_rows = table.iloc[split.test[:_PARITY_ROWS]]
+    written = []
+    for set_name, columns in ((FEATURES_ONLY, list(FEATURE_NAMES)), (STACKED, [*FEATURE_NAMES, CNN_SCORE])):
+        names = _set_names(fitted.names, stacked=set_name == STACKED)
+        if not names:
+            continue
+        folder = model_dir / set_name
+        folder.mkdir(parents=True, exist_ok=True)
+        for name in names:
+            if name == CNN_MODEL:
+                assert fitted.cnn is not None
+                fitted.cnn.ensemble.save(folder, probe_images=probe_images)
+                continue
+            model = fitted.trees[name]
+            export_tree_model(model, folder, check_X=test_rows[columns])
+            write_importances(model, test_rows[columns], folder)
+        with atomic_path(folder / WORKING_POINTS_FILE) as tmp:
+            tmp.write_text(json.dumps({name: thresholds.get(name, {}) for name in names}, indent=2) + "\n")
+        write_manifest(
+            folder, feature_names=columns, feature_set_version=FEATURE_SET_VERSION, seed=seed,
+            extra={"models": names},
+        )  # fmt: skip
+        written.append(folder)
+    return written
+
+
+@dataclass
+class ModelBundle:
+    """The models of a run, loaded and checked against their manifests, ready to score new crops.
+
+    Attributes
+    ----------
+    trees : dict of str to TreeModel
+        By model name (``lightgbm``, ``xgboost``, ``lightgbm+cnn``, ``xgboost+cnn``).
+    cnn : CNNEnsemble or None
+        The CNN fold networks when the run trained them.
+    thresholds : dict
+        Working-point thresholds per model, chosen on the training run's validation split.
+    """
+
+    trees: dict[str, TreeModel]
+    cnn: CNNEnsemble | None = None
+    thresholds: dict[str, dict[float, float]] = field(default_factory=dict)
+
+    @property
+    def names(self) -> list[str]:
+        """Model names in display order (see :func:`pipelines.training.model_names`)."""
+        return model_names(self.trees, with_cnn=self.cnn is not None)
+
+    @classmethod
+    def load(cls, path: str | Path) -> ModelBundle:
+        """Load the model sets of a run directory (or of its ``models/`` folder).
+
+        Raises
+        ------
+        InputError
+            The folder is no egid run, an artifact is missing or corrupted, or the models were trained on
+            another feature set.
+        """
+        root = model_dir_of(path)
+        trees: dict[str, TreeModel] = {}
+        cnn = None
+        thresholds: dict[str, dict[float, float]] = {}
+        for set_name, columns in ((FEATURES_ONLY, FEATURE_NAMES), (STACKED, (*FEATURE_NAMES, CNN_SCORE))):
+            folder = root / set_name
+            if not folder.is_dir():
+                continue
+            for kind in TREE_KINDS:
+                name = stacked_name(kind) if set_name == STACKED else kind
+                trees[name] = load_tree_model(
+                    folder, kind, feature_names=tuple(columns), feature_set_version=FEATURE_SET_VERSION
+                )
+            if set_name == STACKED:
+                from models.stacking import CNNEnsemble
+
+                cnn = CNNEnsemble.load(folder)
+            thresholds |= _read_thresholds(folder / WORKING_POINTS_FILE)
+        if not trees:
+            raise InputError(f"{root}: holds neither {FEATURES_ONLY}/ nor {STACKED}/ models")
+        return cls(trees=trees, cnn=cnn, thresholds=thresholds)
+
+    def score(self, dataset: EventDataset, *, progress: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """Compute features (and ``cnn_score``) and every model's score in one streaming pass over ``dataset``.
+
+        Returns
+        -------
+        table : DataFrame
+            Feature columns (plus ``cnn_score``), one row per event in dataset order.
+        scores : DataFrame
+            One column per model (:attr:`names`), electron probabilities.
+        """
+        parts = []
+        with tqdm(total=len(dataset), unit="img", desc="scoring", disable=None if progress else True) as bar:
+            for _, images in dataset.iter_images():
+                part = build_table(images)
+                if self.cnn is not None:
+                    part[CNN_SCORE] = self.cnn.score(images)
+                parts.append(part)
+                bar.update(len(images))
+        table = pd.concat(parts, ignore_index=True)
+        return table, score_table(self.trees, table, with_cnn=self.cnn is not None)
+
+
+def _read_thresholds(path: Path) -> dict[str, dict[float, float]]:
+    try:
+        document: dict[str, Any] = json.loads(path.read_text())
+        return {name: {float(k): float(v) for k, v in points.items()} for name, points in document.items()}
+    except (OSError, json.JSONDecodeError, AttributeError, ValueError) as err:
+        raise InputError(f"{path}: unreadable working points ({err})") from None

@@ -1,0 +1,167 @@
+"""The reporting step: metrics.json, the figures and report.html/report.md for a table of scores.
+
+The training run and ``egid evaluate`` both end here, so an evaluation on an unseen file produces the same
+metrics and plots as the run itself.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+from matplotlib.figure import Figure
+
+from detector import atomic_path
+from features import get_feature
+from models import TreeModel, shap_values
+from pipelines.history import TrainingHistory
+from pipelines.importance_plots import plot_importance_bars, plot_shap_summary
+from pipelines.metrics import compute_metrics, validate_metrics
+from pipelines.plots import (
+    plot_background_rejection,
+    plot_confusion_matrix,
+    plot_feature_distributions,
+    plot_roc,
+    plot_score_distributions,
+    plot_training_curves,
+    save_figure,
+)
+from pipelines.report import write_report
+from pipelines.training import CNN_SCORE
+
+if TYPE_CHECKING:  # torch is imported only when the CNN runs
+    from models.cnn import TrainingHistory as CNNTrainingHistory
+
+__all__ = ("DataDescription", "cnn_history", "publish", "tree_history")
+
+logger = logging.getLogger(__name__)
+
+METRICS_FILE = "metrics.json"
+_SHAP_ROWS = 4000
+_TOP_FEATURES = 12
+_CONFUSION_EFFICIENCY = 0.9
+
+
+@dataclass(frozen=True)
+class DataDescription:
+    """What the figures say about the data: its name (e.g. "egid simulation") and whether it is simulated."""
+
+    label: str
+    simulated: bool
+
+
+def tree_history(model: TreeModel) -> TrainingHistory:
+    """The per-round training curves of a boosted-tree model, in the report's form."""
+    curves = {
+        split: {metric: model.history[f"{split}_{metric}"].to_numpy() for metric in ("logloss", "accuracy")}
+        for split in ("train", "validation")
+    }
+    return TrainingHistory(x_label="boosting round", curves=curves, best=model.best_iteration)
+
+
+def cnn_history(history: CNNTrainingHistory) -> TrainingHistory:
+    """The per-epoch training curves of one CNN fold, in the report's form."""
+    curves = {
+        "train": {"logloss": history.train_loss, "accuracy": history.train_accuracy},
+        "validation": {"logloss": history.validation_loss, "accuracy": history.validation_accuracy},
+    }
+    return TrainingHistory(x_label="epoch", curves=curves, best=history.best_epoch + 1)
+
+
+def publish(
+    out_dir: Path,
+    *,
+    title: str,
+    scores: pd.DataFrame,
+    models: Sequence[str],
+    table: pd.DataFrame,
+    trees: Mapping[str, TreeModel],
+    data: DataDescription,
+    config: Mapping[str, Any],
+    histories: Mapping[str, Sequence[TrainingHistory]] | None = None,
+    thresholds: Mapping[str, Mapping[float, float]] | None = None,
+    notes: Sequence[str] = (),
+) -> dict[str, Any]:
+    """Write ``metrics.json``, ``plots/`` and the reports into ``out_dir``; return the metrics.
+
+    Parameters
+    ----------
+    scores : DataFrame
+        ``label``, ``split``, optional ``eta`` and one probability column per model (see
+        :func:`pipelines.metrics.compute_metrics`).
+    models : sequence of str
+        Score columns in display order.
+    table : DataFrame
+        The feature table of the same events (plus ``cnn_score`` when present), for the feature figures.
+    trees : mapping of str to TreeModel
+        The boosted-tree models, for importance and SHAP figures.
+    histories : mapping, optional
+        Training curves per model (several for the CNN's folds); absent for evaluations.
+    thresholds : mapping, optional
+        Saved working-point thresholds (for data without a validation split).
+    """
+    metrics = compute_metrics(scores, models, thresholds=thresholds)
+    validate_metrics(metrics)
+    with atomic_path(out_dir / METRICS_FILE) as tmp:
+        tmp.write_text(json.dumps(metrics, indent=2) + "\n")
+    figures = _draw_all(out_dir / "plots", scores, models, table, trees, metrics, data, histories or {})
+    html, md = write_report(out_dir, title=title, metrics=metrics, figures=figures, config=config, notes=notes)
+    logger.info("report: %s", html)
+    return metrics
+
+
+def _draw_all(
+    plot_dir: Path,
+    scores: pd.DataFrame,
+    models: Sequence[str],
+    table: pd.DataFrame,
+    trees: Mapping[str, TreeModel],
+    metrics: Mapping[str, Any],
+    data: DataDescription,
+    histories: Mapping[str, Sequence[TrainingHistory]],
+) -> dict[str, Path]:
+    style = {"data": data.label, "simulated": data.simulated}
+    split = "test"
+    saved: dict[str, Path] = {}
+
+    def keep(name: str, fig: Figure) -> None:  # save and close at once: a run draws dozens of figures
+        saved[name] = save_figure(fig, plot_dir, name.replace("+", "_plus_")).png
+
+    keep("roc", plot_roc(scores, models, split=split, **style))
+    keep("background_rejection", plot_background_rejection(scores, models, split=split, **style))
+    for model in models:
+        keep(f"scores_{model}", plot_score_distributions(scores, model, **style))
+    for model, runs in histories.items():
+        keep(f"training_{model}", plot_training_curves(list(runs), model=model, **style))
+    best = max(models, key=lambda m: metrics["results"][m]["splits"][split]["auc"] or 0.0)
+    threshold = _working_point_threshold(metrics, best, _CONFUSION_EFFICIENCY)
+    keep(f"confusion_{best}", plot_confusion_matrix(scores, best, threshold=threshold, split=split, **style))
+    rows = table[scores["split"].to_numpy() == split].iloc[:_SHAP_ROWS]
+    for name, model in trees.items():
+        columns = list(model.feature_names)
+        keep(f"importance_{name}", plot_importance_bars(model.importance("gain"), kind="gain", model=name, **style))
+        shap = shap_values(model, rows[columns])
+        keep(f"shap_{name}", plot_shap_summary(shap, rows[columns], model=name, **style))
+    reference = trees.get("lightgbm") or next(iter(trees.values()))
+    gain = reference.importance("gain").sort_values(ascending=False, kind="stable")
+    top = [name for name in gain.index if name != CNN_SCORE][:_TOP_FEATURES]
+    xlabels = {name: _axis_label(name) for name in top}
+    keep("top_features", plot_feature_distributions(table, scores["label"].to_numpy(), top, xlabels=xlabels, **style))
+    return saved
+
+
+def _working_point_threshold(metrics: Mapping[str, Any], model: str, efficiency: float) -> float:
+    for point in metrics["results"][model]["working_points"]:
+        if point["target_signal_efficiency"] == efficiency and point["threshold"] is not None:
+            return float(point["threshold"])
+    return 0.5
+
+
+def _axis_label(name: str) -> str:
+    unit = get_feature(name).unit
+    return name if unit in ("dimensionless", "count", "flag") else f"{name} [{unit}]"

@@ -1,0 +1,68 @@
+"""Run directories under ``reports/runs/`` and the ``reports/latest`` pointer to the newest one.
+
+A run directory holds everything a run produced::
+
+    reports/runs/<name>/
+        config.yaml      resolved settings
+        metrics.json     metrics (schema in pipelines.metrics)
+        report.html      self-contained report; report.md beside it
+        plots/           PNG and PDF figures
+        models/          exported boosters, CNN folds, manifest.json
+        tuning/          Optuna storage, trials tables, best parameters
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime, timezone
+from pathlib import Path
+
+from detector import InputError
+
+__all__ = ("REPORTS_DIR", "model_dir_of", "new_run_dir", "point_latest_to")
+
+REPORTS_DIR = Path("reports")
+
+
+def new_run_dir(out: str | None, name: str | None, *, resume: bool) -> Path:
+    """Return the run directory, creating it.
+
+    ``out`` wins; else ``reports/runs/<name>`` with ``name`` defaulting to a UTC time stamp. Without
+    ``resume`` an existing non-empty directory is refused, so one run never overwrites another.
+    """
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+    run_dir = Path(out) if out is not None else REPORTS_DIR / "runs" / (name or stamp)
+    if run_dir.exists() and not run_dir.is_dir():
+        raise InputError(f"{run_dir}: exists and is not a directory")
+    if not resume and run_dir.is_dir() and any(run_dir.iterdir()):
+        raise InputError(f"{run_dir}: run directory already exists and is not empty (use --resume to continue it)")
+    if resume and not run_dir.is_dir():
+        raise InputError(f"{run_dir}: nothing to resume, no such run directory")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    return run_dir
+
+
+def point_latest_to(run_dir: Path) -> Path:
+    """Make ``reports/latest`` a symbolic link to ``run_dir`` (replaced atomically); return the link."""
+    link = REPORTS_DIR / "latest"
+    REPORTS_DIR.mkdir(exist_ok=True)
+    tmp = link.with_name(".latest.tmp")
+    if tmp.is_symlink():
+        tmp.unlink()
+    tmp.symlink_to(os.path.relpath(run_dir.resolve(), REPORTS_DIR.resolve()))
+    os.replace(tmp, link)
+    return link
+
+
+def model_dir_of(path: str | os.PathLike[str]) -> Path:
+    """Return the ``models/`` folder of a run directory, or ``path`` itself if it is a models folder."""
+    candidate = Path(path)
+    if not candidate.exists():
+        raise InputError(f"{candidate}: no such model directory")
+    if not candidate.is_dir():
+        raise InputError(f"{candidate}: is not a directory, expected a run or models directory")
+    if (candidate / "manifest.json").exists():
+        return candidate
+    if (candidate / "models" / "manifest.json").exists():
+        return candidate / "models"
+    raise InputError(f"{candidate}: no manifest.json here or in models/, not an egid run directory")

@@ -1,0 +1,198 @@
+"""The fitting step of a run: tuned boosted trees on the features, the CNN head, and the stacked trees.
+
+Five models come out, named as they appear in every table and plot:
+
+==================  ==========================================================================
+``lightgbm``        LightGBM on the physics features (Optuna-tuned)
+``xgboost``         XGBoost on the physics features (Optuna-tuned)
+``cnn``             the CNN head alone: its out-of-fold score on training events, fold mean elsewhere
+``lightgbm+cnn``    LightGBM on the features plus ``cnn_score`` (Optuna-tuned)
+``xgboost+cnn``     XGBoost on the features plus ``cnn_score`` (Optuna-tuned)
+==================  ==========================================================================
+
+A tree only ever sees a ``cnn_score`` made by networks that did not train on that event
+(:func:`models.stacking.cross_fit_cnn`).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from detector import EventDataset, Split
+from features import FEATURE_NAMES
+from models import TREE_KINDS, TreeModel, tune_and_fit
+
+if TYPE_CHECKING:  # torch is imported only when the CNN runs
+    from models.stacking import CrossFitResult
+
+__all__ = (
+    "CNN_MODEL",
+    "CNN_SCORE",
+    "FitSettings",
+    "FittedModels",
+    "fit_models",
+    "model_names",
+    "score_table",
+    "stacked_name",
+)
+
+logger = logging.getLogger(__name__)
+
+CNN_SCORE = "cnn_score"
+"""Feature column that carries the CNN's electron probability into the stacked trees."""
+CNN_MODEL = "cnn"
+
+
+def stacked_name(kind: str) -> str:
+    """Name of the tree model of ``kind`` that reads the CNN score too, e.g. ``"lightgbm+cnn"``."""
+    return f"{kind}+{CNN_MODEL}"
+
+
+@dataclass(frozen=True)
+class FitSettings:
+    """How to fit the models of one run (parsed once from the run's configuration).
+
+    Attributes
+    ----------
+    trials : int
+        Optuna trials per tree model.
+    timeout : float or None
+        Tuning time limit per tree model, in seconds.
+    storage, study_name : str or None
+        Shared Optuna storage URL and study-name prefix; None keeps the studies in the run directory.
+    resume : bool
+        Continue the stored studies.
+    seed : int
+        Seed of every sampler, fold assignment and model.
+    cnn : bool
+        Train the CNN head and the stacked trees.
+    cnn_folds, cnn_epochs : int
+        Folds of the CNN cross-fitting and maximum epochs per fold.
+    """
+
+    trials: int
+    timeout: float | None
+    storage: str | None
+    study_name: str | None
+    resume: bool
+    seed: int
+    cnn: bool
+    cnn_folds: int
+    cnn_epochs: int
+
+
+@dataclass
+class FittedModels:
+    """The run's trained models.
+
+    Attributes
+    ----------
+    trees : dict of str to TreeModel
+        ``lightgbm``, ``xgboost`` and, with the CNN, ``lightgbm+cnn``, ``xgboost+cnn``.
+    cnn : CrossFitResult or None
+        The CNN head's cross-fitting (fold models, per-event scores, training curves).
+    """
+
+    trees: dict[str, TreeModel]
+    cnn: CrossFitResult | None = None
+
+    @property
+    def names(self) -> list[str]:
+        """All model names in display order (see :func:`model_names`)."""
+        return model_names(self.trees, with_cnn=self.cnn is not None)
+
+
+def model_names(trees: Iterable[str], *, with_cnn: bool) -> list[str]:
+    """Model names in display order: features-only trees, the CNN, then the stacked trees."""
+    present = set(trees)
+    plain = [k for k in TREE_KINDS if k in present]
+    stacked = [stacked_name(k) for k in TREE_KINDS if stacked_name(k) in present]
+    return plain + ([CNN_MODEL] if with_cnn else []) + stacked
+
+
+def score_table(trees: Mapping[str, TreeModel], table: pd.DataFrame, *, with_cnn: bool) -> pd.DataFrame:
+    """Electron probability of every model for every row of the feature ``table``, one column per model.
+
+    ``table`` holds the feature columns and, ``with_cnn``, the ``cnn_score`` column (which is the CNN's score).
+    """
+    scores = {name: model.predict(table) for name, model in trees.items()}
+    if with_cnn:
+        scores[CNN_MODEL] = table[CNN_SCORE].to_numpy()
+    return pd.DataFrame({name: scores[name] for name in model_names(trees, with_cnn=with_cnn)}, index=table.index)
+
+
+def fit_models(
+    table: pd.DataFrame,
+    dataset: EventDataset,
+    split: Split,
+    *,
+    settings: FitSettings,
+    tuning_dir: Path,
+    progress: bool = True,
+) -> tuple[FittedModels, pd.DataFrame]:
+    """Tune and fit every model of the run.
+
+    Parameters
+    ----------
+    table : DataFrame
+        The feature table of ``dataset`` (rows in dataset order) with its ``label`` column.
+    dataset : EventDataset
+        The events (the CNN reads their images).
+    split : Split
+        Train/validation/test indices; tuning and early stopping use validation, test is never looked at.
+    settings : FitSettings
+    tuning_dir : Path
+        Where the Optuna studies and their trials tables go (``features_only/`` and ``stacked/`` inside).
+
+    Returns
+    -------
+    models : FittedModels
+    table : DataFrame
+        ``table`` with the ``cnn_score`` column added when the CNN ran.
+    """
+    labels = table["label"].to_numpy()
+    trees = _tune_trees(table, labels, split, list(FEATURE_NAMES), settings, tuning_dir / "features_only", "")
+    if not settings.cnn:
+        return FittedModels(trees=trees), table
+    from models.cnn import CNNConfig
+    from models.stacking import cross_fit_cnn
+
+    cnn = cross_fit_cnn(
+        dataset, split, n_folds=settings.cnn_folds, config=CNNConfig(max_epochs=settings.cnn_epochs),
+        seed=settings.seed, progress=progress,
+    )  # fmt: skip
+    table = table.assign(**{CNN_SCORE: cnn.scores})
+    stacked = _tune_trees(
+        table, labels, split, [*FEATURE_NAMES, CNN_SCORE], settings, tuning_dir / "stacked", f"+{CNN_MODEL}"
+    )
+    return FittedModels(trees=trees | stacked, cnn=cnn), table
+
+
+def _tune_trees(
+    table: pd.DataFrame,
+    labels: np.ndarray,
+    split: Split,
+    columns: list[str],
+    settings: FitSettings,
+    out_dir: Path,
+    suffix: str,
+) -> dict[str, TreeModel]:
+    x_train, x_val = table.iloc[split.train][columns], table.iloc[split.validation][columns]
+    trees = {}
+    for kind in TREE_KINDS:
+        name = f"{kind}{suffix}"
+        logger.info("tuning %s: %d trials on %d training events", name, settings.trials, len(split.train))
+        trees[name] = tune_and_fit(
+            kind, x_train, labels[split.train], x_val, labels[split.validation],
+            n_trials=settings.trials, timeout=settings.timeout, storage=settings.storage,
+            study_name=f"{settings.study_name or 'egid'}-{name}",
+            resume=settings.resume, seed=settings.seed, out_dir=out_dir,
+        )  # fmt: skip
+    return trees
