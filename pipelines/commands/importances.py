@@ -7,15 +7,15 @@ Gain and split counts come from the exported boosters; SHAP from the summary sto
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 import pandas as pd
 
 from detector import InputError
 from models.export import load_tree_model, native_path
 from models.importance import IMPORTANCE_KINDS, read_importances, ranked
-from models.manifest import read_manifest
-from models.trees import TREE_KINDS, TreeKind
-from pipelines.rundir import model_dir_of
+from models.manifest import MANIFEST_NAME, read_manifest
+from models.trees import TREE_KINDS
 
 _DESCRIPTIONS = {
     "gain": "total gain, the training-loss reduction of its splits",
@@ -42,7 +42,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     return parser
 
 
-def format_ranking(values: pd.Series, *, model: TreeKind, kind: str, top: int) -> str:
+def format_ranking(values: pd.Series, *, model: str, kind: str, top: int) -> str:
     """The ranked table printed for one model: rank, feature, value and share of the total."""
     shown = ranked(values, top)
     total = float(values.sum())
@@ -57,22 +57,47 @@ def format_ranking(values: pd.Series, *, model: TreeKind, kind: str, top: int) -
     return "\n".join(lines)
 
 
-def run(args: argparse.Namespace) -> int:
-    model_dir = model_dir_of(args.model_dir)
-    manifest = read_manifest(model_dir, feature_names=None, feature_set_version=None)
-    kinds = [kind for kind in TREE_KINDS if native_path(model_dir, kind).name in manifest.artifacts]
-    if args.model is not None:
-        kinds = [kind for kind in kinds if kind == args.model]
-    if not kinds:
-        wanted = args.model or " or ".join(TREE_KINDS)
-        msg = f"{model_dir}: no {wanted} model in this run"
+def model_folders(path: str) -> list[Path]:
+    """The folders holding a ``manifest.json``: ``path`` itself, else ``path/models``, else their subfolders.
+
+    A run keeps one model set per folder (``models/features_only/``, ``models/stacked/``) or a single
+    ``models/``; all of them are listed, sorted by name.
+
+    Raises
+    ------
+    InputError
+        When ``path`` is not a directory or no manifest is found.
+    """
+    root = Path(path)
+    if not root.is_dir():
+        msg = f"{root}: no such directory, expected a run directory or its models/ folder"
         raise InputError(msg)
+    base = root / "models" if (root / "models").is_dir() and not (root / MANIFEST_NAME).is_file() else root
+    if (base / MANIFEST_NAME).is_file():
+        return [base]
+    folders = sorted(sub for sub in base.iterdir() if (sub / MANIFEST_NAME).is_file())
+    if not folders:
+        msg = f"{root}: no {MANIFEST_NAME} here, in models/ or in their subfolders; not an egid run directory"
+        raise InputError(msg)
+    return folders
+
+
+def run(args: argparse.Namespace) -> int:
+    folders = model_folders(args.model_dir)
     tables = []
-    for kind in kinds:
-        if args.kind == "shap":
-            values = read_importances(model_dir, kind)["shap"]
-        else:
-            values = load_tree_model(model_dir, kind).importance(args.kind)
-        tables.append(format_ranking(values, model=kind, kind=args.kind, top=args.top))
+    for folder in folders:
+        manifest = read_manifest(folder, feature_names=None, feature_set_version=None)
+        for kind in TREE_KINDS:
+            if native_path(folder, kind).name not in manifest.artifacts or args.model not in (None, kind):
+                continue
+            if args.kind == "shap":
+                values = read_importances(folder, kind)["shap"]
+            else:
+                values = load_tree_model(folder, kind).importance(args.kind)
+            title = kind if len(folders) == 1 else f"{folder.name}/{kind}"
+            tables.append(format_ranking(values, model=title, kind=args.kind, top=args.top))
+    if not tables:
+        msg = f"{args.model_dir}: no {args.model or ' or '.join(TREE_KINDS)} model in this run"
+        raise InputError(msg)
     print("\n\n".join(tables))
     return 0

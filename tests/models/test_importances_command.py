@@ -45,6 +45,15 @@ def test_accepts_the_models_folder_and_one_model(run_dir, capsys):
     assert output.startswith("xgboost: gain") and "lightgbm" not in output
 
 
+def test_lists_every_model_set_of_a_run(tree_model_dir, tmp_path, capsys):
+    for model_set in ("features_only", "stacked"):
+        shutil.copytree(tree_model_dir, tmp_path / "run" / "models" / model_set)
+    assert main(["importances", "--model-dir", str(tmp_path / "run"), "--top", "2", "--model", "lightgbm"]) == 0
+    output = capsys.readouterr().out
+    headers = [block.split(":")[0] for block in output.split("\n\n")]
+    assert headers == ["features_only/lightgbm", "stacked/lightgbm"]
+
+
 def test_a_corrupted_run_is_one_line_and_exit_2(run_dir, capsys):
     (run_dir / "models" / "xgboost_params.json").write_text("{}")
     assert main(["importances", "--model-dir", str(run_dir)]) == 2
