@@ -247,8 +247,8 @@ def plot_feature_distributions(
 
     The x range of a panel spans the ``quantiles`` of both classes together, so a few extreme values do not
     squash the bulk; values outside it are added to the first or last bin. A feature taking only integer values
-    over a short range gets one bin per integer. NaN values (a feature undefined for an event) are left out and
-    counted in the legend. ``xlabels`` maps a feature to its axis label with units (default: its name).
+    over a short range gets one bin per integer. NaN (and infinite) values, a feature undefined for an event, are
+    left out and counted in the legend as NaN. ``xlabels`` maps a feature to its axis label with units (default: its name).
 
     Raises
     ------
