@@ -30,6 +30,7 @@ __all__ = (
     "HISTORY_COLUMNS",
     "TREE_KINDS",
     "LightGBMParams",
+    "Params",
     "TreeKind",
     "TreeModel",
     "XGBoostParams",

@@ -13,11 +13,19 @@ import pandas as pd
 import pytest
 from optuna.storages import JournalStorage
 from optuna.storages.journal import JournalFileBackend
-from optuna.trial import TrialState
+from optuna.trial import FixedTrial, TrialState
 
 from detector import InputError
 from models.trees import TREE_KINDS, LightGBMParams
-from models.tuning import JOURNAL_NAME, best_params_path, open_study, trials_path, tune, tune_and_fit
+from models.tuning import (
+    JOURNAL_NAME,
+    best_params_path,
+    lightgbm_space,
+    open_study,
+    trials_path,
+    tune,
+    tune_and_fit,
+)
 
 FAST = {"max_rounds": 60, "early_stopping_rounds": 10}
 
@@ -89,10 +97,6 @@ def test_refit_reproduces_the_best_trial_and_the_history_is_kept(kind, tree_tabl
 
 
 def test_fixed_parameters_round_trip_through_the_search_space():
-    from optuna.trial import FixedTrial
-
-    from models.tuning import lightgbm_space
-
     values = {"learning_rate": 0.05, "num_leaves": 40, "max_depth": 6, "min_child_samples": 30,
               "min_child_weight": 0.1, "reg_alpha": 1e-3, "reg_lambda": 1.0, "colsample_bytree": 0.8,
               "subsample": 0.9, "subsample_freq": 2, "min_split_gain": 1e-4}  # fmt: skip
