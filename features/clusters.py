@@ -12,8 +12,8 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from detector.schema import N_IETA, N_IPHI, SEED_IETA, SEED_IPHI, FloatArray, IndexArray
-from features.crops import CropBatch, take
+from detector.schema import ENERGY_SCALE_GEV, FloatArray, IndexArray
+from features.crops import CropBatch, Segments, take
 from features.feature import Feature
 
 __all__ = ("COUNT_THRESHOLDS_GEV", "LOCAL_MAX_THRESHOLD_GEV", "FEATURES", "compute")
@@ -23,9 +23,6 @@ COUNT_THRESHOLDS_GEV = (0.1, 0.5, 1.0, 5.0)
 LOCAL_MAX_THRESHOLD_GEV = 1.0
 """A local maximum must exceed this energy (GeV), well above the 40 MeV noise."""
 
-# The 3x3 neighbourhood as (di, dj) steps in raster order, and which neighbours come before the centre.
-_STEP = np.array([(di, dj) for di in (-1, 0, 1) for dj in (-1, 0, 1)])
-_EARLIER = (np.arange(9) < 4).reshape(3, 3)
 
 
 def compute(batch: CropBatch) -> dict[str, FloatArray]:
@@ -34,38 +31,28 @@ def compute(batch: CropBatch) -> dict[str, FloatArray]:
     out = {"n_hits": hits.sum(np.ones_like(hits.energy))}
     for threshold in COUNT_THRESHOLDS_GEV:
         out[f"n_above_{threshold:g}".replace(".", "p")] = hits.sum((hits.energy > threshold).astype(np.float64))
-    peak = _is_local_max(batch)
-    out["n_local_maxima"] = hits.sum(peak.astype(np.float64))
-    first, second = hits.top_two(np.where(peak, hits.energy, -np.inf))
+    peak = _local_maxima(batch)
+    peaks = Segments(hits.event[peak], hits.n_events)
+    first, second = (take(peak, index, missing=-1) for index in peaks.top_two(hits.energy[peak]))
+    out["n_local_maxima"] = peaks.sum(np.ones(peak.size))
     out["e_2nd_local_max"] = take(hits.energy, second)
     out["dieta_2nd_local_max"] = np.abs(take(hits.ieta, second) - take(hits.ieta, first))
     out["diphi_2nd_local_max"] = np.abs(take(hits.iphi, second) - take(hits.iphi, first))
     has_second = second >= 0
     out["e3x3_2nd_local_max"] = np.full(hits.n_events, np.nan)
-    out["e3x3_2nd_local_max"][has_second] = _block_3x3(batch, second[has_second]).sum(axis=(1, 2))
+    block = batch.raw_neighbourhood(second[has_second]).astype(np.float64)
+    out["e3x3_2nd_local_max"][has_second] = block.sum(axis=0) * ENERGY_SCALE_GEV
     return out
 
 
-def _block_3x3(batch: CropBatch, hit: IndexArray) -> FloatArray:
-    """Energies (GeV) of the 3x3 blocks centred on the given hits, shape (n, 3, 3); 0 outside the crop."""
-    hits = batch.hits
-    i = hits.ieta[hit, None] + _STEP[:, 0]
-    j = hits.iphi[hit, None] + _STEP[:, 1]
-    inside = (i >= -SEED_IETA) & (i < N_IETA - SEED_IETA) & (j >= -SEED_IPHI) & (j < N_IPHI - SEED_IPHI)
-    pixel = np.where(inside, hits.pixel[hit, None] + _STEP @ np.array([N_IPHI, 1]), 0)
-    return np.where(inside, batch.energy_at(pixel), 0.0).reshape(-1, 3, 3)
-
-
-def _is_local_max(batch: CropBatch) -> npt.NDArray[np.bool_]:
-    """Boolean mask over the hits: which are local maxima (see the module docstring)."""
-    hits = batch.hits
-    candidate = np.flatnonzero(hits.energy > LOCAL_MAX_THRESHOLD_GEV)
-    block = _block_3x3(batch, candidate)
-    centre = block[:, 1:2, 1:2]
-    keep = np.where(_EARLIER, centre > block, centre >= block).all(axis=(1, 2))
-    mask = np.zeros(hits.energy.size, dtype=bool)
-    mask[candidate[keep]] = True
-    return mask
+def _local_maxima(batch: CropBatch) -> IndexArray:
+    """Hit indices (sorted) of the local maxima (see the module docstring)."""
+    candidate = np.flatnonzero(batch.hits.energy > LOCAL_MAX_THRESHOLD_GEV)
+    block = batch.raw_neighbourhood(candidate)
+    centre = block[4]
+    earlier = np.maximum(np.maximum(block[0], block[1]), np.maximum(block[2], block[3]))
+    later = np.maximum(np.maximum(block[5], block[6]), np.maximum(block[7], block[8]))
+    return candidate[(centre > earlier) & (centre >= later)]
 
 
 _ROWS = (

@@ -32,7 +32,7 @@ from detector.schema import (
     IndexArray,
 )
 
-__all__ = ("WINDOW_HALF", "CropBatch", "Hits", "take")
+__all__ = ("WINDOW_HALF", "CropBatch", "Hits", "Segments", "take")
 
 WINDOW_HALF = 2
 """The seed window spans seed +- 2 crystals in both directions (the CMS 5x5)."""
@@ -42,8 +42,74 @@ _IPHI_BITS = 5
 _CRYSTAL_BITS = 10
 
 
-class Hits:
+class Segments:
+    """Per-event reductions over values sorted by event (segmented ``reduceat``, no Python loop over events).
+
+    Parameters
+    ----------
+    event : (n,) int64
+        Non-decreasing event index of each value.
+    n_events : int
+        Events in the batch; an event without values gets the documented empty result.
+    """
+
+    def __init__(self, event: IndexArray, n_events: int) -> None:
+        self.event = event
+        self.n_events = n_events
+        counts = np.bincount(event, minlength=n_events)
+        nonempty = counts > 0
+        self._starts = (np.cumsum(counts) - counts)[nonempty]
+        self._nonempty = None if nonempty.all() else nonempty
+
+    def _scatter(self, reduced: FloatArray, empty: float) -> FloatArray:
+        if self._nonempty is None:
+            return reduced.astype(np.float64, copy=False)
+        out = np.full(self.n_events, empty)
+        out[self._nonempty] = reduced
+        return out
+
+    def sum(self, weights: FloatArray) -> FloatArray:
+        """``sum weights`` per event, (n_events,) float64; 0 for an event without values."""
+        if weights.size == 0:
+            return np.zeros(self.n_events)
+        return self._scatter(np.add.reduceat(weights, self._starts), 0.0)
+
+    def mean(self, values: FloatArray, weights: FloatArray) -> FloatArray:
+        """``sum w v / sum w`` per event; NaN where the weights sum to 0."""
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return self.sum(weights * values) / self.sum(weights)
+
+    def max(self, values: FloatArray) -> FloatArray:
+        """Each event's largest value; NaN for an event without values or whose values are all -inf (excluded)."""
+        if values.size == 0:
+            return np.full(self.n_events, np.nan)
+        out = self._scatter(np.maximum.reduceat(values, self._starts), -np.inf)
+        out[np.isneginf(out)] = np.nan
+        return out
+
+    def argmax(self, values: FloatArray) -> IndexArray:
+        """Index of each event's largest value (the first on ties); -1 where :meth:`max` is NaN."""
+        best = self.max(values)
+        out = np.full(self.n_events, -1, dtype=np.int64)
+        candidates = np.flatnonzero(values == best[self.event])
+        candidate_event = self.event[candidates]
+        first = np.ones(candidates.size, dtype=bool)
+        first[1:] = candidate_event[1:] != candidate_event[:-1]
+        out[candidate_event[first]] = candidates[first]
+        return out
+
+    def top_two(self, values: FloatArray) -> tuple[IndexArray, IndexArray]:
+        """Indices of each event's largest and second-largest value (-1 where missing; -inf excludes a value)."""
+        first = self.argmax(values)
+        others = values.copy()
+        others[first[first >= 0]] = -np.inf
+        return first, self.argmax(others)
+
+
+class Hits(Segments):
     """The lit crystals of a batch, sorted by event and then in raster order (i-eta major, i-phi minor).
+
+    Per-event sums, maxima and top-two indices over the hits come from the :class:`Segments` methods.
 
     Attributes
     ----------
@@ -62,55 +128,13 @@ class Hits:
     """
 
     def __init__(self, pixel: IndexArray, energy: FloatArray, time: FloatArray, n_events: int) -> None:
+        super().__init__(pixel >> _CRYSTAL_BITS, n_events)
         crystal = pixel & (N_IETA * N_IPHI - 1)
         self.pixel = pixel
-        self.event = pixel >> _CRYSTAL_BITS
         self.ieta = ((crystal >> _IPHI_BITS) - SEED_IETA).astype(np.float64)
         self.iphi = ((crystal & (N_IPHI - 1)) - SEED_IPHI).astype(np.float64)
         self.energy = energy
         self.time = time
-        self.n_events = n_events
-        counts = np.bincount(self.event, minlength=n_events)
-        self._nonempty = counts > 0
-        self._starts = (np.cumsum(counts) - counts)[self._nonempty]
-
-    def sum(self, weights: FloatArray) -> FloatArray:
-        """``sum_{hits of each event} weights``, (n_events,) float64; 0 for an event without hits."""
-        out = np.zeros(self.n_events)
-        if weights.size:
-            out[self._nonempty] = np.add.reduceat(weights, self._starts)
-        return out
-
-    def mean(self, values: FloatArray, weights: FloatArray) -> FloatArray:
-        """``sum w v / sum w`` per event; NaN where the weights sum to 0."""
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return self.sum(weights * values) / self.sum(weights)
-
-    def max(self, values: FloatArray) -> FloatArray:
-        """Each event's largest value, NaN for an event without hits or whose values are all -inf (excluded)."""
-        out = np.full(self.n_events, -np.inf)
-        if values.size:
-            out[self._nonempty] = np.maximum.reduceat(values, self._starts)
-        out[np.isneginf(out)] = np.nan
-        return out
-
-    def argmax(self, values: FloatArray) -> IndexArray:
-        """Hit index of each event's largest value (first in raster order on ties); -1 where :meth:`max` is NaN."""
-        best = self.max(values)
-        out = np.full(self.n_events, -1, dtype=np.int64)
-        candidates = np.flatnonzero(values == best[self.event])
-        candidate_event = self.event[candidates]
-        first = np.ones(candidates.size, dtype=bool)
-        first[1:] = candidate_event[1:] != candidate_event[:-1]
-        out[candidate_event[first]] = candidates[first]
-        return out
-
-    def top_two(self, values: FloatArray) -> tuple[IndexArray, IndexArray]:
-        """Hit indices of each event's largest and second-largest value (-1 where missing); -inf excludes a hit."""
-        first = self.argmax(values)
-        others = values.copy()
-        others[first[first >= 0]] = -np.inf
-        return first, self.argmax(others)
 
 
 class CropBatch:
@@ -164,9 +188,32 @@ class CropBatch:
         """Hit indices of each event's most and second-most energetic crystals (raster order on ties), -1 if none."""
         return self.hits.top_two(self.hits.energy)
 
-    def energy_at(self, pixel: IndexArray) -> FloatArray:
-        """Energies (GeV, float64) of the crystals at flat ``pixel`` indices (as in :attr:`Hits.pixel`)."""
-        return np.take(self.images.reshape(-1), 2 * pixel + ENERGY).astype(np.float64) * ENERGY_SCALE_GEV
+    def raw_neighbourhood(self, hit: IndexArray) -> npt.NDArray[np.float32]:
+        """File-unit energies (GeV / 50, float32) of the 3x3 crystals around each given hit; 0 outside the crop.
+
+        Returns an array of shape (9, n): row ``3 * (di + 1) + (dj + 1)`` holds the crystal at offset
+        (di, dj), so rows run in raster order and row 4 is the hit itself. Comparing these compares GeV
+        (float32 x 50 is exact in float64). Each row is one 1-D gather from the contiguous crops.
+        """
+        hits = self.hits
+        i, j = hits.ieta[hit], hits.iphi[hit]
+        room = {  # whether the neighbour at that step lies inside the crop
+            ("i", -1): i > -SEED_IETA, ("i", 1): i < N_IETA - 1 - SEED_IETA,
+            ("j", -1): j > -SEED_IPHI, ("j", 1): j < N_IPHI - 1 - SEED_IPHI,
+        }  # fmt: skip
+        at_edge = not all(r.all() for r in room.values())
+        flat = self.images.reshape(-1)
+        base = 2 * hits.pixel[hit] + ENERGY
+        out = np.empty((9, hit.size), dtype=np.float32)
+        for k, (di, dj) in enumerate((di, dj) for di in (-1, 0, 1) for dj in (-1, 0, 1)):
+            index = base + 2 * (di * N_IPHI + dj)
+            if at_edge and (di or dj):
+                inside = room.get(("i", di), True) & room.get(("j", dj), True)
+                np.take(flat, np.where(inside, index, 0), out=out[k])
+                out[k][~inside] = 0.0
+            else:
+                np.take(flat, index, out=out[k])
+        return out
 
 
 def take(values: FloatArray, index: IndexArray, *, missing: float = np.nan) -> FloatArray:
