@@ -10,7 +10,6 @@ than the neighbours at (-1,-1), (-1,0), (-1,+1), (0,-1) and at least as hot as t
 from __future__ import annotations
 
 import numpy as np
-import numpy.typing as npt
 
 from detector.schema import ENERGY_SCALE_GEV, FloatArray, IndexArray
 from features.crops import CropBatch, Segments, take
@@ -22,7 +21,6 @@ COUNT_THRESHOLDS_GEV = (0.1, 0.5, 1.0, 5.0)
 """Energies (GeV) above which crystals are counted: n_above_0p1, n_above_0p5, n_above_1, n_above_5."""
 LOCAL_MAX_THRESHOLD_GEV = 1.0
 """A local maximum must exceed this energy (GeV), well above the 40 MeV noise."""
-
 
 
 def compute(batch: CropBatch) -> dict[str, FloatArray]:
@@ -61,7 +59,8 @@ _ROWS = (
     ("n_above_0p1", "count", "number of crystals with E_i > 0.1 GeV", "crystals above the noise level"),
     ("n_above_0p5", "count", "number of crystals with E_i > 0.5 GeV", "crystals carrying a real shower share"),
     ("n_above_1", "count", "number of crystals with E_i > 1 GeV", "significant crystals"),
-    ("n_above_5", "count", "number of crystals with E_i > 5 GeV", "crystals of the hard core (one or two for a photon)"),
+    ("n_above_5", "count", "number of crystals with E_i > 5 GeV",
+     "crystals of the hard core (one or two for a photon)"),
     ("n_local_maxima", "count", "number of local maxima above 1 GeV (see the module docstring)",
      "separate clusters: a converted pair or a brem photon adds one"),
     ("e_2nd_local_max", "GeV", "energy of the second-hottest local maximum; NaN with fewer than two",

@@ -18,6 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from detector.schema import (
+    CHANNELS,
     ENERGY,
     ENERGY_SCALE_GEV,
     IMAGE_SHAPE,
@@ -203,10 +204,10 @@ class CropBatch:
         }  # fmt: skip
         at_edge = not all(r.all() for r in room.values())
         flat = self.images.reshape(-1)
-        base = 2 * hits.pixel[hit] + ENERGY
+        base = CHANNELS * hits.pixel[hit] + ENERGY
         out = np.empty((9, hit.size), dtype=np.float32)
         for k, (di, dj) in enumerate((di, dj) for di in (-1, 0, 1) for dj in (-1, 0, 1)):
-            index = base + 2 * (di * N_IPHI + dj)
+            index = base + CHANNELS * (di * N_IPHI + dj)
             if at_edge and (di or dj):
                 inside = room.get(("i", di), True) & room.get(("j", dj), True)
                 np.take(flat, np.where(inside, index, 0), out=out[k])

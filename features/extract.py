@@ -9,7 +9,11 @@ from __future__ import annotations
 
 import logging
 import os
+import queue
+import threading
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 import pandas as pd
@@ -19,9 +23,11 @@ from tqdm.auto import tqdm
 from detector import DEFAULT_CHUNK, EventDataset, InputError, atomic_path
 from features.registry import FEATURE_NAMES, FEATURE_SET_VERSION, TABLE_DTYPE, compute_columns
 
-__all__ = ("LABEL_COLUMN", "cache_path", "cached_table", "extract_table")
+__all__ = ("LABEL_COLUMN", "cache_path", "cached_table", "extract_table", "prefetched")
 
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 LABEL_COLUMN = "label"
 """Name of the class-label column (1.0 electron, 0.0 photon) that follows the feature columns."""
@@ -56,13 +62,61 @@ def extract_table(
     n = len(dataset)
     columns = {name: np.empty(n, dtype=TABLE_DTYPE) for name in FEATURE_NAMES}
     with tqdm(total=n, unit="img", desc="features", disable=None if progress else True) as bar:
-        for start, images in dataset.iter_images(chunk_size=chunk_size):
+        for start, images in prefetched(dataset.iter_images(chunk_size=chunk_size)):
             for name, values in compute_columns(images).items():
                 columns[name][start : start + len(images)] = values
             bar.update(len(images))
     columns[LABEL_COLUMN] = dataset.labels
     columns.update(dataset.extras)
     return pd.DataFrame(columns, copy=False)
+
+
+def prefetched(items: Iterator[T]) -> Iterator[T]:
+    """Yield ``items`` while a background thread already produces the next one.
+
+    Reading a chunk of crops is mostly lzf decompression inside h5py, which releases the GIL, so the next chunk
+    is read while the features of this one are computed. An exception of the producer is re-raised here; when
+    the consumer stops early, the producer stops too (and closes ``items``).
+    """
+    slot: queue.Queue[tuple[bool, object]] = queue.Queue(maxsize=1)
+    stop = threading.Event()
+
+    def offer(entry: tuple[bool, object]) -> bool:
+        while not stop.is_set():
+            try:
+                slot.put(entry, timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if not offer((False, item)):
+                    break
+            else:
+                offer((True, None))
+        except BaseException as err:  # handed to the consumer, which re-raises it
+            offer((True, err))
+        finally:
+            close = getattr(items, "close", None)
+            if close is not None:
+                close()
+
+    worker = threading.Thread(target=produce, name="egid-prefetch", daemon=True)
+    worker.start()
+    try:
+        while True:
+            finished, value = slot.get()
+            if finished:
+                if isinstance(value, BaseException):
+                    raise value
+                return
+            yield value  # type: ignore[misc]
+    finally:
+        stop.set()
+        worker.join()
 
 
 def _check_extra_names(dataset: EventDataset) -> None:

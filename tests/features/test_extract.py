@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 import shutil
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +16,7 @@ import pytest
 import features.extract
 from detector import EventWriter, InputError, load_dataset
 from features import FEATURE_NAMES, build_table, cached_table, extract_table
-from features.extract import cache_path
+from features.extract import cache_path, prefetched
 from tests.features.toy_images import G4_SLICE
 
 
@@ -107,3 +110,49 @@ def test_unreadable_cache_is_recomputed(
     assert counting.calls == 1 and len(table) == 40
     assert "ignoring unreadable cache" in caplog.text
     pd.testing.assert_frame_equal(pd.read_parquet(path), table)
+
+
+def test_prefetched_yields_everything_in_order() -> None:
+    assert list(prefetched(iter(range(50)))) == list(range(50))
+
+
+def test_prefetched_reraises_the_producers_error_after_the_good_items() -> None:
+    def failing() -> Iterator[int]:
+        yield 1
+        yield 2
+        raise InputError("broken.hdf5: 3 images contain NaN or inf values (first at index 7)")
+
+    received = []
+    with pytest.raises(InputError, match="broken.hdf5: 3 images contain NaN"):
+        for item in prefetched(failing()):
+            received.append(item)
+    assert received == [1, 2]
+
+
+def test_prefetched_stops_and_closes_the_producer_when_the_consumer_stops() -> None:
+    produced: list[int] = []
+    closed = threading.Event()
+
+    def endless() -> Iterator[int]:
+        try:
+            for k in itertools.count():
+                produced.append(k)
+                yield k
+        finally:
+            closed.set()
+
+    for item in prefetched(endless()):
+        if item == 3:
+            break
+    assert closed.wait(timeout=5)
+    assert len(produced) <= 6  # at most the queue slot and one item in hand beyond what was consumed
+
+
+def test_invalid_crops_in_a_file_raise_the_data_layers_error(tmp_path: Path) -> None:
+    images = load_dataset(data=G4_SLICE).read_images()[:20]
+    images[7, 3, 3, 0] = np.nan
+    path = tmp_path / "nan.hdf5"
+    with EventWriter(path) as writer:
+        writer.append(images, np.ones(20, np.float32))
+    with pytest.raises(InputError, match=r"nan.hdf5: 1 images contain NaN or inf values \(first at index 7\)"):
+        extract_table(load_dataset(data=path), progress=False)
