@@ -62,6 +62,7 @@ def test_a_trial_left_running_by_a_killed_process_is_failed_and_replaced(tree_ta
     assert [t.state for t in study.trials] == [TrialState.FAIL, TrialState.COMPLETE]
 
 
+@pytest.mark.slow
 def test_a_shared_rdb_storage_accumulates_trials_from_separate_runs(tree_table, tmp_path):
     url = f"sqlite:///{tmp_path / 'shared.db'}"
     run_tune(tree_table, tmp_path / "machine_a", n_trials=1, storage=url, study_name="shared")
@@ -124,14 +125,14 @@ def test_sigkill_loses_at_most_the_running_trial(tree_table, tmp_path):
             time.sleep(0.2)
             if (tmp_path / JOURNAL_NAME).is_file() and optuna.get_all_study_names(storage):
                 if len(optuna.load_study(study_name="egid-lightgbm", storage=storage).get_trials(
-                        states=(TrialState.COMPLETE, TrialState.PRUNED))) >= 3:  # fmt: skip
+                        states=(TrialState.COMPLETE, TrialState.PRUNED))) >= 2:  # fmt: skip
                     break
     finally:
         process.kill()
         process.wait()
     before = summary(optuna.load_study(study_name="egid-lightgbm", storage=storage))
     finished = [trial for trial in before if trial[1] in (TrialState.COMPLETE, TrialState.PRUNED)]
-    assert len(finished) >= 3, "the killed run should have finished three trials first"
+    assert len(finished) >= 2, "the killed run should have finished two trials first"
     resumed = run_tune(tree_table, tmp_path, n_trials=len(finished) + 1, resume=True)
     after = summary(resumed)
     assert [trial for trial in after if trial[0] < len(before) and trial[1] != TrialState.FAIL] == finished
