@@ -1,8 +1,9 @@
 """The feature registry: every feature's name, unit, formula and meaning in one map, and the table builder.
 
 Features come in families (one module each: :mod:`features.energies`, :mod:`features.shower_shapes`,
-:mod:`features.clusters`, :mod:`features.timing`). A family computes all its features at once because they share
-intermediates; the registry still documents each feature on its own (``get_feature(name).doc``).
+:mod:`features.profiles`, :mod:`features.clusters`, :mod:`features.timing`). A family computes all its features
+at once because they share intermediates; the registry still documents each feature on its own
+(``get_feature(name).doc``).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from features import clusters, energies, shower_shapes, timing
+from features import clusters, energies, profiles, shower_shapes, timing
 from features.crops import CropBatch
 from features.feature import Family, Feature
 
@@ -23,14 +24,14 @@ __all__ = ("FEATURE_NAMES", "FEATURE_SET_VERSION", "REGISTRY", "TABLE_DTYPE", "b
 
 logger = logging.getLogger(__name__)
 
-FEATURE_SET_VERSION = "1"
+FEATURE_SET_VERSION = "2"
 """Bump whenever any feature definition changes: feature caches are keyed by it."""
 
 TABLE_DTYPE = np.float32
 """dtype of every feature column (computed in float64, stored in float32: ample for trees, half the memory)."""
 
 REGISTRY: Mapping[str, Feature] = MappingProxyType(
-    {f.name: f for family in (energies, shower_shapes, clusters, timing) for f in family.FEATURES}
+    {f.name: f for family in (energies, shower_shapes, profiles, clusters, timing) for f in family.FEATURES}
 )
 """Feature name -> :class:`~features.feature.Feature`, in table column order."""
 

@@ -44,6 +44,7 @@ def reference_features(image: np.ndarray) -> dict[str, float]:
     f: dict[str, float] = {}
     f.update(_energies(energy, hits, e, box))
     f.update(_shower_shapes(hits, e, f["e_sum"]))
+    f.update(_profiles(hits, f["e_sum"]))
     f.update(_clusters(energy, hits))
     f.update(_timing(energy, time, hits))
     return f
@@ -139,6 +140,21 @@ def _shower_shapes(hits, e, e_sum) -> dict[str, float]:  # type: ignore[no-untyp
     strong = [h for h in hits if h[2] > 0.5]
     f["ieta_extent"] = float(max(h[0] for h in strong) - min(h[0] for h in strong) + 1) if strong else NAN
     f["iphi_extent"] = float(max(h[1] for h in strong) - min(h[1] for h in strong) + 1) if strong else NAN
+    return f
+
+
+def _profiles(hits, e_sum) -> dict[str, float]:  # type: ignore[no-untyped-def]
+    def road(side: int, near: int, far: int) -> float:
+        return sum(h[2] for h in hits if abs(h[0]) <= 1 and h[1] * side > 0 and near <= abs(h[1]) <= far)
+
+    high_is_major = road(+1, 1, 99) >= road(-1, 1, 99)
+    major, minor = (+1, -1) if high_is_major else (-1, +1)
+    f = {}
+    for label, near, far in (("1", 1, 1), ("2", 2, 2), ("3", 3, 3), ("4", 4, 4), ("far", 5, 99)):
+        f[f"iphi_major_side_{label}"] = _div(road(major, near, far), e_sum)
+        f[f"iphi_minor_side_{label}"] = _div(road(minor, near, far), e_sum)
+    for k in (1, 2):
+        f[f"ieta_sides_{k}"] = _div(sum(h[2] for h in hits if abs(h[1]) <= 1 and abs(h[0]) == k), e_sum)
     return f
 
 

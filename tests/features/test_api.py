@@ -17,7 +17,9 @@ PINNED_NAMES = (
     "e_max_over_e5x5", "e_2nd_over_e_max", "s4", "e1x5_iphi_over_e5x5", "e1x5_ieta_over_e5x5", "e2x5_max_over_e5x5",
     "e5x5_over_e_sum", "sigma_ietaieta", "sigma_iphiiphi", "sigma_ietaiphi", "eta_width", "phi_width", "axis_major",
     "axis_minor", "elongation", "phi_asymmetry", "phi_skewness", "phi_kurtosis", "centroid_distance", "ieta_extent",
-    "iphi_extent", "n_hits", "n_above_0p1", "n_above_0p5", "n_above_1", "n_above_5", "n_local_maxima",
+    "iphi_extent", "iphi_major_side_1", "iphi_minor_side_1", "iphi_major_side_2", "iphi_minor_side_2",
+    "iphi_major_side_3", "iphi_minor_side_3", "iphi_major_side_4", "iphi_minor_side_4", "iphi_major_side_far",
+    "iphi_minor_side_far", "ieta_sides_1", "ieta_sides_2", "n_hits", "n_above_0p1", "n_above_0p5", "n_above_1", "n_above_5", "n_local_maxima",
     "e_2nd_local_max", "e3x3_2nd_local_max", "dieta_2nd_local_max", "diphi_2nd_local_max", "seed_time", "time_mean",
     "time_rms", "time_2nd_minus_seed", "time_max_abs",
 )

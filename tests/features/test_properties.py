@@ -26,7 +26,7 @@ SCALE_INVARIANT = (
     "r9", "s4", "e_max_over_e5x5", "e_2nd_over_e_max", "e1x5_iphi_over_e5x5", "e1x5_ieta_over_e5x5",
     "e2x5_max_over_e5x5", "e5x5_over_e_sum", "sigma_ietaieta", "sigma_iphiiphi", "sigma_ietaiphi", "eta_width",
     "phi_width", "axis_major", "elongation", "phi_asymmetry", "phi_skewness", "phi_kurtosis", "centroid_distance",
-    "seed_is_max",
+    "seed_is_max", "iphi_major_side_1", "iphi_minor_side_2", "iphi_major_side_far", "ieta_sides_1",
 )
 NON_NEGATIVE = (
     "sigma_ietaieta", "sigma_iphiiphi", "eta_width", "phi_width", "axis_major", "axis_minor", "elongation",

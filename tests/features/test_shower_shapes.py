@@ -75,7 +75,8 @@ def test_mirroring_along_iphi_keeps_widths_and_flips_signs() -> None:
     mirrored = np.zeros_like(x)
     mirrored[:, :, 1:] = x[:, :, :0:-1]
     a, b = build_table(x), build_table(mirrored)
-    for name in ("sigma_iphiiphi", "sigma_ietaieta", "phi_width", "eta_width", "r9", "axis_major", "phi_kurtosis"):
+    for name in ("sigma_iphiiphi", "sigma_ietaieta", "phi_width", "eta_width", "r9", "axis_major", "phi_kurtosis",
+                 "iphi_major_side_1", "iphi_minor_side_2", "iphi_major_side_far"):
         np.testing.assert_allclose(b[name], a[name], rtol=1e-5, atol=1e-9, err_msg=name)
     for name in ("phi_asymmetry", "phi_skewness", "sigma_ietaiphi", "e_max_diphi"):
         np.testing.assert_allclose(b[name], -a[name], rtol=1e-5, atol=1e-9, err_msg=name)
