@@ -1,0 +1,428 @@
+"""A small convolutional network on the central ECAL crop, its input transform and its training loop.
+
+The network sees what hand-made shower shapes miss; :mod:`models.stacking` turns its out-of-fold score into
+the ``cnn_score`` column of the boosted trees. It is sized for CPU training (about 31k parameters with the
+defaults, always below 200k) and runs on a GPU when one is present.
+
+Physics behind the design: the 3.8 T field spreads electron bremsstrahlung and photon conversions along i-phi
+(axis 2), while the i-eta profile (axis 1) of both classes is nearly the same. The first convolution therefore
+halves the i-eta resolution (stride (2, 1)) but keeps every i-phi column; only the second stage pools i-phi.
+The crop is odd-sized and centred on the seed crystal (16, 16), so mirroring i-eta or i-phi about the seed is
+an exact symmetry of the input: i-eta because the detector is symmetric in eta, i-phi because e+ and e- bend
+in opposite directions and both charges are present. Training uses both mirrors as augmentation.
+
+This module imports torch; :mod:`models` itself stays importable without it.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import json
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import torch
+from sklearn.metrics import roc_auc_score
+from torch import nn
+from tqdm.auto import tqdm
+
+from detector.errors import InputError
+from detector.hdf5 import atomic_path
+from detector.schema import ENERGY, ENERGY_SCALE_GEV, IMAGE_SHAPE, SEED_IETA, SEED_IPHI, TIME, TIME_SCALE_NS
+
+__all__ = (
+    "CNNConfig",
+    "EgammaCNN",
+    "InputTransform",
+    "MIN_INFERENCE_BATCH",
+    "TrainingHistory",
+    "configure_threads",
+    "count_parameters",
+    "predict_proba",
+    "resolve_device",
+    "train_cnn",
+)
+
+logger = logging.getLogger(__name__)
+
+MIN_INFERENCE_BATCH = 64
+"""Inference batches are padded to at least this many images (see :func:`predict_proba`)."""
+
+
+@dataclass(frozen=True)
+class InputTransform:
+    """How a crop in file units becomes the network's input tensor; saved as JSON beside the models.
+
+    For each event the transform keeps the ``(2h+1) x (2h+1)`` crystals centred on the seed (16, 16),
+    ``h = crop_half_width``, and maps the two channels to
+
+    .. math::
+
+        x_E = \\ln(1 + E / 1\\,\\mathrm{GeV}), \\qquad
+        x_t = [E > 0] \\cdot \\mathrm{clip}(t, -t_\\mathrm{clip}, t_\\mathrm{clip}) / t_\\mathrm{scale},
+
+    with ``E = 50 X[..., 0]`` the crystal energy in GeV and ``t = 50 X[..., 1]`` its time in ns. The logarithm
+    compresses the seed (tens of GeV) and the halo (0.1-1 GeV) into comparable ranges; a crystal below the
+    zero-suppression threshold gives exactly 0. Only crystals with energy carry a time, so the time of a
+    crystal with ``E = 0`` is forced to 0 whatever the file holds. The clip stops the rare far out-of-time
+    crystals of the real files (up to +-125 ns: pile-up, spikes) from dominating.
+
+    Output: float32 tensor of shape ``(n, 2, 2h+1, 2h+1)``, channel 0 energy, channel 1 time, axes (i-eta, i-phi).
+
+    Parameters
+    ----------
+    crop_half_width : int
+        ``h`` in crystals, 1 to 15 (15 keeps 31 x 31 of the 32 x 32 crop). Default 7 (15 x 15 crystals).
+    time_clip_ns : float
+        Times are clipped to ``[-time_clip_ns, time_clip_ns]`` ns. Default 10 ns.
+    time_scale_ns : float
+        Clipped times are divided by this, in ns. Default 2 ns (the spread of low-energy crystal times).
+    """
+
+    crop_half_width: int = 7
+    time_clip_ns: float = 10.0
+    time_scale_ns: float = 2.0
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.crop_half_width <= min(SEED_IETA, SEED_IPHI, IMAGE_SHAPE[0] - 1 - SEED_IETA):
+            raise ValueError(f"crop_half_width must be in [1, 15], got {self.crop_half_width}")
+        if not (self.time_clip_ns > 0 and self.time_scale_ns > 0):
+            raise ValueError(
+                f"time_clip_ns and time_scale_ns must be positive, got {self.time_clip_ns}, {self.time_scale_ns}"
+            )
+
+    @property
+    def crop_size(self) -> int:
+        """Crystals per side of the crop, ``2 h + 1``."""
+        return 2 * self.crop_half_width + 1
+
+    def __call__(self, images: npt.ArrayLike | torch.Tensor) -> torch.Tensor:
+        """Transform crops ``(n, 32, 32, 2)`` in file units into the network input ``(n, 2, s, s)``, float32.
+
+        Written with torch operations only, so the exported ONNX graph contains the same computation.
+        """
+        x = images if isinstance(images, torch.Tensor) else torch.from_numpy(np.asarray(images, dtype=np.float32))
+        x = x.to(torch.float32)
+        h = self.crop_half_width
+        x = x[:, SEED_IETA - h : SEED_IETA + h + 1, SEED_IPHI - h : SEED_IPHI + h + 1, :]
+        energy_gev = x[..., ENERGY] * ENERGY_SCALE_GEV
+        time_ns = x[..., TIME] * TIME_SCALE_NS
+        x_energy = torch.log1p(energy_gev)
+        lit = (energy_gev > 0).to(torch.float32)
+        x_time = lit * torch.clamp(time_ns, -self.time_clip_ns, self.time_clip_ns) / self.time_scale_ns
+        return torch.stack((x_energy, x_time), dim=1)
+
+    def to_json(self, path: str | os.PathLike[str]) -> None:
+        """Write the transform's parameters to ``path`` atomically."""
+        with atomic_path(path) as tmp:
+            tmp.write_text(json.dumps(dataclasses.asdict(self), indent=2, sort_keys=True) + "\n")
+
+    @classmethod
+    def from_json(cls, path: str | os.PathLike[str]) -> InputTransform:
+        """Read a transform written by :meth:`to_json`; a missing or malformed file raises InputError."""
+        return cls(**_read_json_fields(Path(path), cls))
+
+
+def _read_json_fields(path: Path, cls: type) -> dict[str, Any]:
+    try:
+        values = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise InputError(f"{path}: not valid JSON ({err})") from None
+    expected = {f.name for f in dataclasses.fields(cls)}
+    if not isinstance(values, dict) or set(values) != expected:
+        found = sorted(values) if isinstance(values, dict) else type(values).__name__
+        raise InputError(f"{path}: expected the keys {sorted(expected)}, found {found}")
+    return values
+
+
+@dataclass(frozen=True)
+class CNNConfig:
+    """Architecture and training settings of the CNN head (defaults chosen for 100k images on 2 CPU cores).
+
+    Parameters
+    ----------
+    transform : InputTransform
+        Input transform (crop size, energy and time scaling).
+    channels : tuple of 3 int
+        Feature maps of the three convolution stages. Default (16, 32, 32).
+    hidden : int
+        Width of the dense layer before the output. Default 64.
+    batch_size : int
+        Training batch size. Default 256.
+    learning_rate : float
+        AdamW learning rate. Default 2e-3.
+    weight_decay : float
+        AdamW decoupled weight decay. Default 1e-4.
+    max_epochs : int
+        Upper limit of training epochs. Default 6.
+    patience : int or None
+        Stop after this many epochs without a better validation AUC and restore the best epoch's weights;
+        None trains ``max_epochs`` and keeps the last weights. Default 2.
+    augment : bool
+        Mirror each training image in i-eta and in i-phi with probability 1/2 each. Default True.
+    inference_batch_size : int
+        Images per forward pass when scoring. Default 2048.
+    """
+
+    transform: InputTransform = field(default_factory=InputTransform)
+    channels: tuple[int, int, int] = (16, 32, 32)
+    hidden: int = 64
+    batch_size: int = 256
+    learning_rate: float = 2e-3
+    weight_decay: float = 1e-4
+    max_epochs: int = 6
+    patience: int | None = 2
+    augment: bool = True
+    inference_batch_size: int = 2048
+
+    def __post_init__(self) -> None:
+        if len(self.channels) != 3 or min(self.channels) < 1 or self.hidden < 1:
+            msg = f"channels must be 3 positive ints and hidden positive, got {self.channels}, {self.hidden}"
+            raise ValueError(msg)
+        if self.batch_size < 2 or self.inference_batch_size < 1 or self.max_epochs < 1:
+            raise ValueError("batch_size must be >= 2, inference_batch_size and max_epochs >= 1")
+        if self.patience is not None and self.patience < 1:
+            raise ValueError(f"patience must be None or >= 1, got {self.patience}")
+        if not (self.learning_rate > 0 and self.weight_decay >= 0):
+            raise ValueError("learning_rate must be positive and weight_decay non-negative")
+
+
+class EgammaCNN(nn.Module):
+    """Three convolution stages and a dense head; input ``(n, 2, s, s)``, output one logit per image.
+
+    Stage 1: 3x3 convolution with stride (2, 1), halving i-eta and keeping every i-phi column.
+    Stage 2: 3x3 convolution, then 2x2 max pooling. Stage 3: 3x3 convolution, then 2x2 max pooling (pooling
+    rounds odd sizes up, so a 15 x 15 crop gives maps of 8 x 15, 4 x 8 and 2 x 4).
+    Each convolution is followed by batch normalisation and ReLU. The flattened maps keep their position
+    relative to the seed (no global pooling: where the energy sits matters), then dense ``hidden`` -> 1.
+
+    Parameters
+    ----------
+    crop_size : int
+        Side ``s`` of the input crop in crystals.
+    channels, hidden
+        As in :class:`CNNConfig`.
+    """
+
+    def __init__(self, *, crop_size: int, channels: tuple[int, int, int] = (16, 32, 32), hidden: int = 64) -> None:
+        super().__init__()
+        c1, c2, c3 = channels
+        self.features = nn.Sequential(
+            *_conv_bn_relu(2, c1, stride=(2, 1)),
+            *_conv_bn_relu(c1, c2),
+            nn.MaxPool2d(2, ceil_mode=True),
+            *_conv_bn_relu(c2, c3),
+            nn.MaxPool2d(2, ceil_mode=True),
+            nn.Flatten(),
+        )
+        with torch.no_grad():
+            n_flat = self.features.eval()(torch.zeros(1, 2, crop_size, crop_size)).shape[1]
+        self.features.train()
+        self.head = nn.Sequential(nn.Linear(n_flat, hidden), nn.ReLU(inplace=True), nn.Linear(hidden, 1))
+
+    @classmethod
+    def from_config(cls, config: CNNConfig) -> EgammaCNN:
+        """The untrained network that ``config`` describes."""
+        return cls(crop_size=config.transform.crop_size, channels=config.channels, hidden=config.hidden)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits of shape ``(n,)`` for inputs ``(n, 2, s, s)``."""
+        return self.head(self.features(x)).squeeze(1)
+
+
+def _conv_bn_relu(c_in: int, c_out: int, *, stride: int | tuple[int, int] = 1) -> list[nn.Module]:
+    conv = nn.Conv2d(c_in, c_out, 3, stride=stride, padding=1, bias=False)
+    return [conv, nn.BatchNorm2d(c_out), nn.ReLU(inplace=True)]
+
+
+def count_parameters(model: nn.Module) -> int:
+    """Number of trainable parameters."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+def resolve_device(device: str | torch.device | None = None) -> torch.device:
+    """``device`` as a torch.device; None picks ``cuda`` when a GPU is present, else ``cpu``."""
+    if device is None:
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+def configure_threads(n: int | None = None) -> int:
+    """Set torch's intra-op threads to ``n``, by default the CPU cores this process may use; return it.
+
+    On a machine shared with other CPU-heavy jobs fewer threads than cores can be faster (idle-waiting
+    OpenMP threads compete with the other jobs), hence the override.
+    """
+    if n is None:
+        n = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    torch.set_num_threads(n)
+    return n
+
+
+@dataclass
+class TrainingHistory:
+    """Per-epoch training curves of one network (the report plots them).
+
+    ``train_loss``/``train_accuracy`` are averaged over the epoch's (augmented) batches while the weights
+    change; the validation figures are computed after the epoch. Accuracy counts ``p > 0.5`` as electron.
+    ``best_epoch`` (0-based) is the epoch whose weights were kept.
+    """
+
+    train_loss: list[float] = field(default_factory=list)
+    train_accuracy: list[float] = field(default_factory=list)
+    validation_loss: list[float] = field(default_factory=list)
+    validation_accuracy: list[float] = field(default_factory=list)
+    validation_auc: list[float] = field(default_factory=list)
+    best_epoch: int = -1
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-serialisable copy."""
+        return dataclasses.asdict(self)
+
+
+def predict_proba(
+    model: nn.Module, inputs: torch.Tensor, *, batch_size: int = 2048, device: torch.device | None = None
+) -> npt.NDArray[np.float32]:
+    """Electron probabilities ``sigmoid(logit)``, shape (n,), float32, for transformed ``inputs`` (n, 2, s, s).
+
+    The model is put in evaluation mode; inputs are cast to float32 batch by batch (they may be stored as
+    float16 to save memory). A batch smaller than :data:`MIN_INFERENCE_BATCH` is padded with empty crops:
+    on the CPU such small batches take another kernel path whose last bits differ, and padding makes an
+    image's score independent of how the caller chunks the images (scores reproduce exactly).
+    """
+    device = device or next(model.parameters()).device
+    model.eval()
+    out = np.empty(len(inputs), dtype=np.float32)
+    with torch.no_grad():
+        for start in range(0, len(inputs), batch_size):
+            batch = inputs[start : start + batch_size].to(device=device, dtype=torch.float32)
+            n = len(batch)
+            if n < MIN_INFERENCE_BATCH:
+                batch = torch.cat((batch, batch.new_zeros((MIN_INFERENCE_BATCH - n, *batch.shape[1:]))))
+            out[start : start + n] = torch.sigmoid(model(batch))[:n].cpu().numpy()
+    return out
+
+
+def train_cnn(
+    train_inputs: torch.Tensor,
+    train_labels: npt.ArrayLike,
+    validation_inputs: torch.Tensor,
+    validation_labels: npt.ArrayLike,
+    *,
+    config: CNNConfig,
+    seed: int,
+    device: str | torch.device | None = None,
+    progress: bool = False,
+) -> tuple[EgammaCNN, TrainingHistory]:
+    """Train one network with early stopping on the validation AUC.
+
+    Parameters
+    ----------
+    train_inputs, validation_inputs : tensor of shape (n, 2, s, s)
+        Transformed crops (:class:`InputTransform`), float16 or float32, on the CPU or on ``device``.
+    train_labels, validation_labels : array-like of shape (n,)
+        1 electron, 0 photon. The validation set only chooses the epoch; it is never trained on.
+    config : CNNConfig
+    seed : int
+        Seeds the weights, the batch order and the augmentation; on the CPU the same seed gives the same
+        network bit for bit.
+    device : str or torch.device, optional
+        Where to train; None picks a GPU when present.
+    progress : bool
+        Show a progress bar over epochs.
+
+    Returns
+    -------
+    model : EgammaCNN
+        The network of the best epoch (or the last one when ``config.patience`` is None), in eval mode.
+    history : TrainingHistory
+    """
+    dev = resolve_device(device)
+    y_train = torch.as_tensor(np.asarray(train_labels, dtype=np.float32))
+    y_val = np.asarray(validation_labels, dtype=np.float32)
+    if len(train_inputs) != len(y_train) or len(validation_inputs) != len(y_val):
+        raise ValueError(
+            f"inputs and labels differ in length: train {len(train_inputs)} vs {len(y_train)}, "
+            f"validation {len(validation_inputs)} vs {len(y_val)}"
+        )
+    if not 0 < y_val.sum() < y_val.size:
+        raise ValueError("validation labels must hold both classes: early stopping ranks them by AUC")
+    torch.manual_seed(seed)
+    generator = torch.Generator().manual_seed(seed)
+    model = EgammaCNN.from_config(config).to(dev)
+    optimiser = torch.optim.AdamW(model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
+    loss_fn = nn.BCEWithLogitsLoss(reduction="sum")
+    history = TrainingHistory()
+    best_auc, best_state, stale = -np.inf, copy.deepcopy(model.state_dict()), 0
+    for epoch in tqdm(range(config.max_epochs), desc="CNN epochs", disable=not progress, leave=False):
+        loss_sum, correct = _train_epoch(model, optimiser, loss_fn, train_inputs, y_train, config, generator, dev)
+        history.train_loss.append(loss_sum / len(y_train))
+        history.train_accuracy.append(correct / len(y_train))
+        p_val = predict_proba(model, validation_inputs, batch_size=config.inference_batch_size, device=dev)
+        auc = _validation_metrics(history, p_val, y_val)
+        logger.debug("epoch %d: train loss %.4f, validation AUC %.4f", epoch, history.train_loss[-1], auc)
+        if config.patience is None or auc > best_auc:
+            best_auc, best_state, stale, history.best_epoch = auc, copy.deepcopy(model.state_dict()), 0, epoch
+        else:
+            stale += 1
+            if stale >= config.patience:
+                break
+    model.load_state_dict(best_state)
+    model.eval()
+    return model, history
+
+
+def _train_epoch(
+    model: EgammaCNN,
+    optimiser: torch.optim.Optimizer,
+    loss_fn: nn.Module,
+    inputs: torch.Tensor,
+    labels: torch.Tensor,
+    config: CNNConfig,
+    generator: torch.Generator,
+    device: torch.device,
+) -> tuple[float, int]:
+    model.train()
+    order = torch.randperm(len(labels), generator=generator)
+    loss_sum, correct = 0.0, 0
+    for start in range(0, len(order), config.batch_size):
+        batch = order[start : start + config.batch_size]
+        if len(batch) < 2:  # batch normalisation needs two images
+            continue
+        x = inputs[batch.to(inputs.device)].to(device=device, dtype=torch.float32)
+        y = labels[batch].to(device)
+        if config.augment:
+            x = _random_mirrors(x, generator)
+        optimiser.zero_grad(set_to_none=True)
+        logits = model(x)
+        loss = loss_fn(logits, y)
+        (loss / len(batch)).backward()
+        optimiser.step()
+        loss_sum += float(loss.detach())
+        correct += int(((logits.detach() > 0) == (y > 0.5)).sum())
+    return loss_sum, correct
+
+
+def _random_mirrors(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """Mirror each image about the seed in i-eta (dim 2) and in i-phi (dim 3), each with probability 1/2."""
+    flips = (torch.rand(2, len(x), generator=generator) < 0.5).to(x.device)[:, :, None, None, None]
+    x = torch.where(flips[0], x.flip(2), x)
+    return torch.where(flips[1], x.flip(3), x)
+
+
+def _validation_metrics(history: TrainingHistory, p: npt.NDArray[np.float32], y: npt.NDArray[np.float32]) -> float:
+    eps = 1e-7
+    clipped = np.clip(p.astype(np.float64), eps, 1 - eps)
+    history.validation_loss.append(float(-np.mean(y * np.log(clipped) + (1 - y) * np.log1p(-clipped))))
+    history.validation_accuracy.append(float(np.mean((p > 0.5) == (y > 0.5))))
+    auc = float(roc_auc_score(y, p)) if 0 < y.sum() < y.size else float("nan")
+    history.validation_auc.append(auc)
+    return auc

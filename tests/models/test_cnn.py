@@ -1,0 +1,158 @@
+"""The CNN head: input transform, network size and shapes, and the training loop (learning, determinism)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from detector import InputError
+from detector.schema import ENERGY, IMAGE_SHAPE, SEED_IETA, SEED_IPHI, TIME
+from models.cnn import CNNConfig, EgammaCNN, InputTransform, count_parameters, predict_proba, train_cnn
+from tests.conftest import toy_crops
+
+TINY = CNNConfig(transform=InputTransform(crop_half_width=5), channels=(4, 8, 8), hidden=8, batch_size=32)
+"""A network small enough to train in about a second on a loaded CPU."""
+
+
+@pytest.fixture(autouse=True)
+def _one_torch_thread() -> Iterator[None]:
+    """Tiny networks gain nothing from threads, and idle-waiting threads crawl on a shared, loaded CPU."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def _empty(n: int = 1) -> np.ndarray:
+    return np.zeros((n, *IMAGE_SHAPE), dtype=np.float32)
+
+
+def _toy_problem(n_per_class: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Toy crops (electrons carry an extra deposit 2-5 crystals off the seed in i-phi) and their labels."""
+    x = np.concatenate([toy_crops(n_per_class, label=1.0, seed=seed), toy_crops(n_per_class, label=0.0, seed=seed + 1)])
+    return x, np.r_[np.ones(n_per_class), np.zeros(n_per_class)].astype(np.float32)
+
+
+@pytest.mark.parametrize("half_width", [1, 7, 11, 15])
+def test_network_stays_below_200k_parameters_and_gives_one_logit_per_image(half_width: int) -> None:
+    config = CNNConfig(transform=InputTransform(crop_half_width=half_width))
+    model = EgammaCNN.from_config(config)
+    assert count_parameters(model) < 200_000
+    size = config.transform.crop_size
+    assert model(torch.zeros(5, 2, size, size)).shape == (5,)
+
+
+def test_default_network_is_the_documented_size() -> None:
+    # 3 conv stages (16, 32, 32) on 15 x 15 -> 32 maps of 2 x 4 after pooling -> dense 64 -> 1.
+    model = EgammaCNN.from_config(CNNConfig())
+    conv = 2 * 16 * 9 + 16 * 32 * 9 + 32 * 32 * 9
+    batch_norm = 2 * (16 + 32 + 32)
+    dense = (32 * 2 * 4) * 64 + 64 + 64 + 1
+    assert count_parameters(model) == conv + batch_norm + dense
+
+
+def test_transform_maps_energy_to_log1p_gev_and_time_to_clipped_scaled_ns() -> None:
+    transform = InputTransform(crop_half_width=2, time_clip_ns=10.0, time_scale_ns=2.0)
+    x = _empty()
+    x[0, SEED_IETA, SEED_IPHI] = (25.0 / 50, 3.0 / 50)  # seed: 25 GeV at 3 ns
+    x[0, SEED_IETA - 2, SEED_IPHI + 2] = (0.5 / 50, 40.0 / 50)  # crop corner: 0.5 GeV, far out of time
+    x[0, SEED_IETA + 1, SEED_IPHI] = (0.0, 7.0 / 50)  # no energy: its time must not count
+    x[0, SEED_IETA, SEED_IPHI + 3] = (9.0 / 50, 1.0 / 50)  # outside the 5 x 5 crop
+    out = transform(x).numpy()
+    assert out.shape == (1, 2, 5, 5) and out.dtype == np.float32
+    expected = np.zeros((2, 5, 5), dtype=np.float32)
+    expected[:, 2, 2] = (np.log1p(25.0), 3.0 / 2.0)
+    expected[:, 0, 4] = (np.log1p(0.5), 10.0 / 2.0)
+    np.testing.assert_allclose(out[0], expected, rtol=1e-6)
+
+
+def test_transform_of_an_empty_crop_is_zero() -> None:
+    assert not InputTransform().__call__(_empty(3)).any()
+
+
+def test_crop_is_centred_so_mirroring_about_the_seed_is_exact() -> None:
+    """Mirroring the 32 x 32 crop about the seed (index 16) equals flipping the transformed crop."""
+    rng = np.random.default_rng(0)
+    x = rng.exponential(0.05, size=(4, *IMAGE_SHAPE)).astype(np.float32)
+    mirrored_phi, mirrored_eta = _empty(4), _empty(4)
+    mirrored_phi[:, :, 1:] = x[:, :, :0:-1]  # column j <- column 32 - j
+    mirrored_eta[:, 1:] = x[:, :0:-1]
+    transform = InputTransform(crop_half_width=15)
+    torch.testing.assert_close(transform(mirrored_phi), transform(x).flip(3), rtol=0, atol=0)
+    torch.testing.assert_close(transform(mirrored_eta), transform(x).flip(2), rtol=0, atol=0)
+
+
+def test_transform_round_trips_through_json(tmp_path: Path) -> None:
+    transform = InputTransform(crop_half_width=11, time_clip_ns=20.0, time_scale_ns=4.0)
+    transform.to_json(tmp_path / "t.json")
+    assert InputTransform.from_json(tmp_path / "t.json") == transform
+    assert json.loads((tmp_path / "t.json").read_text())["crop_half_width"] == 11
+
+
+def test_transform_json_errors_are_one_line_input_errors(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match=r"missing\.json: no such file"):
+        InputTransform.from_json(tmp_path / "missing.json")
+    (tmp_path / "bad.json").write_text('{"crop_half_width": 7}')
+    with pytest.raises(InputError, match=r"bad\.json: expected the keys \['crop_half_width', 'time_clip_ns'"):
+        InputTransform.from_json(tmp_path / "bad.json")
+
+
+@pytest.mark.parametrize("half_width", [0, 16])
+def test_transform_rejects_crops_that_do_not_fit_around_the_seed(half_width: int) -> None:
+    with pytest.raises(ValueError, match="crop_half_width must be in"):
+        InputTransform(crop_half_width=half_width)
+
+
+def test_training_learns_the_i_phi_spread_of_a_toy_problem() -> None:
+    x, y = _toy_problem(150, seed=1)
+    x_val, y_val = _toy_problem(100, seed=11)
+    config = dataclasses.replace(TINY, max_epochs=4, patience=None)
+    model, history = train_cnn(TINY.transform(x), y, TINY.transform(x_val), y_val, config=config, seed=0)
+    assert history.train_loss[-1] < 0.75 * history.train_loss[0]
+    assert history.validation_loss[-1] < history.validation_loss[0]
+    assert history.validation_auc[-1] > 0.95
+    assert history.best_epoch == config.max_epochs - 1  # patience=None keeps the last epoch
+    assert len(history.train_accuracy) == len(history.validation_loss) == len(history.validation_accuracy) == 4
+    p = predict_proba(model, TINY.transform(x_val))
+    assert p.shape == (200,) and ((p >= 0) & (p <= 1)).all()
+
+
+def test_training_with_a_seed_is_deterministic_on_the_cpu() -> None:
+    x, y = _toy_problem(60, seed=2)
+    inputs = TINY.transform(x).to(torch.float16)
+    config = dataclasses.replace(TINY, max_epochs=2)
+
+    def weights(seed: int) -> list[torch.Tensor]:
+        model, _ = train_cnn(inputs, y, inputs, y, config=config, seed=seed, device="cpu")
+        return list(model.state_dict().values())
+
+    first, again, other = weights(3), weights(3), weights(4)
+    assert all(torch.equal(a, b) for a, b in zip(first, again, strict=True))
+    assert not all(torch.equal(a, b) for a, b in zip(first, other, strict=True))
+
+
+def test_training_refuses_a_validation_set_of_one_class() -> None:
+    x, y = _toy_problem(10, seed=3)
+    inputs = TINY.transform(x)
+    with pytest.raises(ValueError, match="validation labels must hold both classes"):
+        train_cnn(inputs, y, inputs[:10], y[:10], config=TINY, seed=0)
+
+
+def test_config_rejects_impossible_settings() -> None:
+    with pytest.raises(ValueError, match="patience"):
+        CNNConfig(patience=0)
+    with pytest.raises(ValueError, match="channels"):
+        CNNConfig(channels=(8, 0, 8))
+
+
+def test_toy_crops_put_the_electron_deposit_along_i_phi() -> None:
+    """Guards the toy problem above: the signal sits in i-phi, inside the TINY crop."""
+    x = toy_crops(20, label=1.0, seed=0)
+    off_seed = x[:, SEED_IETA, SEED_IPHI + 2 : SEED_IPHI + 6, ENERGY].sum(axis=1)
+    assert (off_seed > 0).all() and (x[..., TIME][x[..., ENERGY] == 0] == 0).all()
