@@ -33,7 +33,7 @@ from detector.schema import (
     IndexArray,
 )
 
-__all__ = ("WINDOW_HALF", "CropBatch", "Hits", "Segments", "take")
+__all__ = ("WINDOW_HALF", "CropBatch", "Hits", "Segments", "as_crops", "take")
 
 WINDOW_HALF = 2
 """The seed window spans seed +- 2 crystals in both directions (the CMS 5x5)."""
@@ -153,12 +153,8 @@ class CropBatch:
     """
 
     def __init__(self, images: npt.ArrayLike) -> None:
-        x = np.asarray(images)
-        if x.ndim != 4 or x.shape[1:] != IMAGE_SHAPE:
-            msg = f"images: expected shape (N, 32, 32, 2), got {x.shape}; pass a batch of crops in the CMS layout"
-            raise ValueError(msg)
-        self.images: Images = np.ascontiguousarray(x, dtype=np.float32)
-        self.n_events = int(x.shape[0])
+        self.images: Images = as_crops(images)
+        self.n_events = int(self.images.shape[0])
 
     @cached_property
     def hits(self) -> Hits:
@@ -215,6 +211,21 @@ class CropBatch:
             else:
                 np.take(flat, index, out=out[k])
         return out
+
+
+def as_crops(images: npt.ArrayLike) -> Images:
+    """``images`` as a C-contiguous float32 (N, 32, 32, 2) array (no copy when it already is one).
+
+    Raises
+    ------
+    ValueError
+        ``images`` does not have the shape (N, 32, 32, 2).
+    """
+    x = np.asarray(images)
+    if x.ndim != 4 or x.shape[1:] != IMAGE_SHAPE:
+        msg = f"images: expected shape (N, 32, 32, 2), got {x.shape}; pass a batch of crops in the CMS layout"
+        raise ValueError(msg)
+    return np.ascontiguousarray(x, dtype=np.float32)
 
 
 def take(values: FloatArray, index: IndexArray, *, missing: float = np.nan) -> FloatArray:

@@ -66,6 +66,10 @@ def extract_table(
             for name, values in compute_columns(images).items():
                 columns[name][start : start + len(images)] = values
             bar.update(len(images))
+    undefined = [name for name in FEATURE_NAMES if np.isnan(columns[name]).any()]
+    logger.info("features: %d events x %d features, %d of them undefined (NaN) for some events",
+                n, len(FEATURE_NAMES), len(undefined))
+    logger.debug("features undefined for some events: %s", ", ".join(undefined))
     columns[LABEL_COLUMN] = dataset.labels
     columns.update(dataset.extras)
     return pd.DataFrame(columns, copy=False)

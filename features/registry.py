@@ -17,15 +17,27 @@ import numpy.typing as npt
 import pandas as pd
 
 from features import clusters, energies, profiles, shower_shapes, timing
-from features.crops import CropBatch
+from features.crops import CropBatch, as_crops
 from features.feature import Family, Feature
 
-__all__ = ("FEATURE_NAMES", "FEATURE_SET_VERSION", "REGISTRY", "TABLE_DTYPE", "build_table", "get_feature")
+__all__ = (
+    "BLOCK_SIZE",
+    "FEATURE_NAMES",
+    "FEATURE_SET_VERSION",
+    "REGISTRY",
+    "TABLE_DTYPE",
+    "build_table",
+    "compute_columns",
+    "get_feature",
+)
 
 logger = logging.getLogger(__name__)
 
 FEATURE_SET_VERSION = "2"
 """Bump whenever any feature definition changes: feature caches are keyed by it."""
+
+BLOCK_SIZE = 8192
+"""Images computed together (about 100 MB of intermediates at most)."""
 
 TABLE_DTYPE = np.float32
 """dtype of every feature column (computed in float64, stored in float32: ample for trees, half the memory)."""
@@ -57,15 +69,20 @@ def get_feature(name: str) -> Feature:
 def compute_columns(images: npt.ArrayLike, names: Iterable[str] | None = None) -> dict[str, np.ndarray]:
     """Compute the named features (all when None) of a batch as float32 (N,) arrays, in the order asked for.
 
-    Each family needed runs once, whatever number of its features is asked for.
+    Each family needed runs once per block of :data:`BLOCK_SIZE` images, whatever number of its features is
+    asked for; blocks bound the memory of the intermediates for any batch size.
     """
     wanted = [get_feature(name) for name in (FEATURE_NAMES if names is None else names)]
-    batch = CropBatch(images)
-    results: dict[Family, Mapping[str, np.ndarray]] = {}
-    for feature in wanted:
-        if feature.compute not in results:
-            results[feature.compute] = feature.compute(batch)
-    return {f.name: np.asarray(results[f.compute][f.name], dtype=TABLE_DTYPE) for f in wanted}
+    x = as_crops(images)
+    columns = {f.name: np.empty(len(x), dtype=TABLE_DTYPE) for f in wanted}
+    for start in range(0, len(x), BLOCK_SIZE):
+        batch = CropBatch(x[start : start + BLOCK_SIZE])
+        results: dict[Family, Mapping[str, np.ndarray]] = {}
+        for feature in wanted:
+            if feature.compute not in results:
+                results[feature.compute] = feature.compute(batch)
+            columns[feature.name][start : start + batch.n_events] = results[feature.compute][feature.name]
+    return columns
 
 
 def build_table(images: npt.ArrayLike, names: Iterable[str] | None = None) -> pd.DataFrame:
