@@ -138,14 +138,14 @@ class ShowerParams:
         axis moves its shower by ``mean_depth x tan(alpha)``.
     """
 
-    core_fraction: float = 0.80
+    core_fraction: float = 0.667
     core_fraction_log_slope: float = 0.0
-    core_fraction_sigma: float = 0.03
-    core_radius: float = 0.20
-    tail_radius: float = 0.80
-    radius_sigma: float = 0.10
-    spot_energy: float = 0.02
-    containment: float = 0.975
+    core_fraction_sigma: float = 0.02
+    core_radius: float = 0.104
+    tail_radius: float = 0.814
+    radius_sigma: float = 0.05
+    spot_energy: float = 0.008
+    containment: float = 0.985
     containment_sigma: float = 0.005
     core_time_ns: float = 0.27
     tail_delay_ns: float = 0.15
