@@ -7,8 +7,8 @@ median of earlier trials at the same boosting round (Optuna's LightGBM/XGBoost p
 The study lives in a storage so that no finished trial is lost:
 
 * by default an Optuna journal file (``optuna.journal``) in the tuning directory: every trial state change
-  is one appended, fsync'ed line, so a killed process loses at most the trial it was running, and
-  ``resume=True`` continues the study;
+  is one appended, fsync'ed line under an flock that dies with its holder, so a killed process loses at most
+  the trial it was running (marked failed on resume), and ``resume=True`` continues the study;
 * a storage URL (``postgresql://...``, ``mysql://...``, ``sqlite:///...``) lets several processes or machines
   share one study, Optuna's way of scaling out: start the same command with the same URL and study name
   (PostgreSQL needs a driver such as ``psycopg2``). A trial of a killed process stays RUNNING there (Optuna's
@@ -19,6 +19,7 @@ References: T. Akiba et al., "Optuna: A Next-generation Hyperparameter Optimizat
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
 import os
@@ -105,19 +106,49 @@ def _pruning_callback(kind: TreeKind, trial: optuna.Trial) -> Any:
     return XGBoostPruningCallback(trial, "validation-auc")
 
 
+class _FlockLock:
+    """Exclusive lock of a journal file through ``flock(2)`` on ``<journal>.lock``.
+
+    Optuna's default journal locks (a symlink or an ``O_EXCL`` file) outlive a killed holder, and the next
+    process then waits out their 30 s grace period. The kernel releases an flock when its holder dies, so a
+    SIGKILL never leaves a stale lock. (flock is local to one machine; share a study across machines through
+    an RDB storage URL.)
+    """
+
+    def __init__(self, journal: str) -> None:
+        self._path = f"{journal}.lock"
+        self._fd: int | None = None
+
+    def acquire(self) -> bool:
+        fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o644)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        self._fd = fd
+        return True
+
+    def release(self) -> None:
+        fd, self._fd = self._fd, None
+        if fd is not None:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
+
+
+def _journal(path: str) -> JournalStorage:
+    return JournalStorage(JournalFileBackend(path, lock_obj=_FlockLock(path)))  # type: ignore[arg-type]
+
+
 def _storage(storage: str | None, out_dir: Path) -> tuple[BaseStorage, str, bool]:
     """Return the storage, a printable location, and whether it is this run's private journal file."""
     if storage is None:
         journal = out_dir / JOURNAL_NAME
         out_dir.mkdir(parents=True, exist_ok=True)
-        return JournalStorage(JournalFileBackend(str(journal))), str(journal), True
+        return _journal(str(journal)), str(journal), True
     if "://" in storage:
         try:
             return RDBStorage(storage), storage, False
         except (SQLAlchemyError, ImportError, ValueError) as err:  # bad URL, missing driver, unreachable server
             msg = f"{storage}: cannot open the Optuna storage: {str(err).splitlines()[0]}"
             raise InputError(msg) from err
-    return JournalStorage(JournalFileBackend(storage)), storage, False
+    return _journal(storage), storage, False
 
 
 def open_study(

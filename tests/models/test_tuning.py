@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import subprocess
 import sys
@@ -130,6 +131,10 @@ def test_sigkill_loses_at_most_the_running_trial(tree_table, tmp_path):
     finally:
         process.kill()
         process.wait()
+    # The journal lock died with its holder: a resumed run need not wait for a stale lock to expire.
+    with open(tmp_path / f"{JOURNAL_NAME}.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        fcntl.flock(lock, fcntl.LOCK_UN)
     before = summary(optuna.load_study(study_name="egid-lightgbm", storage=storage))
     finished = [trial for trial in before if trial[1] in (TrialState.COMPLETE, TrialState.PRUNED)]
     assert len(finished) >= 2, "the killed run should have finished two trials first"
