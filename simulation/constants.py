@@ -32,6 +32,7 @@ __all__ = (
     "MATERIAL_X0_AT_ETA0",
     "MATERIAL_X0_PER_ETA2",
     "NOISE_GEV",
+    "PB_WO4_CRITICAL_GEV",
     "PB_WO4_X0_CM",
     "SPEED_OF_LIGHT_CM_PER_NS",
     "ShowerParams",
@@ -77,6 +78,8 @@ BARREL_EDGE_IETA: Final = 85
 """The barrel holds crystals ``k = -85 .. 84`` in i-eta (|eta| < 1.479); rows of a crop beyond them are 0."""
 PB_WO4_X0_CM: Final = 0.89
 """Radiation length of PbWO4 (density 8.28 g/cm3)."""
+PB_WO4_CRITICAL_GEV: Final = 0.009
+"""Critical energy of PbWO4: a shower of energy E peaks at ``t_max = ln(E / E_c) + C`` X0."""
 SPEED_OF_LIGHT_CM_PER_NS: Final = 29.98
 
 # --- Electronics ---------------------------------------------------------------------------------------------
@@ -95,31 +98,32 @@ TIME_CLIP_NS: Final = 125.0
 class ShowerParams:
     """Parameters of the electromagnetic shower model, calibrated against the Geant4 reference sample.
 
-    The lateral energy density on the ECAL face is a two-component GFlash form (Grindhammer & Peters,
-    hep-ex/0001020), each component normalised to one:
+    The lateral energy density on the ECAL face is a sum of GFlash components (Grindhammer & Peters,
+    hep-ex/0001020), each ``g_R(r) = R^2 / (pi (r^2 + R^2)^2)`` normalised to one:
 
     .. math::
 
-        \\frac{dE}{dA}(r) = E \\left[p \\frac{R_c^2}{\\pi (r^2 + R_c^2)^2}
-                            + (1 - p) \\frac{R_t^2}{\\pi (r^2 + R_t^2)^2}\\right],
-        \\qquad p = p_0 + p_1 \\ln(E / 50\\,\\mathrm{GeV}),
+        \frac{dE}{dA}(r) = E \left[p\, g_{R_c}(r) + (1 - p - h)\, g_{R_t}(r) + h\, g_{R_h}(r)\right],
 
-    integrated exactly over each crystal. Every shower draws its own ``p``, ``R_c`` and ``R_t`` (shower-to-shower
-    fluctuations) and every crystal's share fluctuates with the variance of ``E_ij / spot_energy`` equal-energy
-    spots (``sigma^2 = spot_energy x E_ij``).
+    a narrow core, the tail and a wide halo, integrated exactly over each crystal. Every shower draws its own
+    ``p``, ``R_c`` and ``R_t`` (shower-to-shower fluctuations) and every crystal's share fluctuates with the
+    variance of ``E_ij / spot_energy`` equal-energy spots (``sigma^2 = spot_energy x E_ij``).
 
     Attributes
     ----------
     core_fraction : float
-        ``p_0``, the core's share of the energy at 50 GeV.
-    core_fraction_log_slope : float
-        ``p_1``, the change of the core share per unit of ``ln(E / 50 GeV)``.
+        ``p``, the core's share of the energy (the same at every energy: an energy-dependent share made the
+        electrons' sigma_ietaieta disagree with Geant4).
     core_fraction_sigma : float
         Gaussian spread of ``p`` from shower to shower (clipped to [0.05, 0.99]).
     core_radius : float
         ``R_c`` of the core in crystals (2.2 cm).
     tail_radius : float
-        ``R_t`` of the halo in crystals.
+        ``R_t`` of the tail in crystals.
+    halo_fraction : float
+        Share of a third, wide GFlash component (the far halo of soft photons), taken from the tail's share.
+    halo_radius : float
+        Its radius in crystals (fixed from shower to shower).
     radius_sigma : float
         Log-normal spread of both radii from shower to shower (sigma of ``ln R``).
     spot_energy : float
@@ -128,28 +132,26 @@ class ShowerParams:
         Mean fraction of a shower's energy deposited in the crystals (the rest leaks out the back and sides).
     containment_sigma : float
         Gaussian spread of that fraction from shower to shower.
-    core_time_ns : float
-        Energy-weighted deposit time of the core after the straight-line time of flight (ns): the shower's
-        mean depth over c.
+    time_offset_ns : float
+        Added to the time of every deposit: ``t = depth x X0 / c + time_offset_ns`` (ns), where the depth of a
+        shower's energy centroid is ``ln(E / E_c) + C + 2`` X0 (``C`` = -0.5 for electrons, +0.5 for photons,
+        ``E_c`` = 9 MeV): higher-energy and photon-initiated showers deposit deeper, hence later.
     tail_delay_ns : float
-        Extra delay of the halo's deposits, which come late in the shower (ns).
-    mean_depth_x0 : float
-        Depth of the shower's energy centroid in X0: a track entering at an angle ``alpha`` to the crystal
-        axis moves its shower by ``mean_depth x tan(alpha)``.
+        Extra delay of the tail's and halo's deposits, which come late in the shower (ns).
     """
 
-    core_fraction: float = 0.667
-    core_fraction_log_slope: float = 0.0
+    core_fraction: float = 0.673
     core_fraction_sigma: float = 0.02
-    core_radius: float = 0.104
-    tail_radius: float = 0.814
+    core_radius: float = 0.108
+    tail_radius: float = 0.754
+    halo_fraction: float = 0.034
+    halo_radius: float = 1.81
     radius_sigma: float = 0.05
-    spot_energy: float = 0.008
-    containment: float = 0.985
+    spot_energy: float = 0.001
+    containment: float = 0.995
     containment_sigma: float = 0.005
-    core_time_ns: float = 0.27
+    time_offset_ns: float = -0.045
     tail_delay_ns: float = 0.15
-    mean_depth_x0: float = 10.0
 
 
 CALIBRATED: Final = ShowerParams()

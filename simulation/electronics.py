@@ -8,7 +8,10 @@ others get their time, smeared with the energy-dependent resolution. The result 
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 
 from detector.schema import (
     ENERGY,
@@ -22,6 +25,7 @@ from detector.schema import (
     TIME_SCALE_NS,
     FloatArray,
     Images,
+    IndexArray,
 )
 from simulation.constants import (
     BARREL_EDGE_IETA,
@@ -35,6 +39,13 @@ from simulation.shower import WINDOW_CENTRE, WINDOW_COLS, WINDOW_ROWS, Deposits
 
 __all__ = ("read_out", "time_resolution")
 
+# Gaussian tail of the noise above the threshold, in units of the noise: z -> survival 0.5 erfc(z / sqrt 2),
+# tabulated increasing in survival for np.interp.
+_TAIL_Z = np.linspace(THRESHOLD_GEV / NOISE_GEV + 8.0, THRESHOLD_GEV / NOISE_GEV, 2001)
+_TAIL_SURVIVAL = np.array([0.5 * math.erfc(z / math.sqrt(2.0)) for z in _TAIL_Z])
+_NOISE_PASS = float(_TAIL_SURVIVAL[-1])
+"""Probability that a crystal with noise only reads at least the threshold (3 sigma: 0.135%)."""
+
 
 def time_resolution(energy: FloatArray) -> FloatArray:
     """Crystal time resolution (ns) at measured energy ``E`` (GeV).
@@ -43,6 +54,39 @@ def time_resolution(energy: FloatArray) -> FloatArray:
     of the pulse fit and a constant term. ``E`` must be positive (crystals above threshold).
     """
     return np.hypot(TIME_NOISE_TERM_NS * NOISE_GEV / energy, TIME_CONSTANT_NS)
+
+
+def _crop_window(window: FloatArray, seed_row: IndexArray, seed_col: IndexArray) -> FloatArray:
+    """Cut the 32x32 crop centred on ``(seed_row, seed_col)`` out of each event's window, zero beyond it."""
+    n = window.shape[0]
+    padded = np.zeros((n, WINDOW_ROWS, WINDOW_COLS + N_IPHI), dtype=window.dtype)
+    padded[:, :, SEED_IPHI : SEED_IPHI + WINDOW_COLS] = window
+    strips = sliding_window_view(padded, N_IPHI, axis=2)[np.arange(n), :, seed_col]  # (n, WINDOW_ROWS, 32)
+    crop = np.zeros((n, N_IETA, N_IPHI), dtype=window.dtype)
+    crop[np.arange(n)[:, None], (SEED_IETA - seed_row)[:, None] + np.arange(WINDOW_ROWS)] = strips
+    return crop
+
+
+def _noise_above_threshold(size: int, rng: np.random.Generator) -> tuple[IndexArray, FloatArray]:
+    """Draw which of ``size`` noise-only crystals pass the threshold, and their energies (GeV).
+
+    Each passes independently with ``p = P(noise >= threshold)``; the positions of a Bernoulli(p) sequence are
+    the cumulative sums of geometric gaps, so the cost follows the few passing crystals, not ``size``. Their
+    energies follow the Gaussian tail above the threshold (inverse CDF on a grid).
+    """
+    positions: list[IndexArray] = []
+    last = -1
+    while last < size:
+        expected = size * _NOISE_PASS
+        gaps = rng.geometric(_NOISE_PASS, size=int(expected + 5 * np.sqrt(expected) + 16))
+        chunk = last + np.cumsum(gaps)
+        positions.append(chunk)
+        last = int(chunk[-1])
+    flat = np.concatenate(positions)
+    flat = flat[flat < size]
+    survival = _NOISE_PASS * (1.0 - rng.random(flat.size))
+    values = NOISE_GEV * np.interp(survival, _TAIL_SURVIVAL, _TAIL_Z)
+    return flat, values.astype(np.float32)
 
 
 def read_out(deposits: Deposits, impact_ieta: FloatArray, *, rng: np.random.Generator) -> Images:
@@ -67,16 +111,19 @@ def read_out(deposits: Deposits, impact_ieta: FloatArray, *, rng: np.random.Gene
     noisy = deposits.energy + np.float32(NOISE_GEV) * rng.standard_normal(deposits.energy.shape, dtype=np.float32)
     seed = np.argmax(noisy.reshape(n, -1), axis=1)
     seed_row, seed_col = np.divmod(seed, WINDOW_COLS)
+    energy = _crop_window(noisy, seed_row, seed_col)
+    true_time = _crop_window(deposits.time, seed_row, seed_col)
+
+    # Crop crystals beyond the deposit window hold pure noise; only those above threshold are ever stored.
+    flat, values = _noise_above_threshold(energy.size, rng)
+    event, position = np.divmod(flat, N_IETA * N_IPHI)
+    row, col = np.divmod(position, N_IPHI)
+    window_row = seed_row[event] + row - SEED_IETA
+    window_col = seed_col[event] + col - SEED_IPHI
+    beyond = (window_row < 0) | (window_row >= WINDOW_ROWS) | (window_col < 0) | (window_col >= WINDOW_COLS)
+    energy.reshape(-1)[flat[beyond]] = values[beyond]
 
     rows = seed_row[:, None, None] + (np.arange(N_IETA) - SEED_IETA)[None, :, None]
-    cols = seed_col[:, None, None] + (np.arange(N_IPHI) - SEED_IPHI)[None, None, :]
-    inside = (rows >= 0) & (rows < WINDOW_ROWS) & (cols >= 0) & (cols < WINDOW_COLS)
-    events = np.arange(n)[:, None, None]
-    r, c = np.clip(rows, 0, WINDOW_ROWS - 1), np.clip(cols, 0, WINDOW_COLS - 1)
-    outside_noise = np.float32(NOISE_GEV) * rng.standard_normal((n, N_IETA, N_IPHI), dtype=np.float32)
-    energy = np.where(inside, noisy[events, r, c], outside_noise)
-    true_time = np.where(inside, deposits.time[events, r, c], np.float32(0.0))
-
     ieta = np.asarray(impact_ieta)[:, None, None] + rows - WINDOW_CENTRE[0]
     in_barrel = (ieta >= -BARREL_EDGE_IETA) & (ieta < BARREL_EDGE_IETA)
     kept = in_barrel & (energy >= THRESHOLD_GEV)

@@ -22,7 +22,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from detector.schema import FloatArray
-from simulation.constants import CRYSTAL_SIZE_CM, PB_WO4_X0_CM, ShowerParams
+from simulation.constants import (
+    CRYSTAL_SIZE_CM,
+    PB_WO4_CRITICAL_GEV,
+    PB_WO4_X0_CM,
+    SPEED_OF_LIGHT_CM_PER_NS,
+    ShowerParams,
+)
 from simulation.tracker import EcalHits
 
 __all__ = (
@@ -32,6 +38,7 @@ __all__ = (
     "WINDOW_ROWS",
     "crystal_fractions",
     "shower_deposits",
+    "shower_depth_x0",
 )
 
 WINDOW_HALF_ROWS = 4
@@ -65,6 +72,18 @@ class Deposits:
 
     energy: FloatArray
     time: FloatArray
+
+
+def shower_depth_x0(energy: FloatArray, charge: FloatArray) -> FloatArray:
+    """Depth of a shower's energy centroid in the crystal (X0).
+
+    ``t_max + 2 = ln(E / E_c) + C + 2`` with ``C = -0.5`` for electrons and ``+0.5`` for photons (PDG, Passage of
+    particles through matter, eq. 34.36) and ``+2`` from the centroid lying ``1/b`` (b about 0.5) beyond the
+    maximum; clipped at 1 X0 for the softest showers. A track entering at an angle moves its shower sideways
+    by this depth times the angle's tangent, and deposits that deep arrive ``depth / c`` late.
+    """
+    c = np.where(np.asarray(charge) == 0, 0.5, -0.5)
+    return np.maximum(np.log(np.asarray(energy) / PB_WO4_CRITICAL_GEV) + c + 2.0, 1.0)
 
 
 def _quadrant_integral(a: FloatArray, b: FloatArray, radius: FloatArray) -> FloatArray:
@@ -123,18 +142,22 @@ def shower_deposits(
         Source of randomness.
     """
     m = hits.event.size
-    depth_crystals = params.mean_depth_x0 * PB_WO4_X0_CM / CRYSTAL_SIZE_CM
+    depth_x0 = shower_depth_x0(hits.energy, hits.charge)
     eta_pos = eta_in_crystal[hits.event]
-    phi_pos = phi_in_crystal[hits.event] + hits.phi_offset + depth_crystals * hits.phi_slope
+    phi_pos = phi_in_crystal[hits.event] + hits.phi_offset + depth_x0 * PB_WO4_X0_CM / CRYSTAL_SIZE_CM * hits.phi_slope
+    start_time = depth_x0 * PB_WO4_X0_CM / SPEED_OF_LIGHT_CM_PER_NS + params.time_offset_ns
     centre_col = np.rint(phi_pos)
     inside = np.abs(centre_col) <= WINDOW_HALF_COLS - _HALF_WIDTH_LARGE
 
     containment = params.containment + params.containment_sigma * rng.standard_normal(m)
     energy = hits.energy * np.clip(containment, 0.0, 1.0)
-    core = params.core_fraction + params.core_fraction_log_slope * np.log(hits.energy / 50.0)
-    core = np.clip(core + params.core_fraction_sigma * rng.standard_normal(m), 0.05, 0.99)
-    core_radius = params.core_radius * np.exp(params.radius_sigma * rng.standard_normal(m))
-    tail_radius = params.tail_radius * np.exp(params.radius_sigma * rng.standard_normal(m))
+    core = np.clip(params.core_fraction + params.core_fraction_sigma * rng.standard_normal(m), 0.05, 0.99)
+    radii = {
+        "core": params.core_radius * np.exp(params.radius_sigma * rng.standard_normal(m)),
+        "tail": params.tail_radius * np.exp(params.radius_sigma * rng.standard_normal(m)),
+    }
+    if params.halo_fraction > 0:
+        radii["halo"] = np.full(m, params.halo_radius)
 
     size = n_events * WINDOW_ROWS * WINDOW_COLS
     energy_sum = np.zeros(size)
@@ -144,17 +167,19 @@ def shower_deposits(
         idx = np.flatnonzero(chosen)
         d_eta = eta_pos[idx]
         d_phi = phi_pos[idx] - centre_col[idx]
-        core_share = crystal_fractions(d_eta, d_phi, core_radius[idx], half_width)
-        tail_share = crystal_fractions(d_eta, d_phi, tail_radius[idx], half_width)
-        e_core = (energy[idx] * core[idx])[:, None, None] * core_share
-        e_tail = (energy[idx] * (1.0 - core[idx]))[:, None, None] * tail_share
+        shares = {name: crystal_fractions(d_eta, d_phi, radius[idx], half_width) for name, radius in radii.items()}
+        e_core = (energy[idx] * core[idx])[:, None, None] * shares["core"]
+        e_wide = (energy[idx] * (1.0 - core[idx] - params.halo_fraction))[:, None, None] * shares["tail"]
+        if params.halo_fraction > 0:
+            e_wide += (energy[idx] * params.halo_fraction)[:, None, None] * shares["halo"]
         offsets = np.arange(-half_width, half_width + 1)
         rows = WINDOW_HALF_ROWS + offsets[None, :, None]
         cols = (WINDOW_HALF_COLS + centre_col[idx].astype(np.int64))[:, None, None] + offsets[None, None, :]
-        flat = (hits.event[idx][:, None, None] * WINDOW_ROWS + rows) * WINDOW_COLS + cols
-        energy_sum += np.bincount(flat.ravel(), weights=(e_core + e_tail).ravel(), minlength=size)
-        weighted_time = e_core * params.core_time_ns + e_tail * (params.core_time_ns + params.tail_delay_ns)
-        time_sum += np.bincount(flat.ravel(), weights=weighted_time.ravel(), minlength=size)
+        flat = ((hits.event[idx][:, None, None] * WINDOW_ROWS + rows) * WINDOW_COLS + cols).ravel()
+        energy_sum += np.bincount(flat, weights=(e_core + e_wide).ravel(), minlength=size)
+        start = start_time[idx][:, None, None]
+        weighted_time = (e_core + e_wide) * start + e_wide * params.tail_delay_ns
+        time_sum += np.bincount(flat, weights=weighted_time.ravel(), minlength=size)
 
     spread = np.sqrt(params.spot_energy * energy_sum) * rng.standard_normal(size)
     fluctuated = np.maximum(energy_sum + spread, 0.0)

