@@ -49,6 +49,7 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--max-epochs", type=int, help="override CNNConfig.max_epochs")
     parser.add_argument("--cross-fit", action="store_true", help="also run the full cross-fitting and print AUCs")
     parser.add_argument("--device", help="torch device (default: a GPU when present)")
+    parser.add_argument("--threads", type=int, help="torch threads (default: every core)")
     return parser.parse_args(argv)
 
 
@@ -73,7 +74,7 @@ def _config(args: argparse.Namespace) -> CNNConfig:
 def main(argv: list[str] | None = None) -> int:
     args = _parse(argv)
     logging.basicConfig(level=logging.INFO, format="bench_cnn: %(message)s")
-    threads = configure_threads()
+    threads = configure_threads(args.threads)
     device = resolve_device(args.device)
     config = _config(args)
     with tempfile.TemporaryDirectory() as scratch:
@@ -91,9 +92,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"read + transform: {len(images) / prepare:9.0f} images/s")
 
         one_epoch = dataclasses.replace(config, max_epochs=1)
-        n_val = min(len(split.validation), 2048)
+        val = np.sort(np.random.default_rng(0).permutation(split.validation)[:2048])
+        val_inputs = config.transform(dataset.read_images(val))
         clock = time.perf_counter()
-        model, _ = train_cnn(inputs, labels, inputs[:n_val], labels[:n_val], config=one_epoch, seed=0, device=device)
+        model, _ = train_cnn(inputs, labels, val_inputs, dataset.labels[val], config=one_epoch, seed=0, device=device)
         elapsed = time.perf_counter() - clock
         print(f"training (1 epoch):  {len(images) / elapsed:9.0f} images/s")
 
@@ -110,7 +112,8 @@ def main(argv: list[str] | None = None) -> int:
 
         if args.cross_fit:
             clock = time.perf_counter()
-            result = cross_fit_cnn(dataset, split, n_folds=args.folds, config=config, seed=args.seed, device=device)
+            result = cross_fit_cnn(dataset, split, n_folds=args.folds, config=config, seed=args.seed, device=device,
+                                   threads=args.threads)
             total = time.perf_counter() - clock
             phases = ", ".join(f"{k} {v:.0f} s" for k, v in result.seconds.items())
             print(f"cross-fit K={args.folds}: {total:.0f} s ({phases})")

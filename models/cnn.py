@@ -162,7 +162,8 @@ class CNNConfig:
     weight_decay : float
         AdamW decoupled weight decay. Default 1e-4.
     max_epochs : int
-        Upper limit of training epochs. Default 6.
+        Upper limit of training epochs. Default 8 (on 100k simulated images the validation AUC still rose
+        at epoch 6; 8 epochs of 3 folds fit the 10-minute budget at about 7k training images/s).
     patience : int or None
         Stop after this many epochs without a better validation AUC and restore the best epoch's weights;
         None trains ``max_epochs`` and keeps the last weights. Default 2.
@@ -178,7 +179,7 @@ class CNNConfig:
     batch_size: int = 256
     learning_rate: float = 2e-3
     weight_decay: float = 1e-4
-    max_epochs: int = 6
+    max_epochs: int = 8
     patience: int | None = 2
     augment: bool = True
     inference_batch_size: int = 2048

@@ -18,6 +18,7 @@ input transform (``cnn_transform.json``) and the architecture/training settings 
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import json
 import logging
@@ -356,7 +357,7 @@ def _export_onnx(model: EgammaCNN, transform: InputTransform, path: Path, probe:
     """Export one fold's scoring graph to ``path`` if onnxruntime reproduces torch; return whether it did."""
     import onnxruntime
 
-    graph = _ScoringGraph(model, transform).eval()
+    graph = _ScoringGraph(copy.deepcopy(model).cpu(), transform).eval()  # export and check on the CPU
     with torch.no_grad():
         expected = graph(torch.from_numpy(probe)).numpy()
     try:
