@@ -119,6 +119,7 @@ def load_dataset(
     data: str | os.PathLike[str] | None = None,
     max_events: int | None = None,
     seed: int = 0,
+    labelled: bool = True,
 ) -> EventDataset:
     """Open and validate the input files.
 
@@ -133,6 +134,9 @@ def load_dataset(
         seeded random subset stratified by label from a single file (which may be sorted by class).
     seed : int
         Seed of that subset.
+    labelled : bool
+        Whether a ``--data`` file must hold labels ``y``; False accepts unlabelled crops (NaN labels), as
+        ``egid predict`` does.
 
     Raises
     ------
@@ -144,7 +148,9 @@ def load_dataset(
     if data is not None:
         if electrons is not None or photons is not None:
             raise InputError("--data: give either --data or --electrons/--photons, not both")
-        file = EventFile(data)
+        file = EventFile(data, labelled=labelled)
+        if np.isnan(file.labels).any():
+            return EventDataset([_Selection(file, np.arange(min(file.n_events, max_events or file.n_events)))])
         return EventDataset([_Selection(file, _stratified_subset(file.labels, max_events, seed))])
     if electrons is None or photons is None:
         missing = "--photons" if photons is None else "--electrons"

@@ -65,6 +65,8 @@ class EventFile:
         The file.
     expected_label : {1.0, 0.0, None}
         1.0 for a file that must hold only electrons, 0.0 for photons only, None for a file of both classes.
+    labelled : bool
+        Whether the file must hold labels ``y``. An unlabelled file (for ``egid predict``) gets NaN labels.
 
     Attributes
     ----------
@@ -76,7 +78,9 @@ class EventFile:
         Optional one-dimensional per-event datasets (for example ``eta``), read whole.
     """
 
-    def __init__(self, path: str | os.PathLike[str], *, expected_label: float | None = None) -> None:
+    def __init__(
+        self, path: str | os.PathLike[str], *, expected_label: float | None = None, labelled: bool = True
+    ) -> None:
         self.path = Path(path)
         name = str(self.path)
         if not self.path.exists():
@@ -87,7 +91,7 @@ class EventFile:
             raise InputError(f"{name}: not an HDF5 file")
         try:
             with h5py.File(self.path, "r") as f:
-                self.n_events, self.labels, self.extras = _read_metadata(f, name, expected_label)
+                self.n_events, self.labels, self.extras = _read_metadata(f, name, expected_label, labelled)
         except OSError as err:
             raise InputError(f"{name}: cannot be read as HDF5, truncated or corrupted ({_first_line(err)})") from None
 
@@ -117,25 +121,31 @@ def _first_line(err: BaseException) -> str:
 
 
 def _read_metadata(
-    f: h5py.File, name: str, expected_label: float | None
+    f: h5py.File, name: str, expected_label: float | None, labelled: bool
 ) -> tuple[int, npt.NDArray[np.float32], dict[str, np.ndarray]]:
-    for key in ("X", "y"):
+    present = [key for key in ("X", "y") if key in f or labelled]
+    for key in present:
         if key not in f:
             raise InputError(f"{name}: missing dataset '{key}'")
         if not isinstance(f[key], h5py.Dataset):
             raise InputError(f"{name}: '{key}' is a group, expected a dataset")
-    x, y = f["X"], f["y"]
+    x = f["X"]
     if x.ndim != 4 or x.shape[1:] != IMAGE_SHAPE:
         raise InputError(f"{name}: dataset 'X' has shape {x.shape}, expected (N, 32, 32, 2)")
-    if y.ndim != 1:
-        raise InputError(f"{name}: dataset 'y' has shape {y.shape}, expected (N,)")
-    if x.shape[0] != y.shape[0]:
-        raise InputError(f"{name}: datasets 'X' and 'y' have different lengths ({x.shape[0]} and {y.shape[0]})")
     n = int(x.shape[0])
+    if "y" in present:
+        y = f["y"]
+        if y.ndim != 1:
+            raise InputError(f"{name}: dataset 'y' has shape {y.shape}, expected (N,)")
+        if n != y.shape[0]:
+            raise InputError(f"{name}: datasets 'X' and 'y' have different lengths ({n} and {y.shape[0]})")
     if n == 0:
         raise InputError(f"{name}: holds no events")
-    labels = np.asarray(y[:], dtype=np.float32)
-    _check_labels(labels, name, expected_label)
+    if "y" in present:
+        labels = np.asarray(f["y"][:], dtype=np.float32)
+        _check_labels(labels, name, expected_label)
+    else:
+        labels = np.full(n, np.nan, dtype=np.float32)
     extras = {
         key: np.asarray(obj[:])
         for key, obj in f.items()

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,13 +27,13 @@ from tqdm import tqdm
 from detector import EventDataset, InputError, Split, atomic_path
 from features import FEATURE_NAMES, FEATURE_SET_VERSION, build_table
 from models import TREE_KINDS, TreeModel, export_tree_model, load_tree_model, write_importances, write_manifest
-from pipelines.rundir import model_dir_of
+from models.manifest import MANIFEST_NAME
 from pipelines.training import CNN_MODEL, CNN_SCORE, FittedModels, model_names, score_table, stacked_name
 
 if TYPE_CHECKING:
     from models.stacking import CNNEnsemble
 
-__all__ = ("FEATURES_ONLY", "STACKED", "ModelBundle", "export_models")
+__all__ = ("FEATURES_ONLY", "STACKED", "ModelBundle", "export_models", "model_dir_of")
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +41,20 @@ FEATURES_ONLY = "features_only"
 STACKED = "stacked"
 WORKING_POINTS_FILE = "working_points.json"
 _PARITY_ROWS = 20_000
+
+
+def model_dir_of(path: str | os.PathLike[str]) -> Path:
+    """Return the ``models/`` folder of a run directory, or ``path`` itself if it is a models folder."""
+    candidate = Path(path)
+    if not candidate.exists():
+        raise InputError(f"{candidate}: no such model directory")
+    if not candidate.is_dir():
+        raise InputError(f"{candidate}: is not a directory, expected a run directory or its models/ folder")
+    for root in (candidate, candidate / "models"):
+        if any((root / name / MANIFEST_NAME).is_file() for name in (FEATURES_ONLY, STACKED)):
+            return root
+    msg = f"{candidate}: no {FEATURES_ONLY}/ or {STACKED}/ model set with a {MANIFEST_NAME}, not an egid run directory"
+    raise InputError(msg)
 
 
 def _set_names(fitted_names: list[str], stacked: bool) -> list[str]:

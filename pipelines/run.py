@@ -24,6 +24,8 @@ COMMANDS = {
     "features": "pipelines.commands.features",
     "simulate": "pipelines.commands.simulate",
     "importances": "pipelines.commands.importances",
+    "evaluate": "pipelines.commands.evaluate",
+    "predict": "pipelines.commands.predict",
 }
 DEFAULT_COMMAND = "run"
 EGID_PACKAGES = ("detector", "simulation", "features", "models", "pipelines")

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from detector import InputError
 
-__all__ = ("REPORTS_DIR", "model_dir_of", "new_run_dir", "point_latest_to")
+__all__ = ("REPORTS_DIR", "new_run_dir", "point_latest_to")
 
 REPORTS_DIR = Path("reports")
 
@@ -52,17 +52,3 @@ def point_latest_to(run_dir: Path) -> Path:
     tmp.symlink_to(os.path.relpath(run_dir.resolve(), REPORTS_DIR.resolve()))
     os.replace(tmp, link)
     return link
-
-
-def model_dir_of(path: str | os.PathLike[str]) -> Path:
-    """Return the ``models/`` folder of a run directory, or ``path`` itself if it is a models folder."""
-    candidate = Path(path)
-    if not candidate.exists():
-        raise InputError(f"{candidate}: no such model directory")
-    if not candidate.is_dir():
-        raise InputError(f"{candidate}: is not a directory, expected a run or models directory")
-    if (candidate / "manifest.json").exists():
-        return candidate
-    if (candidate / "models" / "manifest.json").exists():
-        return candidate / "models"
-    raise InputError(f"{candidate}: no manifest.json here or in models/, not an egid run directory")

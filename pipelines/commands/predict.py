@@ -1,0 +1,37 @@
+"""``egid predict``: electron probabilities of every model for unlabelled crops, one row per image in input order."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from detector import InputError, atomic_path, load_dataset
+from pipelines.bundle import ModelBundle
+
+_FORMATS = (".parquet", ".csv")
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    parser = subparsers.add_parser("predict", help="score unlabelled crops with a run's models")
+    parser.add_argument("--model-dir", required=True, metavar="RUN", help="run directory (or its models/ folder)")
+    parser.add_argument("--data", required=True, metavar="FILE", help="HDF5 file with dataset X (y optional)")
+    parser.add_argument("--out", required=True, metavar="FILE", help="scores file, .parquet or .csv")
+    parser.set_defaults(handler=run)
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    out = Path(args.out)
+    if out.suffix not in _FORMATS:
+        raise InputError(f"{out}: unknown output format '{out.suffix}', expected one of {', '.join(_FORMATS)}")
+    bundle = ModelBundle.load(args.model_dir)
+    dataset = load_dataset(data=args.data, labelled=False)
+    _, scores = bundle.score(dataset)
+    scores.index.name = "index"
+    with atomic_path(out) as tmp:
+        if out.suffix == ".csv":
+            scores.to_csv(tmp)
+        else:
+            scores.to_parquet(tmp)
+    print(f"{len(scores)} events scored by {', '.join(scores.columns)} -> {out}")
+    return 0
