@@ -364,9 +364,9 @@ def train_cnn(
     history = TrainingHistory()
     best_auc, best_state, stale = -np.inf, copy.deepcopy(model.state_dict()), 0
     for epoch in tqdm(range(config.max_epochs), desc="CNN epochs", disable=not progress, leave=False):
-        loss_sum, correct = _train_epoch(model, optimiser, loss_fn, train_inputs, y_train, config, generator, dev)
-        history.train_loss.append(loss_sum / len(y_train))
-        history.train_accuracy.append(correct / len(y_train))
+        loss_sum, correct, seen = _train_epoch(model, optimiser, loss_fn, train_inputs, y_train, config, generator, dev)
+        history.train_loss.append(loss_sum / seen)
+        history.train_accuracy.append(correct / seen)
         p_val = predict_proba(model, validation_inputs, batch_size=config.inference_batch_size, device=dev)
         auc = _validation_metrics(history, p_val, y_val)
         logger.debug("epoch %d: train loss %.4f, validation AUC %.4f", epoch, history.train_loss[-1], auc)
@@ -390,10 +390,11 @@ def _train_epoch(
     config: CNNConfig,
     generator: torch.Generator,
     device: torch.device,
-) -> tuple[float, int]:
+) -> tuple[float, int, int]:
+    """One pass over the shuffled training images; return the summed loss, the correct count and the images."""
     model.train()
     order = torch.randperm(len(labels), generator=generator)
-    loss_sum, correct = 0.0, 0
+    loss_sum, correct, seen = 0.0, 0, 0
     for start in range(0, len(order), config.batch_size):
         batch = order[start : start + config.batch_size]
         if len(batch) < 2:  # batch normalisation needs two images
@@ -409,7 +410,8 @@ def _train_epoch(
         optimiser.step()
         loss_sum += float(loss.detach())
         correct += int(((logits.detach() > 0) == (y > 0.5)).sum())
-    return loss_sum, correct
+        seen += len(batch)
+    return loss_sum, correct, seen
 
 
 def _random_mirrors(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:

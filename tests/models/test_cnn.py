@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import torch
 
+import models.cnn as cnn
 from detector import InputError
 from detector.schema import ENERGY, IMAGE_SHAPE, SEED_IETA, SEED_IPHI, TIME
 from models.cnn import CNNConfig, EgammaCNN, InputTransform, count_parameters, predict_proba, train_cnn
@@ -135,6 +136,22 @@ def test_training_with_a_seed_is_deterministic_on_the_cpu() -> None:
     first, again, other = weights(3), weights(3), weights(4)
     assert all(torch.equal(a, b) for a, b in zip(first, again, strict=True))
     assert not all(torch.equal(a, b) for a, b in zip(first, other, strict=True))
+
+
+def test_early_stopping_stops_after_patience_epochs_and_restores_the_best_epoch(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    x, y = _toy_problem(40, seed=4)
+    inputs = TINY.transform(x)
+    first_epoch_only, _ = train_cnn(
+        inputs, y, inputs, y, config=dataclasses.replace(TINY, max_epochs=1, patience=None), seed=1
+    )
+    falling_auc = iter([0.9, 0.8, 0.7, 0.6, 0.5])
+    monkeypatch.setattr(cnn, "roc_auc_score", lambda *_: next(falling_auc))
+    model, history = train_cnn(inputs, y, inputs, y, config=dataclasses.replace(TINY, max_epochs=5, patience=2), seed=1)
+    assert history.validation_auc == [0.9, 0.8, 0.7] and history.best_epoch == 0
+    for restored, expected in zip(model.state_dict().values(), first_epoch_only.state_dict().values(), strict=True):
+        torch.testing.assert_close(restored, expected, rtol=0, atol=0)
 
 
 def test_training_refuses_a_validation_set_of_one_class() -> None:
