@@ -28,7 +28,7 @@ __all__ = ("CHUNK_EVENTS", "SIMULATION_VERSION", "iter_chunks", "simulate_events
 
 logger = logging.getLogger(__name__)
 
-SIMULATION_VERSION = "1"
+SIMULATION_VERSION = "2"
 """Bumped whenever the simulated events change (physics, calibration, random streams): it keys the cache."""
 
 CHUNK_EVENTS = 4096

@@ -41,10 +41,11 @@ __all__ = (
     "shower_depth_x0",
 )
 
-WINDOW_HALF_ROWS = 4
+WINDOW_HALF_ROWS = 6
 WINDOW_HALF_COLS = 28
 WINDOW_ROWS = 2 * WINDOW_HALF_ROWS + 1
-"""Crystals along i-eta of the deposit window: no bending in eta, so every shower sits on its centre row."""
+"""Crystals along i-eta of the deposit window: nothing bends in eta, so showers sit on the centre row or, after
+multiple scattering of soft tracks, up to two rows off it (further ones are dropped)."""
 WINDOW_COLS = 2 * WINDOW_HALF_COLS + 1
 """Crystals along i-phi of the deposit window: wide enough for the softest conversion legs that reach the ECAL
 and still matter. Deposits beyond it are dropped."""
@@ -143,11 +144,13 @@ def shower_deposits(
     """
     m = hits.event.size
     depth_x0 = shower_depth_x0(hits.energy, hits.charge)
-    eta_pos = eta_in_crystal[hits.event]
+    eta_pos = eta_in_crystal[hits.event] + hits.eta_offset
     phi_pos = phi_in_crystal[hits.event] + hits.phi_offset + depth_x0 * PB_WO4_X0_CM / CRYSTAL_SIZE_CM * hits.phi_slope
     start_time = depth_x0 * PB_WO4_X0_CM / SPEED_OF_LIGHT_CM_PER_NS + params.time_offset_ns
-    centre_col = np.rint(phi_pos)
-    inside = np.abs(centre_col) <= WINDOW_HALF_COLS - _HALF_WIDTH_LARGE
+    centre_row, centre_col = np.rint(eta_pos), np.rint(phi_pos)
+    inside = (np.abs(centre_row) <= WINDOW_HALF_ROWS - _HALF_WIDTH_LARGE) & (
+        np.abs(centre_col) <= WINDOW_HALF_COLS - _HALF_WIDTH_LARGE
+    )
 
     containment = params.containment + params.containment_sigma * rng.standard_normal(m)
     energy = hits.energy * np.clip(containment, 0.0, 1.0)
@@ -165,7 +168,7 @@ def shower_deposits(
     small = hits.energy < SMALL_SHOWER_GEV
     for half_width, chosen in ((_HALF_WIDTH_SMALL, small & inside), (_HALF_WIDTH_LARGE, ~small & inside)):
         idx = np.flatnonzero(chosen)
-        d_eta = eta_pos[idx]
+        d_eta = eta_pos[idx] - centre_row[idx]
         d_phi = phi_pos[idx] - centre_col[idx]
         shares = {name: crystal_fractions(d_eta, d_phi, radius[idx], half_width) for name, radius in radii.items()}
         e_core = (energy[idx] * core[idx])[:, None, None] * shares["core"]
@@ -173,7 +176,7 @@ def shower_deposits(
         if params.halo_fraction > 0:
             e_wide += (energy[idx] * params.halo_fraction)[:, None, None] * shares["halo"]
         offsets = np.arange(-half_width, half_width + 1)
-        rows = WINDOW_HALF_ROWS + offsets[None, :, None]
+        rows = (WINDOW_HALF_ROWS + centre_row[idx].astype(np.int64))[:, None, None] + offsets[None, :, None]
         cols = (WINDOW_HALF_COLS + centre_col[idx].astype(np.int64))[:, None, None] + offsets[None, None, :]
         flat = ((hits.event[idx][:, None, None] * WINDOW_ROWS + rows) * WINDOW_COLS + cols).ravel()
         energy_sum += np.bincount(flat, weights=(e_core + e_wide).ravel(), minlength=size)

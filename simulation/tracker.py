@@ -2,12 +2,14 @@
 
 All particles of a block of events travel together as one flat list, layer by layer, in the transverse plane.
 Each particle carries its event, energy, charge, lateral position ``y`` (m, along the azimuthal direction
-perpendicular to the original flight line) and direction ``psi`` (rad, from that line). Between layers a
+perpendicular to the original flight line), direction ``psi`` (rad, from that line), and its offset ``v`` (m)
+and slope along i-eta, which only multiple scattering changes. Between layers a
 charged track follows its circle exactly; at each layer
 
 * an electron or positron radiates: it keeps a fraction ``z`` of its energy with the Bethe-Heitler density
   ``f(z) = (-ln z)^(c-1) / Gamma(c)``, ``c = t / ln 2`` (so ``-ln z ~ Gamma(c)``), and the radiated energy
   leaves as one photon along its current direction;
+* an electron or positron scatters (multiple Coulomb scattering, Highland's width) in both directions;
 * a photon converts with probability ``1 - exp(-7/9 t)`` into an e- e+ pair sharing its energy with the
   Bethe-Heitler pair spectrum ``dP/dx ~ 1 - 4/3 x (1 - x)``; the legs bend apart.
 
@@ -56,6 +58,9 @@ class EcalHits:
         Energy in GeV.
     charge : ndarray of shape (m,), float64
         -1 (electron), +1 (positron) or 0 (photon).
+    eta_offset : ndarray of shape (m,), float64
+        Impact position along i-eta relative to the primary's straight-line impact, in crystals (multiple
+        scattering only).
     phi_offset : ndarray of shape (m,), float64
         Impact position along i-phi relative to the primary's straight-line impact, in crystals.
     phi_slope : ndarray of shape (m,), float64
@@ -65,6 +70,7 @@ class EcalHits:
     event: IndexArray
     energy: FloatArray
     charge: FloatArray
+    eta_offset: FloatArray
     phi_offset: FloatArray
     phi_slope: FloatArray
 
@@ -92,21 +98,21 @@ def pair_fraction(u: FloatArray) -> FloatArray:
     return np.interp(u, _PAIR_CDF, _PAIR_GRID)
 
 
-class _Particles:
-    """A flat list of particles of many events (struct of arrays)."""
+_FIELDS = ("event", "energy", "charge", "y", "psi", "v", "v_slope", "primary_photon")
 
-    def __init__(self, event: IndexArray, energy: FloatArray, charge: FloatArray, y: FloatArray, psi: FloatArray,
-                 primary_photon: np.ndarray) -> None:
-        self.event, self.energy, self.charge = event, energy, charge
-        self.y, self.psi, self.primary_photon = y, psi, primary_photon
+
+class _Particles:
+    """A flat list of particles of many events (struct of arrays, fields :data:`_FIELDS`)."""
+
+    def __init__(self, **fields: np.ndarray) -> None:
+        for name in _FIELDS:
+            setattr(self, name, fields[name])
 
     def take(self, keep: np.ndarray) -> _Particles:
-        return _Particles(self.event[keep], self.energy[keep], self.charge[keep], self.y[keep], self.psi[keep],
-                          self.primary_photon[keep])
+        return _Particles(**{name: getattr(self, name)[keep] for name in _FIELDS})
 
     def extend(self, other: _Particles) -> _Particles:
-        fields = ("event", "energy", "charge", "y", "psi", "primary_photon")
-        return _Particles(*(np.concatenate([getattr(self, f), getattr(other, f)]) for f in fields))
+        return _Particles(**{name: np.concatenate([getattr(self, name), getattr(other, name)]) for name in _FIELDS})
 
 
 def _propagate(p: _Particles, cosh_eta: FloatArray, x0: float, x1: float) -> _Particles:
@@ -114,7 +120,8 @@ def _propagate(p: _Particles, cosh_eta: FloatArray, x0: float, x1: float) -> _Pa
 
     A track of curvature ``kappa = -q 0.3 B / pT`` (1/m; e- bend towards +y) turns its direction to
     ``sin psi1 = sin psi0 + kappa (x1 - x0)`` and moves sideways by ``(x1 - x0) tan((psi0 + psi1) / 2)``, the
-    exact circle, which is a straight line for photons (``kappa = 0``).
+    exact circle, which is a straight line for photons (``kappa = 0``). Along i-eta nothing bends: the offset
+    ``v`` grows by its slope times the path length ``(x1 - x0) cosh(eta)``.
     """
     step = x1 - x0
     pt = p.energy / cosh_eta[p.event]
@@ -125,7 +132,23 @@ def _propagate(p: _Particles, cosh_eta: FloatArray, x0: float, x1: float) -> _Pa
     psi1 = np.arcsin(sin_psi1[reaches])
     p.y = p.y + step * np.tan(0.5 * (p.psi + psi1))
     p.psi = psi1
+    p.v = p.v + step * cosh_eta[p.event] * p.v_slope
     return p
+
+
+def _scatter(p: _Particles, thickness: FloatArray, cosh_eta: FloatArray, rng: np.random.Generator) -> None:
+    """Multiple Coulomb scattering of the charged particles in a layer of ``thickness`` X0 (per particle).
+
+    Highland: ``theta_0 = 13.6 MeV / p sqrt(t) (1 + 0.038 ln t)`` per projected plane (PDG eq. 34.15); the
+    kick along i-phi turns the transverse direction by ``theta cosh(eta)`` (the transverse momentum is
+    ``p / cosh(eta)``).
+    """
+    charged = np.flatnonzero(p.charge != 0)
+    t = thickness[charged]
+    theta0 = 0.0136 / p.energy[charged] * np.sqrt(t) * (1.0 + 0.038 * np.log(t))
+    kicks = theta0[:, None] * rng.standard_normal((charged.size, 2))
+    p.v_slope[charged] += kicks[:, 0]
+    p.psi[charged] += kicks[:, 1] * cosh_eta[p.event[charged]]
 
 
 def _radiate(p: _Particles, thickness: FloatArray, rng: np.random.Generator) -> _Particles:
@@ -182,8 +205,8 @@ def transport(
     n = eta.size
     cosh_eta = np.cosh(eta)
     t_total = material_x0(eta)
-    p = _Particles(np.arange(n), energy.astype(np.float64), charge.astype(np.float64), np.zeros(n), np.zeros(n),
-                   charge == 0)
+    p = _Particles(event=np.arange(n), energy=energy.astype(np.float64), charge=charge.astype(np.float64),
+                   y=np.zeros(n), psi=np.zeros(n), v=np.zeros(n), v_slope=np.zeros(n), primary_photon=charge == 0)
     converted = np.zeros(n, dtype=bool)
     radius = 0.0
     for layer_radius, share in zip(LAYER_RADII_M, LAYER_SHARES):
@@ -192,6 +215,7 @@ def transport(
         thickness = share * t_total
         # Photons radiated in this layer only convert from the next one on.
         p = _convert(p, thickness[p.event], rng, converted)
+        _scatter(p, thickness[p.event], cosh_eta, rng)
         p = _radiate(p, thickness[p.event], rng)
     p = _propagate(p, cosh_eta, radius, ECAL_RADIUS_M)
     crystal_m = CRYSTAL_SIZE_CM / 100.0
@@ -199,6 +223,7 @@ def transport(
         event=p.event,
         energy=p.energy,
         charge=p.charge,
+        eta_offset=p.v / crystal_m,
         phi_offset=p.y / crystal_m,
         phi_slope=np.sin(p.psi) / cosh_eta[p.event],
     )

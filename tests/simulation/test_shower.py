@@ -49,7 +49,8 @@ def test_shower_moves_energy_towards_the_neighbour_it_is_closer_to() -> None:
 def test_deposits_hold_the_hit_energy_at_its_impact() -> None:
     energy = np.array([60.0, 10.0])
     hits = EcalHits(
-        event=np.array([0, 0]), energy=energy, charge=np.zeros(2), phi_offset=np.array([0.0, 5.0]),
+        event=np.array([0, 0]), energy=energy, charge=np.zeros(2), eta_offset=np.zeros(2),
+        phi_offset=np.array([0.0, 5.0]),
         phi_slope=np.zeros(2),
     )
     deposits = shower_deposits(hits, 1, eta_in_crystal=np.zeros(1), phi_in_crystal=np.zeros(1), params=CALIBRATED,
