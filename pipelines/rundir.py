@@ -42,10 +42,15 @@ def new_run_dir(out: str | None, name: str | None, *, resume: bool) -> Path:
     return run_dir
 
 
-def point_latest_to(run_dir: Path) -> Path:
-    """Make ``reports/latest`` a symbolic link to ``run_dir`` (replaced atomically); return the link."""
+def point_latest_to(run_dir: Path) -> Path | None:
+    """Make ``reports/latest`` a symbolic link to ``run_dir`` (replaced atomically) and return it.
+
+    Only runs kept under ``reports/`` get the pointer; a run written elsewhere with ``--out`` leaves the
+    link alone (and None is returned), so an ad-hoc run never hides the last regular one.
+    """
+    if not run_dir.resolve().is_relative_to(REPORTS_DIR.resolve()):
+        return None
     link = REPORTS_DIR / "latest"
-    REPORTS_DIR.mkdir(exist_ok=True)
     tmp = link.with_name(".latest.tmp")
     if tmp.is_symlink():
         tmp.unlink()
