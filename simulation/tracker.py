@@ -59,8 +59,10 @@ class EcalHits:
     charge : ndarray of shape (m,), float64
         -1 (electron), +1 (positron) or 0 (photon).
     eta_offset : ndarray of shape (m,), float64
-        Impact position along i-eta relative to the primary's straight-line impact, in crystals (multiple
-        scattering only).
+        Impact position along i-eta relative to the primary's straight-line impact, in crystals: multiple
+        scattering, and the detour of bent tracks. A track whose transverse path to the ECAL radius exceeds it by
+        ``delta`` has also run ``delta sinh(eta)`` further along z, so it meets the crystal plane (perpendicular
+        to the flight line) ``delta tanh(eta)`` closer to eta = 0.
     phi_offset : ndarray of shape (m,), float64
         Impact position along i-phi relative to the primary's straight-line impact, in crystals.
     phi_slope : ndarray of shape (m,), float64
@@ -98,7 +100,7 @@ def pair_fraction(u: FloatArray) -> FloatArray:
     return np.interp(u, _PAIR_CDF, _PAIR_GRID)
 
 
-_FIELDS = ("event", "energy", "charge", "y", "psi", "v", "v_slope", "primary_photon")
+_FIELDS = ("event", "energy", "charge", "y", "psi", "v", "v_slope", "path", "primary_photon")
 
 
 class _Particles:
@@ -121,7 +123,8 @@ def _propagate(p: _Particles, cosh_eta: FloatArray, x0: float, x1: float) -> _Pa
     A track of curvature ``kappa = -q 0.3 B / pT`` (1/m; e- bend towards +y) turns its direction to
     ``sin psi1 = sin psi0 + kappa (x1 - x0)`` and moves sideways by ``(x1 - x0) tan((psi0 + psi1) / 2)``, the
     exact circle, which is a straight line for photons (``kappa = 0``). Along i-eta nothing bends: the offset
-    ``v`` grows by its slope times the path length ``(x1 - x0) cosh(eta)``.
+    ``v`` grows by its slope times the path length ``(x1 - x0) cosh(eta)``. ``path`` adds up the transverse arc
+    length.
     """
     step = x1 - x0
     pt = p.energy / cosh_eta[p.event]
@@ -130,7 +133,10 @@ def _propagate(p: _Particles, cosh_eta: FloatArray, x0: float, x1: float) -> _Pa
     reaches = np.abs(sin_psi1) < 1.0
     p = p.take(reaches)
     psi1 = np.arcsin(sin_psi1[reaches])
-    p.y = p.y + step * np.tan(0.5 * (p.psi + psi1))
+    half_turn = 0.5 * (psi1 - p.psi)
+    chord = step / np.cos(p.psi + half_turn)
+    p.path = p.path + chord / np.sinc(half_turn / np.pi)  # arc = chord x (a / sin a), a the half turn
+    p.y = p.y + step * np.tan(p.psi + half_turn)
     p.psi = psi1
     p.v = p.v + step * cosh_eta[p.event] * p.v_slope
     return p
@@ -206,7 +212,8 @@ def transport(
     cosh_eta = np.cosh(eta)
     t_total = material_x0(eta)
     p = _Particles(event=np.arange(n), energy=energy.astype(np.float64), charge=charge.astype(np.float64),
-                   y=np.zeros(n), psi=np.zeros(n), v=np.zeros(n), v_slope=np.zeros(n), primary_photon=charge == 0)
+                   y=np.zeros(n), psi=np.zeros(n), v=np.zeros(n), v_slope=np.zeros(n), path=np.zeros(n),
+                   primary_photon=charge == 0)
     converted = np.zeros(n, dtype=bool)
     radius = 0.0
     for layer_radius, share in zip(LAYER_RADII_M, LAYER_SHARES):
@@ -223,7 +230,7 @@ def transport(
         event=p.event,
         energy=p.energy,
         charge=p.charge,
-        eta_offset=p.v / crystal_m,
+        eta_offset=(p.v - (p.path - ECAL_RADIUS_M) * np.tanh(eta[p.event])) / crystal_m,
         phi_offset=p.y / crystal_m,
         phi_slope=np.sin(p.psi) / cosh_eta[p.event],
     )
