@@ -1,7 +1,7 @@
 """Electromagnetic showers in the PbWO4 crystals: the lateral profile integrated over the crystal grid.
 
 Each particle reaching the ECAL starts a shower at its impact point. Its energy spreads on the face with the
-two-component GFlash density of :class:`~simulation.constants.ShowerParams`; the share of one component
+GFlash components (core, tail, halo) of :class:`~simulation.constants.ShowerParams`; the share of one component
 (radius ``R``) inside the rectangle ``[x1, x2] x [y1, y2]`` (crystals, from the shower axis) is exactly
 ``G(x2, y2) - G(x1, y2) - G(x2, y1) + G(x1, y1)`` with
 
@@ -12,7 +12,8 @@ two-component GFlash density of :class:`~simulation.constants.ShowerParams`; the
 
 the integral of ``R^2 / (pi (x^2 + y^2 + R^2)^2)`` over ``[0, a] x [0, b]``. The showers of one event add up on
 a deposit window of :data:`WINDOW_ROWS` x :data:`WINDOW_COLS` crystals centred on the crystal the primary
-points at; each crystal then fluctuates like a sum of independent spots.
+points at; each crystal then fluctuates like a sum of independent spots. A shower's deposits arrive when its
+depth (:func:`shower_depth_x0`) is reached, the tail's and halo's a little later.
 """
 
 from __future__ import annotations
