@@ -54,7 +54,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="egid: %(message)s")
     for package in EGID_PACKAGES:
         logging.getLogger(package).setLevel(logging.DEBUG if args.verbose else logging.INFO)
-    optuna.logging.set_verbosity(optuna.logging.INFO if args.verbose else optuna.logging.WARNING)
+    # Optuna reports an interrupted trial as a warning with a traceback; egid says "interrupted" itself.
+    optuna.logging.set_verbosity(optuna.logging.INFO if args.verbose else optuna.logging.ERROR)
     try:
         return int(args.handler(args) or 0)
     except InputError as err:
