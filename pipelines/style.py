@@ -7,9 +7,14 @@ label names the data, for example "egid simulation", "Geant4 sample" or "CMS Ope
 
 from __future__ import annotations
 
+import logging
+
 import matplotlib
 
 matplotlib.use("Agg")
+# mplhep's CMS style names a 'cursive' mathtext font that few systems have; matplotlib's fallback is fine,
+# so its once-per-process "findfont" complaint is noise on every run.
+logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)
 
 import matplotlib.pyplot as plt  # noqa: E402
 import mplhep as hep  # noqa: E402

@@ -28,6 +28,7 @@ import pandas as pd
 from detector import EventDataset, Split
 from features import FEATURE_NAMES
 from models import TREE_KINDS, TreeModel, tune_and_fit
+from pipelines.timing import StepTimer
 
 if TYPE_CHECKING:  # torch is imported only when the CNN runs
     from models.stacking import CrossFitResult
@@ -135,6 +136,7 @@ def fit_models(
     *,
     settings: FitSettings,
     tuning_dir: Path,
+    timer: StepTimer,
     progress: bool = True,
 ) -> tuple[FittedModels, pd.DataFrame]:
     """Tune and fit every model of the run.
@@ -150,6 +152,8 @@ def fit_models(
     settings : FitSettings
     tuning_dir : Path
         Where the Optuna studies and their trials tables go (``features_only/`` and ``stacked/`` inside).
+    timer : StepTimer
+        Records the wall time of the steps "tune trees", "CNN cross-fitting" and "tune stacked trees".
 
     Returns
     -------
@@ -158,20 +162,23 @@ def fit_models(
         ``table`` with the ``cnn_score`` column added when the CNN ran.
     """
     labels = table["label"].to_numpy()
-    trees = _tune_trees(table, labels, split, list(FEATURE_NAMES), settings, tuning_dir / "features_only", "")
+    with timer.step("tune trees"):
+        trees = _tune_trees(table, labels, split, list(FEATURE_NAMES), settings, tuning_dir / "features_only", "")
     if not settings.cnn:
         return FittedModels(trees=trees), table
     from models.cnn import CNNConfig
     from models.stacking import cross_fit_cnn
 
-    cnn = cross_fit_cnn(
-        dataset, split, n_folds=settings.cnn_folds, config=CNNConfig(max_epochs=settings.cnn_epochs),
-        seed=settings.seed, progress=progress,
-    )  # fmt: skip
+    with timer.step("CNN cross-fitting"):
+        cnn = cross_fit_cnn(
+            dataset, split, n_folds=settings.cnn_folds, config=CNNConfig(max_epochs=settings.cnn_epochs),
+            seed=settings.seed, progress=progress,
+        )  # fmt: skip
     table = table.assign(**{CNN_SCORE: cnn.scores})
-    stacked = _tune_trees(
-        table, labels, split, [*FEATURE_NAMES, CNN_SCORE], settings, tuning_dir / "stacked", f"+{CNN_MODEL}"
-    )
+    with timer.step("tune stacked trees"):
+        stacked = _tune_trees(
+            table, labels, split, [*FEATURE_NAMES, CNN_SCORE], settings, tuning_dir / "stacked", f"+{CNN_MODEL}"
+        )
     return FittedModels(trees=trees | stacked, cnn=cnn), table
 
 

@@ -18,6 +18,7 @@ from pipelines.inputs import add_input_arguments
 from pipelines.metrics import format_summary, working_point_thresholds
 from pipelines.publish import DataDescription, cnn_history, publish, tree_history
 from pipelines.rundir import new_run_dir, point_latest_to
+from pipelines.timing import StepTimer
 from pipelines.training import CNN_MODEL, FitSettings, fit_models, score_table
 
 logger = logging.getLogger(__name__)
@@ -53,7 +54,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 
 def run(args: argparse.Namespace) -> int:
     options = {k: v for k, v in vars(args).items() if k not in ("command", "handler", "verbose", "config")}
-    config = _resolved(load_config(getattr(args, "config", None), options))
+    timer = StepTimer()
+    with timer.step("simulate or find inputs"):
+        config = _resolved(load_config(getattr(args, "config", None), options))
     run_dir = new_run_dir(config.out, config.name, resume=config.resume)
     save_config(config, run_dir / "config.yaml")
     data = DataDescription(label=str(config.data_label), simulated=bool(config.simulated))
@@ -62,28 +65,34 @@ def run(args: argparse.Namespace) -> int:
         max_events=config.max_events, seed=config.seed,
     )  # fmt: skip
     require_both_classes(dataset.labels, name=", ".join(dataset.paths))
-    table = cached_table(dataset, cache_dir=Path(config.cache_dir) / "features")
+    with timer.step("features"):
+        table = cached_table(dataset, cache_dir=Path(config.cache_dir) / "features")
     split = stratified_split(dataset.labels, seed=config.seed)
-    fitted, table = fit_models(table, dataset, split, settings=_fit_settings(config), tuning_dir=run_dir / "tuning")
+    fitted, table = fit_models(
+        table, dataset, split, settings=_fit_settings(config), tuning_dir=run_dir / "tuning", timer=timer
+    )
 
-    scores = _score_frame(table, split, score_table(fitted.trees, table, with_cnn=fitted.cnn is not None))
-    with atomic_path(run_dir / "scores.parquet") as tmp:
-        scores.to_parquet(tmp, index=False)
-    histories = {name: [tree_history(model)] for name, model in fitted.trees.items()}
-    if fitted.cnn is not None:
-        histories[CNN_MODEL] = [cnn_history(h) for h in fitted.cnn.histories]
-    metrics = publish(
-        run_dir, title=f"egid run {run_dir.name}", scores=scores, models=fitted.names, table=table,
-        trees=fitted.trees, data=data, config=dataclasses.asdict(config), histories=histories,
-    )  # fmt: skip
-    probe = dataset.read_images(split.test[:256]) if fitted.cnn is not None else None
-    export_models(
-        fitted, table, split, run_dir / "models", thresholds=working_point_thresholds(metrics), seed=config.seed,
-        probe_images=probe,
-    )  # fmt: skip
+    with timer.step("report"):
+        scores = _score_frame(table, split, score_table(fitted.trees, table, with_cnn=fitted.cnn is not None))
+        with atomic_path(run_dir / "scores.parquet") as tmp:
+            scores.to_parquet(tmp, index=False)
+        histories = {name: [tree_history(model)] for name, model in fitted.trees.items()}
+        if fitted.cnn is not None:
+            histories[CNN_MODEL] = [cnn_history(h) for h in fitted.cnn.histories]
+        metrics = publish(
+            run_dir, title=f"egid run {run_dir.name}", scores=scores, models=fitted.names, table=table,
+            trees=fitted.trees, data=data, config=dataclasses.asdict(config), histories=histories,
+        )  # fmt: skip
+    with timer.step("export"):
+        probe = dataset.read_images(split.test[:256]) if fitted.cnn is not None else None
+        export_models(
+            fitted, table, split, run_dir / "models", thresholds=working_point_thresholds(metrics),
+            seed=config.seed, probe_images=probe,
+        )  # fmt: skip
+    timer.write(run_dir / "timings.json")
     point_latest_to(run_dir)
     print(format_summary(metrics))
-    print(f"run directory: {run_dir}")
+    print(f"run directory: {run_dir} ({sum(timer.seconds.values()):.0f} s, peak memory {timer.peak_memory_gib():.2f} GiB)")
     return 0
 
 

@@ -46,7 +46,7 @@ def unseen_sample(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]
 
 def test_run_directory_is_complete(run_dir: Path) -> None:
     expected = [
-        "config.yaml", "metrics.json", "report.html", "report.md", "scores.parquet",
+        "config.yaml", "metrics.json", "report.html", "report.md", "scores.parquet", "timings.json",
         "plots/roc.png", "plots/roc.pdf", "plots/background_rejection.png", "plots/scores_lightgbm.png",
         "plots/training_lightgbm.png", "plots/training_cnn.png", "plots/top_features.png",
         "plots/importance_xgboost.png", "plots/shap_lightgbm_plus_cnn.png",

@@ -1,0 +1,50 @@
+"""Wall time per step and peak memory of a run, recorded in the run directory as ``timings.json``."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import resource
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from detector import atomic_path
+
+__all__ = ("StepTimer",)
+
+logger = logging.getLogger(__name__)
+
+
+class StepTimer:
+    """Collects the wall time of named steps, in order (a step timed twice adds up)."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+
+    @contextlib.contextmanager
+    def step(self, name: str) -> Iterator[None]:
+        """Time the ``with`` block as step ``name`` and log its duration."""
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            elapsed = time.perf_counter() - start
+            self.seconds[name] = self.seconds.get(name, 0.0) + elapsed
+            logger.info("%s took %.1f s", name, elapsed)
+
+    @staticmethod
+    def peak_memory_gib() -> float:
+        """Peak resident memory of this process so far, in GiB (Linux reports ru_maxrss in KiB)."""
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+
+    def write(self, path: Path) -> None:
+        """Write ``{"seconds": {step: s}, "total_seconds": s, "peak_memory_gib": GiB}`` atomically."""
+        document = {
+            "seconds": {name: round(value, 2) for name, value in self.seconds.items()},
+            "total_seconds": round(sum(self.seconds.values()), 2),
+            "peak_memory_gib": round(self.peak_memory_gib(), 3),
+        }
+        with atomic_path(path) as tmp:
+            tmp.write_text(json.dumps(document, indent=2) + "\n")
