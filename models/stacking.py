@@ -84,7 +84,9 @@ class CNNEnsemble:
         Where to run; None picks a GPU when present.
     """
 
-    def __init__(self, models: Sequence[EgammaCNN], config: CNNConfig, *, device: str | torch.device | None = None) -> None:
+    def __init__(
+        self, models: Sequence[EgammaCNN], config: CNNConfig, *, device: str | torch.device | None = None
+    ) -> None:
         if not models:
             raise ValueError("a CNNEnsemble needs at least one model")
         self.device = resolve_device(device)
