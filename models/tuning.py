@@ -23,7 +23,7 @@ import fcntl
 import json
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -232,8 +232,12 @@ def tune(
     n_jobs: int = 1,
     pruner_startup_trials: int = 5,
     pruner_warmup_rounds: int = 20,
+    warm_start: Mapping[str, Any] | None = None,
 ) -> optuna.Study:
     """Run the study of ``kind`` until it holds ``n_trials`` finished (complete or pruned) trials.
+
+    ``warm_start`` (parameter name -> value, e.g. the best parameters of a related study) is enqueued as the
+    first trial of a new study, so the search starts from a known good point; a resumed study ignores it.
 
     Trials already finished in a resumed study count toward ``n_trials``: only the missing ones run.
     ``timeout`` (seconds) stops starting new trials once exceeded; the running trial completes. Storage,
@@ -254,6 +258,8 @@ def tune(
         pruner_startup_trials=pruner_startup_trials, pruner_warmup_rounds=pruner_warmup_rounds,
     )  # fmt: skip
     space = space_of(kind)
+    if warm_start is not None and not study.get_trials(deepcopy=False):
+        study.enqueue_trial(dict(warm_start), skip_if_exists=True)
 
     def objective(trial: optuna.Trial) -> float:
         model = fit_tree_model(
@@ -323,6 +329,7 @@ def tune_and_fit(
     max_rounds: int = 2000,
     early_stopping_rounds: int = 50,
     n_jobs: int = 1,
+    warm_start: Mapping[str, Any] | None = None,
 ) -> TreeModel:
     """Tune ``kind`` with :func:`tune`, then refit the best parameters for the best number of rounds.
 
@@ -338,7 +345,7 @@ def tune_and_fit(
     study = tune(
         kind, X_train, y_train, X_val, y_val, n_trials=n_trials, timeout=timeout, out_dir=out_dir,
         storage=storage, study_name=study_name, resume=resume, seed=seed, max_rounds=max_rounds,
-        early_stopping_rounds=early_stopping_rounds, n_jobs=n_jobs,
+        early_stopping_rounds=early_stopping_rounds, n_jobs=n_jobs, warm_start=warm_start,
     )  # fmt: skip
     if not study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
         msg = f"{out_dir}: no {kind} trial of study '{study.study_name}' completed; run more trials"

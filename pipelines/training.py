@@ -16,11 +16,13 @@ A tree only ever sees a ``cnn_score`` made by networks that did not train on tha
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+import os
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -76,6 +78,9 @@ class FitSettings:
         Train the CNN head and the stacked trees.
     cnn_folds, cnn_epochs : int
         Folds of the CNN cross-fitting and maximum epochs per fold.
+    threads : int
+        Threads of each booster (the machine's cores by default; results depend on it only through
+        floating-point summation order, and are reproducible for a fixed value).
     """
 
     trials: int
@@ -87,6 +92,7 @@ class FitSettings:
     cnn: bool
     cnn_folds: int
     cnn_epochs: int
+    threads: int = dataclasses.field(default_factory=lambda: len(os.sched_getaffinity(0)))
 
 
 @dataclass
@@ -177,7 +183,8 @@ def fit_models(
     table = table.assign(**{CNN_SCORE: cnn.scores})
     with timer.step("tune stacked trees"):
         stacked = _tune_trees(
-            table, labels, split, [*FEATURE_NAMES, CNN_SCORE], settings, tuning_dir / "stacked", f"+{CNN_MODEL}"
+            table, labels, split, [*FEATURE_NAMES, CNN_SCORE], settings, tuning_dir / "stacked", f"+{CNN_MODEL}",
+            warm_starts={kind: dataclasses.asdict(trees[kind].params) for kind in TREE_KINDS},
         )
     return FittedModels(trees=trees | stacked, cnn=cnn), table
 
@@ -190,7 +197,9 @@ def _tune_trees(
     settings: FitSettings,
     out_dir: Path,
     suffix: str,
+    warm_starts: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> dict[str, TreeModel]:
+    """Tune and fit one tree of each kind on ``columns``; ``warm_starts`` seeds each study's first trial."""
     x_train, x_val = table.iloc[split.train][columns], table.iloc[split.validation][columns]
     trees = {}
     for kind in TREE_KINDS:
@@ -200,6 +209,7 @@ def _tune_trees(
             kind, x_train, labels[split.train], x_val, labels[split.validation],
             n_trials=settings.trials, timeout=settings.timeout, storage=settings.storage,
             study_name=f"{settings.study_name or 'egid'}-{name}",
-            resume=settings.resume, seed=settings.seed, out_dir=out_dir,
+            resume=settings.resume, seed=settings.seed, out_dir=out_dir, n_jobs=settings.threads,
+            warm_start=(warm_starts or {}).get(kind),
         )  # fmt: skip
     return trees

@@ -143,3 +143,15 @@ def test_sigkill_loses_at_most_the_running_trial(tree_table, tmp_path):
     assert [trial for trial in after if trial[0] < len(before) and trial[1] != TrialState.FAIL] == finished
     assert len(resumed.get_trials(states=(TrialState.COMPLETE, TrialState.PRUNED))) == len(finished) + 1
     assert not resumed.get_trials(states=(TrialState.RUNNING,))
+
+
+@pytest.mark.parametrize("kind", TREE_KINDS)
+def test_warm_start_is_the_first_trial_of_a_new_study_only(kind, tree_table, tmp_path):
+    # The related study's second trial: not what the new study's seeded sampler would draw first.
+    start = run_tune(tree_table, tmp_path / "related", kind=kind, n_trials=2).trials[1].params
+    study = run_tune(tree_table, tmp_path / "new", kind=kind, n_trials=2, warm_start=start)
+    assert study.trials[0].params == start
+    assert study.trials[1].params != start
+    before = summary(study)
+    resumed = run_tune(tree_table, tmp_path / "new", kind=kind, n_trials=3, resume=True, warm_start=start)
+    assert summary(resumed)[:2] == before and len(resumed.trials) == 3
