@@ -25,7 +25,7 @@ from pipelines.run import main as egid
 def run(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n-per-class", type=int, default=249_000)
-    parser.add_argument("--trials", type=int, default=20)
+    parser.add_argument("--trials", type=int, default=12)
     parser.add_argument("--out", default="reports/runs/full-size")
     parser.add_argument("--extra", nargs=argparse.REMAINDER, default=[], help="further options for egid run")
     args = parser.parse_args(argv)

@@ -69,13 +69,13 @@ class RunConfig:
     electrons: str | None = None
     photons: str | None = None
     data: str | None = None
-    n_per_class: int = 40_000
+    n_per_class: int = 30_000
     max_events: int | None = None
-    trials: int = 20
+    trials: int = 12
     timeout: float | None = None
     cnn: bool = True
     cnn_folds: int = 3
-    cnn_epochs: int = 8
+    cnn_epochs: int = 6
     seed: int = 0
     out: str | None = None
     name: str | None = None
