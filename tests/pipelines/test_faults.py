@@ -4,6 +4,7 @@ previous artifact, and the same seed on the same input gives identical metrics."
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -85,16 +86,22 @@ def test_same_seed_gives_identical_tree_metrics(sample: list[str], tmp_path: Pat
     texts = []
     for name in ("first", "second"):
         out = tmp_path / name
-        assert main(["run", *sample, "--trials", "3", "--seed", "4", "--out", str(out)]) == 0
+        assert main(["run", *sample, "--trials", "2", "--seed", "4", "--out", str(out)]) == 0
         texts.append((out / "metrics.json").read_bytes())
     assert texts[0] == texts[1]
 
 
-def test_interrupted_export_keeps_the_previous_model(
-    sample: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    out = tmp_path / "run"
+@pytest.fixture(scope="module")
+def finished_run(sample: list[str], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("finished") / "run"
     assert main(["run", *sample, "--trials", "1", "--out", str(out)]) == 0
+    return out
+
+
+def test_interrupted_export_keeps_the_previous_model(
+    finished_run: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = Path(shutil.copytree(finished_run, tmp_path / "run"))
     model_dir = out / "models" / "features_only"
     model = load_tree_model(model_dir, "lightgbm")
     booster = model_dir / "lightgbm.txt"
@@ -115,9 +122,8 @@ def test_interrupted_export_keeps_the_previous_model(
     assert load_tree_model(model_dir, "lightgbm").best_iteration == model.best_iteration
 
 
-def test_a_half_written_model_would_be_refused(sample: list[str], tmp_path: Path) -> None:
-    out = tmp_path / "run"
-    assert main(["run", *sample, "--trials", "1", "--out", str(out)]) == 0
+def test_a_half_written_model_would_be_refused(finished_run: Path, tmp_path: Path) -> None:
+    out = Path(shutil.copytree(finished_run, tmp_path / "run"))
     booster = out / "models" / "features_only" / "lightgbm.txt"
     booster.write_bytes(booster.read_bytes()[:1000])
     with pytest.raises(InputError, match="SHA-256 differs"):
