@@ -39,6 +39,9 @@ class RunConfig:
         Optuna trials per boosted-tree model.
     timeout : float or None
         Tuning time limit per model, in seconds.
+    tuning_rows : int or None
+        Optuna trials train on a stratified subsample of at most this many training events (the final models
+        use them all); None tunes on the whole training split.
     cnn : bool
         Train the CNN head and stack its out-of-fold score into the trees.
     cnn_folds : int
@@ -73,6 +76,7 @@ class RunConfig:
     max_events: int | None = None
     trials: int = 12
     timeout: float | None = None
+    tuning_rows: int | None = 60_000
     cnn: bool = True
     cnn_folds: int = 3
     cnn_epochs: int = 6

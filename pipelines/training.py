@@ -68,6 +68,8 @@ class FitSettings:
         Optuna trials per tree model.
     timeout : float or None
         Tuning time limit per tree model, in seconds.
+    tuning_rows : int or None
+        Trials train on at most this many training events (see :func:`models.tune_and_fit`).
     storage, study_name : str or None
         Shared Optuna storage URL and study-name prefix; None keeps the studies in the run directory.
     resume : bool
@@ -85,6 +87,7 @@ class FitSettings:
 
     trials: int
     timeout: float | None
+    tuning_rows: int | None
     storage: str | None
     study_name: str | None
     resume: bool
@@ -210,6 +213,6 @@ def _tune_trees(
             n_trials=settings.trials, timeout=settings.timeout, storage=settings.storage,
             study_name=f"{settings.study_name or 'egid'}-{name}",
             resume=settings.resume, seed=settings.seed, out_dir=out_dir, n_jobs=settings.threads,
-            warm_start=(warm_starts or {}).get(kind),
+            warm_start=(warm_starts or {}).get(kind), tuning_rows=settings.tuning_rows,
         )  # fmt: skip
     return trees

@@ -37,6 +37,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     add("--n-per-class", type=int, metavar="N", help="events per class of the embedded simulation (default 30000)")
     add("--trials", type=int, metavar="N", help="Optuna trials per tree model (default 12)")
     add("--timeout", type=float, metavar="SECONDS", help="tuning time limit per tree model")
+    add("--tuning-rows", type=int, metavar="N", help="tune on at most N training events (default 60000)")
     add("--no-cnn", dest="cnn", action="store_false", help="skip the CNN head and the stacked trees")
     add("--cnn-folds", type=int, metavar="K", help="folds of the CNN cross-fitting (default 3)")
     add("--cnn-epochs", type=int, metavar="N", help="maximum CNN epochs per fold (default 6)")
@@ -112,7 +113,8 @@ def _resolved(config: RunConfig) -> RunConfig:
 
 def _fit_settings(config: RunConfig) -> FitSettings:
     return FitSettings(
-        trials=config.trials, timeout=config.timeout, storage=config.storage, study_name=config.study_name,
+        trials=config.trials, timeout=config.timeout, tuning_rows=config.tuning_rows, storage=config.storage,
+        study_name=config.study_name,
         resume=config.resume, seed=config.seed, cnn=config.cnn, cnn_folds=config.cnn_folds,
         cnn_epochs=config.cnn_epochs,
     )  # fmt: skip

@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import optuna
 import pandas as pd
 import pytest
@@ -18,6 +19,8 @@ from optuna.trial import FixedTrial, TrialState
 
 from detector import InputError
 from models.trees import TREE_KINDS, LightGBMParams
+from models import tuning
+from models.trees import fit_tree_model
 from models.tuning import (
     JOURNAL_NAME,
     best_params_path,
@@ -155,3 +158,22 @@ def test_warm_start_is_the_first_trial_of_a_new_study_only(kind, tree_table, tmp
     before = summary(study)
     resumed = run_tune(tree_table, tmp_path / "new", kind=kind, n_trials=3, resume=True, warm_start=start)
     assert summary(resumed)[:2] == before and len(resumed.trials) == 3
+
+
+def test_tuning_rows_tunes_on_a_stratified_subsample_and_refits_on_everything(tree_table, tmp_path, monkeypatch):
+    t = tree_table
+    seen = []
+    real_tune = tuning.tune
+
+    def spy(kind, X_train, y_train, *args, **kwargs):
+        seen.append(np.asarray(y_train))
+        return real_tune(kind, X_train, y_train, *args, **kwargs)
+
+    monkeypatch.setattr(tuning, "tune", spy)
+    model = tune_and_fit("lightgbm", t.X_train, t.y_train, t.X_val, t.y_val, n_trials=2, out_dir=tmp_path, seed=3,
+                         tuning_rows=400, **FAST)  # fmt: skip
+    (tuned_labels,) = seen
+    assert abs(len(tuned_labels) - 400) <= 1
+    assert tuned_labels.mean() == pytest.approx(np.mean(t.y_train), abs=0.01)
+    refit = fit_tree_model("lightgbm", t.X_train, t.y_train, t.X_val, t.y_val, params=model.params, seed=3, **FAST)
+    np.testing.assert_array_equal(model.predict(t.X_test), refit.predict(t.X_test))
