@@ -234,11 +234,13 @@ def tune(
     pruner_startup_trials: int = 5,
     pruner_warmup_rounds: int = 20,
     warm_start: Mapping[str, Any] | None = None,
+    progress: bool = False,
 ) -> optuna.Study:
     """Run the study of ``kind`` until it holds ``n_trials`` finished (complete or pruned) trials.
 
     ``warm_start`` (parameter name -> value, e.g. the best parameters of a related study) is enqueued as the
     first trial of a new study, so the search starts from a known good point; a resumed study ignores it.
+    ``progress`` shows Optuna's progress bar (trials done, best value so far).
 
     Trials already finished in a resumed study count toward ``n_trials``: only the missing ones run.
     ``timeout`` (seconds) stops starting new trials once exceeded; the running trial completes. Storage,
@@ -275,7 +277,7 @@ def tune(
     missing = n_trials - finished
     if missing > 0:
         logger.info("%s: %d trials finished, running %d more", study.study_name, finished, missing)
-        study.optimize(objective, n_trials=missing, timeout=timeout, gc_after_trial=False)
+        study.optimize(objective, n_trials=missing, timeout=timeout, gc_after_trial=False, show_progress_bar=progress)
     else:
         logger.info("%s: already holds %d finished trials, none to run", study.study_name, finished)
     return study
@@ -332,6 +334,7 @@ def tune_and_fit(
     n_jobs: int = 1,
     warm_start: Mapping[str, Any] | None = None,
     tuning_rows: int | None = None,
+    progress: bool = False,
 ) -> TreeModel:
     """Tune ``kind`` with :func:`tune`, then refit the best parameters for the best number of rounds.
 
@@ -353,7 +356,7 @@ def tune_and_fit(
     study = tune(
         kind, X_train.iloc[rows], np.asarray(y_train)[rows], X_val, y_val, n_trials=n_trials, timeout=timeout,
         out_dir=out_dir, storage=storage, study_name=study_name, resume=resume, seed=seed, max_rounds=max_rounds,
-        early_stopping_rounds=early_stopping_rounds, n_jobs=n_jobs, warm_start=warm_start,
+        early_stopping_rounds=early_stopping_rounds, n_jobs=n_jobs, warm_start=warm_start, progress=progress,
     )  # fmt: skip
     if not study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
         msg = f"{out_dir}: no {kind} trial of study '{study.study_name}' completed; run more trials"

@@ -172,7 +172,9 @@ def fit_models(
     """
     labels = table["label"].to_numpy()
     with timer.step("tune trees"):
-        trees = _tune_trees(table, labels, split, list(FEATURE_NAMES), settings, tuning_dir / "features_only", "")
+        trees = _tune_trees(
+            table, labels, split, list(FEATURE_NAMES), settings, tuning_dir / "features_only", "", progress=progress
+        )
     if not settings.cnn:
         return FittedModels(trees=trees), table
     from models.cnn import CNNConfig
@@ -187,7 +189,7 @@ def fit_models(
     with timer.step("tune stacked trees"):
         stacked = _tune_trees(
             table, labels, split, [*FEATURE_NAMES, CNN_SCORE], settings, tuning_dir / "stacked", f"+{CNN_MODEL}",
-            warm_starts={kind: dataclasses.asdict(trees[kind].params) for kind in TREE_KINDS},
+            warm_starts={kind: dataclasses.asdict(trees[kind].params) for kind in TREE_KINDS}, progress=progress,
         )
     return FittedModels(trees=trees | stacked, cnn=cnn), table
 
@@ -201,6 +203,7 @@ def _tune_trees(
     out_dir: Path,
     suffix: str,
     warm_starts: Mapping[str, Mapping[str, Any]] | None = None,
+    progress: bool = True,
 ) -> dict[str, TreeModel]:
     """Tune and fit one tree of each kind on ``columns``; ``warm_starts`` seeds each study's first trial."""
     x_train, x_val = table.iloc[split.train][columns], table.iloc[split.validation][columns]
@@ -213,6 +216,6 @@ def _tune_trees(
             n_trials=settings.trials, timeout=settings.timeout, storage=settings.storage,
             study_name=f"{settings.study_name or 'egid'}-{name}",
             resume=settings.resume, seed=settings.seed, out_dir=out_dir, n_jobs=settings.threads,
-            warm_start=(warm_starts or {}).get(kind), tuning_rows=settings.tuning_rows,
+            warm_start=(warm_starts or {}).get(kind), tuning_rows=settings.tuning_rows, progress=progress,
         )  # fmt: skip
     return trees
