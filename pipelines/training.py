@@ -210,7 +210,8 @@ def _tune_trees(
     trees = {}
     for kind in TREE_KINDS:
         name = f"{kind}{suffix}"
-        logger.info("tuning %s: %d trials on %d training events", name, settings.trials, len(split.train))
+        tuned_on = min(len(split.train), settings.tuning_rows or len(split.train))
+        logger.info("tuning %s: %d trials on %d of %d training events", name, settings.trials, tuned_on, len(split.train))
         trees[name] = tune_and_fit(
             kind, x_train, labels[split.train], x_val, labels[split.validation],
             n_trials=settings.trials, timeout=settings.timeout, storage=settings.storage,
