@@ -30,7 +30,7 @@ import numpy.typing as npt
 import torch
 from sklearn.metrics import roc_auc_score
 from torch import nn
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from detector.errors import InputError
 from detector.hdf5 import atomic_path

@@ -34,7 +34,7 @@ import numpy as np
 import numpy.typing as npt
 import torch
 from torch import nn
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from detector.dataset import EventDataset, require_both_classes
 from detector.errors import InputError

@@ -9,17 +9,14 @@ from __future__ import annotations
 
 import logging
 
-import matplotlib
+import matplotlib.pyplot as plt
+import mplhep as hep
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
 # mplhep's CMS style names a 'cursive' mathtext font that few systems have; matplotlib's fallback is fine,
 # so its once-per-process "findfont" complaint is noise on every run.
 logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)
-
-import matplotlib.pyplot as plt  # noqa: E402
-import mplhep as hep  # noqa: E402
-from matplotlib.axes import Axes  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
 
 __all__ = ("PRIVATE_WORK", "label_axes", "new_figure")
 
