@@ -42,7 +42,7 @@ __all__ = ("DataDescription", "cnn_history", "publish", "tree_history")
 logger = logging.getLogger(__name__)
 
 METRICS_FILE = "metrics.json"
-_SHAP_ROWS = 4000
+_SHAP_ROWS = 2000
 _TOP_FEATURES = 12
 _CONFUSION_EFFICIENCY = 0.9
 
