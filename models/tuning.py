@@ -38,6 +38,7 @@ from optuna_integration import LightGBMPruningCallback, XGBoostPruningCallback
 from sqlalchemy.exc import SQLAlchemyError
 
 from detector import InputError, atomic_path
+from models.interrupt import TrialBoundaryInterrupt
 from models.trees import TREE_KINDS, LightGBMParams, Params, TreeKind, TreeModel, XGBoostParams, fit_tree_model
 
 __all__ = (
@@ -277,7 +278,11 @@ def tune(
     missing = n_trials - finished
     if missing > 0:
         logger.info("%s: %d trials finished, running %d more", study.study_name, finished, missing)
-        study.optimize(objective, n_trials=missing, timeout=timeout, gc_after_trial=False, show_progress_bar=progress)
+        with TrialBoundaryInterrupt() as interrupt:
+            study.optimize(
+                interrupt.objective(objective), n_trials=missing, timeout=timeout, gc_after_trial=False,
+                show_progress_bar=progress, callbacks=[interrupt.after_trial],
+            )  # fmt: skip
     else:
         logger.info("%s: already holds %d finished trials, none to run", study.study_name, finished)
     return study

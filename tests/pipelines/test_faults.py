@@ -60,7 +60,7 @@ def test_killed_tuning_resumes_without_losing_trials(sig: signal.Signals, sample
         time.sleep(0.2)
     os.kill(process.pid, sig)
     _, err = process.communicate(timeout=60)
-    assert process.returncode == (130 if sig == signal.SIGINT else -signal.SIGKILL)
+    assert process.returncode == (130 if sig == signal.SIGINT else -signal.SIGKILL), err
     if sig == signal.SIGINT:
         assert err.strip().endswith("egid: interrupted") and "Traceback" not in err
     before = _finished_trials(journal)

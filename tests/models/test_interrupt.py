@@ -1,0 +1,59 @@
+"""Ctrl-C during a study stops it cleanly wherever it lands, and no recorded trial is lost."""
+
+from __future__ import annotations
+
+import os
+import signal
+from typing import Any
+
+import optuna
+import pytest
+from optuna.storages import InMemoryStorage
+from optuna.trial import TrialState
+
+from models.interrupt import TrialBoundaryInterrupt
+
+
+class _InterruptedWhileRecording(InMemoryStorage):
+    """Storage that receives SIGINT while Optuna writes a trial's final state (inside ``study.tell``)."""
+
+    def set_trial_state_values(self, trial_id: int, state: TrialState, values: Any = None) -> bool:
+        done = super().set_trial_state_values(trial_id, state, values)
+        if state.is_finished():
+            os.kill(os.getpid(), signal.SIGINT)
+        return done
+
+
+def _optimize(study: optuna.Study, objective: Any, n_trials: int = 5) -> None:
+    with TrialBoundaryInterrupt() as interrupt:
+        study.optimize(interrupt.objective(objective), n_trials=n_trials, callbacks=[interrupt.after_trial])
+
+
+def test_interrupt_while_a_trial_is_recorded_stops_after_recording_it() -> None:
+    study = optuna.create_study(storage=_InterruptedWhileRecording(), direction="maximize")
+    with pytest.raises(KeyboardInterrupt):
+        _optimize(study, lambda trial: trial.suggest_float("x", 0.0, 1.0))
+    assert [t.state for t in study.get_trials(deepcopy=False)] == [TrialState.COMPLETE]
+
+
+def test_interrupt_while_training_stops_the_trial_at_once() -> None:
+    finished_training = []
+
+    def objective(trial: optuna.Trial) -> float:
+        os.kill(os.getpid(), signal.SIGINT)
+        finished_training.append(trial.number)
+        return 1.0
+
+    study = optuna.create_study(direction="maximize")
+    with pytest.raises(KeyboardInterrupt):
+        _optimize(study, objective)
+    assert finished_training == []
+    assert [t.state for t in study.get_trials(deepcopy=False)] == [TrialState.FAIL]
+
+
+def test_uninterrupted_study_runs_every_trial_and_restores_the_handler() -> None:
+    before = signal.getsignal(signal.SIGINT)
+    study = optuna.create_study(direction="maximize")
+    _optimize(study, lambda trial: trial.suggest_float("x", 0.0, 1.0), n_trials=4)
+    assert len(study.get_trials(states=(TrialState.COMPLETE,))) == 4
+    assert signal.getsignal(signal.SIGINT) is before
