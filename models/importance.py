@@ -72,9 +72,13 @@ def shap_values(model: TreeModel, X: pd.DataFrame) -> ShapValues:
     return ShapValues(values=values, base_value=float(contributions[0, -1]) if len(contributions) else 0.0)
 
 
-def importance_table(model: TreeModel, X: pd.DataFrame) -> pd.DataFrame:
-    """Return gain, split count and mean |SHAP| on ``X`` per feature (index ``feature``), by decreasing gain."""
-    table = pd.concat([model.importance("gain"), model.importance("split"), shap_values(model, X).mean_abs()], axis=1)
+def importance_table(model: TreeModel, shap: ShapValues) -> pd.DataFrame:
+    """Return gain, split count and mean |SHAP| per feature (index ``feature``), by decreasing gain.
+
+    ``shap`` holds :func:`shap_values` of ``model`` on the events the SHAP column averages over (computed once
+    by the caller, since the report's beeswarm plots draw the same values).
+    """
+    table = pd.concat([model.importance("gain"), model.importance("split"), shap.mean_abs()], axis=1)
     table.index.name = "feature"
     return table.loc[list(model.feature_names)].sort_values("gain", ascending=False, kind="stable")
 
@@ -84,11 +88,11 @@ def importance_path(model_dir: str | os.PathLike[str], kind: TreeKind) -> Path:
     return Path(model_dir) / f"{kind}_importance.csv"
 
 
-def write_importances(model: TreeModel, X: pd.DataFrame, model_dir: str | os.PathLike[str]) -> Path:
-    """Write :func:`importance_table` of ``model`` on ``X`` (e.g. the test split) to the model directory."""
+def write_importances(model: TreeModel, shap: ShapValues, model_dir: str | os.PathLike[str]) -> Path:
+    """Write :func:`importance_table` of ``model`` (SHAP values e.g. on the test split) to the model directory."""
     path = importance_path(model_dir, model.kind)
     with atomic_path(path) as tmp:
-        importance_table(model, X).to_csv(tmp)
+        importance_table(model, shap).to_csv(tmp)
     return path
 
 

@@ -23,6 +23,7 @@ import fcntl
 import json
 import logging
 import os
+import zlib
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -58,6 +59,10 @@ logger = logging.getLogger(__name__)
 JOURNAL_NAME = "optuna.journal"
 """File name of the default study storage inside the tuning directory."""
 
+LEARNING_RATE_MIN = 0.02
+"""Smallest learning rate tried. Below it the trees need over 2000 rounds on the full 348k training events (an
+XGBoost refit at 0.011 took 1876 rounds, 6 minutes on 2 cores) for under 0.002 more validation AUC."""
+
 _FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
 _BEST_ITERATION = "best_iteration"
 
@@ -65,7 +70,7 @@ _BEST_ITERATION = "best_iteration"
 def lightgbm_space(trial: optuna.Trial) -> LightGBMParams:
     """The LightGBM search space: capacity, minimum leaf size, L1/L2 and feature/event sampling."""
     return LightGBMParams(
-        learning_rate=trial.suggest_float("learning_rate", 0.01, 0.3, log=True),
+        learning_rate=trial.suggest_float("learning_rate", LEARNING_RATE_MIN, 0.3, log=True),
         num_leaves=trial.suggest_int("num_leaves", 8, 256, log=True),
         max_depth=trial.suggest_int("max_depth", 3, 12),
         min_child_samples=trial.suggest_int("min_child_samples", 5, 200, log=True),
@@ -82,7 +87,7 @@ def lightgbm_space(trial: optuna.Trial) -> LightGBMParams:
 def xgboost_space(trial: optuna.Trial) -> XGBoostParams:
     """The XGBoost search space: depth, minimum child weight, split penalty, L1/L2 and sampling."""
     return XGBoostParams(
-        learning_rate=trial.suggest_float("learning_rate", 0.01, 0.3, log=True),
+        learning_rate=trial.suggest_float("learning_rate", LEARNING_RATE_MIN, 0.3, log=True),
         max_depth=trial.suggest_int("max_depth", 2, 10),
         min_child_weight=trial.suggest_float("min_child_weight", 1e-2, 20.0, log=True),
         gamma=trial.suggest_float("gamma", 1e-8, 1.0, log=True),
@@ -180,7 +185,8 @@ def open_study(
         Continue an existing study. Without it an existing study with trials is refused, so a run never
         silently mixes with an older one.
     seed : int
-        Seed of the TPE sampler.
+        Seed of the TPE sampler, mixed with the study name: two studies of one run (say features-only and
+        stacked) explore different random start points instead of repeating each other's trials.
     pruner_startup_trials, pruner_warmup_rounds : int
         The median pruner prunes nothing before this many finished trials, nor before this boosting round.
 
@@ -199,7 +205,7 @@ def open_study(
         storage=store,
         study_name=name,
         direction="maximize",
-        sampler=optuna.samplers.TPESampler(seed=seed),
+        sampler=optuna.samplers.TPESampler(seed=(seed + zlib.crc32(name.encode())) % 2**32),
         pruner=optuna.pruners.MedianPruner(
             n_startup_trials=pruner_startup_trials, n_warmup_steps=pruner_warmup_rounds
         ),

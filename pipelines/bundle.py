@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,7 +27,7 @@ from tqdm import tqdm
 
 from detector import EventDataset, InputError, Split, atomic_path
 from features import FEATURE_NAMES, FEATURE_SET_VERSION, build_table
-from models import TREE_KINDS, TreeModel, export_tree_model, load_tree_model, write_importances, write_manifest
+from models import TREE_KINDS, ShapValues, TreeModel, export_tree_model, load_tree_model, write_importances, write_manifest
 from models.manifest import MANIFEST_NAME
 from pipelines.training import CNN_MODEL, CNN_SCORE, FittedModels, model_names, score_table, stacked_name
 
@@ -41,8 +42,6 @@ FEATURES_ONLY = "features_only"
 STACKED = "stacked"
 WORKING_POINTS_FILE = "working_points.json"
 _PARITY_ROWS = 20_000
-_IMPORTANCE_ROWS = 5_000
-"""Test events behind the stored mean |SHAP| per feature (enough for a stable ranking; TreeSHAP is slow)."""
 
 
 def model_dir_of(path: str | os.PathLike[str]) -> Path:
@@ -72,6 +71,7 @@ def export_models(
     *,
     thresholds: dict[str, dict[float, float]],
     seed: int,
+    shap: Mapping[str, ShapValues],
     probe_images: np.ndarray | None = None,
 ) -> list[Path]:
     """Write both model sets into ``model_dir`` and return their folders.
@@ -80,14 +80,16 @@ def export_models(
     ----------
     fitted : FittedModels
     table : DataFrame
-        Feature table (with ``cnn_score`` when the CNN ran); its test rows check the ONNX parity and give the
-        stored feature importances.
+        Feature table (with ``cnn_score`` when the CNN ran); its test rows check the ONNX parity.
     split : Split
     model_dir : Path
         The run's ``models/`` folder.
     thresholds : dict
         Working-point thresholds per model (chosen on validation), stored for later evaluations.
     seed : int
+    shap : mapping of str to ShapValues
+        TreeSHAP values of every tree on test events (:func:`pipelines.publish.shap_on_test_events`), whose mean
+        |SHAP| is stored with the feature importances.
     probe_images : ndarray, optional
         Crops on which the CNN's ONNX parity is checked.
     """
@@ -106,7 +108,7 @@ def export_models(
                 continue
             model = fitted.trees[name]
             export_tree_model(model, folder, check_X=test_rows[columns])
-            write_importances(model, test_rows[columns].iloc[:_IMPORTANCE_ROWS], folder)
+            write_importances(model, shap[name], folder)
         with atomic_path(folder / WORKING_POINTS_FILE) as tmp:
             tmp.write_text(json.dumps({name: thresholds.get(name, {}) for name in names}, indent=2) + "\n")
         write_manifest(

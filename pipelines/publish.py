@@ -18,7 +18,7 @@ from matplotlib.figure import Figure
 
 from detector import atomic_path
 from features import get_feature
-from models import TreeModel, shap_values
+from models import ShapValues, TreeModel, shap_values
 from pipelines.history import TrainingHistory
 from pipelines.importance_plots import plot_importance_bars, plot_shap_summary
 from pipelines.metrics import compute_metrics, validate_metrics
@@ -37,12 +37,14 @@ from pipelines.training import CNN_SCORE
 if TYPE_CHECKING:  # torch is imported only when the CNN runs
     from models.cnn import TrainingHistory as CNNTrainingHistory
 
-__all__ = ("DataDescription", "cnn_history", "publish", "tree_history")
+__all__ = ("DataDescription", "cnn_history", "publish", "shap_on_test_events", "tree_history")
 
 logger = logging.getLogger(__name__)
 
 METRICS_FILE = "metrics.json"
-_SHAP_ROWS = 2000
+SHAP_ROWS = 2000
+"""Test events behind the SHAP beeswarms and the stored mean |SHAP| (enough for a stable ranking; exact
+TreeSHAP of a deep XGBoost model takes seconds per thousand events)."""
 _TOP_FEATURES = 12
 _CONFUSION_EFFICIENCY = 0.9
 
@@ -73,6 +75,16 @@ def cnn_history(history: CNNTrainingHistory) -> TrainingHistory:
     return TrainingHistory(x_label="epoch", curves=curves, best=history.best_epoch + 1)
 
 
+def shap_on_test_events(trees: Mapping[str, TreeModel], table: pd.DataFrame, split: pd.Series) -> dict[str, ShapValues]:
+    """Exact TreeSHAP of every tree on the first :data:`SHAP_ROWS` events whose ``split`` is "test".
+
+    ``table`` is the feature table and ``split`` the split name of each of its rows. The run computes these
+    once: the report draws them and the exported models store their mean |SHAP|.
+    """
+    rows = table[split.to_numpy() == "test"].iloc[:SHAP_ROWS]
+    return {name: shap_values(model, rows[list(model.feature_names)]) for name, model in trees.items()}
+
+
 def publish(
     out_dir: Path,
     *,
@@ -85,6 +97,7 @@ def publish(
     config: Mapping[str, Any],
     histories: Mapping[str, Sequence[TrainingHistory]] | None = None,
     thresholds: Mapping[str, Mapping[float, float]] | None = None,
+    shap: Mapping[str, ShapValues] | None = None,
     notes: Sequence[str] = (),
 ) -> dict[str, Any]:
     """Write ``metrics.json``, ``plots/`` and the reports into ``out_dir``; return the metrics.
@@ -104,12 +117,16 @@ def publish(
         Training curves per model (several for the CNN's folds); absent for evaluations.
     thresholds : mapping, optional
         Saved working-point thresholds (for data without a validation split).
+    shap : mapping of str to ShapValues, optional
+        :func:`shap_on_test_events` of ``trees``, when the caller has them already.
     """
     metrics = compute_metrics(scores, models, thresholds=thresholds)
     validate_metrics(metrics)
     with atomic_path(out_dir / METRICS_FILE) as tmp:
         tmp.write_text(json.dumps(metrics, indent=2) + "\n")
-    figures = _draw_all(out_dir / "plots", scores, models, table, trees, metrics, data, histories or {})
+    if shap is None:
+        shap = shap_on_test_events(trees, table, scores["split"])
+    figures = _draw_all(out_dir / "plots", scores, models, table, trees, shap, metrics, data, histories or {})
     html, md = write_report(out_dir, title=title, metrics=metrics, figures=figures, config=config, notes=notes)
     logger.info("report: %s", html)
     return metrics
@@ -121,6 +138,7 @@ def _draw_all(
     models: Sequence[str],
     table: pd.DataFrame,
     trees: Mapping[str, TreeModel],
+    shap: Mapping[str, ShapValues],
     metrics: Mapping[str, Any],
     data: DataDescription,
     histories: Mapping[str, Sequence[TrainingHistory]],
@@ -141,12 +159,10 @@ def _draw_all(
     best = max(models, key=lambda m: metrics["results"][m]["splits"][split]["auc"] or 0.0)
     threshold = _working_point_threshold(metrics, best, _CONFUSION_EFFICIENCY)
     keep(f"confusion_{best}", plot_confusion_matrix(scores, best, threshold=threshold, split=split, **style))
-    rows = table[scores["split"].to_numpy() == split].iloc[:_SHAP_ROWS]
     for name, model in trees.items():
-        columns = list(model.feature_names)
         keep(f"importance_{name}", plot_importance_bars(model.importance("gain"), kind="gain", model=name, **style))
-        shap = shap_values(model, rows[columns])
-        keep(f"shap_{name}", plot_shap_summary(shap, rows[columns], model=name, **style))
+        events = table.loc[shap[name].values.index, list(model.feature_names)]
+        keep(f"shap_{name}", plot_shap_summary(shap[name], events, model=name, **style))
     reference = trees.get("lightgbm") or next(iter(trees.values()))
     gain = reference.importance("gain").sort_values(ascending=False, kind="stable")
     top = [name for name in gain.index if name != CNN_SCORE][:_TOP_FEATURES]

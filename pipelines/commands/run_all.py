@@ -16,7 +16,7 @@ from pipelines.bundle import export_models
 from pipelines.config import RunConfig, load_config, save_config
 from pipelines.inputs import add_input_arguments
 from pipelines.metrics import format_summary, working_point_thresholds
-from pipelines.publish import DataDescription, cnn_history, publish, tree_history
+from pipelines.publish import DataDescription, cnn_history, publish, shap_on_test_events, tree_history
 from pipelines.rundir import new_run_dir, point_latest_to
 from pipelines.timing import StepTimer
 from pipelines.training import CNN_MODEL, FitSettings, fit_models, score_table
@@ -80,15 +80,16 @@ def run(args: argparse.Namespace) -> int:
         histories = {name: [tree_history(model)] for name, model in fitted.trees.items()}
         if fitted.cnn is not None:
             histories[CNN_MODEL] = [cnn_history(h) for h in fitted.cnn.histories]
+        shap = shap_on_test_events(fitted.trees, table, scores["split"])
         metrics = publish(
             run_dir, title=f"egid run {run_dir.name}", scores=scores, models=fitted.names, table=table,
-            trees=fitted.trees, data=data, config=dataclasses.asdict(config), histories=histories,
+            trees=fitted.trees, data=data, config=dataclasses.asdict(config), histories=histories, shap=shap,
         )  # fmt: skip
     with timer.step("export"):
         probe = dataset.read_images(split.test[:256]) if fitted.cnn is not None else None
         export_models(
             fitted, table, split, run_dir / "models", thresholds=working_point_thresholds(metrics),
-            seed=config.seed, probe_images=probe,
+            seed=config.seed, shap=shap, probe_images=probe,
         )  # fmt: skip
     timer.write(run_dir / "timings.json")
     point_latest_to(run_dir)

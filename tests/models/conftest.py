@@ -17,7 +17,7 @@ import pytest
 from sklearn.datasets import make_classification
 
 from models.export import export_tree_model
-from models.importance import write_importances
+from models.importance import shap_values, write_importances
 from models.manifest import write_manifest
 from models.trees import TREE_KINDS, TreeKind, TreeModel, fit_tree_model
 
@@ -76,7 +76,7 @@ def tree_model_dir(tree_table: TreeTable, tree_models: Mapping[TreeKind, TreeMod
     model_dir = tmp_path_factory.mktemp("run") / "models"
     for model in tree_models.values():
         export_tree_model(model, model_dir, check_X=tree_table.X_test)
-        write_importances(model, tree_table.X_test, model_dir)
+        write_importances(model, shap_values(model, tree_table.X_test), model_dir)
     write_manifest(model_dir, feature_names=TREE_FEATURE_NAMES, feature_set_version=TREE_FEATURE_SET_VERSION,
                    seed=TREE_SEED)  # fmt: skip
     return model_dir

@@ -47,9 +47,10 @@ def test_the_stored_table_holds_all_three_measures(kind, tree_table, tree_models
     assert list(table.columns) == ["gain", "split", "shap"]
     assert table["gain"].is_monotonic_decreasing
     assert set(table.index) == set(model.feature_names)
-    mean_abs = shap_values(model, tree_table.X_test).values.abs().mean()
+    shap = shap_values(model, tree_table.X_test)
+    mean_abs = shap.values.abs().mean()
     np.testing.assert_allclose(table["shap"], mean_abs[table.index], rtol=1e-12)
-    pd.testing.assert_frame_equal(table, importance_table(model, tree_table.X_test), check_names=False, rtol=1e-12)
+    pd.testing.assert_frame_equal(table, importance_table(model, shap), check_names=False, rtol=1e-12)
 
 
 def test_a_missing_table_is_an_input_error(tmp_path):
