@@ -11,7 +11,9 @@ The ONNX graph has one float32 input ``input`` of shape ``(n, n_features)`` whos
 ``feature_names`` in order, and outputs ``label`` and ``probabilities`` ``(n, 2)`` (column 1: electron).
 onnxmltools' XGBoost converter only accepts the feature names ``f0..f{n-1}``; the converted booster is renamed
 that way and the map back to the real names is stored in the graph's metadata (``egid.input_names``,
-``egid.feature_names``) and in ``<kind>_params.json``.
+``egid.feature_names``) and in ``<kind>_params.json``. LightGBM compares inputs to its thresholds in float64,
+the ONNX graph in float32: each exported LightGBM threshold is the largest float32 not above the original, so
+that float32 inputs take the same branches.
 
 Every file is written atomically (:func:`detector.atomic_path`), so a kill never leaves half a model.
 """
@@ -105,11 +107,45 @@ def _onnx_graph(model: TreeModel) -> tuple[Any, list[str]]:
     input_type = [(ONNX_INPUT, FloatTensorType([None, len(model.feature_names)]))]
     if model.kind == "lightgbm":
         booster = lgb.Booster(model_str=model.booster.model_to_string(num_iteration=model.best_iteration))
-        return onnxmltools.convert_lightgbm(booster, initial_types=input_type, zipmap=False), list(model.feature_names)
+        graph = onnxmltools.convert_lightgbm(booster, initial_types=input_type, zipmap=False)
+        splits = booster.trees_to_dataframe().dropna(subset=["split_feature"])
+        _round_thresholds_down(graph, splits, booster.feature_name())
+        return graph, list(model.feature_names)
     renamed = model.booster[: model.best_iteration]
     input_names = [f"f{i}" for i in range(len(model.feature_names))]
     renamed.feature_names = input_names
     return onnxmltools.convert_xgboost(renamed, initial_types=input_type), input_names
+
+
+def _round_thresholds_down(graph: Any, splits: pd.DataFrame, feature_names: list[str]) -> None:
+    """Replace each LightGBM threshold ``t`` in ``graph`` by the largest float32 not above it.
+
+    LightGBM compares the input, as float64, to float64 thresholds (midpoints between bin bounds); the ONNX
+    tree ensemble compares float32 to float32, and onnxmltools rounds ``t`` to the nearest float32. Rounded
+    up, an input equal to the rounded value goes left in the graph and right in LightGBM (an electron
+    probability off by 0.04 on the default run). For a float32 input ``x``, ``x <= t`` holds exactly when
+    ``x`` is at most the largest float32 not above ``t``. A graph node is matched to its split by tree,
+    feature and float32 threshold; a match that is not unique is left as converted (the parity check of
+    :func:`to_onnx` then decides).
+
+    ``splits`` are the split rows of ``booster.trees_to_dataframe()``.
+    """
+    column = {name: i for i, name in enumerate(feature_names)}
+    exact: dict[tuple[int, int, np.float32], set[float]] = {}
+    for tree, feature, threshold in zip(splits["tree_index"], splits["split_feature"], splits["threshold"]):
+        exact.setdefault((int(tree), column[feature], np.float32(threshold)), set()).add(float(threshold))
+    ensemble = next(node for node in graph.graph.node if node.op_type.startswith("TreeEnsemble"))
+    attributes = {attribute.name: attribute for attribute in ensemble.attribute}
+    values = attributes["nodes_values"].floats
+    for k, (tree, feature, mode) in enumerate(
+        zip(attributes["nodes_treeids"].ints, attributes["nodes_featureids"].ints, attributes["nodes_modes"].strings)
+    ):
+        if mode != b"BRANCH_LEQ":
+            continue
+        rounded = np.float32(values[k])
+        thresholds = exact.get((tree, feature, rounded), set())
+        if len(thresholds) == 1 and float(rounded) > next(iter(thresholds)):
+            values[k] = float(np.nextafter(rounded, np.float32(-np.inf)))
 
 
 def _session(serialized: bytes) -> Any:
@@ -175,9 +211,7 @@ def to_onnx(
     check_X : pandas.DataFrame
         Rows on which ``max |p_onnx - p_native|`` must stay below ``tolerance`` (e.g. the test split).
     tolerance : float, default=1e-5
-        The accepted difference in probability. The graph computes in float32 while LightGBM compares
-        float64 inputs to float64 thresholds, so an input lying between a threshold and its float32
-        rounding may fall on the other side.
+        The accepted difference in probability (the graph sums its trees' outputs in float32).
 
     Returns
     -------

@@ -6,12 +6,13 @@ import json
 import logging
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from detector import InputError
 from models import export
 from models.export import OnnxTreeScorer, load_tree_model, native_path, onnx_path, to_onnx
-from models.trees import TREE_KINDS
+from models.trees import TREE_KINDS, LightGBMParams, fit_tree_model
 from tests.models.conftest import TREE_FEATURE_NAMES, TREE_FEATURE_SET_VERSION
 
 
@@ -65,3 +66,21 @@ def test_onnx_from_elsewhere_is_refused(tmp_path):
     path.write_bytes(b"not a graph")
     with pytest.raises(InputError, match="other.onnx: cannot load the ONNX model"):
         OnnxTreeScorer(path)
+
+
+def test_lightgbm_onnx_takes_the_native_branch_at_float32_rounded_thresholds(tmp_path, monkeypatch):
+    # Dense float32 values put inputs right at the float32 rounding of LightGBM's float64 thresholds (midpoints
+    # between neighbouring values): rounded to nearest, such an input branches the other way in the graph.
+    rng = np.random.default_rng(7)
+    steps = rng.integers(0, 3000, size=(6000, 3))
+    X = pd.DataFrame((1.0 + steps * np.finfo(np.float32).eps).astype(np.float32), columns=["a", "b", "c"])
+    y = (rng.random(6000) < 1 / (1 + np.exp(-(steps[:, 0] - 1500) / 300))).astype(np.float32)
+    model = fit_tree_model(
+        "lightgbm", X, y, X, y, params=LightGBMParams(num_leaves=64, min_child_samples=5), max_rounds=60,
+        early_stopping_rounds=None,
+    )  # fmt: skip
+    assert to_onnx(model, tmp_path / "lightgbm.onnx", check_X=X) is not None
+    assert np.max(np.abs(OnnxTreeScorer(tmp_path / "lightgbm.onnx").predict(X) - model.predict(X))) < 1e-5
+
+    monkeypatch.setattr(export, "_round_thresholds_down", lambda *args: None)
+    assert to_onnx(model, tmp_path / "rounded_to_nearest.onnx", check_X=X) is None
