@@ -34,7 +34,7 @@ from pipelines.training import CNN_MODEL, CNN_SCORE, FittedModels, model_names, 
 if TYPE_CHECKING:
     from models.stacking import CNNEnsemble
 
-__all__ = ("FEATURES_ONLY", "STACKED", "ModelBundle", "export_models", "model_dir_of")
+__all__ = ("FEATURES_ONLY", "STACKED", "ModelBundle", "export_models", "model_dir_of", "model_sets")
 
 logger = logging.getLogger(__name__)
 
@@ -44,18 +44,45 @@ WORKING_POINTS_FILE = "working_points.json"
 _PARITY_ROWS = 20_000
 
 
+def model_sets(path: str | os.PathLike[str]) -> list[Path]:
+    """The model sets (folders holding a ``manifest.json``) of a run directory, sorted by name.
+
+    ``path`` may be a run directory, its ``models/`` folder, or one model set; a single flat ``models/``
+    folder with its own manifest is one set.
+
+    Raises
+    ------
+    InputError
+        When ``path`` is not a directory or holds no manifest at any of those places.
+    """
+    root = Path(path)
+    if not root.exists():
+        raise InputError(f"{root}: no such model directory")
+    if not root.is_dir():
+        raise InputError(f"{root}: is not a directory, expected a run directory or its models/ folder")
+    base = root / "models" if (root / "models").is_dir() and not (root / MANIFEST_NAME).is_file() else root
+    if (base / MANIFEST_NAME).is_file():
+        return [base]
+    folders = sorted(sub for sub in base.iterdir() if (sub / MANIFEST_NAME).is_file())
+    if not folders:
+        msg = f"{root}: no {MANIFEST_NAME} here, in models/ or in their subfolders; not an egid run directory"
+        raise InputError(msg)
+    return folders
+
+
 def model_dir_of(path: str | os.PathLike[str]) -> Path:
-    """Return the ``models/`` folder of a run directory, or ``path`` itself if it is a models folder."""
-    candidate = Path(path)
-    if not candidate.exists():
-        raise InputError(f"{candidate}: no such model directory")
-    if not candidate.is_dir():
-        raise InputError(f"{candidate}: is not a directory, expected a run directory or its models/ folder")
-    for root in (candidate, candidate / "models"):
-        if any((root / name / MANIFEST_NAME).is_file() for name in (FEATURES_ONLY, STACKED)):
-            return root
-    msg = f"{candidate}: no {FEATURES_ONLY}/ or {STACKED}/ model set with a {MANIFEST_NAME}, not an egid run directory"
-    raise InputError(msg)
+    """Return the ``models/`` folder of a run directory (``path`` may also be that folder itself).
+
+    Raises
+    ------
+    InputError
+        As :func:`model_sets`, or when the folder holds neither a features-only nor a stacked model set.
+    """
+    sets = [folder for folder in model_sets(path) if folder.name in (FEATURES_ONLY, STACKED)]
+    if not sets:
+        msg = f"{path}: no {FEATURES_ONLY}/ or {STACKED}/ model set with a {MANIFEST_NAME}, not an egid run directory"
+        raise InputError(msg)
+    return sets[0].parent
 
 
 def _set_names(fitted_names: list[str], stacked: bool) -> list[str]:

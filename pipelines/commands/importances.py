@@ -7,15 +7,14 @@ Gain and split counts come from the exported boosters; SHAP from the summary sto
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
-
 import pandas as pd
 
 from detector import InputError
 from models.export import load_tree_model, native_path
 from models.importance import IMPORTANCE_KINDS, read_importances, ranked
-from models.manifest import MANIFEST_NAME, read_manifest
+from models.manifest import read_manifest
 from models.trees import TREE_KINDS
+from pipelines.bundle import model_sets
 
 _DESCRIPTIONS = {
     "gain": "total gain, the training-loss reduction of its splits",
@@ -57,33 +56,8 @@ def format_ranking(values: pd.Series, *, model: str, kind: str, top: int) -> str
     return "\n".join(lines)
 
 
-def model_folders(path: str) -> list[Path]:
-    """The folders holding a ``manifest.json``: ``path`` itself, else ``path/models``, else their subfolders.
-
-    A run keeps one model set per folder (``models/features_only/``, ``models/stacked/``) or a single
-    ``models/``; all of them are listed, sorted by name.
-
-    Raises
-    ------
-    InputError
-        When ``path`` is not a directory or no manifest is found.
-    """
-    root = Path(path)
-    if not root.is_dir():
-        msg = f"{root}: no such directory, expected a run directory or its models/ folder"
-        raise InputError(msg)
-    base = root / "models" if (root / "models").is_dir() and not (root / MANIFEST_NAME).is_file() else root
-    if (base / MANIFEST_NAME).is_file():
-        return [base]
-    folders = sorted(sub for sub in base.iterdir() if (sub / MANIFEST_NAME).is_file())
-    if not folders:
-        msg = f"{root}: no {MANIFEST_NAME} here, in models/ or in their subfolders; not an egid run directory"
-        raise InputError(msg)
-    return folders
-
-
 def run(args: argparse.Namespace) -> int:
-    folders = model_folders(args.model_dir)
+    folders = model_sets(args.model_dir)
     tables = []
     for folder in folders:
         manifest = read_manifest(folder, feature_names=None, feature_set_version=None)
