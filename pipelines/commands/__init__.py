@@ -1,1 +1,35 @@
-"""One module per subcommand; each exposes ``add_parser(subparsers)`` and sets ``handler`` on its parser."""
+"""The subcommands of ``egid``: one module each, imported only when its command runs.
+
+Each module exposes ``configure(parser)``, which adds the command's options and sets ``handler`` (the
+function called with the parsed arguments). The one-line help of every command lives here, so that
+``egid --help`` lists them without importing LightGBM, torch and matplotlib.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+__all__ = ("COMMANDS", "Command")
+
+
+class Command(NamedTuple):
+    """A subcommand: the module defining it and its one-line help."""
+
+    module: str
+    help: str
+
+
+#: Subcommand name -> its module and help, in the order ``--help`` lists them.
+COMMANDS = {
+    "run": Command("pipelines.commands.run_all", "run the whole job (the default)"),
+    "check": Command("pipelines.commands.check", "validate input files and summarise them"),
+    "features": Command(
+        "pipelines.commands.features", "compute the feature table (features, label, per-event extras) of a dataset"
+    ),
+    "simulate": Command(
+        "pipelines.commands.simulate", "simulate electron and photon crops with the embedded fast simulation"
+    ),
+    "importances": Command("pipelines.commands.importances", "rank the features of a run's boosted trees"),
+    "evaluate": Command("pipelines.commands.evaluate", "evaluate a run's models on an unseen labelled dataset"),
+    "predict": Command("pipelines.commands.predict", "score unlabelled crops with a run's models"),
+}

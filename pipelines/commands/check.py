@@ -14,11 +14,9 @@ from detector.schema import ENERGY, ENERGY_SCALE_GEV
 from pipelines.inputs import add_input_arguments, dataset_from_args
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    parser = subparsers.add_parser("check", help="validate input files and summarise them")
+def configure(parser: argparse.ArgumentParser) -> None:
     add_input_arguments(parser)
     parser.set_defaults(handler=run)
-    return parser
 
 
 def run(args: argparse.Namespace) -> int:

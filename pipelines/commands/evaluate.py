@@ -19,15 +19,13 @@ from pipelines.metrics import format_summary
 from pipelines.publish import DataDescription, publish
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    parser = subparsers.add_parser("evaluate", help="evaluate a run's models on an unseen labelled dataset")
+def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model-dir", required=True, metavar="RUN", help="run directory (or its models/ folder)")
     add_input_arguments(parser)
     parser.add_argument("--out", metavar="DIR", help="output folder (default RUN/evaluations/<UTC time stamp>)")
     parser.add_argument("--data-label", default="CMS Open Data", metavar="TEXT", help="name of the data on the plots")
     parser.add_argument("--simulated", action="store_true", help="the input files are simulated (plots say so)")
     parser.set_defaults(handler=run)
-    return parser
 
 
 def run(args: argparse.Namespace) -> int:

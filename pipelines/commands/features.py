@@ -15,15 +15,11 @@ __all__ = ("add_parser", "run")
 logger = logging.getLogger(__name__)
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    """Register ``features`` with its input options and ``--out``."""
-    parser = subparsers.add_parser(
-        "features", help="compute the feature table (features, label, per-event extras) of a dataset"
-    )
+def configure(parser: argparse.ArgumentParser) -> None:
+    """Give ``features`` its input options and ``--out``."""
     add_input_arguments(parser)
     parser.add_argument("--out", required=True, metavar="FILE", help="parquet file to write (atomically)")
     parser.set_defaults(handler=run)
-    return parser
 
 
 def run(args: argparse.Namespace) -> int:

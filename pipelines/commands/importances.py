@@ -31,14 +31,12 @@ def _positive(text: str) -> int:
     return value
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    parser = subparsers.add_parser("importances", help="rank the features of a run's boosted trees")
+def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model-dir", required=True, metavar="RUN", help="a run directory or its models/ folder")
     parser.add_argument("--top", type=_positive, default=20, metavar="N", help="show the N leading features (default: 20)")
     parser.add_argument("--kind", choices=IMPORTANCE_KINDS, default="gain", help="importance measure (default: gain)")
     parser.add_argument("--model", choices=TREE_KINDS, help="only this model (default: every tree model in the run)")
     parser.set_defaults(handler=run)
-    return parser
 
 
 def format_ranking(values: pd.Series, *, model: str, kind: str, top: int) -> str:

@@ -11,13 +11,11 @@ from pipelines.bundle import ModelBundle
 _FORMATS = (".parquet", ".csv")
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    parser = subparsers.add_parser("predict", help="score unlabelled crops with a run's models")
+def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model-dir", required=True, metavar="RUN", help="run directory (or its models/ folder)")
     parser.add_argument("--data", required=True, metavar="FILE", help="HDF5 file with dataset X (y optional)")
     parser.add_argument("--out", required=True, metavar="FILE", help="scores file, .parquet or .csv")
     parser.set_defaults(handler=run)
-    return parser
 
 
 def run(args: argparse.Namespace) -> int:

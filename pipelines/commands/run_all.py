@@ -8,6 +8,7 @@ import logging
 from pathlib import Path
 
 import numpy as np
+import optuna
 import pandas as pd
 
 from detector import atomic_path, load_dataset, require_both_classes, stratified_split
@@ -26,11 +27,9 @@ logger = logging.getLogger(__name__)
 SPLIT_NAMES = ("train", "validation", "test")
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    parser = subparsers.add_parser(
-        "run", help="run the whole job (the default)", argument_default=argparse.SUPPRESS,
-        description="Run the whole job. Options override --config, which overrides the defaults.",
-    )  # fmt: skip
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.description = "Run the whole job. Options override --config, which overrides the defaults."
+    parser.argument_default = argparse.SUPPRESS  # unset options must not override the config file
     add_input_arguments(parser, required=False)
     parser.add_argument("--config", metavar="FILE.yaml", help="settings file; keys are the option names with '_'")
     add = parser.add_argument
@@ -50,10 +49,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     add("--simulated", action="store_true", help="the input files are simulated (the plots say so)")
     add("--cache-dir", metavar="DIR", help="cache of simulated samples and feature tables (default .egid-cache)")
     parser.set_defaults(handler=run)
-    return parser
 
 
 def run(args: argparse.Namespace) -> int:
+    # Optuna reports an interrupted trial as a warning with a traceback; egid says "interrupted" itself.
+    optuna.logging.set_verbosity(optuna.logging.INFO if args.verbose else optuna.logging.ERROR)
     options = {k: v for k, v in vars(args).items() if k not in ("command", "handler", "verbose", "config")}
     timer = StepTimer()
     with timer.step("simulate or find inputs"):

@@ -14,18 +14,15 @@ __all__ = ("add_parser", "run")
 logger = logging.getLogger(__name__)
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    parser = subparsers.add_parser(
-        "simulate",
-        help="simulate electron and photon crops with the embedded fast simulation",
-        description="Simulate N electrons and N photons (pT = 50 GeV, |eta| < 1.2) into DIR/electron.hdf5 and "
-        "DIR/photon.hdf5, in the schema of the public CMS files plus 'eta' and, for photons, 'converted'.",
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.description = (
+        "Simulate N electrons and N photons (pT = 50 GeV, |eta| < 1.2) into DIR/electron.hdf5 and "
+        "DIR/photon.hdf5, in the schema of the public CMS files plus 'eta' and, for photons, 'converted'."
     )
     parser.add_argument("--n", type=int, required=True, metavar="N", help="events per class")
     parser.add_argument("--out", type=Path, required=True, metavar="DIR", help="output directory (created)")
     parser.add_argument("--seed", type=int, default=0, help="simulation seed (default: 0)")
     parser.set_defaults(handler=run)
-    return parser
 
 
 def run(args: argparse.Namespace) -> int:

@@ -36,3 +36,19 @@ def test_script_exits_2_without_traceback(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert result.stderr == f"egid: error: {missing}: no such file\n"
     assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_help_lists_every_command_without_importing_the_heavy_libraries() -> None:
+    probe = (
+        "import sys\n"
+        "from pipelines.run import main\n"
+        "try:\n"
+        "    main(['--help'])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print(sorted({'lightgbm', 'xgboost', 'torch', 'matplotlib', 'optuna', 'pandas'} & set(sys.modules)))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=REPO)
+    for command in ("run", "check", "features", "simulate", "importances", "evaluate", "predict"):
+        assert f"    {command} " in result.stdout
+    assert result.stdout.strip().splitlines()[-1] == "[]"
