@@ -10,15 +10,13 @@ import pytest
 
 from detector import InputError
 from features import FEATURE_NAMES
-from pipelines.commands import features as command
+from pipelines.run import build_parser
 from tests.features.toy_images import G4_SLICE
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
-    """Parse ``egid features ...`` with only this subcommand registered (the others import heavy libraries)."""
-    parser = argparse.ArgumentParser(prog="egid")
-    command.add_parser(parser.add_subparsers(dest="command"))
-    return parser.parse_args(["features", *argv])
+    """Parse ``egid features ...`` as the command line does."""
+    return build_parser("features").parse_args(["features", *argv])
 
 
 def test_features_command_writes_the_table(tmp_path: Path) -> None:
