@@ -3,7 +3,7 @@
 
 Usage::
 
-    python benchmarks/full_size.py [--n-per-class 249000] [--trials 20] [--out reports/runs/full-size]
+    python benchmarks/full_size.py [--n-per-class 249000] [--trials 12] [--out reports/runs/full-size]
 
 It simulates (or reuses from the cache) 249k electrons and 249k photons, the size of the public CMS files
 (498k images, about 4 GB as float32), runs ``egid run`` on them with the default settings, and prints the
