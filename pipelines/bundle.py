@@ -27,7 +27,15 @@ from tqdm import tqdm
 
 from detector import EventDataset, InputError, Split, atomic_path
 from features import FEATURE_NAMES, FEATURE_SET_VERSION, build_table
-from models import TREE_KINDS, ShapValues, TreeModel, export_tree_model, load_tree_model, write_importances, write_manifest
+from models import (
+    TREE_KINDS,
+    ShapValues,
+    TreeModel,
+    export_tree_model,
+    load_tree_model,
+    write_importances,
+    write_manifest,
+)
 from models.manifest import MANIFEST_NAME
 from pipelines.training import CNN_MODEL, CNN_SCORE, FittedModels, model_names, score_table, stacked_name
 
