@@ -10,7 +10,7 @@ from detector import InputError, atomic_path
 from features import extract_table
 from pipelines.inputs import add_input_arguments, dataset_from_args
 
-__all__ = ("add_parser", "run")
+__all__ = ("configure", "run")
 
 logger = logging.getLogger(__name__)
 

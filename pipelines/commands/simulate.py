@@ -9,7 +9,7 @@ from pathlib import Path
 from detector.errors import InputError
 from simulation import write_sample
 
-__all__ = ("add_parser", "run")
+__all__ = ("configure", "run")
 
 logger = logging.getLogger(__name__)
 
