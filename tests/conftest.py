@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import h5py
 import numpy as np
 import pytest
 
@@ -32,6 +33,14 @@ def write_crops(path: Path, n: int, *, label: float, seed: int = 0, eta: bool = 
     with EventWriter(path, extras=extras) as writer:
         values = {"eta": np.random.default_rng(seed).uniform(-1.2, 1.2, n).astype(np.float32)} if eta else {}
         writer.append(toy_crops(n, label=label, seed=seed), np.full(n, label, np.float32), **values)
+    return path
+
+
+def write_datasets(path: Path, **datasets: np.ndarray) -> Path:
+    """Write ``datasets`` to a new HDF5 file as they are, without the schema checks (for malformed files)."""
+    with h5py.File(path, "w") as f:
+        for key, value in datasets.items():
+            f.create_dataset(key, data=value)
     return path
 
 

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import h5py
 import numpy as np
 import pytest
 
 from detector import EventWriter, InputError, load_dataset
-from tests.conftest import toy_crops, write_crops
+from tests.conftest import toy_crops, write_crops, write_datasets
 
 
 def test_two_file_layout_concatenates_electrons_then_photons(crop_files: tuple[Path, Path]) -> None:
@@ -82,12 +81,6 @@ def test_fingerprint_follows_content_not_name(tmp_path: Path) -> None:
 # --- bad input: one case each, the message names the file and the problem ---------------------------------
 
 
-def _write_raw(path: Path, **datasets: np.ndarray) -> Path:
-    with h5py.File(path, "w") as f:
-        for key, value in datasets.items():
-            f.create_dataset(key, data=value)
-    return path
-
 
 GOOD_X = toy_crops(4, label=1.0, seed=0)
 
@@ -122,7 +115,7 @@ BAD_FILES = {
 @pytest.mark.parametrize("case", sorted(BAD_FILES))
 def test_bad_electron_file_is_rejected_with_one_line(case: str, tmp_path: Path, crop_files: tuple[Path, Path]) -> None:
     datasets, pattern = BAD_FILES[case]
-    bad = _write_raw(tmp_path / "bad.hdf5", **datasets)
+    bad = write_datasets(tmp_path / "bad.hdf5", **datasets)
     with pytest.raises(InputError, match=rf"^{bad}: .*{pattern}") as info:
         ds = load_dataset(electrons=bad, photons=crop_files[1])
         ds.read_images()

@@ -7,12 +7,11 @@ import json
 import shutil
 from pathlib import Path
 
-import h5py
 import numpy as np
 import pytest
 
 from pipelines.run import main
-from tests.conftest import toy_crops, write_crops
+from tests.conftest import toy_crops, write_crops, write_datasets
 
 
 def _fails_cleanly(argv: list[str], capsys: pytest.CaptureFixture[str], *, names: Path, says: str) -> None:
@@ -33,12 +32,6 @@ def photons(tmp_path: Path) -> Path:
 def _features(electrons: Path, photons: Path, out: Path) -> list[str]:
     return ["features", "--electrons", str(electrons), "--photons", str(photons), "--out", str(out)]
 
-
-def _raw(path: Path, **datasets: np.ndarray) -> Path:
-    with h5py.File(path, "w") as f:
-        for key, value in datasets.items():
-            f.create_dataset(key, data=value)
-    return path
 
 
 GOOD = toy_crops(6, label=1.0, seed=0)
@@ -70,7 +63,7 @@ DATA_CASES = {
 @pytest.mark.parametrize("case", list(DATA_CASES))
 def test_bad_data_file(case: str, tmp_path: Path, photons: Path, capsys: pytest.CaptureFixture[str]) -> None:
     datasets, says = DATA_CASES[case]
-    bad = _raw(tmp_path / "electron.hdf5", **datasets)
+    bad = write_datasets(tmp_path / "electron.hdf5", **datasets)
     out = tmp_path / "out" / "table.parquet"
     _fails_cleanly(_features(bad, photons, out), capsys, names=bad, says=says)
     assert not out.exists() and not list(tmp_path.rglob(".*.tmp"))
@@ -161,17 +154,14 @@ def test_not_a_run_directory(tmp_path: Path, capsys: pytest.CaptureFixture[str])
 # --- configuration --------------------------------------------------------------------------------------------
 
 
-def test_config_with_an_unknown_key(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize(
+    ("content", "says"),
+    [("trials: 3\nlearning_rate: 0.1\n", "unknown key 'learning_rate'"), ("cnn_folds: three\n", "key 'cnn_folds' must be int")],
+    ids=["unknown key", "wrong type"],
+)
+def test_config_with_a_bad_key(content: str, says: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     config = tmp_path / "run.yaml"
-    config.write_text("trials: 3\nlearning_rate: 0.1\n")
+    config.write_text(content)
     out = tmp_path / "run"
-    _fails_cleanly(["run", "--config", str(config), "--out", str(out)], capsys, names=config, says="unknown key 'learning_rate'")
-    assert not out.exists()
-
-
-def test_config_with_a_wrong_type(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    config = tmp_path / "run.yaml"
-    config.write_text("cnn_folds: three\n")
-    out = tmp_path / "run"
-    _fails_cleanly(["run", "--config", str(config), "--out", str(out)], capsys, names=config, says="key 'cnn_folds' must be int")
+    _fails_cleanly(["run", "--config", str(config), "--out", str(out)], capsys, names=config, says=says)
     assert not out.exists()
