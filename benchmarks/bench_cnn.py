@@ -6,8 +6,8 @@ Usage::
     python benchmarks/bench_cnn.py --electrons E.hdf5 --photons P.hdf5 [--max-events N] [--cross-fit]
     python benchmarks/bench_cnn.py --simulate 50000 --cross-fit        # needs the simulation package
 
-Training speed is one epoch of :func:`models.cnn.train_cnn` (forward, backward, AdamW step, augmentation) on
-the training split; inference speed is :meth:`models.stacking.CNNEnsemble.score` on raw crops (transform and
+Training speed is one epoch of :func:`egid.models.cnn.train_cnn` (forward, backward, AdamW step, augmentation) on
+the training split; inference speed is :meth:`egid.models.stacking.CNNEnsemble.score` on raw crops (transform and
 all K networks included, reported per image and per image x network). Figures depend heavily on the machine
 and on what else runs on it: state both when quoting them.
 """
@@ -26,8 +26,8 @@ import numpy as np
 import torch
 from sklearn.metrics import roc_auc_score
 
-from detector import EventDataset, stratified_split
-from models.cnn import (
+from egid.detector import EventDataset, stratified_split
+from egid.models.cnn import (
     CNNConfig,
     EgammaCNN,
     InputTransform,
@@ -36,8 +36,8 @@ from models.cnn import (
     resolve_device,
     train_cnn,
 )
-from models.stacking import DEFAULT_FOLDS, CNNEnsemble, cross_fit_cnn
-from pipelines.inputs import add_input_arguments, dataset_from_args
+from egid.models.stacking import DEFAULT_FOLDS, CNNEnsemble, cross_fit_cnn
+from egid.pipelines.inputs import add_input_arguments, dataset_from_args
 
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:
@@ -55,7 +55,7 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
 
 def _dataset(args: argparse.Namespace, scratch: Path) -> EventDataset:
     if args.simulate:
-        from simulation import write_sample
+        from egid.simulation import write_sample
 
         electrons, photons = write_sample(scratch, args.simulate, seed=args.seed)
         args.electrons, args.photons = electrons, photons
@@ -112,17 +112,23 @@ def main(argv: list[str] | None = None) -> int:
 
         if args.cross_fit:
             clock = time.perf_counter()
-            result = cross_fit_cnn(dataset, split, n_folds=args.folds, config=config, seed=args.seed, device=device,
-                                   threads=args.threads)
+            result = cross_fit_cnn(
+                dataset, split, n_folds=args.folds, config=config, seed=args.seed, device=device, threads=args.threads
+            )
             total = time.perf_counter() - clock
             phases = ", ".join(f"{k} {v:.0f} s" for k, v in result.seconds.items())
             print(f"cross-fit K={args.folds}: {total:.0f} s ({phases})")
             for k, history in enumerate(result.histories):
-                print(f"  fold {k}: epochs {len(history.validation_auc)}, best {history.best_epoch + 1}, "
-                      f"validation AUC {np.round(history.validation_auc, 4).tolist()}")
+                print(
+                    f"  fold {k}: epochs {len(history.validation_auc)}, best {history.best_epoch + 1}, "
+                    f"validation AUC {np.round(history.validation_auc, 4).tolist()}"
+                )
             y = dataset.labels
-            for name, idx in (("train (out of fold)", split.train), ("validation", split.validation),
-                              ("test", split.test)):
+            for name, idx in (
+                ("train (out of fold)", split.train),
+                ("validation", split.validation),
+                ("test", split.test),
+            ):
                 print(f"  AUC {name:20s} {roc_auc_score(y[idx], result.scores[idx]):.4f}  ({len(idx)} events)")
     return 0
 

@@ -7,10 +7,11 @@ Usage::
 
 The crops are real showers: the 200 Geant4 events of ``tests/data/g4_slice.hdf5`` (or the events of
 ``--source``, a file in the CMS layout), repeated to ``--events``. *In memory* times
-:func:`features.build_table` over the whole array in 8192-image chunks, as :func:`features.extract_table` does.
-*HDF5* writes ``--file-events`` of them to a temporary lzf file with :class:`detector.EventWriter` and times
+:func:`egid.features.build_table` over the whole array in 8192-image chunks, as
+:func:`egid.features.extract_table` does.
+*HDF5* writes ``--file-events`` of them to a temporary lzf file with :class:`egid.detector.EventWriter` and times
 (1) reading ``X`` with h5py alone, (2) streaming the validated images with ``EventDataset.iter_images`` and
-(3) the full :func:`features.extract_table`. Each figure is the best of ``--repeats`` runs (wall clock; CPU
+(3) the full :func:`egid.features.extract_table`. Each figure is the best of ``--repeats`` runs (wall clock; CPU
 time in brackets). Figures depend heavily on the machine and on what else runs on it: state both when quoting.
 """
 
@@ -26,8 +27,8 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from detector import DEFAULT_CHUNK, EventWriter, load_dataset
-from features import FEATURE_NAMES, build_table, extract_table
+from egid.detector import DEFAULT_CHUNK, EventWriter, load_dataset
+from egid.features import FEATURE_NAMES, build_table, extract_table
 
 G4_SLICE = Path(__file__).resolve().parents[1] / "tests" / "data" / "g4_slice.hdf5"
 

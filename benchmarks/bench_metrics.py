@@ -7,9 +7,9 @@ Usage::
 
 The scores are synthetic (two overlapping Gaussians per model, mapped to probabilities), split 70/15/15 with
 |eta| uniform up to 1.2, the size of the public CMS sample (2 x 249k events). Times:
-(1) :func:`pipelines.delong.delong_covariance` of all models on the test split (the O(k N log N) midrank
+(1) :func:`egid.evaluation.delong.delong_covariance` of all models on the test split (the O(k N log N) midrank
 algorithm), next to sklearn's ``roc_auc_score`` for the same models; (2) the whole
-:func:`pipelines.metrics.compute_metrics` (every split, working points, three |eta| bins, paired comparisons).
+:func:`egid.evaluation.metrics.compute_metrics` (every split, working points, three |eta| bins, paired comparisons).
 Each figure is the best of ``--repeats`` runs (wall clock; CPU time in brackets). Figures depend heavily on the
 machine and on what else runs on it: state both when quoting.
 """
@@ -25,8 +25,8 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import roc_auc_score
 
-from pipelines.delong import delong_covariance
-from pipelines.metrics import compute_metrics
+from egid.evaluation.delong import delong_covariance
+from egid.evaluation.metrics import compute_metrics
 
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:

@@ -5,8 +5,8 @@ Usage::
 
     python benchmarks/bench_simulation.py [--n 100000] [--seed 0] [--out DIR]
 
-Prints the throughput of :func:`simulation.simulate_events` (without writing) for each class and the wall time
-of :func:`simulation.write_sample` (both classes to lzf-compressed HDF5). The target is 100k events per class
+Prints the throughput of :func:`egid.simulation.simulate_events` (without writing) for each class and the wall time
+of :func:`egid.simulation.write_sample` (both classes to lzf-compressed HDF5). The target is 100k events per class
 in under 60 s on a 2-core machine.
 """
 
@@ -18,7 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from simulation import iter_chunks, write_sample
+from egid.simulation import iter_chunks, write_sample
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -33,15 +33,19 @@ def main(argv: list[str] | None = None) -> int:
         for _ in iter_chunks(args.n, particle=particle, seed=args.seed):
             pass
         wall, cpu = time.perf_counter() - start, time.process_time() - cpu_start
-        print(f"simulate {particle}s: {args.n} events in {wall:.1f} s wall ({cpu:.1f} s CPU): "
-              f"{args.n / wall:.0f} events/s")
+        print(
+            f"simulate {particle}s: {args.n} events in {wall:.1f} s wall ({cpu:.1f} s CPU): "
+            f"{args.n / wall:.0f} events/s"
+        )
     with tempfile.TemporaryDirectory() as tmp:
         out = args.out or Path(tmp)
         start = time.perf_counter()
         write_sample(out, args.n, seed=args.seed)
         wall = time.perf_counter() - start
-    print(f"write_sample: {args.n} events per class (both classes, HDF5 lzf) in {wall:.1f} s: "
-          f"{2 * args.n / wall:.0f} events/s")
+    print(
+        f"write_sample: {args.n} events per class (both classes, HDF5 lzf) in {wall:.1f} s: "
+        f"{2 * args.n / wall:.0f} events/s"
+    )
     return 0
 
 

@@ -21,6 +21,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -28,8 +29,8 @@ import pandas as pd
 from sklearn.datasets import make_classification
 from sklearn.metrics import roc_auc_score
 
-from models.export import OnnxTreeScorer, onnx_path, to_onnx
-from models.trees import TREE_KINDS, fit_tree_model
+from egid.models.export import OnnxTreeScorer, onnx_path, to_onnx
+from egid.models.trees import TREE_KINDS, fit_tree_model
 
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:
@@ -45,9 +46,13 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
 
 def _table(rows: int, features: int, seed: int) -> pd.DataFrame:
     X, y = make_classification(
-        n_samples=rows, n_features=features, n_informative=max(2, features // 3), n_redundant=features // 8,
-        flip_y=0.05, random_state=seed,
-    )  # fmt: skip
+        n_samples=rows,
+        n_features=features,
+        n_informative=max(2, features // 3),
+        n_redundant=features // 8,
+        flip_y=0.05,
+        random_state=seed,
+    )
     table = pd.DataFrame(X.astype(np.float32), columns=[f"feature_{i:02d}" for i in range(features)])
     rng = np.random.default_rng(seed)
     for column in table.columns[: features // 4]:
@@ -83,25 +88,36 @@ def main(argv: list[str] | None = None) -> int:
     X_train, X_val, X_test = features[:a], features[a:b], features[b:]
     y_train, y_val, y_test = table["label"][:a], table["label"][a:b], table["label"][b:]
     print(f"table: {len(table)} rows x {args.features} features (train {a}, validation {b - a}, test {len(table) - b})")
-    print(f"training: {args.rounds} rounds, default parameters, {args.threads} threads; inference: the boosters keep those threads, onnxruntime uses every core")
+    print(
+        f"training: {args.rounds} rounds, default parameters, {args.threads} threads; "
+        "inference: the boosters keep those threads, onnxruntime uses every core"
+    )
     print(f"{'model':<18} {'train s':>8} {'test AUC':>9} {'rows/s':>12} {'1-row latency':>14}")
     with tempfile.TemporaryDirectory() as scratch:
         for kind in TREE_KINDS:
             start = time.perf_counter()
             model = fit_tree_model(
-                kind, X_train, y_train, X_val, y_val, max_rounds=args.rounds, early_stopping_rounds=None,
-                seed=args.seed, n_jobs=args.threads,
-            )  # fmt: skip
+                kind,
+                X_train,
+                y_train,
+                X_val,
+                y_val,
+                max_rounds=args.rounds,
+                early_stopping_rounds=None,
+                seed=args.seed,
+                n_jobs=args.threads,
+            )
             train_s = time.perf_counter() - start
             auc = roc_auc_score(y_test, model.predict(X_test))
-            native_s = _best_time(lambda: model.predict(features), args.repeats)
+            native_s = _best_time(partial(model.predict, features), args.repeats)
             latency = _latency_us(model.predict, X_test)
-            print(f"{kind + ' native':<18} {train_s:>8.1f} {auc:>9.4f} {len(features) / native_s:>12,.0f} {latency:>11.0f} us")
+            rate = len(features) / native_s
+            print(f"{kind + ' native':<18} {train_s:>8.1f} {auc:>9.4f} {rate:>12,.0f} {latency:>11.0f} us")
             if to_onnx(model, onnx_path(Path(scratch), kind), check_X=X_test) is None:
                 print(f"{kind + ' ONNX':<18} parity check failed, no ONNX timing")
                 continue
             scorer = OnnxTreeScorer(onnx_path(Path(scratch), kind))
-            onnx_s = _best_time(lambda: scorer.predict(features), args.repeats)
+            onnx_s = _best_time(partial(scorer.predict, features), args.repeats)
             onnx_auc = roc_auc_score(y_test, scorer.predict(X_test))
             latency = _latency_us(scorer.predict, X_test)
             print(f"{kind + ' ONNX':<18} {'':>8} {onnx_auc:>9.4f} {len(features) / onnx_s:>12,.0f} {latency:>11.0f} us")

@@ -19,7 +19,7 @@ import platform
 import sys
 from pathlib import Path
 
-from pipelines.run import main as egid
+from egid.pipelines.run import main as egid
 
 
 def run(argv: list[str] | None = None) -> int:
@@ -29,8 +29,9 @@ def run(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default="reports/runs/full-size")
     parser.add_argument("--extra", nargs=argparse.REMAINDER, default=[], help="further options for egid run")
     args = parser.parse_args(argv)
-    status = egid(["run", "--n-per-class", str(args.n_per_class), "--trials", str(args.trials), "--out", args.out,
-                   *args.extra])  # fmt: skip
+    status = egid(
+        ["run", "--n-per-class", str(args.n_per_class), "--trials", str(args.trials), "--out", args.out, *args.extra]
+    )
     if status != 0:
         return status
     timings = json.loads((Path(args.out) / "timings.json").read_text())

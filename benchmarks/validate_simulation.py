@@ -5,7 +5,7 @@ Prints, per class, the simulated and Geant4 distributions of the main shower sha
 median of the summed energy, R9 = E3x3 / E_sum, the log-weighted sigma_ietaieta and sigma_iphiiphi, the phi
 and eta widths, the number of crystals above threshold, the seed time), the electrons' phi width and the
 photon conversion fraction in bins of |eta|, and two classifier tests on the full feature table
-(``features.build_table``), each a LightGBM with its 5-fold cross-validated ROC AUC:
+(``egid.features.build_table``), each a LightGBM with its 5-fold cross-validated ROC AUC:
 
 * two-sample test per class: simulated vs Geant4 images of the same class (0.5 = indistinguishable);
 * electron-vs-photon separation on each sample: the simulation is useful if both AUCs agree (within 0.03).
@@ -27,32 +27,56 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import StratifiedKFold, cross_val_score
 
-import features
-from detector import load_dataset
-from detector.schema import ELECTRON
-from simulation import simulate_events
-from simulation.tracker import material_x0
+from egid import features
+from egid.detector import load_dataset
+from egid.detector.schema import ELECTRON
+from egid.simulation import simulate_events
+from egid.simulation.tracker import material_x0
 
 REPO = Path(__file__).resolve().parents[1]
 ETA_BINS = ((0.0, 0.4), (0.4, 0.8), (0.8, 1.2))
-SHOWN = ("e_sum", "r9", "e5x5_over_e_sum", "sigma_ietaieta", "sigma_iphiiphi", "eta_width", "phi_width",
-         "n_above_0p1", "n_hits", "seed_time")
+SHOWN = (
+    "e_sum",
+    "r9",
+    "e5x5_over_e_sum",
+    "sigma_ietaieta",
+    "sigma_iphiiphi",
+    "eta_width",
+    "phi_width",
+    "n_above_0p1",
+    "n_hits",
+    "seed_time",
+)
 
 
 def classifier_auc(x: pd.DataFrame, y: np.ndarray, *, seed: int) -> float:
     """5-fold cross-validated ROC AUC of a gradient-boosted classifier (LightGBM) telling ``y`` apart."""
-    model = lgb.LGBMClassifier(n_estimators=300, learning_rate=0.05, num_leaves=15, min_child_samples=20,
-                               subsample=0.8, subsample_freq=1, colsample_bytree=0.8, random_state=seed,
-                               n_jobs=2, verbose=-1)
+    model = lgb.LGBMClassifier(
+        n_estimators=300,
+        learning_rate=0.05,
+        num_leaves=15,
+        min_child_samples=20,
+        subsample=0.8,
+        subsample_freq=1,
+        colsample_bytree=0.8,
+        random_state=seed,
+        n_jobs=2,
+        verbose=-1,
+    )
     folds = StratifiedKFold(n_splits=5, shuffle=True, random_state=seed)
     return float(cross_val_score(model, x, y, cv=folds, scoring="roc_auc").mean())
 
 
 def _side_by_side(sim: pd.DataFrame, g4: pd.DataFrame) -> pd.DataFrame:
     rows = {
-        name: {"sim mean": sim[name].mean(), "G4 mean": g4[name].mean(),
-               "sim median": sim[name].median(), "G4 median": g4[name].median(),
-               "sim std": sim[name].std(), "G4 std": g4[name].std()}
+        name: {
+            "sim mean": sim[name].mean(),
+            "G4 mean": g4[name].mean(),
+            "sim median": sim[name].median(),
+            "G4 median": g4[name].median(),
+            "sim std": sim[name].std(),
+            "G4 std": g4[name].std(),
+        }
         for name in SHOWN
     }
     return pd.DataFrame(rows).T
@@ -64,8 +88,12 @@ def _in_bins(values: pd.Series, abs_eta: np.ndarray) -> list[float]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--g4-dir", type=Path, default=REPO.parent / "shared" / "data" / "g4_reference",
-                        help="directory holding the Geant4 electron.hdf5 and photon.hdf5 (default: %(default)s)")
+    parser.add_argument(
+        "--g4-dir",
+        type=Path,
+        default=REPO.parent / "shared" / "data" / "g4_reference",
+        help="directory holding the Geant4 electron.hdf5 and photon.hdf5 (default: %(default)s)",
+    )
     parser.add_argument("--n", type=int, default=20_000, help="simulated events per class (default: %(default)s)")
     parser.add_argument("--seed", type=int, default=0, help="simulation and classifier seed (default: 0)")
     args = parser.parse_args(argv)
@@ -88,16 +116,22 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\n=== {particle}s: {args.n} simulated ({args.n / elapsed:.0f} events/s) vs {len(ref)} Geant4 ===")
         print(_side_by_side(sim, ref).to_string(float_format=lambda v: f"{v:.4g}"))
         bins = " / ".join(f"{lo}-{hi}" for lo, hi in ETA_BINS)
-        print(f"phi_width in |eta| {bins}: sim {_fmt(_in_bins(sim['phi_width'], sim['abs_eta']))}, "
-              f"G4 {_fmt(_in_bins(ref['phi_width'], ref['abs_eta']))}")
+        print(
+            f"phi_width in |eta| {bins}: sim {_fmt(_in_bins(sim['phi_width'], sim['abs_eta']))}, "
+            f"G4 {_fmt(_in_bins(ref['phi_width'], ref['abs_eta']))}"
+        )
         if particle == "photon":
             expected = [1 - np.exp(-7 / 9 * material_x0(np.linspace(lo, hi, 101))).mean() for lo, hi in ETA_BINS]
-            print(f"conversion fraction in |eta| {bins}: sim {_fmt(_in_bins(sim['converted'], sim['abs_eta']))}, "
-                  f"G4 {_fmt(_in_bins(ref['converted'], ref['abs_eta']))}, 1 - exp(-7/9 t) {_fmt(expected)}")
+            print(
+                f"conversion fraction in |eta| {bins}: sim {_fmt(_in_bins(sim['converted'], sim['abs_eta']))}, "
+                f"G4 {_fmt(_in_bins(ref['converted'], ref['abs_eta']))}, 1 - exp(-7/9 t) {_fmt(expected)}"
+            )
             for flag, label in ((0, "unconverted"), (1, "converted")):
                 s, r = sim[sim["converted"] == flag], ref[ref["converted"] == flag]
-                print(f"{label}: r9 sim {s['r9'].mean():.3f} G4 {r['r9'].mean():.3f}; "
-                      f"phi_width sim {s['phi_width'].mean():.3f} G4 {r['phi_width'].mean():.3f}")
+                print(
+                    f"{label}: r9 sim {s['r9'].mean():.3f} G4 {r['r9'].mean():.3f}; "
+                    f"phi_width sim {s['phi_width'].mean():.3f} G4 {r['phi_width'].mean():.3f}"
+                )
 
     names = list(features.FEATURE_NAMES)
     rng = np.random.default_rng(args.seed)
@@ -109,8 +143,10 @@ def main(argv: list[str] | None = None) -> int:
         balanced[particle] = sim
         x = pd.concat([ref[names], sim[names]], ignore_index=True)
         y = np.r_[np.zeros(len(ref)), np.ones(len(sim))]
-        print(f"two-sample sim vs Geant4, {particle}s: AUC {classifier_auc(x, y, seed=args.seed):.3f}"
-              " (0.5 = indistinguishable)")
+        print(
+            f"two-sample sim vs Geant4, {particle}s: AUC {classifier_auc(x, y, seed=args.seed):.3f}"
+            " (0.5 = indistinguishable)"
+        )
     for label, pair in (("Geant4", tables), ("simulation", balanced)):
         x = pd.concat([pair["electron"][names], pair["photon"][names]], ignore_index=True)
         y = np.r_[np.ones(len(pair["electron"])), np.zeros(len(pair["photon"]))]

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from detector.dataset import DEFAULT_CHUNK, EventDataset, load_dataset, require_both_classes
-from detector.errors import InputError
-from detector.hdf5 import EventFile, EventWriter, atomic_path, check_images, file_digest
-from detector.split import Split, stratified_folds, stratified_split
+from egid.detector.dataset import DEFAULT_CHUNK, EventDataset, load_dataset, require_both_classes
+from egid.detector.errors import InputError
+from egid.detector.hdf5 import EventFile, EventWriter, atomic_path, check_images, file_digest
+from egid.detector.split import Split, stratified_folds, stratified_split
 
 __all__ = (
     "DEFAULT_CHUNK",

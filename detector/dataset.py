@@ -15,9 +15,9 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from detector.errors import InputError
-from detector.hdf5 import EventFile, file_digest
-from detector.schema import ELECTRON, PHOTON, IMAGE_SHAPE, Images, IndexArray
+from egid.detector.errors import InputError
+from egid.detector.hdf5 import EventFile, file_digest
+from egid.detector.schema import ELECTRON, IMAGE_SHAPE, PHOTON, Images, IndexArray
 
 __all__ = ("DEFAULT_CHUNK", "EventDataset", "load_dataset", "require_both_classes")
 
@@ -32,7 +32,7 @@ class _Selection:
 
 
 class EventDataset:
-    """Events selected from one or more :class:`~detector.hdf5.EventFile` objects, in a fixed order.
+    """Events selected from one or more :class:`~egid.detector.hdf5.EventFile` objects, in a fixed order.
 
     Attributes
     ----------
@@ -144,17 +144,20 @@ def load_dataset(
         A file is missing or malformed, or the arguments do not name one valid layout.
     """
     if max_events is not None and max_events < 2:
-        raise InputError(f"--max-events: must be at least 2, got {max_events}")
+        msg = f"--max-events: must be at least 2, got {max_events}"
+        raise InputError(msg)
     if data is not None:
         if electrons is not None or photons is not None:
-            raise InputError("--data: give either --data or --electrons/--photons, not both")
+            msg = "--data: give either --data or --electrons/--photons, not both"
+            raise InputError(msg)
         file = EventFile(data, labelled=labelled)
         if np.isnan(file.labels).any():
             return EventDataset([_Selection(file, np.arange(min(file.n_events, max_events or file.n_events)))])
         return EventDataset([_Selection(file, _stratified_subset(file.labels, max_events, seed))])
     if electrons is None or photons is None:
         missing = "--photons" if photons is None else "--electrons"
-        raise InputError(f"{missing}: both --electrons and --photons are needed (or a single --data file)")
+        msg = f"{missing}: both --electrons and --photons are needed (or a single --data file)"
+        raise InputError(msg)
     files = [EventFile(electrons, expected_label=ELECTRON), EventFile(photons, expected_label=PHOTON)]
     per_class = None if max_events is None else max_events // 2
     return EventDataset([_Selection(f, np.arange(min(f.n_events, per_class or f.n_events))) for f in files])
@@ -177,4 +180,5 @@ def require_both_classes(labels: npt.NDArray[np.float32], *, name: str) -> None:
     for value in (ELECTRON, PHOTON):
         if not (labels == value).any():
             other = "electrons" if value == ELECTRON else "photons"
-            raise InputError(f"{name}: holds no {other}; training and evaluation need both classes")
+            msg = f"{name}: holds no {other}; training and evaluation need both classes"
+            raise InputError(msg)

@@ -1,6 +1,6 @@
 """Reading and writing one HDF5 file of crops in the real CMS layout, with validation at the boundary.
 
-Every problem with a user's file raises :class:`~detector.errors.InputError` with one line,
+Every problem with a user's file raises :class:`~egid.detector.errors.InputError` with one line,
 ``<path>: <problem>``. Opening a file checks everything that metadata and the labels can tell (existence,
 HDF5 format, datasets, shapes, labels); the pixel checks (NaN/inf, negative energies) happen chunk by chunk
 while the images stream through :meth:`EventFile.iter_blocks`, so no step needs the whole file in memory.
@@ -20,8 +20,8 @@ import h5py
 import numpy as np
 import numpy.typing as npt
 
-from detector.errors import InputError
-from detector.schema import ELECTRON, ENERGY, IMAGE_SHAPE, PHOTON, Images, IndexArray, class_name
+from egid.detector.errors import InputError
+from egid.detector.schema import ELECTRON, ENERGY, IMAGE_SHAPE, PHOTON, Images, IndexArray, class_name
 
 __all__ = ("EventFile", "EventWriter", "atomic_path", "check_images", "file_digest")
 
@@ -84,16 +84,20 @@ class EventFile:
         self.path = Path(path)
         name = str(self.path)
         if not self.path.exists():
-            raise InputError(f"{name}: no such file")
+            msg = f"{name}: no such file"
+            raise InputError(msg)
         if self.path.is_dir():
-            raise InputError(f"{name}: is a directory, expected an HDF5 file")
+            msg = f"{name}: is a directory, expected an HDF5 file"
+            raise InputError(msg)
         if not h5py.is_hdf5(self.path):
-            raise InputError(f"{name}: not an HDF5 file")
+            msg = f"{name}: not an HDF5 file"
+            raise InputError(msg)
         try:
             with h5py.File(self.path, "r") as f:
                 self.n_events, self.labels, self.extras = _read_metadata(f, name, expected_label, labelled)
         except OSError as err:
-            raise InputError(f"{name}: cannot be read as HDF5, truncated or corrupted ({_first_line(err)})") from None
+            msg = f"{name}: cannot be read as HDF5, truncated or corrupted ({_first_line(err)})"
+            raise InputError(msg) from None
 
     def iter_blocks(self, indices: IndexArray, *, chunk_size: int) -> Iterator[tuple[IndexArray, Images]]:
         """Yield ``(indices_in_block, images)`` for the sorted ``indices``, reading ``chunk_size`` rows at a time.
@@ -113,7 +117,8 @@ class EventFile:
                     check_images(images, name=name, first_index=lo)
                     yield block, images
         except OSError as err:
-            raise InputError(f"{name}: cannot be read as HDF5, truncated or corrupted ({_first_line(err)})") from None
+            msg = f"{name}: cannot be read as HDF5, truncated or corrupted ({_first_line(err)})"
+            raise InputError(msg) from None
 
 
 def _first_line(err: BaseException) -> str:
@@ -126,21 +131,27 @@ def _read_metadata(
     present = [key for key in ("X", "y") if key in f or labelled]
     for key in present:
         if key not in f:
-            raise InputError(f"{name}: missing dataset '{key}'")
+            msg = f"{name}: missing dataset '{key}'"
+            raise InputError(msg)
         if not isinstance(f[key], h5py.Dataset):
-            raise InputError(f"{name}: '{key}' is a group, expected a dataset")
+            msg = f"{name}: '{key}' is a group, expected a dataset"
+            raise InputError(msg)
     x = f["X"]
     if x.ndim != 4 or x.shape[1:] != IMAGE_SHAPE:
-        raise InputError(f"{name}: dataset 'X' has shape {x.shape}, expected (N, 32, 32, 2)")
+        msg = f"{name}: dataset 'X' has shape {x.shape}, expected (N, 32, 32, 2)"
+        raise InputError(msg)
     n = int(x.shape[0])
     if "y" in present:
         y = f["y"]
         if y.ndim != 1:
-            raise InputError(f"{name}: dataset 'y' has shape {y.shape}, expected (N,)")
+            msg = f"{name}: dataset 'y' has shape {y.shape}, expected (N,)"
+            raise InputError(msg)
         if n != y.shape[0]:
-            raise InputError(f"{name}: datasets 'X' and 'y' have different lengths ({n} and {y.shape[0]})")
+            msg = f"{name}: datasets 'X' and 'y' have different lengths ({n} and {y.shape[0]})"
+            raise InputError(msg)
     if n == 0:
-        raise InputError(f"{name}: holds no events")
+        msg = f"{name}: holds no events"
+        raise InputError(msg)
     if "y" in present:
         labels = np.asarray(f["y"][:], dtype=np.float32)
         _check_labels(labels, name, expected_label)
@@ -230,8 +241,12 @@ class EventWriter:
         f = h5py.File(tmp, "w")
         self._file = f
         f.create_dataset(
-            "X", shape=(0, *IMAGE_SHAPE), maxshape=(None, *IMAGE_SHAPE), dtype=np.float32,
-            chunks=(WRITE_CHUNK_EVENTS, *IMAGE_SHAPE), compression="lzf",
+            "X",
+            shape=(0, *IMAGE_SHAPE),
+            maxshape=(None, *IMAGE_SHAPE),
+            dtype=np.float32,
+            chunks=(WRITE_CHUNK_EVENTS, *IMAGE_SHAPE),
+            compression="lzf",
         )
         f.create_dataset("y", shape=(0,), maxshape=(None,), dtype=np.float32, chunks=(4096,), compression="lzf")
         for key, dtype in self._extra_dtypes.items():
@@ -241,13 +256,16 @@ class EventWriter:
     def append(self, images: npt.ArrayLike, labels: npt.ArrayLike, **extras: npt.ArrayLike) -> None:
         """Append a block of ``images`` (n, 32, 32, 2), ``labels`` (n,) and one (n,) array per declared extra."""
         if self._file is None:
-            raise RuntimeError("EventWriter.append called outside its with-block")
+            msg = "EventWriter.append called outside its with-block"
+            raise RuntimeError(msg)
         x = np.asarray(images, dtype=np.float32)
         y = np.asarray(labels, dtype=np.float32)
         if x.shape[1:] != IMAGE_SHAPE or y.shape != (x.shape[0],):
-            raise ValueError(f"expected images (n, 32, 32, 2) and labels (n,), got {x.shape} and {y.shape}")
+            msg = f"expected images (n, 32, 32, 2) and labels (n,), got {x.shape} and {y.shape}"
+            raise ValueError(msg)
         if set(extras) != set(self._extra_dtypes):
-            raise ValueError(f"expected extras {sorted(self._extra_dtypes)}, got {sorted(extras)}")
+            msg = f"expected extras {sorted(self._extra_dtypes)}, got {sorted(extras)}"
+            raise ValueError(msg)
         blocks = {"X": x, "y": y} | {k: np.asarray(v) for k, v in extras.items()}
         for key, values in blocks.items():
             dset = self._file[key]

@@ -29,10 +29,7 @@ __all__ = (
     "ELECTRON",
     "ENERGY",
     "ENERGY_SCALE_GEV",
-    "FloatArray",
     "IMAGE_SHAPE",
-    "Images",
-    "IndexArray",
     "N_IETA",
     "N_IPHI",
     "PHOTON",
@@ -40,6 +37,9 @@ __all__ = (
     "SEED_IPHI",
     "TIME",
     "TIME_SCALE_NS",
+    "FloatArray",
+    "Images",
+    "IndexArray",
     "class_name",
 )
 

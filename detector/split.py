@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from detector.schema import IndexArray
+from egid.detector.schema import IndexArray
 
 __all__ = ("Split", "stratified_folds", "stratified_split")
 
@@ -25,9 +25,7 @@ class Split:
     test: IndexArray
 
 
-def stratified_split(
-    labels: npt.ArrayLike, *, seed: int, validation: float = 0.15, test: float = 0.15
-) -> Split:
+def stratified_split(labels: npt.ArrayLike, *, seed: int, validation: float = 0.15, test: float = 0.15) -> Split:
     """Split event indices into train/validation/test, keeping each class's share in every part.
 
     Parameters
@@ -40,7 +38,8 @@ def stratified_split(
         Fractions of each class assigned to the validation and test parts; the rest is training.
     """
     if not (0 < validation < 1 and 0 < test < 1 and validation + test < 1):
-        raise ValueError(f"validation and test fractions must be in (0, 1) and sum below 1, got {validation}, {test}")
+        msg = f"validation and test fractions must be in (0, 1) and sum below 1, got {validation}, {test}"
+        raise ValueError(msg)
     y = np.asarray(labels)
     rng = np.random.default_rng(seed)
     parts: tuple[list[IndexArray], list[IndexArray], list[IndexArray]] = ([], [], [])
@@ -63,7 +62,8 @@ def stratified_folds(labels: npt.ArrayLike, *, n_folds: int, seed: int) -> npt.N
     folds : ndarray of shape (n_events,), int64
     """
     if n_folds < 2:
-        raise ValueError(f"n_folds must be at least 2, got {n_folds}")
+        msg = f"n_folds must be at least 2, got {n_folds}"
+        raise ValueError(msg)
     y = np.asarray(labels)
     rng = np.random.default_rng(seed)
     folds = np.empty(y.size, dtype=np.int64)

@@ -7,9 +7,9 @@ formula and physics meaning, ``build_table(images)`` computes them for a batch o
 
 from __future__ import annotations
 
-from features.extract import cached_table, extract_table
-from features.feature import Feature
-from features.registry import FEATURE_NAMES, FEATURE_SET_VERSION, REGISTRY, TABLE_DTYPE, build_table, get_feature
+from egid.features.extract import cached_table, extract_table
+from egid.features.feature import Feature
+from egid.features.registry import FEATURE_NAMES, FEATURE_SET_VERSION, REGISTRY, TABLE_DTYPE, build_table, get_feature
 
 __all__ = (
     "FEATURE_NAMES",

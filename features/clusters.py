@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from detector.schema import ENERGY_SCALE_GEV, FloatArray, IndexArray
-from features.crops import CropBatch, Segments, take
-from features.feature import Feature
+from egid.detector.schema import ENERGY_SCALE_GEV, FloatArray, IndexArray
+from egid.features.crops import CropBatch, Segments, take
+from egid.features.feature import Feature
 
-__all__ = ("COUNT_THRESHOLDS_GEV", "LOCAL_MAX_THRESHOLD_GEV", "FEATURES", "compute")
+__all__ = ("COUNT_THRESHOLDS_GEV", "FEATURES", "LOCAL_MAX_THRESHOLD_GEV", "compute")
 
 COUNT_THRESHOLDS_GEV = (0.1, 0.5, 1.0, 5.0)
 """Energies (GeV) above which crystals are counted: n_above_0p1, n_above_0p5, n_above_1, n_above_5."""
@@ -54,23 +54,51 @@ def _local_maxima(batch: CropBatch) -> IndexArray:
 
 
 _ROWS = (
-    ("n_hits", "count", "number of crystals with E_i > 0 (above the zero-suppression threshold)",
-     "size of the deposit in crystals"),
+    (
+        "n_hits",
+        "count",
+        "number of crystals with E_i > 0 (above the zero-suppression threshold)",
+        "size of the deposit in crystals",
+    ),
     ("n_above_0p1", "count", "number of crystals with E_i > 0.1 GeV", "crystals above the noise level"),
     ("n_above_0p5", "count", "number of crystals with E_i > 0.5 GeV", "crystals carrying a real shower share"),
     ("n_above_1", "count", "number of crystals with E_i > 1 GeV", "significant crystals"),
-    ("n_above_5", "count", "number of crystals with E_i > 5 GeV",
-     "crystals of the hard core (one or two for a photon)"),
-    ("n_local_maxima", "count", "number of local maxima above 1 GeV (see the module docstring)",
-     "separate clusters: a converted pair or a brem photon adds one"),
-    ("e_2nd_local_max", "GeV", "energy of the second-hottest local maximum; NaN with fewer than two",
-     "the hottest crystal of the second cluster"),
-    ("e3x3_2nd_local_max", "GeV", "sum of the 3x3 around the second-hottest local maximum; NaN with fewer than two",
-     "energy of the second cluster (brem photon or conversion leg)"),
-    ("dieta_2nd_local_max", "crystals", "|i(2nd local max) - i(hottest local max)|; NaN with fewer than two",
-     "i-eta separation of the two clusters (small: the field does not bend in eta)"),
-    ("diphi_2nd_local_max", "crystals", "|j(2nd local max) - j(hottest local max)|; NaN with fewer than two",
-     "i-phi separation of the two clusters, the opening that the 3.8 T field produces"),
+    (
+        "n_above_5",
+        "count",
+        "number of crystals with E_i > 5 GeV",
+        "crystals of the hard core (one or two for a photon)",
+    ),
+    (
+        "n_local_maxima",
+        "count",
+        "number of local maxima above 1 GeV (see the module docstring)",
+        "separate clusters: a converted pair or a brem photon adds one",
+    ),
+    (
+        "e_2nd_local_max",
+        "GeV",
+        "energy of the second-hottest local maximum; NaN with fewer than two",
+        "the hottest crystal of the second cluster",
+    ),
+    (
+        "e3x3_2nd_local_max",
+        "GeV",
+        "sum of the 3x3 around the second-hottest local maximum; NaN with fewer than two",
+        "energy of the second cluster (brem photon or conversion leg)",
+    ),
+    (
+        "dieta_2nd_local_max",
+        "crystals",
+        "|i(2nd local max) - i(hottest local max)|; NaN with fewer than two",
+        "i-eta separation of the two clusters (small: the field does not bend in eta)",
+    ),
+    (
+        "diphi_2nd_local_max",
+        "crystals",
+        "|j(2nd local max) - j(hottest local max)|; NaN with fewer than two",
+        "i-phi separation of the two clusters, the opening that the 3.8 T field produces",
+    ),
 )
 
 FEATURES = tuple(Feature(name, unit, formula, description, compute) for name, unit, formula, description in _ROWS)

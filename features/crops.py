@@ -6,7 +6,7 @@ segmented reductions (``np.add.reduceat``) over that list, which is sorted by ev
 works on the 5x5 window around it. Energies are converted to GeV and times to ns here, once
 (``x ENERGY_SCALE_GEV``, ``x TIME_SCALE_NS``), in float64.
 
-Inputs are crops as validated by :func:`detector.check_images` (finite, energies >= 0); a crystal is *lit* when
+Inputs are crops as validated by :func:`egid.detector.check_images` (finite, energies >= 0); a crystal is *lit* when
 its energy is non-zero.
 """
 
@@ -17,7 +17,7 @@ from functools import cached_property
 import numpy as np
 import numpy.typing as npt
 
-from detector.schema import (
+from egid.detector.schema import (
     CHANNELS,
     ENERGY,
     ENERGY_SCALE_GEV,
@@ -195,9 +195,11 @@ class CropBatch:
         hits = self.hits
         i, j = hits.ieta[hit], hits.iphi[hit]
         room = {  # whether the neighbour at that step lies inside the crop
-            ("i", -1): i > -SEED_IETA, ("i", 1): i < N_IETA - 1 - SEED_IETA,
-            ("j", -1): j > -SEED_IPHI, ("j", 1): j < N_IPHI - 1 - SEED_IPHI,
-        }  # fmt: skip
+            ("i", -1): i > -SEED_IETA,
+            ("i", 1): i < N_IETA - 1 - SEED_IETA,
+            ("j", -1): j > -SEED_IPHI,
+            ("j", 1): j < N_IPHI - 1 - SEED_IPHI,
+        }
         at_edge = not all(r.all() for r in room.values())
         flat = self.images.reshape(-1)
         base = CHANNELS * hits.pixel[hit] + ENERGY

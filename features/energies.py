@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from detector.schema import FloatArray
-from features.crops import WINDOW_HALF, CropBatch, take
-from features.feature import Feature
+from egid.detector.schema import FloatArray
+from egid.features.crops import WINDOW_HALF, CropBatch, take
+from egid.features.feature import Feature
 
 __all__ = ("FEATURES", "compute")
 
@@ -38,12 +38,12 @@ def _box(rows: range, cols: range) -> np.ndarray:
 _BOXES = {
     "e5x5": _box(range(-2, 3), range(-2, 3)),
     "e3x3": _box(range(-1, 2), range(-1, 2)),
-    "e1x3_ieta": _box(range(-1, 2), range(0, 1)),
-    "e1x3_iphi": _box(range(0, 1), range(-1, 2)),
-    "e1x5_ieta": _box(range(-2, 3), range(0, 1)),
-    "e1x5_iphi": _box(range(0, 1), range(-2, 3)),
+    "e1x3_ieta": _box(range(-1, 2), range(1)),
+    "e1x3_iphi": _box(range(1), range(-1, 2)),
+    "e1x5_ieta": _box(range(-2, 3), range(1)),
+    "e1x5_iphi": _box(range(1), range(-2, 3)),
     "2x5_low": _box(range(-1, 1), range(-2, 3)),
-    "2x5_high": _box(range(0, 2), range(-2, 3)),
+    "2x5_high": _box(range(2), range(-2, 3)),
     **{f"2x2_{i}{j}": _box(range(i, i + 2), range(j, j + 2)) for i in (-1, 0) for j in (-1, 0)},
 }
 _BOX_MATRIX = np.stack(list(_BOXES.values()))
@@ -54,7 +54,7 @@ def compute(batch: CropBatch) -> dict[str, FloatArray]:
     w = batch.window
     hits = batch.hits
     hottest, second = batch.hottest
-    sums = dict(zip(_BOXES, np.einsum("nk,mk->mn", w.reshape(len(w), _SIDE * _SIDE), _BOX_MATRIX)))
+    sums = dict(zip(_BOXES, np.einsum("nk,mk->mn", w.reshape(len(w), _SIDE * _SIDE), _BOX_MATRIX), strict=True))
     out = {
         "e_sum": batch.e_sum,
         "e_seed": w[:, _C, _C],
@@ -98,40 +98,88 @@ _ROWS = (
     ("e_sum", "GeV", "sum_i E_i over the 32x32 crop", "total deposit; the energy scale of the candidate"),
     ("e_seed", "GeV", "E(0, 0)", "energy of the seed crystal (16, 16), the hottest one in the CMS crops"),
     ("e_max", "GeV", "max_i E_i over the crop (0 if empty)", "hottest crystal, which need not be the seed"),
-    ("seed_is_max", "flag", "1 if E(0,0) >= e_max else 0; NaN for an empty crop",
-     "whether the crop is centred on its hottest crystal"),
-    ("e_max_dieta", "crystals", "i-eta offset of the hottest crystal from the seed (first in raster order on ties)",
-     "where the true maximum lies when it is not the seed"),
+    (
+        "seed_is_max",
+        "flag",
+        "1 if E(0,0) >= e_max else 0; NaN for an empty crop",
+        "whether the crop is centred on its hottest crystal",
+    ),
+    (
+        "e_max_dieta",
+        "crystals",
+        "i-eta offset of the hottest crystal from the seed (first in raster order on ties)",
+        "where the true maximum lies when it is not the seed",
+    ),
     ("e_max_diphi", "crystals", "i-phi offset of the hottest crystal from the seed", "as e_max_dieta, along i-phi"),
-    ("e_2nd", "GeV", "second-largest E_i in the crop (0 with fewer than two lit crystals)",
-     "energy sharing of the core; a large value hints at a second particle or an impact near a crystal edge"),
-    ("e_2nd_dieta", "crystals", "i-eta offset of the second-hottest crystal from the seed; NaN if there is none",
-     "neighbour (|offset| = 1) for a single shower, far for a second deposit"),
-    ("e_2nd_diphi", "crystals", "i-phi offset of the second-hottest crystal from the seed; NaN if there is none",
-     "far along i-phi for a brem photon or a conversion leg"),
-    ("e2x2", "GeV", "max over the four 2x2 blocks containing the seed of their sum",
-     "core energy, tolerant to where the particle hit the seed crystal"),
+    (
+        "e_2nd",
+        "GeV",
+        "second-largest E_i in the crop (0 with fewer than two lit crystals)",
+        "energy sharing of the core; a large value hints at a second particle or an impact near a crystal edge",
+    ),
+    (
+        "e_2nd_dieta",
+        "crystals",
+        "i-eta offset of the second-hottest crystal from the seed; NaN if there is none",
+        "neighbour (|offset| = 1) for a single shower, far for a second deposit",
+    ),
+    (
+        "e_2nd_diphi",
+        "crystals",
+        "i-phi offset of the second-hottest crystal from the seed; NaN if there is none",
+        "far along i-phi for a brem photon or a conversion leg",
+    ),
+    (
+        "e2x2",
+        "GeV",
+        "max over the four 2x2 blocks containing the seed of their sum",
+        "core energy, tolerant to where the particle hit the seed crystal",
+    ),
     ("e3x3", "GeV", "sum_{|i|,|j|<=1} E(i, j)", "energy in the 3x3 around the seed; the core of a single shower"),
     ("e5x5", "GeV", "sum_{|i|,|j|<=2} E(i, j)", "energy in the 5x5 around the seed; ~96% of a single shower"),
     ("e1x3_ieta", "GeV", "sum_{|i|<=1} E(i, 0)", "3-crystal strip along i-eta through the seed"),
     ("e1x3_iphi", "GeV", "sum_{|j|<=1} E(0, j)", "3-crystal strip along i-phi through the seed"),
     ("e1x5_ieta", "GeV", "sum_{|i|<=2} E(i, 0)", "5-crystal strip along i-eta through the seed"),
-    ("e1x5_iphi", "GeV", "sum_{|j|<=2} E(0, j)",
-     "5-crystal strip along i-phi through the seed (the CMS e1x5: 1 i-eta x 5 i-phi)"),
-    ("e2x5_max", "GeV", "max(sum_{i in {-1,0}, |j|<=2} E(i, j), sum_{i in {0,1}, |j|<=2} E(i, j))",
-     "the larger 2 (i-eta) x 5 (i-phi) strip through the seed, as CMS e2x5Max"),
+    (
+        "e1x5_iphi",
+        "GeV",
+        "sum_{|j|<=2} E(0, j)",
+        "5-crystal strip along i-phi through the seed (the CMS e1x5: 1 i-eta x 5 i-phi)",
+    ),
+    (
+        "e2x5_max",
+        "GeV",
+        "max(sum_{i in {-1,0}, |j|<=2} E(i, j), sum_{i in {0,1}, |j|<=2} E(i, j))",
+        "the larger 2 (i-eta) x 5 (i-phi) strip through the seed, as CMS e2x5Max",
+    ),
     ("e_left", "GeV", "E(0, -1)", "i-phi neighbour of the seed on the low side"),
     ("e_right", "GeV", "E(0, +1)", "i-phi neighbour of the seed on the high side"),
     ("e_top", "GeV", "E(-1, 0)", "i-eta neighbour of the seed on the low side"),
     ("e_bottom", "GeV", "E(+1, 0)", "i-eta neighbour of the seed on the high side"),
-    ("e_outside_5x5", "GeV", "sum of E(i, j) over the crop with |i| > 2 or |j| > 2",
-     "energy far from the core: brem photons, conversion legs, lateral tails"),
-    ("e_iphi_road_outside_5x5", "GeV", "sum of E(i, j) with |i| <= 1 and |j| > 2",
-     "energy in the i-phi road outside the 5x5: what the field spread along i-phi (brem/conversion recovery)"),
-    ("e_ieta_road_outside_5x5", "GeV", "sum of E(i, j) with |j| <= 1 and |i| > 2",
-     "the same road along i-eta, where the field spreads nothing: a control for the i-phi road"),
-    ("r9", "dimensionless", "e3x3 / e_sum",
-     "compactness; above ~0.94 for unconverted photons, lower for conversions and showering electrons"),
+    (
+        "e_outside_5x5",
+        "GeV",
+        "sum of E(i, j) over the crop with |i| > 2 or |j| > 2",
+        "energy far from the core: brem photons, conversion legs, lateral tails",
+    ),
+    (
+        "e_iphi_road_outside_5x5",
+        "GeV",
+        "sum of E(i, j) with |i| <= 1 and |j| > 2",
+        "energy in the i-phi road outside the 5x5: what the field spread along i-phi (brem/conversion recovery)",
+    ),
+    (
+        "e_ieta_road_outside_5x5",
+        "GeV",
+        "sum of E(i, j) with |j| <= 1 and |i| > 2",
+        "the same road along i-eta, where the field spreads nothing: a control for the i-phi road",
+    ),
+    (
+        "r9",
+        "dimensionless",
+        "e3x3 / e_sum",
+        "compactness; above ~0.94 for unconverted photons, lower for conversions and showering electrons",
+    ),
     ("e_max_over_e5x5", "dimensionless", "e_max / e5x5", "fraction of the 5x5 in the hottest crystal"),
     ("e_2nd_over_e_max", "dimensionless", "e_2nd / e_max", "sharing between the two hottest crystals"),
     ("s4", "dimensionless", "e2x2 / e5x5", "CMS S4: core fraction of the 5x5, lower for spread-out deposits"),

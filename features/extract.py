@@ -1,7 +1,7 @@
 """Feature tables of whole datasets: streamed chunk by chunk with a progress bar, and cached as parquet.
 
 The cache key is the dataset's content fingerprint (file bytes and event selection, not file names) plus
-:data:`~features.registry.FEATURE_SET_VERSION`, so a rerun on the same data skips the extraction and a changed
+:data:`~egid.features.registry.FEATURE_SET_VERSION`, so a rerun on the same data skips the extraction and a changed
 feature set never reuses stale columns.
 """
 
@@ -20,8 +20,8 @@ import pandas as pd
 import pyarrow as pa
 from tqdm import tqdm
 
-from detector import DEFAULT_CHUNK, EventDataset, InputError, atomic_path
-from features.registry import FEATURE_NAMES, FEATURE_SET_VERSION, TABLE_DTYPE, compute_columns
+from egid.detector import DEFAULT_CHUNK, EventDataset, InputError, atomic_path
+from egid.features.registry import FEATURE_NAMES, FEATURE_SET_VERSION, TABLE_DTYPE, compute_columns
 
 __all__ = ("LABEL_COLUMN", "cache_path", "cached_table", "extract_table", "prefetched")
 
@@ -33,9 +33,7 @@ LABEL_COLUMN = "label"
 """Name of the class-label column (1.0 electron, 0.0 photon) that follows the feature columns."""
 
 
-def extract_table(
-    dataset: EventDataset, *, chunk_size: int = DEFAULT_CHUNK, progress: bool = True
-) -> pd.DataFrame:
+def extract_table(dataset: EventDataset, *, chunk_size: int = DEFAULT_CHUNK, progress: bool = True) -> pd.DataFrame:
     """Compute the feature table of every event of ``dataset``, streaming its images in chunks.
 
     Parameters
@@ -50,7 +48,7 @@ def extract_table(
     Returns
     -------
     table : DataFrame of shape (len(dataset), n_features + 1 + n_extras)
-        The :data:`~features.registry.FEATURE_NAMES` columns (float32), then ``label``, then the dataset's
+        The :data:`~egid.features.registry.FEATURE_NAMES` columns (float32), then ``label``, then the dataset's
         per-event extras (for example ``eta``, ``converted``) in the dataset's order.
 
     Raises
@@ -67,8 +65,12 @@ def extract_table(
                 columns[name][start : start + len(images)] = values
             bar.update(len(images))
     undefined = [name for name in FEATURE_NAMES if np.isnan(columns[name]).any()]
-    logger.info("features: %d events x %d features, %d of them undefined (NaN) for some events",
-                n, len(FEATURE_NAMES), len(undefined))
+    logger.info(
+        "features: %d events x %d features, %d of them undefined (NaN) for some events",
+        n,
+        len(FEATURE_NAMES),
+        len(undefined),
+    )
     logger.debug("features undefined for some events: %s", ", ".join(undefined))
     columns[LABEL_COLUMN] = dataset.labels
     columns.update(dataset.extras)
@@ -136,9 +138,7 @@ def cache_path(dataset: EventDataset, cache_dir: str | os.PathLike[str]) -> Path
     return Path(cache_dir) / f"features-v{FEATURE_SET_VERSION}-{dataset.fingerprint()}.parquet"
 
 
-def cached_table(
-    dataset: EventDataset, *, cache_dir: str | os.PathLike[str], progress: bool = True
-) -> pd.DataFrame:
+def cached_table(dataset: EventDataset, *, cache_dir: str | os.PathLike[str], progress: bool = True) -> pd.DataFrame:
     """Return ``dataset``'s feature table from the parquet cache, extracting and caching it on a miss.
 
     The file is written atomically; an unreadable or inconsistent cache file is recomputed and replaced.

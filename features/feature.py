@@ -6,10 +6,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from detector.schema import FloatArray
+from egid.detector.schema import FloatArray
 
 if TYPE_CHECKING:
-    from features.crops import CropBatch
+    from egid.features.crops import CropBatch
 
 __all__ = ("Family", "Feature")
 

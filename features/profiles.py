@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from detector.schema import FloatArray
-from features.crops import CropBatch
-from features.feature import Feature
+from egid.detector.schema import FloatArray
+from egid.features.crops import CropBatch
+from egid.features.feature import Feature
 
 __all__ = ("FAR_DISTANCE", "FEATURES", "compute")
 
@@ -61,19 +61,39 @@ def compute(batch: CropBatch) -> dict[str, FloatArray]:
 _SIDE = {"major": "on the side the energy went", "minor": "on the other side"}
 _ROWS = (
     *(
-        (f"iphi_{side}_side_{k}", "dimensionless",
-         f"sum of E(i, j) with |i| <= 1, |j| = {k} on the {side} side / E_sum",
-         f"share of the i-phi road {k} crystal(s) from the seed {_SIDE[side]}")
-        for k in (1, 2, 3, 4) for side in ("major", "minor")
+        (
+            f"iphi_{side}_side_{k}",
+            "dimensionless",
+            f"sum of E(i, j) with |i| <= 1, |j| = {k} on the {side} side / E_sum",
+            f"share of the i-phi road {k} crystal(s) from the seed {_SIDE[side]}",
+        )
+        for k in (1, 2, 3, 4)
+        for side in ("major", "minor")
     ),
-    ("iphi_major_side_far", "dimensionless", "sum of E(i, j) with |i| <= 1, |j| >= 5 on the major side / E_sum",
-     "distant deposits on the major side: late brem, or one leg of a conversion"),
-    ("iphi_minor_side_far", "dimensionless", "sum of E(i, j) with |i| <= 1, |j| >= 5 on the minor side / E_sum",
-     "distant deposits on the minor side: a conversion leg bent the other way"),
-    ("ieta_sides_1", "dimensionless", "sum of E(i, j) with |j| <= 1, |i| = 1 (both sides) / E_sum",
-     "i-eta profile next to the seed, untouched by the field: the shower's own lateral spread"),
-    ("ieta_sides_2", "dimensionless", "sum of E(i, j) with |j| <= 1, |i| = 2 (both sides) / E_sum",
-     "i-eta profile two crystals from the seed"),
+    (
+        "iphi_major_side_far",
+        "dimensionless",
+        "sum of E(i, j) with |i| <= 1, |j| >= 5 on the major side / E_sum",
+        "distant deposits on the major side: late brem, or one leg of a conversion",
+    ),
+    (
+        "iphi_minor_side_far",
+        "dimensionless",
+        "sum of E(i, j) with |i| <= 1, |j| >= 5 on the minor side / E_sum",
+        "distant deposits on the minor side: a conversion leg bent the other way",
+    ),
+    (
+        "ieta_sides_1",
+        "dimensionless",
+        "sum of E(i, j) with |j| <= 1, |i| = 1 (both sides) / E_sum",
+        "i-eta profile next to the seed, untouched by the field: the shower's own lateral spread",
+    ),
+    (
+        "ieta_sides_2",
+        "dimensionless",
+        "sum of E(i, j) with |j| <= 1, |i| = 2 (both sides) / E_sum",
+        "i-eta profile two crystals from the seed",
+    ),
 )
 
 FEATURES = tuple(Feature(name, unit, formula, description, compute) for name, unit, formula, description in _ROWS)

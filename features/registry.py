@@ -1,8 +1,8 @@
 """The feature registry: every feature's name, unit, formula and meaning in one map, and the table builder.
 
-Features come in families (one module each: :mod:`features.energies`, :mod:`features.shower_shapes`,
-:mod:`features.profiles`, :mod:`features.clusters`, :mod:`features.timing`). A family computes all its features
-at once because they share intermediates; the registry still documents each feature on its own
+Features come in families (one module each: :mod:`egid.features.energies`, :mod:`egid.features.shower_shapes`,
+:mod:`egid.features.profiles`, :mod:`egid.features.clusters`, :mod:`egid.features.timing`). A family computes all
+its features at once because they share intermediates; the registry still documents each feature on its own
 (``get_feature(name).doc``).
 """
 
@@ -16,9 +16,9 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from features import clusters, energies, profiles, shower_shapes, timing
-from features.crops import CropBatch, as_crops
-from features.feature import Family, Feature
+from egid.features import clusters, energies, profiles, shower_shapes, timing
+from egid.features.crops import CropBatch, as_crops
+from egid.features.feature import Family, Feature
 
 __all__ = (
     "BLOCK_SIZE",
@@ -45,7 +45,7 @@ TABLE_DTYPE = np.float32
 REGISTRY: Mapping[str, Feature] = MappingProxyType(
     {f.name: f for family in (energies, shower_shapes, profiles, clusters, timing) for f in family.FEATURES}
 )
-"""Feature name -> :class:`~features.feature.Feature`, in table column order."""
+"""Feature name -> :class:`~egid.features.feature.Feature`, in table column order."""
 
 FEATURE_NAMES: tuple[str, ...] = tuple(REGISTRY)
 """All feature names in their stable table order."""

@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from detector.schema import FloatArray
-from features.crops import WINDOW_HALF, CropBatch, Segments
-from features.feature import Feature
+from egid.detector.schema import FloatArray
+from egid.features.crops import WINDOW_HALF, CropBatch, Segments
+from egid.features.feature import Feature
 
-__all__ = ("CRYSTAL_SIZE", "EXTENT_THRESHOLD_GEV", "LOG_WEIGHT_W0", "FEATURES", "compute")
+__all__ = ("CRYSTAL_SIZE", "EXTENT_THRESHOLD_GEV", "FEATURES", "LOG_WEIGHT_W0", "compute")
 
 CRYSTAL_SIZE = 0.01745
 """Barrel crystal size in eta/phi that CMSSW multiplies the local covariances by."""
@@ -97,37 +97,90 @@ def _local_covariances(window: FloatArray) -> dict[str, FloatArray]:
 
 _W = "w_i = max(0, 4.7 + ln(E_i / e5x5)) over the lit crystals of the 5x5, <i>, <j> its linear energy-weighted mean"
 _ROWS = (
-    ("sigma_ietaieta", "dimensionless",
-     f"0.01745 * sqrt(sum w_i (i - <i>)^2 / sum w_i), {_W}",
-     "CMS sigma_ietaieta: lateral spread along i-eta, which the field does not widen"),
-    ("sigma_iphiiphi", "dimensionless",
-     f"0.01745 * sqrt(sum w_i (j - <j>)^2 / sum w_i), {_W}",
-     "CMS sigma_iphiiphi: lateral spread along i-phi, widened by brem and conversions"),
-    ("sigma_ietaiphi", "dimensionless",
-     f"0.01745^2 * sum w_i (i - <i>)(j - <j>) / sum w_i (a covariance, signed, no square root as in CMSSW), {_W}",
-     "CMS sigma_ietaiphi: tilt of the 5x5 shower"),
-    ("eta_width", "crystals", "sqrt(sum E_i (i - <i>)^2 / E_sum) over all lit crystals",
-     "linear-weighted i-eta RMS of the whole deposit (CMS etaWidth, in crystals)"),
-    ("phi_width", "crystals", "sqrt(sum E_i (j - <j>)^2 / E_sum) over all lit crystals",
-     "linear-weighted i-phi RMS of the whole deposit (CMS phiWidth, in crystals): the brem/conversion spread"),
-    ("axis_major", "crystals", "sqrt(larger eigenvalue of the energy-weighted (i, j) covariance of all lit crystals)",
-     "RMS length of the deposit along its principal axis"),
-    ("axis_minor", "crystals", "sqrt(smaller eigenvalue of the same covariance)",
-     "RMS width of the deposit across its principal axis"),
-    ("elongation", "dimensionless", "1 - minor eigenvalue / major eigenvalue; NaN for a single crystal",
-     "0 for a round deposit, towards 1 for a line (a brem trail)"),
-    ("phi_asymmetry", "dimensionless", "(E(j > 0) - E(j < 0)) / (E(j > 0) + E(j < 0)) over the crop",
-     "energy on the high-i-phi side versus the low side of the seed; the sign follows the bending charge"),
-    ("phi_skewness", "dimensionless", "sum E_i (j - <j>)^3 / E_sum / phi_width^3",
-     "one-sided tail along i-phi: an electron's brem trail lies on one side"),
-    ("phi_kurtosis", "dimensionless", "sum E_i (j - <j>)^4 / E_sum / phi_width^4 - 3",
-     "heavy tails along i-phi (distant brem or conversion deposits) versus a compact core"),
-    ("centroid_distance", "crystals", "sqrt(<i>^2 + <j>^2) over all lit crystals",
-     "offset of the energy centroid from the seed, large when energy lies away from the core"),
-    ("ieta_extent", "crystals", "max i - min i + 1 over crystals above 0.5 GeV; NaN if none",
-     "i-eta span of the significant deposits"),
-    ("iphi_extent", "crystals", "max j - min j + 1 over crystals above 0.5 GeV; NaN if none",
-     "i-phi span of the significant deposits: long for brem trails and opened conversion pairs"),
+    (
+        "sigma_ietaieta",
+        "dimensionless",
+        f"0.01745 * sqrt(sum w_i (i - <i>)^2 / sum w_i), {_W}",
+        "CMS sigma_ietaieta: lateral spread along i-eta, which the field does not widen",
+    ),
+    (
+        "sigma_iphiiphi",
+        "dimensionless",
+        f"0.01745 * sqrt(sum w_i (j - <j>)^2 / sum w_i), {_W}",
+        "CMS sigma_iphiiphi: lateral spread along i-phi, widened by brem and conversions",
+    ),
+    (
+        "sigma_ietaiphi",
+        "dimensionless",
+        f"0.01745^2 * sum w_i (i - <i>)(j - <j>) / sum w_i (a covariance, signed, no square root as in CMSSW), {_W}",
+        "CMS sigma_ietaiphi: tilt of the 5x5 shower",
+    ),
+    (
+        "eta_width",
+        "crystals",
+        "sqrt(sum E_i (i - <i>)^2 / E_sum) over all lit crystals",
+        "linear-weighted i-eta RMS of the whole deposit (CMS etaWidth, in crystals)",
+    ),
+    (
+        "phi_width",
+        "crystals",
+        "sqrt(sum E_i (j - <j>)^2 / E_sum) over all lit crystals",
+        "linear-weighted i-phi RMS of the whole deposit (CMS phiWidth, in crystals): the brem/conversion spread",
+    ),
+    (
+        "axis_major",
+        "crystals",
+        "sqrt(larger eigenvalue of the energy-weighted (i, j) covariance of all lit crystals)",
+        "RMS length of the deposit along its principal axis",
+    ),
+    (
+        "axis_minor",
+        "crystals",
+        "sqrt(smaller eigenvalue of the same covariance)",
+        "RMS width of the deposit across its principal axis",
+    ),
+    (
+        "elongation",
+        "dimensionless",
+        "1 - minor eigenvalue / major eigenvalue; NaN for a single crystal",
+        "0 for a round deposit, towards 1 for a line (a brem trail)",
+    ),
+    (
+        "phi_asymmetry",
+        "dimensionless",
+        "(E(j > 0) - E(j < 0)) / (E(j > 0) + E(j < 0)) over the crop",
+        "energy on the high-i-phi side versus the low side of the seed; the sign follows the bending charge",
+    ),
+    (
+        "phi_skewness",
+        "dimensionless",
+        "sum E_i (j - <j>)^3 / E_sum / phi_width^3",
+        "one-sided tail along i-phi: an electron's brem trail lies on one side",
+    ),
+    (
+        "phi_kurtosis",
+        "dimensionless",
+        "sum E_i (j - <j>)^4 / E_sum / phi_width^4 - 3",
+        "heavy tails along i-phi (distant brem or conversion deposits) versus a compact core",
+    ),
+    (
+        "centroid_distance",
+        "crystals",
+        "sqrt(<i>^2 + <j>^2) over all lit crystals",
+        "offset of the energy centroid from the seed, large when energy lies away from the core",
+    ),
+    (
+        "ieta_extent",
+        "crystals",
+        "max i - min i + 1 over crystals above 0.5 GeV; NaN if none",
+        "i-eta span of the significant deposits",
+    ),
+    (
+        "iphi_extent",
+        "crystals",
+        "max j - min j + 1 over crystals above 0.5 GeV; NaN if none",
+        "i-phi span of the significant deposits: long for brem trails and opened conversion pairs",
+    ),
 )
 
 FEATURES = tuple(Feature(name, unit, formula, description, compute) for name, unit, formula, description in _ROWS)

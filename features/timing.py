@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from detector.schema import ENERGY, SEED_IETA, SEED_IPHI, TIME, TIME_SCALE_NS, FloatArray
-from features.crops import CropBatch, take
-from features.feature import Feature
+from egid.detector.schema import ENERGY, SEED_IETA, SEED_IPHI, TIME, TIME_SCALE_NS, FloatArray
+from egid.features.crops import CropBatch, take
+from egid.features.feature import Feature
 
-__all__ = ("TIMING_THRESHOLD_GEV", "FEATURES", "compute")
+__all__ = ("FEATURES", "TIMING_THRESHOLD_GEV", "compute")
 
 TIMING_THRESHOLD_GEV = 1.0
 """Only crystals above this energy (GeV) enter time_mean, time_rms and time_max_abs."""
@@ -39,14 +39,25 @@ def compute(batch: CropBatch) -> dict[str, FloatArray]:
 
 _ROWS = (
     ("seed_time", "ns", "t of the seed crystal (16, 16); NaN if it is not lit", "time of the shower core"),
-    ("time_mean", "ns", "sum E_i t_i / sum E_i over crystals with E_i > 1 GeV",
-     "energy-weighted shower time"),
-    ("time_rms", "ns", "sqrt(sum E_i (t_i - time_mean)^2 / sum E_i) over crystals with E_i > 1 GeV",
-     "time spread of the significant crystals: small for one in-time shower"),
-    ("time_2nd_minus_seed", "ns", "t(second-hottest crystal) - t(seed); NaN if either is missing",
-     "whether the second deposit is in time with the core"),
-    ("time_max_abs", "ns", "max |t_i| over crystals with E_i > 1 GeV",
-     "the most out-of-time significant crystal (spikes, pile-up)"),
+    ("time_mean", "ns", "sum E_i t_i / sum E_i over crystals with E_i > 1 GeV", "energy-weighted shower time"),
+    (
+        "time_rms",
+        "ns",
+        "sqrt(sum E_i (t_i - time_mean)^2 / sum E_i) over crystals with E_i > 1 GeV",
+        "time spread of the significant crystals: small for one in-time shower",
+    ),
+    (
+        "time_2nd_minus_seed",
+        "ns",
+        "t(second-hottest crystal) - t(seed); NaN if either is missing",
+        "whether the second deposit is in time with the core",
+    ),
+    (
+        "time_max_abs",
+        "ns",
+        "max |t_i| over crystals with E_i > 1 GeV",
+        "the most out-of-time significant crystal (spikes, pile-up)",
+    ),
 )
 
 FEATURES = tuple(Feature(name, unit, formula, description, compute) for name, unit, formula, description in _ROWS)

@@ -1,15 +1,15 @@
 """egid's models: tuned boosted trees (LightGBM, XGBoost), their exports, manifest and feature importances.
 
-The CNN (``models.cnn``) and its stacking (``models.stacking``) import torch; import them explicitly, so that
+The CNN (``egid.models.cnn``) and its stacking (``egid.models.stacking``) import torch; import them explicitly, so that
 ``import models`` and everything re-exported here work without it.
 """
 
 from __future__ import annotations
 
-from models.export import OnnxTreeScorer, export_tree_model, load_tree_model, to_json, to_onnx, to_txt
-from models.importance import ShapValues, importance_table, read_importances, shap_values, write_importances
-from models.manifest import Manifest, read_manifest, write_manifest
-from models.trees import (
+from egid.models.export import OnnxTreeScorer, export_tree_model, load_tree_model, to_json, to_onnx, to_txt
+from egid.models.importance import ShapValues, importance_table, read_importances, shap_values, write_importances
+from egid.models.manifest import Manifest, read_manifest, write_manifest
+from egid.models.trees import (
     TREE_KINDS,
     LightGBMParams,
     TreeKind,
@@ -19,7 +19,7 @@ from models.trees import (
     fit_tree_model,
     fit_xgboost,
 )
-from models.tuning import lightgbm_space, tune, tune_and_fit, xgboost_space
+from egid.models.tuning import lightgbm_space, tune, tune_and_fit, xgboost_space
 
 __all__ = (
     "TREE_KINDS",

@@ -1,6 +1,6 @@
 """A small convolutional network on the central ECAL crop, its input transform and its training loop.
 
-The network sees what hand-made shower shapes miss; :mod:`models.stacking` turns its out-of-fold score into
+The network sees what hand-made shower shapes miss; :mod:`egid.models.stacking` turns its out-of-fold score into
 the ``cnn_score`` column of the boosted trees. It is sized for CPU training (about 31k parameters with the
 defaults, always below 200k) and runs on a GPU when one is present.
 
@@ -32,15 +32,15 @@ from sklearn.metrics import roc_auc_score
 from torch import nn
 from tqdm import tqdm
 
-from detector.errors import InputError
-from detector.hdf5 import atomic_path
-from detector.schema import ENERGY, ENERGY_SCALE_GEV, IMAGE_SHAPE, SEED_IETA, SEED_IPHI, TIME, TIME_SCALE_NS
+from egid.detector.errors import InputError
+from egid.detector.hdf5 import atomic_path
+from egid.detector.schema import ENERGY, ENERGY_SCALE_GEV, IMAGE_SHAPE, SEED_IETA, SEED_IPHI, TIME, TIME_SCALE_NS
 
 __all__ = (
+    "MIN_INFERENCE_BATCH",
     "CNNConfig",
     "EgammaCNN",
     "InputTransform",
-    "MIN_INFERENCE_BATCH",
     "TrainingHistory",
     "configure_threads",
     "count_parameters",
@@ -91,11 +91,11 @@ class InputTransform:
 
     def __post_init__(self) -> None:
         if not 1 <= self.crop_half_width <= min(SEED_IETA, SEED_IPHI, IMAGE_SHAPE[0] - 1 - SEED_IETA):
-            raise ValueError(f"crop_half_width must be in [1, 15], got {self.crop_half_width}")
+            msg = f"crop_half_width must be in [1, 15], got {self.crop_half_width}"
+            raise ValueError(msg)
         if not (self.time_clip_ns > 0 and self.time_scale_ns > 0):
-            raise ValueError(
-                f"time_clip_ns and time_scale_ns must be positive, got {self.time_clip_ns}, {self.time_scale_ns}"
-            )
+            msg = f"time_clip_ns and time_scale_ns must be positive, got {self.time_clip_ns}, {self.time_scale_ns}"
+            raise ValueError(msg)
 
     @property
     def crop_size(self) -> int:
@@ -133,13 +133,16 @@ def _read_json_fields(path: Path, cls: type) -> dict[str, Any]:
     try:
         values = json.loads(path.read_text())
     except FileNotFoundError:
-        raise InputError(f"{path}: no such file") from None
+        msg = f"{path}: no such file"
+        raise InputError(msg) from None
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise InputError(f"{path}: not valid JSON ({err})") from None
+        msg = f"{path}: not valid JSON ({err})"
+        raise InputError(msg) from None
     expected = {f.name for f in dataclasses.fields(cls)}
     if not isinstance(values, dict) or set(values) != expected:
         found = sorted(values) if isinstance(values, dict) else type(values).__name__
-        raise InputError(f"{path}: expected the keys {sorted(expected)}, found {found}")
+        msg = f"{path}: expected the keys {sorted(expected)}, found {found}"
+        raise InputError(msg)
     return values
 
 
@@ -189,11 +192,14 @@ class CNNConfig:
             msg = f"channels must be 3 positive ints and hidden positive, got {self.channels}, {self.hidden}"
             raise ValueError(msg)
         if self.batch_size < 2 or self.inference_batch_size < 1 or self.max_epochs < 1:
-            raise ValueError("batch_size must be >= 2, inference_batch_size and max_epochs >= 1")
+            msg_0 = "batch_size must be >= 2, inference_batch_size and max_epochs >= 1"
+            raise ValueError(msg_0)
         if self.patience is not None and self.patience < 1:
-            raise ValueError(f"patience must be None or >= 1, got {self.patience}")
+            msg_0 = f"patience must be None or >= 1, got {self.patience}"
+            raise ValueError(msg_0)
         if not (self.learning_rate > 0 and self.weight_decay >= 0):
-            raise ValueError("learning_rate must be positive and weight_decay non-negative")
+            msg_0 = "learning_rate must be positive and weight_decay non-negative"
+            raise ValueError(msg_0)
 
 
 class EgammaCNN(nn.Module):
@@ -350,12 +356,14 @@ def train_cnn(
     y_train = torch.as_tensor(np.asarray(train_labels, dtype=np.float32))
     y_val = np.asarray(validation_labels, dtype=np.float32)
     if len(train_inputs) != len(y_train) or len(validation_inputs) != len(y_val):
-        raise ValueError(
+        msg = (
             f"inputs and labels differ in length: train {len(train_inputs)} vs {len(y_train)}, "
             f"validation {len(validation_inputs)} vs {len(y_val)}"
         )
+        raise ValueError(msg)
     if not 0 < y_val.sum() < y_val.size:
-        raise ValueError("validation labels must hold both classes: early stopping ranks them by AUC")
+        msg = "validation labels must hold both classes: early stopping ranks them by AUC"
+        raise ValueError(msg)
     torch.manual_seed(seed)
     generator = torch.Generator().manual_seed(seed)
     model = EgammaCNN.from_config(config).to(dev)

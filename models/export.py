@@ -1,4 +1,4 @@
-"""Export a :class:`~models.trees.TreeModel` in the formats people deploy, and load it back.
+"""Export a :class:`~egid.models.trees.TreeModel` in the formats people deploy, and load it back.
 
 One function per target, as conifer has one converter per library:
 
@@ -15,7 +15,7 @@ that way and the map back to the real names is stored in the graph's metadata (`
 the ONNX graph in float32: each exported LightGBM threshold is the largest float32 not above the original, so
 that float32 inputs take the same branches.
 
-Every file is written atomically (:func:`detector.atomic_path`), so a kill never leaves half a model.
+Every file is written atomically (:func:`egid.detector.atomic_path`), so a kill never leaves half a model.
 """
 
 from __future__ import annotations
@@ -31,10 +31,10 @@ import numpy as np
 import pandas as pd
 import xgboost as xgb
 
-from detector import InputError, atomic_path
-from detector.schema import FloatArray
-from models.manifest import read_manifest
-from models.trees import TREE_KINDS, LightGBMParams, TreeKind, TreeModel, XGBoostParams, feature_matrix
+from egid.detector import InputError, atomic_path
+from egid.detector.schema import FloatArray
+from egid.models.manifest import read_manifest
+from egid.models.trees import TREE_KINDS, LightGBMParams, TreeKind, TreeModel, XGBoostParams, feature_matrix
 
 __all__ = (
     "ONNX_INPUT",
@@ -132,13 +132,20 @@ def _round_thresholds_down(graph: Any, splits: pd.DataFrame, feature_names: list
     """
     column = {name: i for i, name in enumerate(feature_names)}
     exact: dict[tuple[int, int, np.float32], set[float]] = {}
-    for tree, feature, threshold in zip(splits["tree_index"], splits["split_feature"], splits["threshold"]):
+    for tree, feature, threshold in zip(
+        splits["tree_index"], splits["split_feature"], splits["threshold"], strict=True
+    ):
         exact.setdefault((int(tree), column[feature], np.float32(threshold)), set()).add(float(threshold))
     ensemble = next(node for node in graph.graph.node if node.op_type.startswith("TreeEnsemble"))
     attributes = {attribute.name: attribute for attribute in ensemble.attribute}
     values = attributes["nodes_values"].floats
     for k, (tree, feature, mode) in enumerate(
-        zip(attributes["nodes_treeids"].ints, attributes["nodes_featureids"].ints, attributes["nodes_modes"].strings)
+        zip(
+            attributes["nodes_treeids"].ints,
+            attributes["nodes_featureids"].ints,
+            attributes["nodes_modes"].strings,
+            strict=True,
+        )
     ):
         if mode != b"BRANCH_LEQ":
             continue
@@ -232,8 +239,12 @@ def to_onnx(
     if not difference < tolerance:
         logger.warning(
             "%s: not written, ONNX %s scores differ from the native ones by up to %.3g on %d check rows (limit %.1g)",
-            path, model.kind, difference, len(values), tolerance,
-        )  # fmt: skip
+            path,
+            model.kind,
+            difference,
+            len(values),
+            tolerance,
+        )
         return None
     logger.debug("%s: ONNX parity %.3g on %d rows", path, difference, len(values))
     with atomic_path(path) as tmp:
@@ -264,7 +275,9 @@ def export_tree_model(model: TreeModel, model_dir: str | os.PathLike[str], *, ch
         "best_iteration": model.best_iteration,
         "feature_names": list(model.feature_names),
         "params": model.params_dict(),
-        "onnx": None if onnx_file is None else {"file": onnx_file.name, "input": ONNX_INPUT, "input_names": onnx_inputs},
+        "onnx": None
+        if onnx_file is None
+        else {"file": onnx_file.name, "input": ONNX_INPUT, "input_names": onnx_inputs},
     }
     with atomic_path(_params_path(root, kind)) as tmp:
         tmp.write_text(json.dumps(document, indent=2) + "\n")
@@ -284,7 +297,8 @@ def _load_booster(path: Path, kind: TreeKind) -> lgb.Booster | xgb.Booster:
         booster.load_model(str(path))
         return booster
     except (lgb.basic.LightGBMError, xgb.core.XGBoostError, UnicodeDecodeError, ValueError) as err:
-        msg = f"{path}: unreadable {kind} booster ({str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__})"
+        reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        msg = f"{path}: unreadable {kind} booster ({reason})"
         raise InputError(msg) from err
 
 
@@ -304,7 +318,7 @@ def load_tree_model(
     kind : {"lightgbm", "xgboost"}
         Which model.
     feature_names, feature_set_version : optional
-        When given, the manifest must match them (see :func:`models.manifest.read_manifest`).
+        When given, the manifest must match them (see :func:`egid.models.manifest.read_manifest`).
 
     Raises
     ------
@@ -334,10 +348,18 @@ def load_tree_model(
     booster = _load_booster(booster_file, kind)
     booster_names = tuple(booster.feature_name() if kind == "lightgbm" else booster.feature_names or ())
     if booster_names != names:
-        msg = f"{booster_file}: booster reads features {list(booster_names)[:5]}..., {params_file.name} says {list(names)[:5]}..."
+        msg = (
+            f"{booster_file}: booster reads features {list(booster_names)[:5]}..., "
+            f"{params_file.name} says {list(names)[:5]}..."
+        )
         raise InputError(msg)
     history = pd.read_csv(_history_path(root, kind), index_col="round")
     return TreeModel(
-        kind=kind, booster=booster, feature_names=names, best_iteration=best_iteration, params=params,
-        history=history, seed=seed,
-    )  # fmt: skip
+        kind=kind,
+        booster=booster,
+        feature_names=names,
+        best_iteration=best_iteration,
+        params=params,
+        history=history,
+        seed=seed,
+    )

@@ -22,8 +22,8 @@ from typing import Literal, TypeAlias
 
 import pandas as pd
 
-from detector import InputError, atomic_path
-from models.trees import TreeKind, TreeModel
+from egid.detector import InputError, atomic_path
+from egid.models.trees import TreeKind, TreeModel
 
 __all__ = (
     "IMPORTANCE_KINDS",
@@ -120,4 +120,3 @@ def ranked(values: pd.Series, top: int | None = None) -> pd.Series:
     """Sort ``values`` from the largest (ties keep feature order) and keep the first ``top``."""
     order = values.sort_values(ascending=False, kind="stable")
     return order if top is None else order.iloc[:top]
-

@@ -19,7 +19,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from detector import InputError, atomic_path
+from egid.detector import InputError, atomic_path
 
 __all__ = ("MANIFEST_NAME", "Manifest", "artifact_digests", "read_manifest", "sha256_of", "write_manifest")
 
@@ -27,8 +27,17 @@ MANIFEST_NAME = "manifest.json"
 _FORMAT = 1
 #: Distributions whose versions a manifest records (those installed).
 _LIBRARIES = (
-    "numpy", "pandas", "scikit-learn", "lightgbm", "xgboost", "optuna", "onnx", "onnxruntime", "onnxmltools", "torch",
-)  # fmt: skip
+    "numpy",
+    "pandas",
+    "scikit-learn",
+    "lightgbm",
+    "xgboost",
+    "optuna",
+    "onnx",
+    "onnxruntime",
+    "onnxmltools",
+    "torch",
+)
 
 
 @dataclass(frozen=True)
@@ -40,7 +49,7 @@ class Manifest:
     feature_names : tuple of str
         The model inputs in the order the models read them.
     feature_set_version : str
-        Version of the feature definitions (``features.FEATURE_SET_VERSION``) the models were trained on.
+        Version of the feature definitions (``egid.features.FEATURE_SET_VERSION``) the models were trained on.
     seed : int
         The run's seed.
     libraries : mapping of str to str

@@ -3,7 +3,7 @@
 The boosted trees take the CNN's score as one more feature column, ``cnn_score``. A tree must never see a
 score produced by a network that trained on the same image, or it would learn to trust a memorised score.
 :func:`cross_fit_cnn` therefore splits the training part of the dataset into K folds with
-:func:`detector.stratified_folds` (the same call, labels and seed give the trees the same folds):
+:func:`egid.detector.stratified_folds` (the same call, labels and seed give the trees the same folds):
 
 * fold model k trains on the training events outside fold k, and uses the validation split only to choose
   its epoch (early stopping); it never trains on validation or test events;
@@ -36,12 +36,12 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from detector.dataset import EventDataset, require_both_classes
-from detector.errors import InputError
-from detector.hdf5 import atomic_path
-from detector.schema import IMAGE_SHAPE, FloatArray, Images, IndexArray
-from detector.split import Split, stratified_folds
-from models.cnn import (
+from egid.detector.dataset import EventDataset, require_both_classes
+from egid.detector.errors import InputError
+from egid.detector.hdf5 import atomic_path
+from egid.detector.schema import IMAGE_SHAPE, FloatArray, Images, IndexArray
+from egid.detector.split import Split, stratified_folds
+from egid.models.cnn import (
     CNNConfig,
     EgammaCNN,
     InputTransform,
@@ -52,7 +52,7 @@ from models.cnn import (
     train_cnn,
 )
 
-__all__ = ("CNN_FILES", "CNNEnsemble", "CrossFitResult", "DEFAULT_FOLDS", "cross_fit_cnn")
+__all__ = ("CNN_FILES", "DEFAULT_FOLDS", "CNNEnsemble", "CrossFitResult", "cross_fit_cnn")
 
 logger = logging.getLogger(__name__)
 
@@ -88,7 +88,8 @@ class CNNEnsemble:
         self, models: Sequence[EgammaCNN], config: CNNConfig, *, device: str | torch.device | None = None
     ) -> None:
         if not models:
-            raise ValueError("a CNNEnsemble needs at least one model")
+            msg = "a CNNEnsemble needs at least one model"
+            raise ValueError(msg)
         self.device = resolve_device(device)
         self.models = [m.to(self.device).eval() for m in models]
         self.config = config
@@ -158,15 +159,18 @@ class CNNEnsemble:
             fields["channels"] = tuple(fields["channels"])
             config = CNNConfig(transform=InputTransform.from_json(directory / TRANSFORM_FILE), **fields)
         except FileNotFoundError:
-            raise InputError(f"{config_path}: no such file; is {directory} a model directory?") from None
+            msg = f"{config_path}: no such file; is {directory} a model directory?"
+            raise InputError(msg) from None
         except (json.JSONDecodeError, KeyError, TypeError, ValueError) as err:
-            raise InputError(f"{config_path}: not a CNN configuration ({type(err).__name__}: {err})") from None
+            msg = f"{config_path}: not a CNN configuration ({type(err).__name__}: {err})"
+            raise InputError(msg) from None
         dev = resolve_device(device)
         models = []
         for k in range(n_folds):
             weights = directory / f"cnn_fold{k}.pt"
             if not weights.exists():
-                raise InputError(f"{weights}: no such file; the ensemble has {n_folds} folds")
+                msg = f"{weights}: no such file; the ensemble has {n_folds} folds"
+                raise InputError(msg)
             model = EgammaCNN.from_config(config)
             model.load_state_dict(torch.load(weights, map_location=dev, weights_only=True))
             models.append(model)
@@ -223,7 +227,7 @@ def cross_fit_cnn(
     split : Split
         Train/validation/test indices into ``dataset``.
     n_folds : int
-        K; the folds are ``detector.stratified_folds(dataset.labels[split.train], n_folds=K, seed=seed)``.
+        K; the folds are ``egid.detector.stratified_folds(dataset.labels[split.train], n_folds=K, seed=seed)``.
     config : CNNConfig, optional
         Network and training settings; the defaults when None.
     seed : int
@@ -252,7 +256,11 @@ def cross_fit_cnn(
     seconds = {"prepare": time.perf_counter() - clock}
     logger.info(
         "CNN cross-fitting: %d folds, %d training and %d validation images, %s, %d threads",
-        n_folds, len(split.train), len(split.validation), dev, threads,
+        n_folds,
+        len(split.train),
+        len(split.validation),
+        dev,
+        threads,
     )
 
     clock = time.perf_counter()
@@ -261,16 +269,24 @@ def cross_fit_cnn(
         keep = np.flatnonzero(train_folds != k)
         fold_seed = int(np.random.SeedSequence([seed, k]).generate_state(1)[0])
         model, history = train_cnn(
-            x_train[torch.from_numpy(keep).to(x_train.device)], labels[split.train[keep]],
-            x_val, labels[split.validation],
-            config=config, seed=fold_seed, device=dev, progress=progress,
+            x_train[torch.from_numpy(keep).to(x_train.device)],
+            labels[split.train[keep]],
+            x_val,
+            labels[split.validation],
+            config=config,
+            seed=fold_seed,
+            device=dev,
+            progress=progress,
         )
         models.append(model)
         histories.append(history)
         trained_on.append(split.train[keep])
         logger.info(
             "fold %d: best epoch %d of %d, validation AUC %.4f",
-            k, history.best_epoch + 1, len(history.validation_auc), history.validation_auc[history.best_epoch],
+            k,
+            history.best_epoch + 1,
+            len(history.validation_auc),
+            history.validation_auc[history.best_epoch],
         )
     del x_train, x_val
     seconds["train"] = time.perf_counter() - clock
@@ -282,8 +298,13 @@ def cross_fit_cnn(
     scores, oof_scored = _score_dataset(dataset, ensemble, folds)
     seconds["score"] = time.perf_counter() - clock
     return CrossFitResult(
-        scores=scores, folds=folds, trained_on=tuple(trained_on), oof_scored=oof_scored,
-        histories=tuple(histories), ensemble=ensemble, seconds=seconds,
+        scores=scores,
+        folds=folds,
+        trained_on=tuple(trained_on),
+        oof_scored=oof_scored,
+        histories=tuple(histories),
+        ensemble=ensemble,
+        seconds=seconds,
     )
 
 
@@ -324,7 +345,8 @@ def _score_dataset(
 def _check_crops(images: npt.ArrayLike) -> Images:
     x = np.asarray(images, dtype=np.float32)
     if x.ndim != 4 or x.shape[1:] != IMAGE_SHAPE:
-        raise ValueError(f"expected crops of shape (n, 32, 32, 2), got {x.shape}")
+        msg = f"expected crops of shape (n, 32, 32, 2), got {x.shape}"
+        raise ValueError(msg)
     return x
 
 
@@ -368,8 +390,14 @@ def _export_onnx(model: EgammaCNN, transform: InputTransform, path: Path, probe:
             # its internals warn that they are deprecated, but it is exact for this graph (checked below).
             warnings.simplefilter("ignore", DeprecationWarning)
             torch.onnx.export(
-                graph, (torch.from_numpy(probe[:2]),), str(tmp), input_names=["images"], output_names=["probability"],
-                dynamic_axes={"images": {0: "n"}, "probability": {0: "n"}}, opset_version=ONNX_OPSET, dynamo=False,
+                graph,
+                (torch.from_numpy(probe[:2]),),
+                str(tmp),
+                input_names=["images"],
+                output_names=["probability"],
+                dynamic_axes={"images": {0: "n"}, "probability": {0: "n"}},
+                opset_version=ONNX_OPSET,
+                dynamo=False,
             )
             session = onnxruntime.InferenceSession(str(tmp), providers=["CPUExecutionProvider"])
             got = session.run(None, {"images": probe})[0]

@@ -24,7 +24,7 @@ import numpy.typing as npt
 import pandas as pd
 import xgboost as xgb
 
-from detector.schema import FloatArray
+from egid.detector.schema import FloatArray
 
 __all__ = (
     "HISTORY_COLUMNS",
@@ -234,7 +234,9 @@ class TreeModel:
             values = self.booster.feature_importance(importance_type=kind, iteration=self.best_iteration)
             return pd.Series(np.asarray(values, dtype=np.float64), index=list(self.feature_names), name=kind)
         scores = self.booster.get_score(importance_type="total_gain" if kind == "gain" else "weight")
-        return pd.Series([float(scores.get(name, 0.0)) for name in self.feature_names], index=list(self.feature_names), name=kind)
+        return pd.Series(
+            [float(scores.get(name, 0.0)) for name in self.feature_names], index=list(self.feature_names), name=kind
+        )
 
     def params_dict(self) -> dict[str, Any]:
         """The hyperparameters as a plain dict (scikit-learn API names), for JSON files and reports."""
@@ -281,7 +283,9 @@ def _history(evals: dict[str, dict[str, list[float]]], names: dict[str, str]) ->
 
 def _checked_inputs(
     X_train: pd.DataFrame, y_train: npt.ArrayLike, X_val: pd.DataFrame, y_val: npt.ArrayLike
-) -> tuple[tuple[str, ...], npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+) -> tuple[
+    tuple[str, ...], npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64]
+]:
     names = tuple(str(column) for column in X_train.columns)
     if len(set(names)) != len(names) or not names:
         msg = f"Expected distinct, non-empty feature column names; got {list(names)}."
@@ -453,17 +457,33 @@ def fit_tree_model(
             msg = f"Expected LightGBMParams for a lightgbm model; got {type(params).__name__}."
             raise TypeError(msg)
         return fit_lightgbm(
-            X_train, y_train, X_val, y_val, params=lgb_params, max_rounds=max_rounds,
-            early_stopping_rounds=early_stopping_rounds, seed=seed, n_jobs=n_jobs, callbacks=callbacks,
-        )  # fmt: skip
+            X_train,
+            y_train,
+            X_val,
+            y_val,
+            params=lgb_params,
+            max_rounds=max_rounds,
+            early_stopping_rounds=early_stopping_rounds,
+            seed=seed,
+            n_jobs=n_jobs,
+            callbacks=callbacks,
+        )
     if kind == "xgboost":
         xgb_params = XGBoostParams() if params is None else params
         if not isinstance(xgb_params, XGBoostParams):
             msg = f"Expected XGBoostParams for an xgboost model; got {type(params).__name__}."
             raise TypeError(msg)
         return fit_xgboost(
-            X_train, y_train, X_val, y_val, params=xgb_params, max_rounds=max_rounds,
-            early_stopping_rounds=early_stopping_rounds, seed=seed, n_jobs=n_jobs, callbacks=callbacks,
-        )  # fmt: skip
+            X_train,
+            y_train,
+            X_val,
+            y_val,
+            params=xgb_params,
+            max_rounds=max_rounds,
+            early_stopping_rounds=early_stopping_rounds,
+            seed=seed,
+            n_jobs=n_jobs,
+            callbacks=callbacks,
+        )
     msg = f"Expected a tree kind among {TREE_KINDS}; got {kind!r}."
     raise ValueError(msg)

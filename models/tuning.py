@@ -38,9 +38,9 @@ from optuna.trial import FixedTrial, TrialState
 from optuna_integration import LightGBMPruningCallback, XGBoostPruningCallback
 from sqlalchemy.exc import SQLAlchemyError
 
-from detector import InputError, atomic_path
-from models.interrupt import TrialBoundaryInterrupt
-from models.trees import TREE_KINDS, LightGBMParams, Params, TreeKind, TreeModel, XGBoostParams, fit_tree_model
+from egid.detector import InputError, atomic_path
+from egid.models.interrupt import TrialBoundaryInterrupt
+from egid.models.trees import TREE_KINDS, LightGBMParams, Params, TreeKind, TreeModel, XGBoostParams, fit_tree_model
 
 __all__ = (
     "JOURNAL_NAME",
@@ -206,9 +206,7 @@ def open_study(
         study_name=name,
         direction="maximize",
         sampler=optuna.samplers.TPESampler(seed=(seed + zlib.crc32(name.encode())) % 2**32),
-        pruner=optuna.pruners.MedianPruner(
-            n_startup_trials=pruner_startup_trials, n_warmup_steps=pruner_warmup_rounds
-        ),
+        pruner=optuna.pruners.MedianPruner(n_startup_trials=pruner_startup_trials, n_warmup_steps=pruner_warmup_rounds),
         load_if_exists=True,
     )
     if private:
@@ -252,7 +250,7 @@ def tune(
     Trials already finished in a resumed study count toward ``n_trials``: only the missing ones run.
     ``timeout`` (seconds) stops starting new trials once exceeded; the running trial completes. Storage,
     resume and pruner arguments are those of :func:`open_study`; training ones those of
-    :func:`models.trees.fit_tree_model`.
+    :func:`egid.models.trees.fit_tree_model`.
 
     Returns
     -------
@@ -264,19 +262,33 @@ def tune(
         msg = f"Expected n_trials >= 1; got {n_trials}."
         raise ValueError(msg)
     study = open_study(
-        kind, out_dir=out_dir, storage=storage, study_name=study_name, resume=resume, seed=seed,
-        pruner_startup_trials=pruner_startup_trials, pruner_warmup_rounds=pruner_warmup_rounds,
-    )  # fmt: skip
+        kind,
+        out_dir=out_dir,
+        storage=storage,
+        study_name=study_name,
+        resume=resume,
+        seed=seed,
+        pruner_startup_trials=pruner_startup_trials,
+        pruner_warmup_rounds=pruner_warmup_rounds,
+    )
     space = space_of(kind)
     if warm_start is not None and not study.get_trials(deepcopy=False):
         study.enqueue_trial(dict(warm_start), skip_if_exists=True)
 
     def objective(trial: optuna.Trial) -> float:
         model = fit_tree_model(
-            kind, X_train, y_train, X_val, y_val, params=space(trial), max_rounds=max_rounds,
-            early_stopping_rounds=early_stopping_rounds, seed=seed, n_jobs=n_jobs,
+            kind,
+            X_train,
+            y_train,
+            X_val,
+            y_val,
+            params=space(trial),
+            max_rounds=max_rounds,
+            early_stopping_rounds=early_stopping_rounds,
+            seed=seed,
+            n_jobs=n_jobs,
             callbacks=[_pruning_callback(kind, trial)],
-        )  # fmt: skip
+        )
         trial.set_user_attr(_BEST_ITERATION, model.best_iteration)
         return float(model.history["validation_auc"].iloc[model.best_iteration - 1])
 
@@ -286,9 +298,13 @@ def tune(
         logger.info("%s: %d trials finished, running %d more", study.study_name, finished, missing)
         with TrialBoundaryInterrupt() as interrupt:
             study.optimize(
-                interrupt.objective(objective), n_trials=missing, timeout=timeout, gc_after_trial=False,
-                show_progress_bar=progress, callbacks=[interrupt.after_trial],
-            )  # fmt: skip
+                interrupt.objective(objective),
+                n_trials=missing,
+                timeout=timeout,
+                gc_after_trial=False,
+                show_progress_bar=progress,
+                callbacks=[interrupt.after_trial],
+            )
     else:
         logger.info("%s: already holds %d finished trials, none to run", study.study_name, finished)
     return study
@@ -365,10 +381,24 @@ def tune_and_fit(
     """
     rows = _tuning_subsample(np.asarray(y_train), tuning_rows, seed)
     study = tune(
-        kind, X_train.iloc[rows], np.asarray(y_train)[rows], X_val, y_val, n_trials=n_trials, timeout=timeout,
-        out_dir=out_dir, storage=storage, study_name=study_name, resume=resume, seed=seed, max_rounds=max_rounds,
-        early_stopping_rounds=early_stopping_rounds, n_jobs=n_jobs, warm_start=warm_start, progress=progress,
-    )  # fmt: skip
+        kind,
+        X_train.iloc[rows],
+        np.asarray(y_train)[rows],
+        X_val,
+        y_val,
+        n_trials=n_trials,
+        timeout=timeout,
+        out_dir=out_dir,
+        storage=storage,
+        study_name=study_name,
+        resume=resume,
+        seed=seed,
+        max_rounds=max_rounds,
+        early_stopping_rounds=early_stopping_rounds,
+        n_jobs=n_jobs,
+        warm_start=warm_start,
+        progress=progress,
+    )
     if not study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
         msg = f"{out_dir}: no {kind} trial of study '{study.study_name}' completed; run more trials"
         raise InputError(msg)
@@ -380,10 +410,17 @@ def tune_and_fit(
     )
     subsampled = len(rows) < len(X_train)
     model = fit_tree_model(
-        kind, X_train, y_train, X_val, y_val, params=params,
+        kind,
+        X_train,
+        y_train,
+        X_val,
+        y_val,
+        params=params,
         max_rounds=max_rounds if subsampled else best_iteration,
-        early_stopping_rounds=early_stopping_rounds if subsampled else None, seed=seed, n_jobs=n_jobs,
-    )  # fmt: skip
+        early_stopping_rounds=early_stopping_rounds if subsampled else None,
+        seed=seed,
+        n_jobs=n_jobs,
+    )
     _write_history(study, kind, Path(out_dir), params, model.best_iteration)
     return model
 

@@ -25,9 +25,9 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from detector import EventDataset, InputError, Split, atomic_path
-from features import FEATURE_NAMES, FEATURE_SET_VERSION, build_table
-from models import (
+from egid.detector import EventDataset, InputError, Split, atomic_path
+from egid.features import FEATURE_NAMES, FEATURE_SET_VERSION, build_table
+from egid.models import (
     TREE_KINDS,
     ShapValues,
     TreeModel,
@@ -36,11 +36,11 @@ from models import (
     write_importances,
     write_manifest,
 )
-from models.manifest import MANIFEST_NAME
-from pipelines.training import CNN_MODEL, CNN_SCORE, FittedModels, model_names, score_table, stacked_name
+from egid.models.manifest import MANIFEST_NAME
+from egid.pipelines.training import CNN_MODEL, CNN_SCORE, FittedModels, model_names, score_table, stacked_name
 
 if TYPE_CHECKING:
-    from models.stacking import CNNEnsemble
+    from egid.models.stacking import CNNEnsemble
 
 __all__ = ("FEATURES_ONLY", "STACKED", "ModelBundle", "export_models", "model_dir_of", "model_sets")
 
@@ -65,9 +65,11 @@ def model_sets(path: str | os.PathLike[str]) -> list[Path]:
     """
     root = Path(path)
     if not root.exists():
-        raise InputError(f"{root}: no such model directory")
+        msg = f"{root}: no such model directory"
+        raise InputError(msg)
     if not root.is_dir():
-        raise InputError(f"{root}: is not a directory, expected a run directory or its models/ folder")
+        msg = f"{root}: is not a directory, expected a run directory or its models/ folder"
+        raise InputError(msg)
     base = root / "models" if (root / "models").is_dir() and not (root / MANIFEST_NAME).is_file() else root
     if (base / MANIFEST_NAME).is_file():
         return [base]
@@ -123,7 +125,7 @@ def export_models(
         Working-point thresholds per model (chosen on validation), stored for later evaluations.
     seed : int
     shap : mapping of str to ShapValues
-        TreeSHAP values of every tree on test events (:func:`pipelines.publish.shap_on_test_events`), whose mean
+        TreeSHAP values of every tree on test events (:func:`egid.evaluation.publish.shap_on_test_events`), whose mean
         |SHAP| is stored with the feature importances.
     probe_images : ndarray, optional
         Crops on which the CNN's ONNX parity is checked.
@@ -147,9 +149,12 @@ def export_models(
         with atomic_path(folder / WORKING_POINTS_FILE) as tmp:
             tmp.write_text(json.dumps({name: thresholds.get(name, {}) for name in names}, indent=2) + "\n")
         write_manifest(
-            folder, feature_names=columns, feature_set_version=FEATURE_SET_VERSION, seed=seed,
+            folder,
+            feature_names=columns,
+            feature_set_version=FEATURE_SET_VERSION,
+            seed=seed,
             extra={"models": names},
-        )  # fmt: skip
+        )
         written.append(folder)
     return written
 
@@ -174,7 +179,7 @@ class ModelBundle:
 
     @property
     def names(self) -> list[str]:
-        """Model names in display order (see :func:`pipelines.training.model_names`)."""
+        """Model names in display order (see :func:`egid.pipelines.training.model_names`)."""
         return model_names(self.trees, with_cnn=self.cnn is not None)
 
     @classmethod
@@ -201,12 +206,13 @@ class ModelBundle:
                     folder, kind, feature_names=tuple(columns), feature_set_version=FEATURE_SET_VERSION
                 )
             if set_name == STACKED:
-                from models.stacking import CNNEnsemble
+                from egid.models.stacking import CNNEnsemble
 
                 cnn = CNNEnsemble.load(folder)
             thresholds |= _read_thresholds(folder / WORKING_POINTS_FILE)
         if not trees:
-            raise InputError(f"{root}: holds neither {FEATURES_ONLY}/ nor {STACKED}/ models")
+            msg = f"{root}: holds neither {FEATURES_ONLY}/ nor {STACKED}/ models"
+            raise InputError(msg)
         return cls(trees=trees, cnn=cnn, thresholds=thresholds)
 
     def score(self, dataset: EventDataset, *, progress: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -236,4 +242,5 @@ def _read_thresholds(path: Path) -> dict[str, dict[float, float]]:
         document: dict[str, Any] = json.loads(path.read_text())
         return {name: {float(k): float(v) for k, v in points.items()} for name, points in document.items()}
     except (OSError, json.JSONDecodeError, AttributeError, ValueError) as err:
-        raise InputError(f"{path}: unreadable working points ({err})") from None
+        msg = f"{path}: unreadable working points ({err})"
+        raise InputError(msg) from None

@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from detector import InputError, atomic_path
+from egid.detector import InputError, atomic_path
 
 __all__ = ("RunConfig", "load_config", "save_config")
 
@@ -30,7 +30,7 @@ class RunConfig:
     Attributes
     ----------
     electrons, photons, data : str or None
-        Input files (see :func:`detector.load_dataset`); none of them means the embedded simulation.
+        Input files (see :func:`egid.detector.load_dataset`); none of them means the embedded simulation.
     n_per_class : int
         Events per class of the embedded simulation when no input file is given.
     max_events : int or None
@@ -106,10 +106,7 @@ def _check_value(key: str, value: Any, source: str) -> Any:
     allowed = _allowed_types(key)
     if float in allowed and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
-    if isinstance(value, bool) and bool not in allowed:
-        ok = False
-    else:
-        ok = isinstance(value, allowed)
+    ok = False if isinstance(value, bool) and bool not in allowed else isinstance(value, allowed)
     if not ok:
         names = " or ".join("null" if t is type(None) else t.__name__ for t in allowed)
         msg = f"{source}: key '{key}' must be {names}, got {type(value).__name__} {value!r}"
@@ -132,16 +129,20 @@ def load_config(path: str | os.PathLike[str] | None, overrides: dict[str, Any]) 
         try:
             loaded = yaml.safe_load(Path(path).read_text())
         except FileNotFoundError:
-            raise InputError(f"{source}: no such file") from None
+            msg = f"{source}: no such file"
+            raise InputError(msg) from None
         except (OSError, yaml.YAMLError) as err:
-            raise InputError(f"{source}: not a readable YAML file ({str(err).splitlines()[0]})") from None
+            msg = f"{source}: not a readable YAML file ({str(err).splitlines()[0]})"
+            raise InputError(msg) from None
         if loaded is None:
             loaded = {}
         if not isinstance(loaded, dict):
-            raise InputError(f"{source}: expected a mapping of option names to values, got {type(loaded).__name__}")
+            msg = f"{source}: expected a mapping of option names to values, got {type(loaded).__name__}"
+            raise InputError(msg)
         for key, value in loaded.items():
             if key not in valid:
-                raise InputError(f"{source}: unknown key '{key}' (valid keys: {', '.join(valid)})")
+                msg = f"{source}: unknown key '{key}' (valid keys: {', '.join(valid)})"
+                raise InputError(msg)
             values[key] = _check_value(key, value, source)
     for key, value in overrides.items():
         values[key] = _check_value(key, value, f"--{key.replace('_', '-')}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from detector import EventDataset, load_dataset
+from egid.detector import EventDataset, load_dataset
 
 __all__ = ("add_input_arguments", "dataset_from_args")
 

@@ -2,7 +2,7 @@
 """egid's command line: ``python pipelines/run.py [SUBCOMMAND] [OPTIONS]`` (also installed as ``egid``).
 
 Without a subcommand it runs the whole job (``run``). Each subcommand lives in its own module under
-``pipelines/commands`` (see :data:`pipelines.commands.COMMANDS`); only the chosen one is imported, so ``--help``
+``pipelines/commands`` (see :data:`egid.pipelines.commands.COMMANDS`); only the chosen one is imported, so ``--help``
 and a user's input error answer at once. This file dispatches and turns a user's input error into one line on
 stderr and exit status 2.
 """
@@ -14,12 +14,12 @@ import importlib
 import logging
 import sys
 
-from detector.errors import InputError
-from pipelines.commands import COMMANDS
+from egid.detector.errors import InputError
+from egid.pipelines.commands import COMMANDS
 
 DEFAULT_COMMAND = "run"
-EGID_PACKAGES = ("detector", "simulation", "features", "models", "pipelines")
-"""Packages whose log messages the command line shows (other libraries only from warnings up)."""
+EGID_LOGGER = "egid"
+"""The package logger: the command line shows its messages (other libraries only from warnings up)."""
 
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
@@ -45,8 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     command = argv[first] if first < len(argv) and argv[first] in COMMANDS else None
     args = build_parser(command).parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="egid: %(message)s")
-    for package in EGID_PACKAGES:
-        logging.getLogger(package).setLevel(logging.DEBUG if args.verbose else logging.INFO)
+    logging.getLogger(EGID_LOGGER).setLevel(logging.DEBUG if args.verbose else logging.INFO)
     try:
         return int(args.handler(args) or 0)
     except InputError as err:

@@ -4,7 +4,7 @@ A run directory holds everything a run produced::
 
     reports/runs/<name>/
         config.yaml      resolved settings
-        metrics.json     metrics (schema in pipelines.metrics)
+        metrics.json     metrics (schema in egid.evaluation.metrics)
         report.html      self-contained report; report.md beside it
         plots/           PNG and PDF figures
         models/          exported boosters, CNN folds, manifest.json
@@ -17,7 +17,7 @@ import os
 from datetime import datetime, timezone
 from pathlib import Path
 
-from detector import InputError
+from egid.detector import InputError
 
 __all__ = ("REPORTS_DIR", "new_run_dir", "point_latest_to")
 
@@ -33,11 +33,14 @@ def new_run_dir(out: str | None, name: str | None, *, resume: bool) -> Path:
     stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
     run_dir = Path(out) if out is not None else REPORTS_DIR / "runs" / (name or stamp)
     if run_dir.exists() and not run_dir.is_dir():
-        raise InputError(f"{run_dir}: exists and is not a directory")
+        msg = f"{run_dir}: exists and is not a directory"
+        raise InputError(msg)
     if not resume and run_dir.is_dir() and any(run_dir.iterdir()):
-        raise InputError(f"{run_dir}: run directory already exists and is not empty (use --resume to continue it)")
+        msg = f"{run_dir}: run directory already exists and is not empty (use --resume to continue it)"
+        raise InputError(msg)
     if resume and not run_dir.is_dir():
-        raise InputError(f"{run_dir}: nothing to resume, no such run directory")
+        msg = f"{run_dir}: nothing to resume, no such run directory"
+        raise InputError(msg)
     run_dir.mkdir(parents=True, exist_ok=True)
     return run_dir
 

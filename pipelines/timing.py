@@ -10,7 +10,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from detector import atomic_path
+from egid.detector import atomic_path
 
 __all__ = ("StepTimer",)
 

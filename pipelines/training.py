@@ -11,7 +11,7 @@ Five models come out, named as they appear in every table and plot:
 ==================  ==========================================================================
 
 A tree only ever sees a ``cnn_score`` made by networks that did not train on that event
-(:func:`models.stacking.cross_fit_cnn`).
+(:func:`egid.models.stacking.cross_fit_cnn`).
 """
 
 from __future__ import annotations
@@ -27,13 +27,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from detector import EventDataset, Split
-from features import FEATURE_NAMES
-from models import TREE_KINDS, TreeModel, tune_and_fit
-from pipelines.timing import StepTimer
+from egid.detector import EventDataset, Split
+from egid.features import FEATURE_NAMES
+from egid.models import TREE_KINDS, TreeModel, tune_and_fit
+from egid.pipelines.timing import StepTimer
 
 if TYPE_CHECKING:  # torch is imported only when the CNN runs
-    from models.stacking import CrossFitResult
+    from egid.models.stacking import CrossFitResult
 
 __all__ = (
     "CNN_MODEL",
@@ -69,7 +69,7 @@ class FitSettings:
     timeout : float or None
         Tuning time limit per tree model, in seconds.
     tuning_rows : int or None
-        Trials train on at most this many training events (see :func:`models.tune_and_fit`).
+        Trials train on at most this many training events (see :func:`egid.models.tune_and_fit`).
     storage, study_name : str or None
         Shared Optuna storage URL and study-name prefix; None keeps the studies in the run directory.
     resume : bool
@@ -177,19 +177,30 @@ def fit_models(
         )
     if not settings.cnn:
         return FittedModels(trees=trees), table
-    from models.cnn import CNNConfig
-    from models.stacking import cross_fit_cnn
+    from egid.models.cnn import CNNConfig
+    from egid.models.stacking import cross_fit_cnn
 
     with timer.step("CNN cross-fitting"):
         cnn = cross_fit_cnn(
-            dataset, split, n_folds=settings.cnn_folds, config=CNNConfig(max_epochs=settings.cnn_epochs),
-            seed=settings.seed, progress=progress,
-        )  # fmt: skip
+            dataset,
+            split,
+            n_folds=settings.cnn_folds,
+            config=CNNConfig(max_epochs=settings.cnn_epochs),
+            seed=settings.seed,
+            progress=progress,
+        )
     table = table.assign(**{CNN_SCORE: cnn.scores})
     with timer.step("tune stacked trees"):
         stacked = _tune_trees(
-            table, labels, split, [*FEATURE_NAMES, CNN_SCORE], settings, tuning_dir / "stacked", f"+{CNN_MODEL}",
-            warm_starts={kind: dataclasses.asdict(trees[kind].params) for kind in TREE_KINDS}, progress=progress,
+            table,
+            labels,
+            split,
+            [*FEATURE_NAMES, CNN_SCORE],
+            settings,
+            tuning_dir / "stacked",
+            f"+{CNN_MODEL}",
+            warm_starts={kind: dataclasses.asdict(trees[kind].params) for kind in TREE_KINDS},
+            progress=progress,
         )
     return FittedModels(trees=trees | stacked, cnn=cnn), table
 
@@ -211,12 +222,25 @@ def _tune_trees(
     for kind in TREE_KINDS:
         name = f"{kind}{suffix}"
         tuned_on = min(len(split.train), settings.tuning_rows or len(split.train))
-        logger.info("tuning %s: %d trials on %d of %d training events", name, settings.trials, tuned_on, len(split.train))
+        logger.info(
+            "tuning %s: %d trials on %d of %d training events", name, settings.trials, tuned_on, len(split.train)
+        )
         trees[name] = tune_and_fit(
-            kind, x_train, labels[split.train], x_val, labels[split.validation],
-            n_trials=settings.trials, timeout=settings.timeout, storage=settings.storage,
+            kind,
+            x_train,
+            labels[split.train],
+            x_val,
+            labels[split.validation],
+            n_trials=settings.trials,
+            timeout=settings.timeout,
+            storage=settings.storage,
             study_name=f"{settings.study_name or 'egid'}-{name}",
-            resume=settings.resume, seed=settings.seed, out_dir=out_dir, n_jobs=settings.threads,
-            warm_start=(warm_starts or {}).get(kind), tuning_rows=settings.tuning_rows, progress=progress,
-        )  # fmt: skip
+            resume=settings.resume,
+            seed=settings.seed,
+            out_dir=out_dir,
+            n_jobs=settings.threads,
+            warm_start=(warm_starts or {}).get(kind),
+            tuning_rows=settings.tuning_rows,
+            progress=progress,
+        )
     return trees

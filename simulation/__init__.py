@@ -8,10 +8,10 @@ Its files follow the real schema, so everything downstream runs on them unchange
 
 from __future__ import annotations
 
-from simulation.cache import default_sample, sample_dir
-from simulation.constants import CALIBRATED, ShowerParams
-from simulation.generate import CHUNK_EVENTS, SIMULATION_VERSION, iter_chunks, simulate_events, write_sample
-from simulation.gun import Particle
+from egid.simulation.cache import default_sample, sample_dir
+from egid.simulation.constants import CALIBRATED, ShowerParams
+from egid.simulation.generate import CHUNK_EVENTS, SIMULATION_VERSION, iter_chunks, simulate_events, write_sample
+from egid.simulation.gun import Particle
 
 __all__ = (
     "CALIBRATED",

@@ -14,7 +14,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from simulation.generate import SIMULATION_VERSION, write_sample
+from egid.simulation.generate import SIMULATION_VERSION, write_sample
 
 __all__ = ("default_sample", "sample_dir")
 

@@ -35,11 +35,11 @@ __all__ = (
     "PB_WO4_CRITICAL_GEV",
     "PB_WO4_X0_CM",
     "SPEED_OF_LIGHT_CM_PER_NS",
-    "ShowerParams",
     "THRESHOLD_GEV",
     "TIME_CLIP_NS",
     "TIME_CONSTANT_NS",
     "TIME_NOISE_TERM_NS",
+    "ShowerParams",
 )
 
 # --- Gun -----------------------------------------------------------------------------------------------------
@@ -103,7 +103,7 @@ class ShowerParams:
 
     .. math::
 
-        \frac{dE}{dA}(r) = E \left[p\, g_{R_c}(r) + (1 - p - h)\, g_{R_t}(r) + h\, g_{R_h}(r)\right],
+        \frac{dE}{dA}(r) = E \\left[p\\, g_{R_c}(r) + (1 - p - h)\\, g_{R_t}(r) + h\\, g_{R_h}(r)\right],
 
     a narrow core, the tail and a wide halo, integrated exactly over each crystal. Every shower draws its own
     ``p``, ``R_c`` and ``R_t`` (shower-to-shower fluctuations) and every crystal's share fluctuates with the

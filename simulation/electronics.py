@@ -13,7 +13,7 @@ import math
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from detector.schema import (
+from egid.detector.schema import (
     ENERGY,
     ENERGY_SCALE_GEV,
     IMAGE_SHAPE,
@@ -27,7 +27,7 @@ from detector.schema import (
     Images,
     IndexArray,
 )
-from simulation.constants import (
+from egid.simulation.constants import (
     BARREL_EDGE_IETA,
     NOISE_GEV,
     THRESHOLD_GEV,
@@ -35,7 +35,7 @@ from simulation.constants import (
     TIME_CONSTANT_NS,
     TIME_NOISE_TERM_NS,
 )
-from simulation.shower import WINDOW_CENTRE, WINDOW_COLS, WINDOW_ROWS, Deposits
+from egid.simulation.shower import WINDOW_CENTRE, WINDOW_COLS, WINDOW_ROWS, Deposits
 
 __all__ = ("read_out", "time_resolution")
 

@@ -16,13 +16,13 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from detector import EventWriter
-from detector.schema import ELECTRON, PHOTON, FloatArray, Images
-from simulation.constants import CALIBRATED, CRYSTAL_DETA, ShowerParams
-from simulation.electronics import read_out
-from simulation.gun import Particle, fire
-from simulation.shower import shower_deposits
-from simulation.tracker import transport
+from egid.detector import EventWriter
+from egid.detector.schema import ELECTRON, PHOTON, FloatArray, Images
+from egid.simulation.constants import CALIBRATED, CRYSTAL_DETA, ShowerParams
+from egid.simulation.electronics import read_out
+from egid.simulation.gun import Particle, fire
+from egid.simulation.shower import shower_deposits
+from egid.simulation.tracker import transport
 
 __all__ = ("CHUNK_EVENTS", "SIMULATION_VERSION", "iter_chunks", "simulate_events", "write_sample")
 
@@ -69,13 +69,16 @@ def iter_chunks(
     ``converted`` (uint8, 1 if the photon converted in the tracker).
     """
     if n < 1:
-        raise ValueError(f"n must be at least 1, got {n}")
+        msg = f"n must be at least 1, got {n}"
+        raise ValueError(msg)
     if particle not in _CLASS_STREAM:
-        raise ValueError(f"particle must be one of {sorted(_CLASS_STREAM)}, got {particle!r}")
+        msg = f"particle must be one of {sorted(_CLASS_STREAM)}, got {particle!r}"
+        raise ValueError(msg)
     for index, start in enumerate(range(0, n, chunk_size)):
         sequence = np.random.SeedSequence(seed, spawn_key=(_CLASS_STREAM[particle], index))
-        yield _simulate_chunk(min(chunk_size, n - start), particle=particle, params=params,
-                              rng=np.random.default_rng(sequence))
+        yield _simulate_chunk(
+            min(chunk_size, n - start), particle=particle, params=params, rng=np.random.default_rng(sequence)
+        )
 
 
 def simulate_events(
@@ -128,9 +131,10 @@ def write_sample(
         path = out / f"{particle}.hdf5"
         extras = {"eta": np.float32} | ({"converted": np.uint8} if particle == "photon" else {})
         logger.info("simulating %d %ss into %s", n, particle, path)
-        with EventWriter(path, extras=extras) as writer, tqdm(
-            total=n, desc=f"simulate {particle}s", unit="event", disable=None
-        ) as bar:
+        with (
+            EventWriter(path, extras=extras) as writer,
+            tqdm(total=n, desc=f"simulate {particle}s", unit="event", disable=None) as bar,
+        ):
             for images, block_extras in iter_chunks(n, particle=particle, seed=seed, params=params):
                 writer.append(images, np.full(len(images), label, dtype=np.float32), **block_extras)
                 bar.update(len(images))

@@ -7,8 +7,8 @@ from typing import Literal
 
 import numpy as np
 
-from detector.schema import FloatArray
-from simulation.constants import GUN_ETA_MAX, GUN_PT_GEV
+from egid.detector.schema import FloatArray
+from egid.simulation.constants import GUN_ETA_MAX, GUN_PT_GEV
 
 __all__ = ("Gun", "Particle", "fire")
 
@@ -51,9 +51,6 @@ def fire(n: int, *, particle: Particle, rng: np.random.Generator) -> Gun:
         Source of randomness.
     """
     eta = rng.uniform(-GUN_ETA_MAX, GUN_ETA_MAX, size=n)
-    if particle == "electron":
-        charge = rng.choice(np.array([-1.0, 1.0]), size=n)
-    else:
-        charge = np.zeros(n)
+    charge = rng.choice(np.array([-1.0, 1.0]), size=n) if particle == "electron" else np.zeros(n)
     phi_in_crystal = rng.uniform(-0.5, 0.5, size=n)
     return Gun(eta=eta, energy=GUN_PT_GEV * np.cosh(eta), charge=charge, phi_in_crystal=phi_in_crystal)

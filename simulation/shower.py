@@ -1,7 +1,7 @@
 """Electromagnetic showers in the PbWO4 crystals: the lateral profile integrated over the crystal grid.
 
 Each particle reaching the ECAL starts a shower at its impact point. Its energy spreads on the face with the
-GFlash components (core, tail, halo) of :class:`~simulation.constants.ShowerParams`; the share of one component
+GFlash components (core, tail, halo) of :class:`~egid.simulation.constants.ShowerParams`; the share of one component
 (radius ``R``) inside the rectangle ``[x1, x2] x [y1, y2]`` (crystals, from the shower axis) is exactly
 ``G(x2, y2) - G(x1, y2) - G(x2, y1) + G(x1, y1)`` with
 
@@ -22,21 +22,21 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from detector.schema import FloatArray
-from simulation.constants import (
+from egid.detector.schema import FloatArray
+from egid.simulation.constants import (
     CRYSTAL_SIZE_CM,
     PB_WO4_CRITICAL_GEV,
     PB_WO4_X0_CM,
     SPEED_OF_LIGHT_CM_PER_NS,
     ShowerParams,
 )
-from simulation.tracker import EcalHits
+from egid.simulation.tracker import EcalHits
 
 __all__ = (
-    "Deposits",
     "WINDOW_CENTRE",
     "WINDOW_COLS",
     "WINDOW_ROWS",
+    "Deposits",
     "crystal_fractions",
     "shower_deposits",
     "shower_depth_x0",
@@ -133,7 +133,7 @@ def shower_deposits(
     Parameters
     ----------
     hits : EcalHits
-        Particles at the ECAL face (from :func:`simulation.tracker.transport`).
+        Particles at the ECAL face (from :func:`egid.simulation.tracker.transport`).
     n_events : int
         Events in the block.
     eta_in_crystal, phi_in_crystal : ndarray of shape (n_events,)

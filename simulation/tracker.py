@@ -23,8 +23,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from detector.schema import FloatArray, IndexArray
-from simulation.constants import (
+from egid.detector.schema import FloatArray, IndexArray
+from egid.simulation.constants import (
     B_FIELD_T,
     CONVERSION_PER_X0,
     CRYSTAL_SIZE_CM,
@@ -197,7 +197,7 @@ def transport(
     Parameters
     ----------
     eta, energy, charge : ndarray of shape (n,)
-        The primaries (see :func:`simulation.gun.fire`).
+        The primaries (see :func:`egid.simulation.gun.fire`).
     rng : numpy.random.Generator
         Source of randomness.
 
@@ -211,12 +211,20 @@ def transport(
     n = eta.size
     cosh_eta = np.cosh(eta)
     t_total = material_x0(eta)
-    p = _Particles(event=np.arange(n), energy=energy.astype(np.float64), charge=charge.astype(np.float64),
-                   y=np.zeros(n), psi=np.zeros(n), v=np.zeros(n), v_slope=np.zeros(n), path=np.zeros(n),
-                   primary_photon=charge == 0)
+    p = _Particles(
+        event=np.arange(n),
+        energy=energy.astype(np.float64),
+        charge=charge.astype(np.float64),
+        y=np.zeros(n),
+        psi=np.zeros(n),
+        v=np.zeros(n),
+        v_slope=np.zeros(n),
+        path=np.zeros(n),
+        primary_photon=charge == 0,
+    )
     converted = np.zeros(n, dtype=bool)
     radius = 0.0
-    for layer_radius, share in zip(LAYER_RADII_M, LAYER_SHARES):
+    for layer_radius, share in zip(LAYER_RADII_M, LAYER_SHARES, strict=True):
         p = _propagate(p, cosh_eta, radius, float(layer_radius))
         radius = float(layer_radius)
         thickness = share * t_total

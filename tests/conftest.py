@@ -8,8 +8,11 @@ import h5py
 import numpy as np
 import pytest
 
-from detector import EventWriter
-from detector.schema import ENERGY, IMAGE_SHAPE, TIME
+from egid.detector import EventWriter
+from egid.detector.schema import ENERGY, IMAGE_SHAPE, TIME
+
+#: Fixtures shared by the tests of several packages.
+pytest_plugins = ("tests.tree_fixtures",)
 
 
 def toy_crops(n: int, *, label: float, seed: int) -> np.ndarray:

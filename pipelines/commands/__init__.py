@@ -21,15 +21,15 @@ class Command(NamedTuple):
 
 #: Subcommand name -> its module and help, in the order ``--help`` lists them.
 COMMANDS = {
-    "run": Command("pipelines.commands.run_all", "run the whole job (the default)"),
-    "check": Command("pipelines.commands.check", "validate input files and summarise them"),
+    "run": Command("egid.pipelines.commands.run_all", "run the whole job (the default)"),
+    "check": Command("egid.pipelines.commands.check", "validate input files and summarise them"),
     "features": Command(
-        "pipelines.commands.features", "compute the feature table (features, label, per-event extras) of a dataset"
+        "egid.pipelines.commands.features", "compute the feature table (features, label, per-event extras) of a dataset"
     ),
     "simulate": Command(
-        "pipelines.commands.simulate", "simulate electron and photon crops with the embedded fast simulation"
+        "egid.pipelines.commands.simulate", "simulate electron and photon crops with the embedded fast simulation"
     ),
-    "importances": Command("pipelines.commands.importances", "rank the features of a run's boosted trees"),
-    "evaluate": Command("pipelines.commands.evaluate", "evaluate a run's models on an unseen labelled dataset"),
-    "predict": Command("pipelines.commands.predict", "score unlabelled crops with a run's models"),
+    "importances": Command("egid.pipelines.commands.importances", "rank the features of a run's boosted trees"),
+    "evaluate": Command("egid.pipelines.commands.evaluate", "evaluate a run's models on an unseen labelled dataset"),
+    "predict": Command("egid.pipelines.commands.predict", "score unlabelled crops with a run's models"),
 }

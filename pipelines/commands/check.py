@@ -10,8 +10,8 @@ import argparse
 
 import numpy as np
 
-from detector.schema import ENERGY, ENERGY_SCALE_GEV
-from pipelines.inputs import add_input_arguments, dataset_from_args
+from egid.detector.schema import ENERGY, ENERGY_SCALE_GEV
+from egid.pipelines.inputs import add_input_arguments, dataset_from_args
 
 
 def configure(parser: argparse.ArgumentParser) -> None:

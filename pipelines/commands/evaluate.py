@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from detector import require_both_classes
-from pipelines.bundle import ModelBundle, model_dir_of
-from pipelines.inputs import add_input_arguments, dataset_from_args
-from pipelines.metrics import format_summary
-from pipelines.publish import DataDescription, publish
+from egid.detector import require_both_classes
+from egid.evaluation.metrics import format_summary
+from egid.evaluation.publish import DataDescription, publish
+from egid.pipelines.bundle import ModelBundle, model_dir_of
+from egid.pipelines.inputs import add_input_arguments, dataset_from_args
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -40,11 +40,16 @@ def run(args: argparse.Namespace) -> int:
     stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
     out_dir = Path(args.out) if args.out else model_dir_of(args.model_dir).parent / "evaluations" / stamp
     metrics = publish(
-        out_dir, title=f"egid evaluation of {Path(args.model_dir).name}", scores=scores, models=bundle.names,
-        table=table, trees=bundle.trees, data=DataDescription(label=args.data_label, simulated=args.simulated),
+        out_dir,
+        title=f"egid evaluation of {Path(args.model_dir).name}",
+        scores=scores,
+        models=bundle.names,
+        table=table,
+        trees=bundle.trees,
+        data=DataDescription(label=args.data_label, simulated=args.simulated),
         config={"model_dir": str(args.model_dir), "inputs": dataset.paths, "max_events": args.max_events},
         thresholds=bundle.thresholds,
-    )  # fmt: skip
+    )
     print(format_summary(metrics))
     print(f"evaluation directory: {out_dir}")
     return 0

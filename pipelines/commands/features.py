@@ -6,9 +6,9 @@ import argparse
 import logging
 from pathlib import Path
 
-from detector import InputError, atomic_path
-from features import extract_table
-from pipelines.inputs import add_input_arguments, dataset_from_args
+from egid.detector import InputError, atomic_path
+from egid.features import extract_table
+from egid.pipelines.inputs import add_input_arguments, dataset_from_args
 
 __all__ = ("configure", "run")
 
@@ -26,7 +26,8 @@ def run(args: argparse.Namespace) -> int:
     """Extract the features of the selected events (with a progress bar) and write them to ``--out``."""
     out = Path(args.out)
     if out.is_dir():
-        raise InputError(f"{out}: is a directory, expected the path of the parquet file to write")
+        msg = f"{out}: is a directory, expected the path of the parquet file to write"
+        raise InputError(msg)
     dataset = dataset_from_args(args)
     table = extract_table(dataset, progress=True)
     with atomic_path(out) as tmp:

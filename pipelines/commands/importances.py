@@ -7,14 +7,15 @@ Gain and split counts come from the exported boosters; SHAP from the summary sto
 from __future__ import annotations
 
 import argparse
+
 import pandas as pd
 
-from detector import InputError
-from models.export import load_tree_model, native_path
-from models.importance import IMPORTANCE_KINDS, read_importances, ranked
-from models.manifest import read_manifest
-from models.trees import TREE_KINDS
-from pipelines.bundle import model_sets
+from egid.detector import InputError
+from egid.models.export import load_tree_model, native_path
+from egid.models.importance import IMPORTANCE_KINDS, ranked, read_importances
+from egid.models.manifest import read_manifest
+from egid.models.trees import TREE_KINDS
+from egid.pipelines.bundle import model_sets
 
 _DESCRIPTIONS = {
     "gain": "total gain, the training-loss reduction of its splits",
@@ -33,7 +34,9 @@ def _positive(text: str) -> int:
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model-dir", required=True, metavar="RUN", help="a run directory or its models/ folder")
-    parser.add_argument("--top", type=_positive, default=20, metavar="N", help="show the N leading features (default: 20)")
+    parser.add_argument(
+        "--top", type=_positive, default=20, metavar="N", help="show the N leading features (default: 20)"
+    )
     parser.add_argument("--kind", choices=IMPORTANCE_KINDS, default="gain", help="importance measure (default: gain)")
     parser.add_argument("--model", choices=TREE_KINDS, help="only this model (default: every tree model in the run)")
     parser.set_defaults(handler=run)
@@ -50,7 +53,7 @@ def format_ranking(values: pd.Series, *, model: str, kind: str, top: int) -> str
     ]
     for rank, (name, value) in enumerate(shown.items(), start=1):
         share = f"{100.0 * value / total:5.1f}%" if total > 0 else "   n/a"
-        lines.append(f"{rank:>4}  {str(name):<{width}}  {value:>12.6g}  {share:>6}")
+        lines.append(f"{rank:>4}  {name!s:<{width}}  {value:>12.6g}  {share:>6}")
     return "\n".join(lines)
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from detector import InputError, atomic_path, load_dataset
-from pipelines.bundle import ModelBundle
+from egid.detector import InputError, atomic_path, load_dataset
+from egid.pipelines.bundle import ModelBundle
 
 _FORMATS = (".parquet", ".csv")
 
@@ -21,7 +21,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if out.suffix not in _FORMATS:
-        raise InputError(f"{out}: unknown output format '{out.suffix}', expected one of {', '.join(_FORMATS)}")
+        msg = f"{out}: unknown output format '{out.suffix}', expected one of {', '.join(_FORMATS)}"
+        raise InputError(msg)
     bundle = ModelBundle.load(args.model_dir)
     dataset = load_dataset(data=args.data, labelled=False)
     _, scores = bundle.score(dataset)

@@ -11,16 +11,16 @@ import numpy as np
 import optuna
 import pandas as pd
 
-from detector import atomic_path, load_dataset, require_both_classes, stratified_split
-from features import cached_table
-from pipelines.bundle import export_models
-from pipelines.config import RunConfig, load_config, save_config
-from pipelines.inputs import add_input_arguments
-from pipelines.metrics import format_summary, working_point_thresholds
-from pipelines.publish import DataDescription, cnn_history, publish, shap_on_test_events, tree_history
-from pipelines.rundir import new_run_dir, point_latest_to
-from pipelines.timing import StepTimer
-from pipelines.training import CNN_MODEL, FitSettings, fit_models, score_table
+from egid.detector import atomic_path, load_dataset, require_both_classes, stratified_split
+from egid.evaluation.metrics import format_summary, working_point_thresholds
+from egid.evaluation.publish import DataDescription, cnn_history, publish, shap_on_test_events, tree_history
+from egid.features import cached_table
+from egid.pipelines.bundle import export_models
+from egid.pipelines.config import RunConfig, load_config, save_config
+from egid.pipelines.inputs import add_input_arguments
+from egid.pipelines.rundir import new_run_dir, point_latest_to
+from egid.pipelines.timing import StepTimer
+from egid.pipelines.training import CNN_MODEL, FitSettings, fit_models, score_table
 
 logger = logging.getLogger(__name__)
 
@@ -62,9 +62,12 @@ def run(args: argparse.Namespace) -> int:
     save_config(config, run_dir / "config.yaml")
     data = DataDescription(label=str(config.data_label), simulated=bool(config.simulated))
     dataset = load_dataset(
-        electrons=config.electrons, photons=config.photons, data=config.data,
-        max_events=config.max_events, seed=config.seed,
-    )  # fmt: skip
+        electrons=config.electrons,
+        photons=config.photons,
+        data=config.data,
+        max_events=config.max_events,
+        seed=config.seed,
+    )
     require_both_classes(dataset.labels, name=", ".join(dataset.paths))
     with timer.step("features"):
         table = cached_table(dataset, cache_dir=Path(config.cache_dir) / "features")
@@ -82,19 +85,35 @@ def run(args: argparse.Namespace) -> int:
             histories[CNN_MODEL] = [cnn_history(h) for h in fitted.cnn.histories]
         shap = shap_on_test_events(fitted.trees, table, scores["split"])
         metrics = publish(
-            run_dir, title=f"egid run {run_dir.name}", scores=scores, models=fitted.names, table=table,
-            trees=fitted.trees, data=data, config=dataclasses.asdict(config), histories=histories, shap=shap,
-        )  # fmt: skip
+            run_dir,
+            title=f"egid run {run_dir.name}",
+            scores=scores,
+            models=fitted.names,
+            table=table,
+            trees=fitted.trees,
+            data=data,
+            config=dataclasses.asdict(config),
+            histories=histories,
+            shap=shap,
+        )
     with timer.step("export"):
         probe = dataset.read_images(split.test[:256]) if fitted.cnn is not None else None
         export_models(
-            fitted, table, split, run_dir / "models", thresholds=working_point_thresholds(metrics),
-            seed=config.seed, shap=shap, probe_images=probe,
-        )  # fmt: skip
+            fitted,
+            table,
+            split,
+            run_dir / "models",
+            thresholds=working_point_thresholds(metrics),
+            seed=config.seed,
+            shap=shap,
+            probe_images=probe,
+        )
     timer.write(run_dir / "timings.json")
     point_latest_to(run_dir)
     print(format_summary(metrics))
-    print(f"run directory: {run_dir} ({sum(timer.seconds.values()):.0f} s, peak memory {timer.peak_memory_gib():.2f} GiB)")
+    print(
+        f"run directory: {run_dir} ({sum(timer.seconds.values()):.0f} s, peak memory {timer.peak_memory_gib():.2f} GiB)"
+    )
     return 0
 
 
@@ -103,22 +122,31 @@ def _resolved(config: RunConfig) -> RunConfig:
     if not config.uses_embedded_simulation:
         label = config.data_label or "CMS Open Data"
         return dataclasses.replace(config, data_label=label, simulated=bool(config.simulated))
-    from simulation import default_sample
+    from egid.simulation import default_sample
 
     electrons, photons = default_sample(config.n_per_class, seed=config.seed, cache_dir=config.cache_dir)
     return dataclasses.replace(
-        config, electrons=str(electrons), photons=str(photons), data_label=config.data_label or "egid simulation",
+        config,
+        electrons=str(electrons),
+        photons=str(photons),
+        data_label=config.data_label or "egid simulation",
         simulated=True if config.simulated is None else config.simulated,
-    )  # fmt: skip
+    )
 
 
 def _fit_settings(config: RunConfig) -> FitSettings:
     return FitSettings(
-        trials=config.trials, timeout=config.timeout, tuning_rows=config.tuning_rows, storage=config.storage,
+        trials=config.trials,
+        timeout=config.timeout,
+        tuning_rows=config.tuning_rows,
+        storage=config.storage,
         study_name=config.study_name,
-        resume=config.resume, seed=config.seed, cnn=config.cnn, cnn_folds=config.cnn_folds,
+        resume=config.resume,
+        seed=config.seed,
+        cnn=config.cnn,
+        cnn_folds=config.cnn_folds,
         cnn_epochs=config.cnn_epochs,
-    )  # fmt: skip
+    )
 
 
 def _score_frame(table: pd.DataFrame, split, model_scores: pd.DataFrame) -> pd.DataFrame:

@@ -6,8 +6,8 @@ import argparse
 import logging
 from pathlib import Path
 
-from detector.errors import InputError
-from simulation import write_sample
+from egid.detector.errors import InputError
+from egid.simulation import write_sample
 
 __all__ = ("configure", "run")
 
@@ -27,9 +27,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     if args.n < 1:
-        raise InputError(f"--n: must be at least 1, got {args.n}")
+        msg = f"--n: must be at least 1, got {args.n}"
+        raise InputError(msg)
     if args.out.exists() and not args.out.is_dir():
-        raise InputError(f"{args.out}: exists and is not a directory")
+        msg = f"{args.out}: exists and is not a directory"
+        raise InputError(msg)
     electrons, photons = write_sample(args.out, args.n, seed=args.seed)
     logger.info("wrote %s and %s", electrons, photons)
     return 0

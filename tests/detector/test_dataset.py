@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from detector import EventWriter, InputError, load_dataset
+from egid.detector import EventWriter, InputError, load_dataset
 from tests.conftest import toy_crops, write_crops, write_datasets
 
 
@@ -81,7 +81,6 @@ def test_fingerprint_follows_content_not_name(tmp_path: Path) -> None:
 # --- bad input: one case each, the message names the file and the problem ---------------------------------
 
 
-
 GOOD_X = toy_crops(4, label=1.0, seed=0)
 
 
@@ -98,17 +97,23 @@ def _negative_x() -> np.ndarray:
 
 
 BAD_FILES = {
-    "missing X": (dict(y=np.ones(4, np.float32)), r"missing dataset 'X'"),
-    "missing y": (dict(X=GOOD_X), r"missing dataset 'y'"),
-    "wrong rank": (dict(X=GOOD_X[..., 0], y=np.ones(4, np.float32)), r"'X' has shape \(4, 32, 32\), expected"),
-    "wrong image size": (dict(X=GOOD_X[:, :31], y=np.ones(4, np.float32)), r"'X' has shape \(4, 31, 32, 2\)"),
-    "one channel": (dict(X=GOOD_X[..., :1], y=np.ones(4, np.float32)), r"'X' has shape \(4, 32, 32, 1\)"),
-    "length mismatch": (dict(X=GOOD_X, y=np.ones(3, np.float32)), r"different lengths \(4 and 3\)"),
-    "labels not 0/1": (dict(X=GOOD_X, y=np.array([1, 1, 2, 1], np.float32)), r"labels other than 0 and 1 .*index 2"),
-    "photon labels": (dict(X=GOOD_X, y=np.array([1, 0, 1, 0], np.float32)), r"expected an electron file \(y = 1\) but 2 of 4 events carry photon labels"),
-    "empty": (dict(X=np.zeros((0, 32, 32, 2), np.float32), y=np.zeros(0, np.float32)), r"holds no events"),
-    "nan": (dict(X=_nan_x(), y=np.ones(4, np.float32)), r"1 images contain NaN or inf values \(first at index 2\)"),
-    "negative energy": (dict(X=_negative_x(), y=np.ones(4, np.float32)), r"negative crystal energies \(first at index 3\)"),
+    "missing X": ({"y": np.ones(4, np.float32)}, r"missing dataset 'X'"),
+    "missing y": ({"X": GOOD_X}, r"missing dataset 'y'"),
+    "wrong rank": ({"X": GOOD_X[..., 0], "y": np.ones(4, np.float32)}, r"'X' has shape \(4, 32, 32\), expected"),
+    "wrong image size": ({"X": GOOD_X[:, :31], "y": np.ones(4, np.float32)}, r"'X' has shape \(4, 31, 32, 2\)"),
+    "one channel": ({"X": GOOD_X[..., :1], "y": np.ones(4, np.float32)}, r"'X' has shape \(4, 32, 32, 1\)"),
+    "length mismatch": ({"X": GOOD_X, "y": np.ones(3, np.float32)}, r"different lengths \(4 and 3\)"),
+    "labels not 0/1": ({"X": GOOD_X, "y": np.array([1, 1, 2, 1], np.float32)}, r"labels other than 0 and 1 .*index 2"),
+    "photon labels": (
+        {"X": GOOD_X, "y": np.array([1, 0, 1, 0], np.float32)},
+        r"expected an electron file \(y = 1\) but 2 of 4 events carry photon labels",
+    ),
+    "empty": ({"X": np.zeros((0, 32, 32, 2), np.float32), "y": np.zeros(0, np.float32)}, r"holds no events"),
+    "nan": ({"X": _nan_x(), "y": np.ones(4, np.float32)}, r"1 images contain NaN or inf values \(first at index 2\)"),
+    "negative energy": (
+        {"X": _negative_x(), "y": np.ones(4, np.float32)},
+        r"negative crystal energies \(first at index 3\)",
+    ),
 }
 
 

@@ -8,7 +8,7 @@ import h5py
 import numpy as np
 import pytest
 
-from detector import EventFile, EventWriter, InputError, atomic_path
+from egid.detector import EventFile, EventWriter, InputError, atomic_path
 from tests.conftest import toy_crops
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from detector import stratified_folds, stratified_split
+from egid.detector import stratified_folds, stratified_split
 
 LABELS = np.r_[np.ones(700), np.zeros(300)]
 
@@ -37,6 +37,6 @@ def test_split_rejects_impossible_fractions() -> None:
 def test_folds_are_balanced_per_class_and_seeded() -> None:
     folds = stratified_folds(LABELS, n_folds=4, seed=0)
     for value in (0.0, 1.0):
-        counts = np.bincount(folds[LABELS == value], minlength=4)
+        counts = np.bincount(folds[value == LABELS], minlength=4)
         assert counts.max() - counts.min() <= 1
     np.testing.assert_array_equal(folds, stratified_folds(LABELS, n_folds=4, seed=0))

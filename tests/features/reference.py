@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-from detector.schema import ENERGY, ENERGY_SCALE_GEV, SEED_IETA, SEED_IPHI, TIME, TIME_SCALE_NS
+from egid.detector.schema import ENERGY, ENERGY_SCALE_GEV, SEED_IETA, SEED_IPHI, TIME, TIME_SCALE_NS
 
 __all__ = ("reference_features", "reference_table")
 
@@ -31,8 +31,12 @@ def reference_features(image: np.ndarray) -> dict[str, float]:
     """All features of one (32, 32, 2) crop, by the book."""
     energy = image[..., ENERGY].astype(np.float64) * ENERGY_SCALE_GEV
     time = image[..., TIME].astype(np.float64) * TIME_SCALE_NS
-    hits = [(i - SEED_IETA, j - SEED_IPHI, energy[i, j], time[i, j])
-            for i in range(32) for j in range(32) if energy[i, j] != 0]
+    hits = [
+        (i - SEED_IETA, j - SEED_IPHI, energy[i, j], time[i, j])
+        for i in range(32)
+        for j in range(32)
+        if energy[i, j] != 0
+    ]
 
     def e(di: int, dj: int) -> float:
         i, j = SEED_IETA + di, SEED_IPHI + dj
@@ -50,7 +54,7 @@ def reference_features(image: np.ndarray) -> dict[str, float]:
     return f
 
 
-def _energies(energy, hits, e, box) -> dict[str, float]:  # type: ignore[no-untyped-def]
+def _energies(energy, hits, e, box) -> dict[str, float]:
     flat = energy.ravel()
     ranked = sorted(range(flat.size), key=lambda k: (-flat[k], k))
     first, second = ranked[0], ranked[1]
@@ -67,11 +71,11 @@ def _energies(energy, hits, e, box) -> dict[str, float]:  # type: ignore[no-unty
         "e2x2": max(box(range(a, a + 2), range(b, b + 2)) for a in (-1, 0) for b in (-1, 0)),
         "e3x3": box(range(-1, 2), range(-1, 2)),
         "e5x5": box(range(-2, 3), range(-2, 3)),
-        "e1x3_ieta": box(range(-1, 2), range(0, 1)),
-        "e1x3_iphi": box(range(0, 1), range(-1, 2)),
-        "e1x5_ieta": box(range(-2, 3), range(0, 1)),
-        "e1x5_iphi": box(range(0, 1), range(-2, 3)),
-        "e2x5_max": max(box(range(-1, 1), range(-2, 3)), box(range(0, 2), range(-2, 3))),
+        "e1x3_ieta": box(range(-1, 2), range(1)),
+        "e1x3_iphi": box(range(1), range(-1, 2)),
+        "e1x5_ieta": box(range(-2, 3), range(1)),
+        "e1x5_iphi": box(range(1), range(-2, 3)),
+        "e2x5_max": max(box(range(-1, 1), range(-2, 3)), box(range(2), range(-2, 3))),
         "e_left": e(0, -1),
         "e_right": e(0, 1),
         "e_top": e(-1, 0),
@@ -92,7 +96,7 @@ def _energies(energy, hits, e, box) -> dict[str, float]:  # type: ignore[no-unty
     return f
 
 
-def _shower_shapes(hits, e, e_sum) -> dict[str, float]:  # type: ignore[no-untyped-def]
+def _shower_shapes(hits, e, e_sum) -> dict[str, float]:
     f: dict[str, float] = {}
     # CMSSW localCovariances over the 5x5, skipping unlit crystals.
     cells = [(i, j, e(i, j)) for i in range(-2, 3) for j in range(-2, 3) if e(i, j) > 0]
@@ -112,8 +116,19 @@ def _shower_shapes(hits, e, e_sum) -> dict[str, float]:  # type: ignore[no-untyp
         f["sigma_ietaiphi"] = 0.01745**2 * num_ep / den
     else:
         f["sigma_ietaieta"] = f["sigma_iphiiphi"] = f["sigma_ietaiphi"] = NAN
-    names = ("eta_width", "phi_width", "axis_major", "axis_minor", "elongation", "phi_skewness", "phi_kurtosis",
-             "phi_asymmetry", "centroid_distance", "ieta_extent", "iphi_extent")
+    names = (
+        "eta_width",
+        "phi_width",
+        "axis_major",
+        "axis_minor",
+        "elongation",
+        "phi_skewness",
+        "phi_kurtosis",
+        "phi_asymmetry",
+        "centroid_distance",
+        "ieta_extent",
+        "iphi_extent",
+    )
     if e_sum == 0:
         return f | dict.fromkeys(names, NAN)
     m_eta = sum(h[2] * h[0] for h in hits) / e_sum
@@ -143,7 +158,7 @@ def _shower_shapes(hits, e, e_sum) -> dict[str, float]:  # type: ignore[no-untyp
     return f
 
 
-def _profiles(hits, e_sum) -> dict[str, float]:  # type: ignore[no-untyped-def]
+def _profiles(hits, e_sum) -> dict[str, float]:
     def road(side: int, near: int, far: int) -> float:
         return sum(h[2] for h in hits if abs(h[0]) <= 1 and h[1] * side > 0 and near <= abs(h[1]) <= far)
 
@@ -158,7 +173,7 @@ def _profiles(hits, e_sum) -> dict[str, float]:  # type: ignore[no-untyped-def]
     return f
 
 
-def _clusters(energy, hits) -> dict[str, float]:  # type: ignore[no-untyped-def]
+def _clusters(energy, hits) -> dict[str, float]:
     f: dict[str, float] = {"n_hits": float(len(hits))}
     for name, threshold in (("n_above_0p1", 0.1), ("n_above_0p5", 0.5), ("n_above_1", 1.0), ("n_above_5", 5.0)):
         f[name] = float(sum(h[2] > threshold for h in hits))
@@ -190,7 +205,7 @@ def _clusters(energy, hits) -> dict[str, float]:  # type: ignore[no-untyped-def]
     return f
 
 
-def _timing(energy, time, hits) -> dict[str, float]:  # type: ignore[no-untyped-def]
+def _timing(energy, time, hits) -> dict[str, float]:
     seed_lit = energy[SEED_IETA, SEED_IPHI] != 0
     seed_time = float(time[SEED_IETA, SEED_IPHI]) if seed_lit else NAN
     timed = [h for h in hits if h[2] > 1.0]

@@ -5,29 +5,107 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import features
-from features import FEATURE_NAMES, FEATURE_SET_VERSION, REGISTRY, TABLE_DTYPE, Feature, build_table, get_feature
-from features.crops import CropBatch
+from egid import features
+from egid.features import FEATURE_NAMES, FEATURE_SET_VERSION, REGISTRY, TABLE_DTYPE, Feature, build_table, get_feature
+from egid.features.crops import CropBatch
 from tests.features.toy_images import SYMMETRIC_3X3, crops
 
 PINNED_NAMES = (
-    "e_sum", "e_seed", "e_max", "seed_is_max", "e_max_dieta", "e_max_diphi", "e_2nd", "e_2nd_dieta", "e_2nd_diphi",
-    "e2x2", "e3x3", "e5x5", "e1x3_ieta", "e1x3_iphi", "e1x5_ieta", "e1x5_iphi", "e2x5_max", "e_left", "e_right",
-    "e_top", "e_bottom", "e_outside_5x5", "e_iphi_road_outside_5x5", "e_ieta_road_outside_5x5", "r9",
-    "e_max_over_e5x5", "e_2nd_over_e_max", "s4", "e1x5_iphi_over_e5x5", "e1x5_ieta_over_e5x5", "e2x5_max_over_e5x5",
-    "e5x5_over_e_sum", "sigma_ietaieta", "sigma_iphiiphi", "sigma_ietaiphi", "eta_width", "phi_width", "axis_major",
-    "axis_minor", "elongation", "phi_asymmetry", "phi_skewness", "phi_kurtosis", "centroid_distance", "ieta_extent",
-    "iphi_extent", "iphi_major_side_1", "iphi_minor_side_1", "iphi_major_side_2", "iphi_minor_side_2",
-    "iphi_major_side_3", "iphi_minor_side_3", "iphi_major_side_4", "iphi_minor_side_4", "iphi_major_side_far",
-    "iphi_minor_side_far", "ieta_sides_1", "ieta_sides_2", "n_hits", "n_above_0p1", "n_above_0p5", "n_above_1", "n_above_5", "n_local_maxima",
-    "e_2nd_local_max", "e3x3_2nd_local_max", "dieta_2nd_local_max", "diphi_2nd_local_max", "seed_time", "time_mean",
-    "time_rms", "time_2nd_minus_seed", "time_max_abs",
+    "e_sum",
+    "e_seed",
+    "e_max",
+    "seed_is_max",
+    "e_max_dieta",
+    "e_max_diphi",
+    "e_2nd",
+    "e_2nd_dieta",
+    "e_2nd_diphi",
+    "e2x2",
+    "e3x3",
+    "e5x5",
+    "e1x3_ieta",
+    "e1x3_iphi",
+    "e1x5_ieta",
+    "e1x5_iphi",
+    "e2x5_max",
+    "e_left",
+    "e_right",
+    "e_top",
+    "e_bottom",
+    "e_outside_5x5",
+    "e_iphi_road_outside_5x5",
+    "e_ieta_road_outside_5x5",
+    "r9",
+    "e_max_over_e5x5",
+    "e_2nd_over_e_max",
+    "s4",
+    "e1x5_iphi_over_e5x5",
+    "e1x5_ieta_over_e5x5",
+    "e2x5_max_over_e5x5",
+    "e5x5_over_e_sum",
+    "sigma_ietaieta",
+    "sigma_iphiiphi",
+    "sigma_ietaiphi",
+    "eta_width",
+    "phi_width",
+    "axis_major",
+    "axis_minor",
+    "elongation",
+    "phi_asymmetry",
+    "phi_skewness",
+    "phi_kurtosis",
+    "centroid_distance",
+    "ieta_extent",
+    "iphi_extent",
+    "iphi_major_side_1",
+    "iphi_minor_side_1",
+    "iphi_major_side_2",
+    "iphi_minor_side_2",
+    "iphi_major_side_3",
+    "iphi_minor_side_3",
+    "iphi_major_side_4",
+    "iphi_minor_side_4",
+    "iphi_major_side_far",
+    "iphi_minor_side_far",
+    "ieta_sides_1",
+    "ieta_sides_2",
+    "n_hits",
+    "n_above_0p1",
+    "n_above_0p5",
+    "n_above_1",
+    "n_above_5",
+    "n_local_maxima",
+    "e_2nd_local_max",
+    "e3x3_2nd_local_max",
+    "dieta_2nd_local_max",
+    "diphi_2nd_local_max",
+    "seed_time",
+    "time_mean",
+    "time_rms",
+    "time_2nd_minus_seed",
+    "time_max_abs",
 )
 #: Names that other packages code against (the project's contract).
 CONTRACT = (
-    "e_sum", "e_max", "e_2nd", "e2x2", "e3x3", "e5x5", "r9", "s4", "sigma_ietaieta", "sigma_iphiiphi",
-    "sigma_ietaiphi", "eta_width", "phi_width", "n_above_0p1", "n_above_0p5", "n_above_1", "n_above_5",
-    "seed_is_max", "seed_time",
+    "e_sum",
+    "e_max",
+    "e_2nd",
+    "e2x2",
+    "e3x3",
+    "e5x5",
+    "r9",
+    "s4",
+    "sigma_ietaieta",
+    "sigma_iphiiphi",
+    "sigma_ietaiphi",
+    "eta_width",
+    "phi_width",
+    "n_above_0p1",
+    "n_above_0p5",
+    "n_above_1",
+    "n_above_5",
+    "seed_is_max",
+    "seed_time",
 )
 UNITS = {"GeV", "ns", "crystals", "count", "flag", "dimensionless"}
 
@@ -40,8 +118,17 @@ def test_feature_names_are_pinned() -> None:
 
 def test_public_api_is_pinned() -> None:
     assert sorted(features.__all__) == sorted(
-        ["FEATURE_NAMES", "FEATURE_SET_VERSION", "REGISTRY", "TABLE_DTYPE", "Feature", "build_table",
-         "cached_table", "extract_table", "get_feature"]
+        [
+            "FEATURE_NAMES",
+            "FEATURE_SET_VERSION",
+            "REGISTRY",
+            "TABLE_DTYPE",
+            "Feature",
+            "build_table",
+            "cached_table",
+            "extract_table",
+            "get_feature",
+        ]
     )
 
 
@@ -71,7 +158,7 @@ def test_unknown_name_lists_the_valid_ones() -> None:
 
 def test_feature_records_are_frozen() -> None:
     with pytest.raises(AttributeError):
-        get_feature("r9").unit = "GeV"  # type: ignore[misc]
+        get_feature("r9").unit = "GeV"
     assert isinstance(get_feature("r9"), Feature)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from features import build_table
+from egid.features import build_table
 from tests.features.toy_images import SINGLE_HOT_PIXEL, TWO_CLUSTERS, crops
 
 

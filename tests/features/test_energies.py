@@ -5,11 +5,19 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from features import build_table
+from egid.features import build_table
 from tests.features.toy_images import SINGLE_HOT_PIXEL, SYMMETRIC_3X3, crops
 
-RATIOS = ("r9", "e_max_over_e5x5", "e_2nd_over_e_max", "s4", "e1x5_iphi_over_e5x5", "e1x5_ieta_over_e5x5",
-          "e2x5_max_over_e5x5", "e5x5_over_e_sum")
+RATIOS = (
+    "r9",
+    "e_max_over_e5x5",
+    "e_2nd_over_e_max",
+    "s4",
+    "e1x5_iphi_over_e5x5",
+    "e1x5_ieta_over_e5x5",
+    "e2x5_max_over_e5x5",
+    "e5x5_over_e_sum",
+)
 
 
 def row(energies: dict[tuple[int, int], float]) -> dict[str, float]:

@@ -13,10 +13,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import features.extract
-from detector import EventWriter, InputError, load_dataset
-from features import FEATURE_NAMES, build_table, cached_table, extract_table
-from features.extract import cache_path, prefetched
+import egid.features.extract as extract_module
+from egid.detector import EventWriter, InputError, load_dataset
+from egid.features import FEATURE_NAMES, build_table, cached_table, extract_table
+from egid.features.extract import cache_path, prefetched
 from tests.features.toy_images import G4_SLICE
 
 
@@ -34,7 +34,7 @@ def test_two_file_layout_carries_labels_of_both_classes(crop_files: tuple[Path, 
     dataset = load_dataset(electrons=crop_files[0], photons=crop_files[1])
     table = extract_table(dataset, progress=False)
     assert len(table) == 200 and table["label"].sum() == 120
-    assert (table.loc[table["label"] == 1, "iphi_extent"].mean() > table.loc[table["label"] == 0, "iphi_extent"].mean())
+    assert table.loc[table["label"] == 1, "iphi_extent"].mean() > table.loc[table["label"] == 0, "iphi_extent"].mean()
 
 
 def test_extra_named_like_a_feature_is_refused(tmp_path: Path) -> None:
@@ -53,13 +53,13 @@ class CountingExtract:
 
     def __call__(self, *args: object, **kwargs: object) -> pd.DataFrame:
         self.calls += 1
-        return extract_table(*args, **kwargs)  # type: ignore[arg-type]
+        return extract_table(*args, **kwargs)
 
 
 @pytest.fixture
 def counting(monkeypatch: pytest.MonkeyPatch) -> CountingExtract:
     counter = CountingExtract()
-    monkeypatch.setattr(features.extract, "extract_table", counter)
+    monkeypatch.setattr(extract_module, "extract_table", counter)
     return counter
 
 
@@ -92,7 +92,7 @@ def test_cache_misses_when_the_feature_set_version_changes(
 ) -> None:
     dataset = load_dataset(data=G4_SLICE, max_events=40)
     cached_table(dataset, cache_dir=tmp_path, progress=False)
-    monkeypatch.setattr(features.extract, "FEATURE_SET_VERSION", "next")
+    monkeypatch.setattr(extract_module, "FEATURE_SET_VERSION", "next")
     cached_table(dataset, cache_dir=tmp_path, progress=False)
     cached_table(dataset, cache_dir=tmp_path, progress=False)
     assert counting.calls == 2
@@ -105,7 +105,7 @@ def test_unreadable_cache_is_recomputed(
     dataset = load_dataset(data=G4_SLICE, max_events=40)
     path = cache_path(dataset, tmp_path)
     path.write_bytes(b"not parquet")
-    with caplog.at_level(logging.WARNING, logger="features.extract"):
+    with caplog.at_level(logging.WARNING, logger="egid.features.extract"):
         table = cached_table(dataset, cache_dir=tmp_path, progress=False)
     assert counting.calls == 1 and len(table) == 40
     assert "ignoring unreadable cache" in caplog.text
@@ -123,7 +123,7 @@ def test_prefetched_reraises_the_producers_error_after_the_good_items() -> None:
         raise InputError("broken.hdf5: 3 images contain NaN or inf values (first at index 7)")
 
     received = []
-    with pytest.raises(InputError, match="broken.hdf5: 3 images contain NaN"):
+    with pytest.raises(InputError, match=r"broken\.hdf5: 3 images contain NaN"):
         for item in prefetched(failing()):
             received.append(item)
     assert received == [1, 2]

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from features import build_table
-from features.profiles import FEATURES
+from egid.features import build_table
+from egid.features.profiles import FEATURES
 from tests.features.toy_images import PHI_STRIP, SINGLE_HOT_PIXEL, crops
 
 NAMES = [f.name for f in FEATURES]

@@ -6,9 +6,9 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from detector.schema import ENERGY
-from features import build_table
-from features.shower_shapes import CRYSTAL_SIZE
+from egid.detector.schema import ENERGY
+from egid.features import build_table
+from egid.features.shower_shapes import CRYSTAL_SIZE
 from tests.features.test_reference import sparse_random_crops
 from tests.features.toy_images import random_showers
 
@@ -17,21 +17,73 @@ PROPERTY_SETTINGS = settings(max_examples=25, deadline=None)
 
 #: Features of the whole deposit that do not depend on where it sits in the crop.
 TRANSLATION_INVARIANT = (
-    "e_sum", "e_max", "e_2nd", "eta_width", "phi_width", "axis_major", "axis_minor", "elongation", "phi_skewness",
-    "phi_kurtosis", "ieta_extent", "iphi_extent", "n_hits", "n_above_0p1", "n_above_0p5", "n_above_1", "n_above_5",
-    "n_local_maxima", "e_2nd_local_max", "e3x3_2nd_local_max", "dieta_2nd_local_max", "diphi_2nd_local_max",
-    "time_mean", "time_rms", "time_max_abs",
+    "e_sum",
+    "e_max",
+    "e_2nd",
+    "eta_width",
+    "phi_width",
+    "axis_major",
+    "axis_minor",
+    "elongation",
+    "phi_skewness",
+    "phi_kurtosis",
+    "ieta_extent",
+    "iphi_extent",
+    "n_hits",
+    "n_above_0p1",
+    "n_above_0p5",
+    "n_above_1",
+    "n_above_5",
+    "n_local_maxima",
+    "e_2nd_local_max",
+    "e3x3_2nd_local_max",
+    "dieta_2nd_local_max",
+    "diphi_2nd_local_max",
+    "time_mean",
+    "time_rms",
+    "time_max_abs",
 )
 #: Features that depend only on energy fractions, hence unchanged when every energy is scaled by k.
 SCALE_INVARIANT = (
-    "r9", "s4", "e_max_over_e5x5", "e_2nd_over_e_max", "e1x5_iphi_over_e5x5", "e1x5_ieta_over_e5x5",
-    "e2x5_max_over_e5x5", "e5x5_over_e_sum", "sigma_ietaieta", "sigma_iphiiphi", "sigma_ietaiphi", "eta_width",
-    "phi_width", "axis_major", "elongation", "phi_asymmetry", "phi_skewness", "phi_kurtosis", "centroid_distance",
-    "seed_is_max", "iphi_major_side_1", "iphi_minor_side_2", "iphi_major_side_far", "ieta_sides_1",
+    "r9",
+    "s4",
+    "e_max_over_e5x5",
+    "e_2nd_over_e_max",
+    "e1x5_iphi_over_e5x5",
+    "e1x5_ieta_over_e5x5",
+    "e2x5_max_over_e5x5",
+    "e5x5_over_e_sum",
+    "sigma_ietaieta",
+    "sigma_iphiiphi",
+    "sigma_ietaiphi",
+    "eta_width",
+    "phi_width",
+    "axis_major",
+    "elongation",
+    "phi_asymmetry",
+    "phi_skewness",
+    "phi_kurtosis",
+    "centroid_distance",
+    "seed_is_max",
+    "iphi_major_side_1",
+    "iphi_minor_side_2",
+    "iphi_major_side_far",
+    "ieta_sides_1",
 )
 NON_NEGATIVE = (
-    "sigma_ietaieta", "sigma_iphiiphi", "eta_width", "phi_width", "axis_major", "axis_minor", "elongation",
-    "centroid_distance", "time_rms", "time_max_abs", "ieta_extent", "iphi_extent", "e_outside_5x5",
+    "sigma_ietaieta",
+    "sigma_iphiiphi",
+    "eta_width",
+    "phi_width",
+    "axis_major",
+    "axis_minor",
+    "elongation",
+    "centroid_distance",
+    "time_rms",
+    "time_max_abs",
+    "ieta_extent",
+    "iphi_extent",
+    "e_outside_5x5",
 )
 
 

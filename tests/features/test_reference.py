@@ -6,10 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from detector import load_dataset
-from detector.schema import ENERGY_SCALE_GEV, IMAGE_SHAPE, TIME_SCALE_NS
-import features.registry
-from features import FEATURE_NAMES, build_table
+import egid.features.registry as registry
+from egid.detector import load_dataset
+from egid.detector.schema import ENERGY_SCALE_GEV, IMAGE_SHAPE, TIME_SCALE_NS
+from egid.features import FEATURE_NAMES, build_table
 from tests.features.reference import reference_table
 from tests.features.toy_images import G4_SLICE, random_showers
 
@@ -65,5 +65,5 @@ def test_result_does_not_depend_on_batching(monkeypatch: pytest.MonkeyPatch) -> 
     whole = build_table(images)
     parts = pd.concat([build_table(part) for part in np.array_split(images, 3)], ignore_index=True)
     pd.testing.assert_frame_equal(parts, whole)
-    monkeypatch.setattr(features.registry, "BLOCK_SIZE", 7)  # 30 images in blocks of 7, 7, 7, 7 and 2
+    monkeypatch.setattr(registry, "BLOCK_SIZE", 7)  # 30 images in blocks of 7, 7, 7, 7 and 2
     pd.testing.assert_frame_equal(build_table(images), whole)

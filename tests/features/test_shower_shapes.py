@@ -7,9 +7,9 @@ import math
 import numpy as np
 import pytest
 
-from detector import load_dataset
-from features import build_table
-from features.shower_shapes import CRYSTAL_SIZE, LOG_WEIGHT_W0
+from egid.detector import load_dataset
+from egid.features import build_table
+from egid.features.shower_shapes import CRYSTAL_SIZE, LOG_WEIGHT_W0
 from tests.features.toy_images import G4_SLICE, PHI_STRIP, SINGLE_HOT_PIXEL, SYMMETRIC_3X3, TWO_CLUSTERS, crops
 
 
@@ -23,8 +23,16 @@ def g4_images() -> np.ndarray:
 
 def test_single_hot_pixel_has_zero_widths() -> None:
     f = row(SINGLE_HOT_PIXEL)
-    for name in ("sigma_ietaieta", "sigma_iphiiphi", "sigma_ietaiphi", "eta_width", "phi_width", "axis_major",
-                 "axis_minor", "centroid_distance"):
+    for name in (
+        "sigma_ietaieta",
+        "sigma_iphiiphi",
+        "sigma_ietaiphi",
+        "eta_width",
+        "phi_width",
+        "axis_major",
+        "axis_minor",
+        "centroid_distance",
+    ):
         assert f[name] == 0.0, name
     for name in ("elongation", "phi_skewness", "phi_kurtosis", "phi_asymmetry"):
         assert np.isnan(f[name]), name
@@ -75,8 +83,18 @@ def test_mirroring_along_iphi_keeps_widths_and_flips_signs() -> None:
     mirrored = np.zeros_like(x)
     mirrored[:, :, 1:] = x[:, :, :0:-1]
     a, b = build_table(x), build_table(mirrored)
-    for name in ("sigma_iphiiphi", "sigma_ietaieta", "phi_width", "eta_width", "r9", "axis_major", "phi_kurtosis",
-                 "iphi_major_side_1", "iphi_minor_side_2", "iphi_major_side_far"):
+    for name in (
+        "sigma_iphiiphi",
+        "sigma_ietaieta",
+        "phi_width",
+        "eta_width",
+        "r9",
+        "axis_major",
+        "phi_kurtosis",
+        "iphi_major_side_1",
+        "iphi_minor_side_2",
+        "iphi_major_side_far",
+    ):
         np.testing.assert_allclose(b[name], a[name], rtol=1e-5, atol=1e-9, err_msg=name)
     for name in ("phi_asymmetry", "phi_skewness", "sigma_ietaiphi", "e_max_diphi"):
         np.testing.assert_allclose(b[name], -a[name], rtol=1e-5, atol=1e-9, err_msg=name)
@@ -86,8 +104,12 @@ def test_mirroring_along_iphi_keeps_widths_and_flips_signs() -> None:
 def test_transposing_swaps_ieta_and_iphi() -> None:
     x = g4_images()
     a, b = build_table(x), build_table(np.ascontiguousarray(x.transpose(0, 2, 1, 3)))
-    for eta_name, phi_name in (("sigma_ietaieta", "sigma_iphiiphi"), ("eta_width", "phi_width"),
-                               ("e1x5_ieta", "e1x5_iphi"), ("ieta_extent", "iphi_extent")):
+    for eta_name, phi_name in (
+        ("sigma_ietaieta", "sigma_iphiiphi"),
+        ("eta_width", "phi_width"),
+        ("e1x5_ieta", "e1x5_iphi"),
+        ("ieta_extent", "iphi_extent"),
+    ):
         np.testing.assert_allclose(b[eta_name], a[phi_name], rtol=1e-5, err_msg=eta_name)
     np.testing.assert_allclose(b["sigma_ietaiphi"], a["sigma_ietaiphi"], rtol=1e-5, atol=1e-12)
 

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from features import build_table
+from egid.features import build_table
 from tests.features.toy_images import crop
 
 ENERGIES = {(0, 0): 30.0, (0, 1): 10.0, (0, 5): 0.5, (2, 0): 2.0}

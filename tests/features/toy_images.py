@@ -11,13 +11,13 @@ from pathlib import Path
 
 import numpy as np
 
-from detector.schema import ENERGY, ENERGY_SCALE_GEV, IMAGE_SHAPE, SEED_IETA, SEED_IPHI, TIME, TIME_SCALE_NS
+from egid.detector.schema import ENERGY, ENERGY_SCALE_GEV, IMAGE_SHAPE, SEED_IETA, SEED_IPHI, TIME, TIME_SCALE_NS
 
 __all__ = (
     "G4_SLICE",
+    "PHI_STRIP",
     "SINGLE_HOT_PIXEL",
     "SYMMETRIC_3X3",
-    "PHI_STRIP",
     "TWO_CLUSTERS",
     "crop",
     "crops",

@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 import torch
 
-import models.cnn as cnn
-from detector import InputError
-from detector.schema import ENERGY, IMAGE_SHAPE, SEED_IETA, SEED_IPHI, TIME
-from models.cnn import CNNConfig, EgammaCNN, InputTransform, count_parameters, predict_proba, train_cnn
+import egid.models.cnn as cnn
+from egid.detector import InputError
+from egid.detector.schema import ENERGY, IMAGE_SHAPE, SEED_IETA, SEED_IPHI, TIME
+from egid.models.cnn import CNNConfig, EgammaCNN, InputTransform, count_parameters, predict_proba, train_cnn
 from tests.conftest import toy_crops
 
 TINY = CNNConfig(transform=InputTransform(crop_half_width=5), channels=(4, 8, 8), hidden=8, batch_size=32)

@@ -9,11 +9,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from detector import InputError
-from models import export
-from models.export import OnnxTreeScorer, load_tree_model, native_path, onnx_path, to_onnx
-from models.trees import TREE_KINDS, LightGBMParams, fit_tree_model
-from tests.models.conftest import TREE_FEATURE_NAMES, TREE_FEATURE_SET_VERSION
+from egid.detector import InputError
+from egid.models import export
+from egid.models.export import OnnxTreeScorer, load_tree_model, native_path, onnx_path, to_onnx
+from egid.models.trees import TREE_KINDS, LightGBMParams, fit_tree_model
+from tests.tree_fixtures import TREE_FEATURE_NAMES, TREE_FEATURE_SET_VERSION
 
 
 @pytest.mark.parametrize("kind", TREE_KINDS)
@@ -24,7 +24,11 @@ def test_native_export_reloads_to_bit_identical_scores(kind, tree_table, tree_mo
     original = tree_models[kind]
     assert np.array_equal(loaded.predict(tree_table.X_test), original.predict(tree_table.X_test))
     assert loaded.feature_names == original.feature_names == TREE_FEATURE_NAMES
-    assert (loaded.best_iteration, loaded.params, loaded.seed) == (original.best_iteration, original.params, original.seed)
+    assert (loaded.best_iteration, loaded.params, loaded.seed) == (
+        original.best_iteration,
+        original.params,
+        original.seed,
+    )
     assert loaded.history.equals(original.history)
 
 
@@ -54,7 +58,7 @@ def test_xgboost_onnx_input_names_map_back_to_the_features(tree_model_dir):
 def test_a_failed_parity_check_warns_and_writes_no_onnx(tree_table, tree_models, tmp_path, monkeypatch, caplog):
     real_scores = export._onnx_scores
     monkeypatch.setattr(export, "_onnx_scores", lambda session, values: real_scores(session, values) + 2e-5)
-    with caplog.at_level(logging.WARNING, logger="models.export"):
+    with caplog.at_level(logging.WARNING, logger="egid.models.export"):
         written = to_onnx(tree_models["lightgbm"], tmp_path / "lightgbm.onnx", check_X=tree_table.X_test)
     assert written is None
     assert list(tmp_path.iterdir()) == []
@@ -64,7 +68,7 @@ def test_a_failed_parity_check_warns_and_writes_no_onnx(tree_table, tree_models,
 def test_onnx_from_elsewhere_is_refused(tmp_path):
     path = tmp_path / "other.onnx"
     path.write_bytes(b"not a graph")
-    with pytest.raises(InputError, match="other.onnx: cannot load the ONNX model"):
+    with pytest.raises(InputError, match=r"other\.onnx: cannot load the ONNX model"):
         OnnxTreeScorer(path)
 
 
@@ -76,9 +80,15 @@ def test_lightgbm_onnx_takes_the_native_branch_at_float32_rounded_thresholds(tmp
     X = pd.DataFrame((1.0 + steps * np.finfo(np.float32).eps).astype(np.float32), columns=["a", "b", "c"])
     y = (rng.random(6000) < 1 / (1 + np.exp(-(steps[:, 0] - 1500) / 300))).astype(np.float32)
     model = fit_tree_model(
-        "lightgbm", X, y, X, y, params=LightGBMParams(num_leaves=64, min_child_samples=5), max_rounds=60,
+        "lightgbm",
+        X,
+        y,
+        X,
+        y,
+        params=LightGBMParams(num_leaves=64, min_child_samples=5),
+        max_rounds=60,
         early_stopping_rounds=None,
-    )  # fmt: skip
+    )
     assert to_onnx(model, tmp_path / "lightgbm.onnx", check_X=X) is not None
     assert np.max(np.abs(OnnxTreeScorer(tmp_path / "lightgbm.onnx").predict(X) - model.predict(X))) < 1e-5
 

@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from detector import InputError
-from models.importance import importance_path, importance_table, read_importances, shap_values
-from models.trees import TREE_KINDS
+from egid.detector import InputError
+from egid.models.importance import importance_path, importance_table, read_importances, shap_values
+from egid.models.trees import TREE_KINDS
 
 
 def node_table(model) -> pd.DataFrame:

@@ -11,7 +11,7 @@ import pytest
 from optuna.storages import InMemoryStorage
 from optuna.trial import TrialState
 
-from models.interrupt import TrialBoundaryInterrupt
+from egid.models.interrupt import TrialBoundaryInterrupt
 
 
 class _InterruptedWhileRecording(InMemoryStorage):

@@ -8,10 +8,10 @@ import shutil
 
 import pytest
 
-from detector import InputError
-from models.export import load_tree_model, native_path
-from models.manifest import MANIFEST_NAME, read_manifest, write_manifest
-from tests.models.conftest import TREE_FEATURE_NAMES, TREE_FEATURE_SET_VERSION, TREE_SEED
+from egid.detector import InputError
+from egid.models.export import load_tree_model, native_path
+from egid.models.manifest import MANIFEST_NAME, read_manifest, write_manifest
+from tests.tree_fixtures import TREE_FEATURE_NAMES, TREE_FEATURE_SET_VERSION, TREE_SEED
 
 
 @pytest.fixture
@@ -21,18 +21,27 @@ def model_dir(tree_model_dir, tmp_path):
 
 
 def rewrite_manifest(model_dir):
-    write_manifest(model_dir, feature_names=TREE_FEATURE_NAMES, feature_set_version=TREE_FEATURE_SET_VERSION,
-                   seed=TREE_SEED)  # fmt: skip
+    write_manifest(
+        model_dir, feature_names=TREE_FEATURE_NAMES, feature_set_version=TREE_FEATURE_SET_VERSION, seed=TREE_SEED
+    )
 
 
 def test_every_file_is_hashed_including_other_models_artifacts(model_dir):
     (model_dir / "cnn").mkdir()
     (model_dir / "cnn" / "fold0.pt").write_bytes(b"\x00weights")
     (model_dir / ".fold1.pt.123.tmp").write_bytes(b"an atomic write in progress")
-    manifest = write_manifest(model_dir, feature_names=TREE_FEATURE_NAMES, feature_set_version="v2", seed=1,
-                              extra={"cnn_transform": "transform.json"})  # fmt: skip
-    files = sorted(p.relative_to(model_dir).as_posix() for p in model_dir.rglob("*")
-                   if p.is_file() and p.name != MANIFEST_NAME and not p.name.startswith("."))  # fmt: skip
+    manifest = write_manifest(
+        model_dir,
+        feature_names=TREE_FEATURE_NAMES,
+        feature_set_version="v2",
+        seed=1,
+        extra={"cnn_transform": "transform.json"},
+    )
+    files = sorted(
+        p.relative_to(model_dir).as_posix()
+        for p in model_dir.rglob("*")
+        if p.is_file() and p.name != MANIFEST_NAME and not p.name.startswith(".")
+    )
     assert sorted(manifest.artifacts) == files and "cnn/fold0.pt" in files
     assert manifest.artifacts["cnn/fold0.pt"] == hashlib.sha256(b"\x00weights").hexdigest()
     assert {"lightgbm", "xgboost", "onnxruntime", "python"} <= set(manifest.libraries)
@@ -49,16 +58,29 @@ def corrupt_booster(model_dir):
 
 CASES = {
     "missing manifest": (lambda d: (d / MANIFEST_NAME).unlink(), {}, r"manifest.json: no model manifest"),
-    "missing artifact": (lambda d: (d / "xgboost.onnx").unlink(), {}, r"xgboost.onnx: artifact listed in .* is missing"),
+    "missing artifact": (
+        lambda d: (d / "xgboost.onnx").unlink(),
+        {},
+        r"xgboost.onnx: artifact listed in .* is missing",
+    ),
     "corrupted booster": (corrupt_booster, {}, r"lightgbm.txt: SHA-256 differs from .*manifest.json"),
-    "feature-set version": (lambda d: None, {"feature_set_version": "test-2"},
-                            r"manifest.json: models were trained on feature set version 'test-1'.*'test-2'"),
-    "feature order": (lambda d: None, {"feature_names": TREE_FEATURE_NAMES[::-1]},
-                      r"feature names differ: feature 0 is 'r9' for the models but 'cnn_score' in the table"),
-    "feature count": (lambda d: None, {"feature_names": TREE_FEATURE_NAMES[:-1]},
-                      r"the models read 8 features, the feature table has 7"),
+    "feature-set version": (
+        lambda d: None,
+        {"feature_set_version": "test-2"},
+        r"manifest.json: models were trained on feature set version 'test-1'.*'test-2'",
+    ),
+    "feature order": (
+        lambda d: None,
+        {"feature_names": TREE_FEATURE_NAMES[::-1]},
+        r"feature names differ: feature 0 is 'r9' for the models but 'cnn_score' in the table",
+    ),
+    "feature count": (
+        lambda d: None,
+        {"feature_names": TREE_FEATURE_NAMES[:-1]},
+        r"the models read 8 features, the feature table has 7",
+    ),
     "not json": (lambda d: (d / MANIFEST_NAME).write_text("{"), {}, r"manifest.json: unreadable manifest"),
-}  # fmt: skip
+}
 
 
 @pytest.mark.parametrize("case", CASES)

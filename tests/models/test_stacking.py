@@ -14,11 +14,11 @@ import pytest
 import torch
 from sklearn.metrics import roc_auc_score
 
-import models.stacking as stacking
-from detector import EventDataset, EventWriter, InputError, Split, load_dataset, stratified_folds, stratified_split
-from detector.schema import IMAGE_SHAPE
-from models.cnn import CNNConfig, EgammaCNN, InputTransform
-from models.stacking import CNNEnsemble, CrossFitResult, cross_fit_cnn
+import egid.models.stacking as stacking
+from egid.detector import EventDataset, EventWriter, InputError, Split, load_dataset, stratified_folds, stratified_split
+from egid.detector.schema import IMAGE_SHAPE
+from egid.models.cnn import CNNConfig, EgammaCNN, InputTransform
+from egid.models.stacking import CNNEnsemble, CrossFitResult, cross_fit_cnn
 from tests.conftest import write_crops
 
 CNN_TINY = CNNConfig(
@@ -136,7 +136,7 @@ def test_onnx_file_is_skipped_with_a_warning_when_parity_fails(
     ensemble = CNNEnsemble([EgammaCNN.from_config(CNN_TINY)], CNN_TINY, device="cpu")
     (tmp_path / "cnn_fold0.onnx").write_bytes(b"an older export")
     monkeypatch.setattr(stacking, "ONNX_TOLERANCE", -1.0)  # no difference is small enough
-    with caplog.at_level(logging.WARNING, logger="models.stacking"):
+    with caplog.at_level(logging.WARNING, logger="egid.models.stacking"):
         written = ensemble.save(tmp_path)
     assert "cnn_fold0.onnx: not written, onnxruntime differs from torch" in caplog.text
     assert sorted(p.name for p in written) == ["cnn_config.json", "cnn_fold0.pt", "cnn_transform.json"]
@@ -167,7 +167,12 @@ def test_scoring_rejects_crops_of_the_wrong_shape() -> None:
 
 def test_cross_fitting_with_a_seed_is_deterministic(cnn_cross_fit: CrossFit) -> None:
     again = cross_fit_cnn(
-        cnn_cross_fit.dataset, cnn_cross_fit.split, n_folds=3, config=CNN_TINY, seed=CNN_SEED, threads=1,
+        cnn_cross_fit.dataset,
+        cnn_cross_fit.split,
+        n_folds=3,
+        config=CNN_TINY,
+        seed=CNN_SEED,
+        threads=1,
         progress=False,
     )
     np.testing.assert_array_equal(again.scores, cnn_cross_fit.result.scores)
@@ -186,8 +191,15 @@ def test_a_network_that_memorises_noise_labels_scores_at_chance_out_of_fold(tmp_
     dataset = load_dataset(data=tmp_path / "noise.hdf5")
     split = stratified_split(dataset.labels, seed=0, validation=0.1, test=0.1)
     memoriser = CNNConfig(
-        transform=InputTransform(crop_half_width=5), channels=(8, 16, 16), hidden=64, batch_size=32,
-        learning_rate=3e-3, weight_decay=0.0, max_epochs=25, patience=None, augment=False,
+        transform=InputTransform(crop_half_width=5),
+        channels=(8, 16, 16),
+        hidden=64,
+        batch_size=32,
+        learning_rate=3e-3,
+        weight_decay=0.0,
+        max_epochs=25,
+        patience=None,
+        augment=False,
     )
     result = cross_fit_cnn(dataset, split, n_folds=2, config=memoriser, seed=0, threads=1, progress=False)
     for k, model_inputs in enumerate(result.trained_on):

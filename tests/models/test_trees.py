@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from sklearn.metrics import log_loss, roc_auc_score
 
-from models.trees import HISTORY_COLUMNS, TREE_KINDS, LightGBMParams, XGBoostParams, fit_tree_model
-from tests.models.conftest import TREE_SEED
+from egid.models.trees import HISTORY_COLUMNS, TREE_KINDS, LightGBMParams, XGBoostParams, fit_tree_model
+from tests.tree_fixtures import TREE_SEED
 
 BAGGED = {
     "lightgbm": LightGBMParams(subsample=0.7, subsample_freq=1, colsample_bytree=0.7),
@@ -48,8 +48,17 @@ def test_same_seed_gives_bit_identical_predictions_and_another_seed_differs(kind
     t = tree_table
 
     def fit(seed: int):
-        return fit_tree_model(kind, t.X_train, t.y_train, t.X_val, t.y_val, params=BAGGED[kind], max_rounds=40,
-                              early_stopping_rounds=None, seed=seed)  # fmt: skip
+        return fit_tree_model(
+            kind,
+            t.X_train,
+            t.y_train,
+            t.X_val,
+            t.y_val,
+            params=BAGGED[kind],
+            max_rounds=40,
+            early_stopping_rounds=None,
+            seed=seed,
+        )
 
     first, again, other = fit(TREE_SEED), fit(TREE_SEED), fit(TREE_SEED + 1)
     assert np.array_equal(first.predict(t.X_test), again.predict(t.X_test))

@@ -17,11 +17,10 @@ from optuna.storages import JournalStorage
 from optuna.storages.journal import JournalFileBackend
 from optuna.trial import FixedTrial, TrialState
 
-from detector import InputError
-from models.trees import TREE_KINDS, LightGBMParams
-from models import tuning
-from models.trees import fit_tree_model
-from models.tuning import (
+from egid.detector import InputError
+from egid.models import tuning
+from egid.models.trees import TREE_KINDS, LightGBMParams, fit_tree_model
+from egid.models.tuning import (
     JOURNAL_NAME,
     best_params_path,
     lightgbm_space,
@@ -36,8 +35,9 @@ FAST = {"max_rounds": 60, "early_stopping_rounds": 10}
 
 def run_tune(table, out_dir, *, kind="lightgbm", n_trials, **kwargs):
     t = table
-    return tune(kind, t.X_train, t.y_train, t.X_val, t.y_val, n_trials=n_trials, out_dir=out_dir, seed=3,
-                **FAST, **kwargs)  # fmt: skip
+    return tune(
+        kind, t.X_train, t.y_train, t.X_val, t.y_val, n_trials=n_trials, out_dir=out_dir, seed=3, **FAST, **kwargs
+    )
 
 
 def summary(study: optuna.Study) -> list[tuple[int, TrialState, float | None, dict]]:
@@ -91,8 +91,21 @@ def test_timeout_stops_starting_new_trials(tree_table, tmp_path):
 @pytest.mark.parametrize("kind", TREE_KINDS)
 def test_refit_reproduces_the_best_trial_and_the_history_is_kept(kind, tree_table, tmp_path):
     t = tree_table
-    model = tune_and_fit(kind, t.X_train, t.y_train, t.X_val, t.y_val, n_trials=3, timeout=None, storage=None,
-                         study_name=None, resume=False, seed=3, out_dir=tmp_path, **FAST)  # fmt: skip
+    model = tune_and_fit(
+        kind,
+        t.X_train,
+        t.y_train,
+        t.X_val,
+        t.y_val,
+        n_trials=3,
+        timeout=None,
+        storage=None,
+        study_name=None,
+        resume=False,
+        seed=3,
+        out_dir=tmp_path,
+        **FAST,
+    )
     best = json.loads(best_params_path(tmp_path, kind).read_text())
     trials = pd.read_csv(trials_path(tmp_path, kind))
     assert len(trials) == 3 and trials["value"].max() == pytest.approx(best["validation_auc"], abs=1e-12)
@@ -102,16 +115,26 @@ def test_refit_reproduces_the_best_trial_and_the_history_is_kept(kind, tree_tabl
 
 
 def test_fixed_parameters_round_trip_through_the_search_space():
-    values = {"learning_rate": 0.05, "num_leaves": 40, "max_depth": 6, "min_child_samples": 30,
-              "min_child_weight": 0.1, "reg_alpha": 1e-3, "reg_lambda": 1.0, "colsample_bytree": 0.8,
-              "subsample": 0.9, "subsample_freq": 2, "min_split_gain": 1e-4}  # fmt: skip
+    values = {
+        "learning_rate": 0.05,
+        "num_leaves": 40,
+        "max_depth": 6,
+        "min_child_samples": 30,
+        "min_child_weight": 0.1,
+        "reg_alpha": 1e-3,
+        "reg_lambda": 1.0,
+        "colsample_bytree": 0.8,
+        "subsample": 0.9,
+        "subsample_freq": 2,
+        "min_split_gain": 1e-4,
+    }
     assert lightgbm_space(FixedTrial(values)) == LightGBMParams(**values)
 
 
 KILLED_RUN = """
 import sys
-from models.tuning import tune
-from tests.models.conftest import make_tree_table
+from egid.models.tuning import tune
+from tests.tree_fixtures import make_tree_table
 t = make_tree_table()
 tune("lightgbm", t.X_train, t.y_train, t.X_val, t.y_val, n_trials=1000, out_dir=sys.argv[1], seed=3,
      max_rounds=60, early_stopping_rounds=10)
@@ -127,10 +150,19 @@ def test_sigkill_loses_at_most_the_running_trial(tree_table, tmp_path):
     try:
         while time.monotonic() < deadline and process.poll() is None:
             time.sleep(0.2)
-            if (tmp_path / JOURNAL_NAME).is_file() and optuna.get_all_study_names(storage):
-                if len(optuna.load_study(study_name="egid-lightgbm", storage=storage).get_trials(
-                        states=(TrialState.COMPLETE, TrialState.PRUNED))) >= 2:  # fmt: skip
-                    break
+            if (
+                (tmp_path / JOURNAL_NAME).is_file()
+                and optuna.get_all_study_names(storage)
+                and (
+                    len(
+                        optuna.load_study(study_name="egid-lightgbm", storage=storage).get_trials(
+                            states=(TrialState.COMPLETE, TrialState.PRUNED)
+                        )
+                    )
+                    >= 2
+                )
+            ):
+                break
     finally:
         process.kill()
         process.wait()
@@ -170,8 +202,18 @@ def test_tuning_rows_tunes_on_a_stratified_subsample_and_refits_on_everything(tr
         return real_tune(kind, X_train, y_train, *args, **kwargs)
 
     monkeypatch.setattr(tuning, "tune", spy)
-    model = tune_and_fit("lightgbm", t.X_train, t.y_train, t.X_val, t.y_val, n_trials=2, out_dir=tmp_path, seed=3,
-                         tuning_rows=400, **FAST)  # fmt: skip
+    model = tune_and_fit(
+        "lightgbm",
+        t.X_train,
+        t.y_train,
+        t.X_val,
+        t.y_val,
+        n_trials=2,
+        out_dir=tmp_path,
+        seed=3,
+        tuning_rows=400,
+        **FAST,
+    )
     (tuned_labels,) = seen
     assert abs(len(tuned_labels) - 400) <= 1
     assert tuned_labels.mean() == pytest.approx(np.mean(t.y_train), abs=0.01)

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pipelines.run import main
+from egid.pipelines.run import main
 from tests.conftest import toy_crops, write_crops, write_datasets
 
 
@@ -33,7 +33,6 @@ def _features(electrons: Path, photons: Path, out: Path) -> list[str]:
     return ["features", "--electrons", str(electrons), "--photons", str(photons), "--out", str(out)]
 
 
-
 GOOD = toy_crops(6, label=1.0, seed=0)
 ONES = np.ones(6, np.float32)
 
@@ -45,18 +44,21 @@ def _with(x: np.ndarray, index: tuple[int, ...], value: float) -> np.ndarray:
 
 
 DATA_CASES = {
-    "missing X": (dict(y=ONES), "missing dataset 'X'"),
-    "missing y": (dict(X=GOOD), "missing dataset 'y'"),
-    "wrong rank": (dict(X=GOOD[..., 0], y=ONES), "'X' has shape (6, 32, 32), expected (N, 32, 32, 2)"),
-    "wrong image size": (dict(X=GOOD[:, :, :28], y=ONES), "'X' has shape (6, 32, 28, 2)"),
-    "one channel": (dict(X=GOOD[..., :1], y=ONES), "'X' has shape (6, 32, 32, 1)"),
-    "labels other than 0/1": (dict(X=GOOD, y=np.array([1, 1, 1, -1, 1, 1], np.float32)), "labels other than 0 and 1"),
-    "photon labels in the electron file": (dict(X=GOOD, y=np.zeros(6, np.float32)), "expected an electron file"),
-    "NaN pixel": (dict(X=_with(GOOD, (4, 3, 3, 1), np.nan), y=ONES), "contain NaN or inf values (first at index 4)"),
-    "inf pixel": (dict(X=_with(GOOD, (1, 16, 16, 0), np.inf), y=ONES), "contain NaN or inf values (first at index 1)"),
-    "negative energy": (dict(X=_with(GOOD, (2, 16, 15, 0), -0.5), y=ONES), "negative crystal energies"),
-    "empty file": (dict(X=np.zeros((0, 32, 32, 2), np.float32), y=np.zeros(0, np.float32)), "holds no events"),
-    "X/y length mismatch": (dict(X=GOOD, y=ONES[:5]), "different lengths (6 and 5)"),
+    "missing X": ({"y": ONES}, "missing dataset 'X'"),
+    "missing y": ({"X": GOOD}, "missing dataset 'y'"),
+    "wrong rank": ({"X": GOOD[..., 0], "y": ONES}, "'X' has shape (6, 32, 32), expected (N, 32, 32, 2)"),
+    "wrong image size": ({"X": GOOD[:, :, :28], "y": ONES}, "'X' has shape (6, 32, 28, 2)"),
+    "one channel": ({"X": GOOD[..., :1], "y": ONES}, "'X' has shape (6, 32, 32, 1)"),
+    "labels other than 0/1": ({"X": GOOD, "y": np.array([1, 1, 1, -1, 1, 1], np.float32)}, "labels other than 0 and 1"),
+    "photon labels in the electron file": ({"X": GOOD, "y": np.zeros(6, np.float32)}, "expected an electron file"),
+    "NaN pixel": ({"X": _with(GOOD, (4, 3, 3, 1), np.nan), "y": ONES}, "contain NaN or inf values (first at index 4)"),
+    "inf pixel": (
+        {"X": _with(GOOD, (1, 16, 16, 0), np.inf), "y": ONES},
+        "contain NaN or inf values (first at index 1)",
+    ),
+    "negative energy": ({"X": _with(GOOD, (2, 16, 15, 0), -0.5), "y": ONES}, "negative crystal energies"),
+    "empty file": ({"X": np.zeros((0, 32, 32, 2), np.float32), "y": np.zeros(0, np.float32)}, "holds no events"),
+    "X/y length mismatch": ({"X": GOOD, "y": ONES[:5]}, "different lengths (6 and 5)"),
 }
 
 
@@ -103,8 +105,20 @@ def trained_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     electrons = write_crops(root / "e.hdf5", 150, label=1.0, seed=1)
     photons = write_crops(root / "p.hdf5", 150, label=0.0, seed=2)
     out = root / "run"
-    argv = ["run", "--electrons", str(electrons), "--photons", str(photons), "--no-cnn", "--trials", "1",
-            "--out", str(out), "--cache-dir", str(root / "cache")]  # fmt: skip
+    argv = [
+        "run",
+        "--electrons",
+        str(electrons),
+        "--photons",
+        str(photons),
+        "--no-cnn",
+        "--trials",
+        "1",
+        "--out",
+        str(out),
+        "--cache-dir",
+        str(root / "cache"),
+    ]
     assert main(argv) == 0
     return out
 
@@ -113,15 +127,26 @@ def _evaluate(run: Path, tmp_path: Path) -> list[str]:
     electrons = write_crops(tmp_path / "e.hdf5", 30, label=1.0, seed=7)
     photons = write_crops(tmp_path / "p.hdf5", 30, label=0.0, seed=8)
     out = tmp_path / "evaluation"
-    return ["evaluate", "--model-dir", str(run), "--electrons", str(electrons), "--photons", str(photons),
-            "--out", str(out)]  # fmt: skip
+    return [
+        "evaluate",
+        "--model-dir",
+        str(run),
+        "--electrons",
+        str(electrons),
+        "--photons",
+        str(photons),
+        "--out",
+        str(out),
+    ]
 
 
 def _copy(run: Path, tmp_path: Path) -> Path:
     return Path(shutil.copytree(run, tmp_path / "run"))
 
 
-def test_model_dir_with_a_missing_artifact(trained_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_model_dir_with_a_missing_artifact(
+    trained_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     run = _copy(trained_run, tmp_path)
     booster = run / "models" / "features_only" / "xgboost.json"
     booster.unlink()
@@ -156,7 +181,10 @@ def test_not_a_run_directory(tmp_path: Path, capsys: pytest.CaptureFixture[str])
 
 @pytest.mark.parametrize(
     ("content", "says"),
-    [("trials: 3\nlearning_rate: 0.1\n", "unknown key 'learning_rate'"), ("cnn_folds: three\n", "key 'cnn_folds' must be int")],
+    [
+        ("trials: 3\nlearning_rate: 0.1\n", "unknown key 'learning_rate'"),
+        ("cnn_folds: three\n", "key 'cnn_folds' must be int"),
+    ],
     ids=["unknown key", "wrong type"],
 )
 def test_config_with_a_bad_key(content: str, says: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.run import main
+from egid.pipelines.run import main
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -24,14 +24,19 @@ def test_input_error_is_one_line_on_stderr(crop_files: tuple[Path, Path], capsys
     status = main(["check", "--electrons", str(crop_files[1]), "--photons", str(crop_files[1])])
     err = capsys.readouterr().err
     assert status == 2
-    assert err == f"egid: error: {crop_files[1]}: expected an electron file (y = 1) but 80 of 80 events carry photon labels\n"
+    assert (
+        err
+        == f"egid: error: {crop_files[1]}: expected an electron file (y = 1) but 80 of 80 events carry photon labels\n"
+    )
 
 
 def test_script_exits_2_without_traceback(tmp_path: Path) -> None:
     missing = tmp_path / "missing.hdf5"
     result = subprocess.run(
         [sys.executable, str(REPO / "pipelines" / "run.py"), "check", "--data", str(missing)],
-        capture_output=True, text=True, check=False,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert result.returncode == 2
     assert result.stderr == f"egid: error: {missing}: no such file\n"
@@ -41,7 +46,7 @@ def test_script_exits_2_without_traceback(tmp_path: Path) -> None:
 def test_help_lists_every_command_without_importing_the_heavy_libraries() -> None:
     probe = (
         "import sys\n"
-        "from pipelines.run import main\n"
+        "from egid.pipelines.run import main\n"
         "try:\n"
         "    main(['--help'])\n"
         "except SystemExit:\n"

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from detector import InputError
-from pipelines.config import RunConfig, load_config, save_config
+from egid.detector import InputError
+from egid.pipelines.config import RunConfig, load_config, save_config
 
 
 def test_command_line_overrides_file_overrides_defaults(tmp_path: Path) -> None:

@@ -13,12 +13,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from detector import load_dataset
-from pipelines.bundle import ModelBundle
-from pipelines.config import load_config
-from pipelines.metrics import validate_metrics
-from pipelines.run import main
-from simulation import write_sample
+from egid.detector import load_dataset
+from egid.evaluation.metrics import validate_metrics
+from egid.pipelines.bundle import ModelBundle
+from egid.pipelines.config import load_config
+from egid.pipelines.run import main
+from egid.simulation import write_sample
 
 pytestmark = pytest.mark.slow
 
@@ -30,11 +30,30 @@ def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("e2e")
     electrons, photons = write_sample(root / "train_sample", 700, seed=11)
     out = root / "run"
-    status = main([
-        "run", "--electrons", str(electrons), "--photons", str(photons), "--simulated", "--data-label",
-        "egid simulation", "--trials", "2", "--cnn-folds", "2", "--cnn-epochs", "1", "--seed", "5",
-        "--out", str(out), "--cache-dir", str(root / "cache"),
-    ])  # fmt: skip
+    status = main(
+        [
+            "run",
+            "--electrons",
+            str(electrons),
+            "--photons",
+            str(photons),
+            "--simulated",
+            "--data-label",
+            "egid simulation",
+            "--trials",
+            "2",
+            "--cnn-folds",
+            "2",
+            "--cnn-epochs",
+            "1",
+            "--seed",
+            "5",
+            "--out",
+            str(out),
+            "--cache-dir",
+            str(root / "cache"),
+        ]
+    )
     assert status == 0
     return out
 
@@ -46,16 +65,32 @@ def unseen_sample(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]
 
 def test_run_directory_is_complete(run_dir: Path) -> None:
     expected = [
-        "config.yaml", "metrics.json", "report.html", "report.md", "scores.parquet", "timings.json",
-        "plots/roc.png", "plots/roc.pdf", "plots/background_rejection.png", "plots/scores_lightgbm.png",
-        "plots/training_lightgbm.png", "plots/training_cnn.png", "plots/top_features.png",
-        "plots/importance_xgboost.png", "plots/shap_lightgbm_plus_cnn.png",
-        "models/features_only/manifest.json", "models/features_only/lightgbm.txt",
-        "models/features_only/xgboost.json", "models/features_only/lightgbm.onnx",
-        "models/stacked/manifest.json", "models/stacked/cnn_fold0.pt", "models/stacked/cnn_fold1.onnx",
-        "models/stacked/cnn_transform.json", "tuning/features_only/lightgbm_trials.csv",
+        "config.yaml",
+        "metrics.json",
+        "report.html",
+        "report.md",
+        "scores.parquet",
+        "timings.json",
+        "plots/roc.png",
+        "plots/roc.pdf",
+        "plots/background_rejection.png",
+        "plots/scores_lightgbm.png",
+        "plots/training_lightgbm.png",
+        "plots/training_cnn.png",
+        "plots/top_features.png",
+        "plots/importance_xgboost.png",
+        "plots/shap_lightgbm_plus_cnn.png",
+        "models/features_only/manifest.json",
+        "models/features_only/lightgbm.txt",
+        "models/features_only/xgboost.json",
+        "models/features_only/lightgbm.onnx",
+        "models/stacked/manifest.json",
+        "models/stacked/cnn_fold0.pt",
+        "models/stacked/cnn_fold1.onnx",
+        "models/stacked/cnn_transform.json",
+        "tuning/features_only/lightgbm_trials.csv",
         "tuning/stacked/xgboost_best_params.json",
-    ]  # fmt: skip
+    ]
     missing = [name for name in expected if not (run_dir / name).is_file()]
     assert missing == []
     assert list(run_dir.glob("plots/confusion_*.png"))
@@ -87,10 +122,20 @@ def test_evaluate_on_an_unseen_sample_agrees_with_the_run(
     run_dir: Path, unseen_sample: tuple[Path, Path], tmp_path: Path
 ) -> None:
     out = tmp_path / "evaluation"
-    status = main([
-        "evaluate", "--model-dir", str(run_dir), "--electrons", str(unseen_sample[0]), "--photons",
-        str(unseen_sample[1]), "--simulated", "--out", str(out),
-    ])  # fmt: skip
+    status = main(
+        [
+            "evaluate",
+            "--model-dir",
+            str(run_dir),
+            "--electrons",
+            str(unseen_sample[0]),
+            "--photons",
+            str(unseen_sample[1]),
+            "--simulated",
+            "--out",
+            str(out),
+        ]
+    )
     assert status == 0
     seen = json.loads((run_dir / "metrics.json").read_text())["results"]
     unseen = json.loads((out / "metrics.json").read_text())["results"]
@@ -113,8 +158,20 @@ def test_predict_keeps_input_order(run_dir: Path, unseen_sample: tuple[Path, Pat
         with h5py.File(files[name], "w") as f:  # unlabelled: X only
             f.create_dataset("X", data=x, compression="lzf")
     for name in files:
-        assert main(["predict", "--model-dir", str(run_dir), "--data", str(files[name]),
-                     "--out", str(tmp_path / f"{name}.parquet")]) == 0  # fmt: skip
+        assert (
+            main(
+                [
+                    "predict",
+                    "--model-dir",
+                    str(run_dir),
+                    "--data",
+                    str(files[name]),
+                    "--out",
+                    str(tmp_path / f"{name}.parquet"),
+                ]
+            )
+            == 0
+        )
     ordered = pd.read_parquet(tmp_path / "ordered.parquet")
     shuffled = pd.read_parquet(tmp_path / "shuffled.parquet")
     assert list(ordered.columns) == MODELS and len(ordered) == 300
@@ -131,7 +188,9 @@ def test_saved_models_reproduce_the_run_scores(run_dir: Path) -> None:
         np.testing.assert_allclose(rescored[model][outside_train], stored[model][outside_train], rtol=1e-5)
 
 
-def test_predict_rejects_an_unknown_output_format(run_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_predict_rejects_an_unknown_output_format(
+    run_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     status = main(["predict", "--model-dir", str(run_dir), "--data", "x.hdf5", "--out", str(tmp_path / "s.xlsx")])
     assert status == 2
     assert "unknown output format '.xlsx'" in capsys.readouterr().err

@@ -17,9 +17,9 @@ from optuna.storages import JournalStorage
 from optuna.storages.journal import JournalFileBackend
 from optuna.trial import TrialState
 
-from detector import InputError
-from models import export_tree_model, load_tree_model
-from pipelines.run import main
+from egid.detector import InputError
+from egid.models import export_tree_model, load_tree_model
+from egid.pipelines.run import main
 from tests.conftest import write_crops
 
 pytestmark = pytest.mark.slow
@@ -73,7 +73,9 @@ def test_killed_tuning_resumes_without_losing_trials(sig: signal.Signals, sample
     assert (out / "metrics.json").is_file()
 
 
-def test_rerun_without_resume_refuses_to_overwrite(sample: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_rerun_without_resume_refuses_to_overwrite(
+    sample: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     out = tmp_path / "run"
     out.mkdir()
     (out / "metrics.json").write_text("{}")
@@ -115,7 +117,7 @@ def test_interrupted_export_keeps_the_previous_model(
 
     monkeypatch.setattr(Path, "write_text", dies_halfway)
     with pytest.raises(KeyboardInterrupt):
-        export_tree_model(model, model_dir, check_X=None)  # type: ignore[arg-type]
+        export_tree_model(model, model_dir, check_X=None)
     monkeypatch.undo()
     assert booster.read_bytes() == previous
     assert not list(model_dir.glob(".*.tmp"))

@@ -17,7 +17,9 @@ def test_walkthrough_notebook_executes(tmp_path: Path, monkeypatch: pytest.Monke
     monkeypatch.setenv("EGID_NOTEBOOK_EVENTS", "600")
     monkeypatch.setenv("EGID_CACHE_DIR", str(tmp_path / "cache"))
     notebook = nbformat.read(NOTEBOOK, as_version=4)
-    NotebookClient(notebook, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
+    NotebookClient(
+        notebook, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
+    ).execute()
     outputs = "".join(
         str(output.get("text", "")) + str(output.get("data", {}).get("text/plain", ""))
         for cell in notebook.cells
@@ -25,4 +27,6 @@ def test_walkthrough_notebook_executes(tmp_path: Path, monkeypatch: pytest.Monke
         for output in cell.outputs
     )
     assert "validation: accuracy" in outputs and "test: accuracy" in outputs
-    assert not any(output.get("output_type") == "error" for cell in notebook.cells for output in cell.get("outputs", []))
+    assert not any(
+        output.get("output_type") == "error" for cell in notebook.cells for output in cell.get("outputs", [])
+    )

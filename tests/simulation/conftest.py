@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import features
-from simulation import simulate_events
+from egid import features
+from egid.simulation import simulate_events
 
 N_EVENTS = 3000
 

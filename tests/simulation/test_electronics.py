@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from detector.schema import ENERGY, ENERGY_SCALE_GEV, TIME, TIME_SCALE_NS
-from simulation.constants import THRESHOLD_GEV
-from simulation.electronics import read_out, time_resolution
-from simulation.shower import WINDOW_CENTRE, WINDOW_COLS, WINDOW_ROWS, Deposits
+from egid.detector.schema import ENERGY, ENERGY_SCALE_GEV, TIME, TIME_SCALE_NS
+from egid.simulation.constants import THRESHOLD_GEV
+from egid.simulation.electronics import read_out, time_resolution
+from egid.simulation.shower import WINDOW_CENTRE, WINDOW_COLS, WINDOW_ROWS, Deposits
 
 
 def _deposits(n: int, *, seed_offset: tuple[int, int] = (0, 0), background: float = 0.0) -> Deposits:

@@ -8,10 +8,10 @@ import h5py
 import numpy as np
 import pytest
 
-import simulation.cache
-from detector import file_digest, load_dataset
-from pipelines.run import main
-from simulation import default_sample, sample_dir, write_sample
+import egid.simulation.cache as sim_cache
+from egid.detector import file_digest, load_dataset
+from egid.pipelines.run import main
+from egid.simulation import default_sample, sample_dir, write_sample
 
 
 def test_written_files_pass_the_data_layer(tmp_path: Path) -> None:
@@ -30,7 +30,7 @@ def test_written_files_pass_the_data_layer(tmp_path: Path) -> None:
 def test_same_seed_gives_identical_files(tmp_path: Path) -> None:
     first = write_sample(tmp_path / "a", 100, seed=9)
     second = write_sample(tmp_path / "b", 100, seed=9)
-    for p, q in zip(first, second):
+    for p, q in zip(first, second, strict=True):
         assert file_digest(p) == file_digest(q)
 
 
@@ -48,13 +48,13 @@ def test_cli_simulate_rejects_a_bad_count(tmp_path: Path, capsys: pytest.Capture
 
 def test_default_sample_is_simulated_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     calls = []
-    real_write = simulation.cache.write_sample
+    real_write = sim_cache.write_sample
 
     def counting_write(*args: object, **kwargs: object) -> tuple[Path, Path]:
         calls.append(args)
-        return real_write(*args, **kwargs)  # type: ignore[arg-type]
+        return real_write(*args, **kwargs)
 
-    monkeypatch.setattr(simulation.cache, "write_sample", counting_write)
+    monkeypatch.setattr(sim_cache, "write_sample", counting_write)
     first = default_sample(60, seed=4, cache_dir=tmp_path)
     second = default_sample(60, seed=4, cache_dir=tmp_path)
     assert first == second and len(calls) == 1
@@ -67,7 +67,7 @@ def test_killed_simulation_leaves_nothing_to_reuse(tmp_path: Path, monkeypatch: 
         (Path(out_dir) / "electron.hdf5").write_bytes(b"half")
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(simulation.cache, "write_sample", dying_write)
+    monkeypatch.setattr(sim_cache, "write_sample", dying_write)
     with pytest.raises(KeyboardInterrupt):
         default_sample(60, seed=4, cache_dir=tmp_path)
     assert list(tmp_path.iterdir()) == []

@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from detector.schema import ENERGY, ENERGY_SCALE_GEV, SEED_IETA, SEED_IPHI
-from simulation import simulate_events
+from egid.detector.schema import ENERGY, ENERGY_SCALE_GEV, SEED_IETA, SEED_IPHI
+from egid.simulation import simulate_events
 
 Sample = tuple[np.ndarray, dict[str, np.ndarray], pd.DataFrame]
 
@@ -71,11 +71,11 @@ def test_same_seed_same_events_other_seed_other_events() -> None:
 
 
 def test_classes_use_independent_streams() -> None:
-    electrons, e_extras = simulate_events(200, particle="electron", seed=5)
-    photons, p_extras = simulate_events(200, particle="photon", seed=5)
+    _electrons, e_extras = simulate_events(200, particle="electron", seed=5)
+    _photons, p_extras = simulate_events(200, particle="photon", seed=5)
     assert not np.array_equal(e_extras["eta"], p_extras["eta"])
 
 
 def test_unknown_particle_is_rejected() -> None:
     with pytest.raises(ValueError, match="particle must be one of"):
-        simulate_events(10, particle="muon", seed=0)  # type: ignore[arg-type]
+        simulate_events(10, particle="muon", seed=0)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from simulation.constants import CALIBRATED
-from simulation.shower import WINDOW_CENTRE, crystal_fractions, shower_deposits
-from simulation.tracker import EcalHits
+from egid.simulation.constants import CALIBRATED
+from egid.simulation.shower import WINDOW_CENTRE, crystal_fractions, shower_deposits
+from egid.simulation.tracker import EcalHits
 
 
 def _midpoint_fractions(eta_pos: float, phi_pos: float, radius: float, half_width: int) -> np.ndarray:
@@ -49,12 +49,16 @@ def test_shower_moves_energy_towards_the_neighbour_it_is_closer_to() -> None:
 def test_deposits_hold_the_hit_energy_at_its_impact() -> None:
     energy = np.array([60.0, 10.0])
     hits = EcalHits(
-        event=np.array([0, 0]), energy=energy, charge=np.zeros(2), eta_offset=np.zeros(2),
+        event=np.array([0, 0]),
+        energy=energy,
+        charge=np.zeros(2),
+        eta_offset=np.zeros(2),
         phi_offset=np.array([0.0, 5.0]),
         phi_slope=np.zeros(2),
     )
-    deposits = shower_deposits(hits, 1, eta_in_crystal=np.zeros(1), phi_in_crystal=np.zeros(1), params=CALIBRATED,
-                               rng=np.random.default_rng(0))
+    deposits = shower_deposits(
+        hits, 1, eta_in_crystal=np.zeros(1), phi_in_crystal=np.zeros(1), params=CALIBRATED, rng=np.random.default_rng(0)
+    )
     row, col = WINDOW_CENTRE
     e = deposits.energy[0]
     assert e.sum() == pytest.approx(energy.sum() * CALIBRATED.containment, rel=0.03)

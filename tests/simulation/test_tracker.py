@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from simulation.constants import B_FIELD_T, CRYSTAL_SIZE_CM, CURVATURE_GEV_PER_T_M, ECAL_RADIUS_M, GUN_PT_GEV
-from simulation.tracker import bethe_heitler_survival, material_x0, pair_fraction, transport
+from egid.simulation.constants import B_FIELD_T, CRYSTAL_SIZE_CM, CURVATURE_GEV_PER_T_M, ECAL_RADIUS_M, GUN_PT_GEV
+from egid.simulation.tracker import bethe_heitler_survival, material_x0, pair_fraction, transport
 
 N = 20_000
 

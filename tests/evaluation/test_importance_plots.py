@@ -6,8 +6,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
-from models.importance import shap_values
-from pipelines.importance_plots import plot_importance_bars, plot_shap_summary
+from egid.evaluation.importance_plots import plot_importance_bars, plot_shap_summary
+from egid.models.importance import shap_values
 
 
 @pytest.fixture(autouse=True)

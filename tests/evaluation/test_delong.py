@@ -7,7 +7,7 @@ import pytest
 from scipy.stats import norm, rankdata
 from sklearn.metrics import roc_auc_score
 
-from pipelines.delong import auc_interval, delong_auc, delong_compare, delong_covariance
+from egid.evaluation.delong import auc_interval, delong_auc, delong_compare, delong_covariance
 
 
 def pairwise_components(labels: np.ndarray, scores: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:

@@ -16,13 +16,11 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 from matplotlib.figure import Figure
 
-from detector import atomic_path
-from features import get_feature
-from models import ShapValues, TreeModel, shap_values
-from pipelines.history import TrainingHistory
-from pipelines.importance_plots import plot_importance_bars, plot_shap_summary
-from pipelines.metrics import compute_metrics, validate_metrics
-from pipelines.plots import (
+from egid.detector import atomic_path
+from egid.evaluation.history import TrainingHistory
+from egid.evaluation.importance_plots import plot_importance_bars, plot_shap_summary
+from egid.evaluation.metrics import compute_metrics, validate_metrics
+from egid.evaluation.plots import (
     plot_background_rejection,
     plot_confusion_matrix,
     plot_feature_distributions,
@@ -31,11 +29,13 @@ from pipelines.plots import (
     plot_training_curves,
     save_figure,
 )
-from pipelines.report import write_report
-from pipelines.training import CNN_SCORE
+from egid.evaluation.report import write_report
+from egid.features import get_feature
+from egid.models import ShapValues, TreeModel, shap_values
+from egid.pipelines.training import CNN_SCORE
 
 if TYPE_CHECKING:  # torch is imported only when the CNN runs
-    from models.cnn import TrainingHistory as CNNTrainingHistory
+    from egid.models.cnn import TrainingHistory as CNNTrainingHistory
 
 __all__ = ("DataDescription", "cnn_history", "publish", "shap_on_test_events", "tree_history")
 
@@ -106,7 +106,7 @@ def publish(
     ----------
     scores : DataFrame
         ``label``, ``split``, optional ``eta`` and one probability column per model (see
-        :func:`pipelines.metrics.compute_metrics`).
+        :func:`egid.evaluation.metrics.compute_metrics`).
     models : sequence of str
         Score columns in display order.
     table : DataFrame
@@ -127,7 +127,7 @@ def publish(
     if shap is None:
         shap = shap_on_test_events(trees, table, scores["split"])
     figures = _draw_all(out_dir / "plots", scores, models, table, trees, shap, metrics, data, histories or {})
-    html, md = write_report(out_dir, title=title, metrics=metrics, figures=figures, config=config, notes=notes)
+    html, _md = write_report(out_dir, title=title, metrics=metrics, figures=figures, config=config, notes=notes)
     logger.info("report: %s", html)
     return metrics
 

@@ -6,9 +6,9 @@ import shutil
 
 import pytest
 
-from models.export import load_tree_model
-from models.importance import ranked, read_importances
-from pipelines.run import main
+from egid.models.export import load_tree_model
+from egid.models.importance import ranked, read_importances
+from egid.pipelines.run import main
 
 
 @pytest.fixture
@@ -58,9 +58,11 @@ def test_a_corrupted_run_is_one_line_and_exit_2(run_dir, capsys):
     (run_dir / "models" / "xgboost_params.json").write_text("{}")
     assert main(["importances", "--model-dir", str(run_dir)]) == 2
     err = capsys.readouterr().err.strip()
-    assert err.startswith("egid: error: ") and err.endswith("xgboost_params.json: SHA-256 differs from "
-                                                            f"{run_dir / 'models' / 'manifest.json'}; the file is "
-                                                            "corrupted or was replaced")  # fmt: skip
+    assert err.startswith("egid: error: ") and err.endswith(
+        "xgboost_params.json: SHA-256 differs from "
+        f"{run_dir / 'models' / 'manifest.json'}; the file is "
+        "corrupted or was replaced"
+    )
     assert "\n" not in err
 
 

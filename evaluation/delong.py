@@ -33,7 +33,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy.stats import norm, rankdata
 
-from detector.schema import ELECTRON, PHOTON, FloatArray
+from egid.detector.schema import ELECTRON, PHOTON, FloatArray
 
 __all__ = ("AucComparison", "AucInterval", "auc_interval", "delong_auc", "delong_compare", "delong_covariance")
 

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from pipelines.metrics import (
+from egid.evaluation.metrics import (
     check_scores,
     compute_metrics,
     format_summary,

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from detector import atomic_path
-from pipelines.metrics import validate_metrics
+from egid.detector import atomic_path
+from egid.evaluation.metrics import validate_metrics
 
 __all__ = ("write_report",)
 
@@ -100,9 +100,9 @@ def write_report(
     title : str
         The report's title.
     metrics : dict
-        The result of :func:`pipelines.metrics.compute_metrics` (validated against its schema here).
+        The result of :func:`egid.evaluation.metrics.compute_metrics` (validated against its schema here).
     figures : mapping of caption -> PNG path
-        Shown in the given order (see :func:`pipelines.plots.save_figure`).
+        Shown in the given order (see :func:`egid.evaluation.plots.save_figure`).
     config : mapping
         The resolved configuration of the run, shown as JSON (values JSON cannot hold are shown as strings).
     notes : sequence of str
@@ -111,7 +111,7 @@ def write_report(
     Raises
     ------
     jsonschema.ValidationError, ValueError
-        If ``metrics`` does not follow :data:`pipelines.metrics.METRICS_SCHEMA`, or a figure is not a ``.png``.
+        If ``metrics`` does not follow :data:`egid.evaluation.metrics.METRICS_SCHEMA`, or a figure is not a ``.png``.
     FileNotFoundError
         If a figure file is missing.
     """

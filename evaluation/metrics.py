@@ -1,7 +1,7 @@
 """How well each model separates electrons (signal, label 1) from photons (background, label 0), as a JSON-able dict.
 
 From a table of per-event scores this computes, per model and per split: the ROC AUC with a DeLong confidence
-interval (:mod:`pipelines.delong`), the accuracy at score 0.5, working points at fixed signal efficiency, the
+interval (:mod:`egid.evaluation.delong`), the accuracy at score 0.5, working points at fixed signal efficiency, the
 same AUC/accuracy in bins of |eta|, and paired DeLong tests between models. :data:`METRICS_SCHEMA` documents the
 result; :func:`validate_metrics` checks a dict against it; :func:`format_summary` renders the terminal table.
 
@@ -18,6 +18,7 @@ are unbiased. Without a validation split (evaluating an unseen file) they come f
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 from collections.abc import Mapping, Sequence
@@ -29,8 +30,8 @@ import numpy.typing as npt
 import pandas as pd
 from sklearn.metrics import accuracy_score, roc_auc_score
 
-from detector.schema import ELECTRON, PHOTON, FloatArray
-from pipelines.delong import auc_interval, delong_compare, delong_covariance
+from egid.detector.schema import ELECTRON, PHOTON, FloatArray
+from egid.evaluation.delong import auc_interval, delong_compare, delong_covariance
 
 __all__ = (
     "ACCURACY_THRESHOLD",
@@ -301,7 +302,7 @@ def compute_metrics(
         for model, sample in zip(models, _sample_metrics(labels[masks[split]], matrix[:, masks[split]]), strict=True):
             results[model]["splits"][split] = sample
         if abs_eta is not None:
-            for b, (low, high) in enumerate(zip(edges[:-1], edges[1:], strict=True)):
+            for b, (low, high) in enumerate(itertools.pairwise(edges)):
                 upper = abs_eta <= high if b == len(edges) - 2 else abs_eta < high
                 in_bin = masks[split] & (abs_eta >= low) & upper
                 for model, sample in zip(models, _sample_metrics(labels[in_bin], matrix[:, in_bin]), strict=True):

@@ -1,7 +1,7 @@
 """Feature-importance figures of the boosted trees: ranked bars and a SHAP summary (beeswarm).
 
-Each function draws one :class:`~matplotlib.figure.Figure` in the house style (:mod:`pipelines.style`) and
-returns it; nothing is written here (the run saves figures with ``pipelines.plots.save_figure``).
+Each function draws one :class:`~matplotlib.figure.Figure` in the house style (:mod:`egid.evaluation.style`) and
+returns it; nothing is written here (the run saves figures with ``egid.evaluation.plots.save_figure``).
 """
 
 from __future__ import annotations
@@ -10,12 +10,16 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from models.importance import ImportanceKind, ShapValues, ranked
-from pipelines.style import label_axes, new_figure
+from egid.evaluation.style import label_axes, new_figure
+from egid.models.importance import ImportanceKind, ShapValues, ranked
 
 __all__ = ("plot_importance_bars", "plot_shap_summary")
 
-_AXIS_LABELS: dict[str, str] = {"gain": "Total gain", "split": "Number of splits", "shap": "Mean |SHAP value| (log-odds)"}
+_AXIS_LABELS: dict[str, str] = {
+    "gain": "Total gain",
+    "split": "Number of splits",
+    "shap": "Mean |SHAP value| (log-odds)",
+}
 #: Events drawn per feature in the beeswarm (a random subset above it keeps the plot legible).
 MAX_SWARM_EVENTS = 2000
 
@@ -33,7 +37,7 @@ def plot_importance_bars(
     ----------
     values : pandas.Series
         Importance per feature (index: feature names), e.g. one column of
-        :func:`models.importance.importance_table`.
+        :func:`egid.models.importance.importance_table`.
     kind : {"gain", "split", "shap"}
         What ``values`` measure (sets the axis label).
     model : str
@@ -41,7 +45,7 @@ def plot_importance_bars(
     top : int, default=20
         How many features to show.
     data, simulated
-        Passed to :func:`pipelines.style.label_axes`.
+        Passed to :func:`egid.evaluation.style.label_axes`.
     """
     shown = ranked(values.astype(np.float64), top)
     fig, ax = new_figure(figsize=_figsize(len(shown)))
@@ -78,7 +82,7 @@ def plot_shap_summary(
     Parameters
     ----------
     shap : ShapValues
-        From :func:`models.importance.shap_values` on ``X``.
+        From :func:`egid.models.importance.shap_values` on ``X``.
     X : pandas.DataFrame
         The feature values of the same events (same index as ``shap.values``).
     model : str

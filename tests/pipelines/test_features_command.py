@@ -8,9 +8,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from detector import InputError
-from features import FEATURE_NAMES
-from pipelines.run import build_parser
+from egid.detector import InputError
+from egid.features import FEATURE_NAMES
+from egid.pipelines.run import build_parser
 from tests.features.toy_images import G4_SLICE
 
 
@@ -43,10 +43,8 @@ def test_output_directory_is_refused(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_command_is_registered_on_the_egid_command_line(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    from pipelines.run import main  # builds every subcommand's parser, importing their libraries (seconds)
+def test_command_is_registered_on_the_egid_command_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from egid.pipelines.run import main  # builds every subcommand's parser, importing their libraries (seconds)
 
     out = tmp_path / "g4.parquet"
     assert main(["features", "--data", str(G4_SLICE), "--out", str(out), "--max-events", "10"]) == 0

@@ -13,8 +13,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipelines.metrics import compute_metrics
-from pipelines.report import write_report
+from egid.evaluation.metrics import compute_metrics
+from egid.evaluation.report import write_report
 
 MODELS = ["lightgbm", "xgboost+cnn"]
 CONFIG = {"seed": 7, "models": MODELS, "data": Path("/data/electron.hdf5"), "trees": {"n_trials": 20}}

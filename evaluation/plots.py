@@ -1,8 +1,8 @@
 """The figures of a run: ROC, background rejection, overtraining check, training curves, confusion matrix, features.
 
-Every function draws one :class:`~matplotlib.figure.Figure` in the house style (:mod:`pipelines.style`: mplhep's
+Every function draws one :class:`~matplotlib.figure.Figure` in the house style (:mod:`egid.evaluation.style`: mplhep's
 CMS look, labelled "Private work" and the data's name) and returns it, so tests can inspect the artists; nothing
-is written until :func:`save_figure`. Scores follow the table of :func:`pipelines.metrics.compute_metrics`
+is written until :func:`save_figure`. Scores follow the table of :func:`egid.evaluation.metrics.compute_metrics`
 (``label`` 1.0 electron = signal, 0.0 photon = background; ``split``; one probability column per model). An
 event is selected as an electron when its score >= the threshold.
 """
@@ -23,12 +23,12 @@ from matplotlib.figure import Figure
 from scipy.stats import ks_2samp
 from sklearn.metrics import roc_curve
 
-from detector import atomic_path
-from detector.schema import ELECTRON, PHOTON, FloatArray
-from pipelines.delong import delong_auc
-from pipelines.history import HISTORY_METRICS, TrainingHistory
-from pipelines.metrics import check_scores
-from pipelines.style import label_axes, new_figure
+from egid.detector import atomic_path
+from egid.detector.schema import ELECTRON, PHOTON, FloatArray
+from egid.evaluation.delong import delong_auc
+from egid.evaluation.history import HISTORY_METRICS, TrainingHistory
+from egid.evaluation.metrics import check_scores
+from egid.evaluation.style import label_axes, new_figure
 
 __all__ = (
     "FigureFiles",
@@ -60,7 +60,7 @@ class FigureFiles(NamedTuple):
 def plot_roc(scores: pd.DataFrame, models: Sequence[str], *, data: str, simulated: bool, split: str = "test") -> Figure:
     """ROC curves of ``models`` on ``split``: signal (electron) vs background (photon) efficiency.
 
-    The legend gives each AUC with DeLong's standard deviation (:func:`pipelines.delong.delong_auc`).
+    The legend gives each AUC with DeLong's standard deviation (:func:`egid.evaluation.delong.delong_auc`).
 
     Raises
     ------
@@ -114,9 +114,7 @@ def plot_background_rejection(
     return fig
 
 
-def plot_score_distributions(
-    scores: pd.DataFrame, model: str, *, data: str, simulated: bool, bins: int = 40
-) -> Figure:
+def plot_score_distributions(scores: pd.DataFrame, model: str, *, data: str, simulated: bool, bins: int = 40) -> Figure:
     """The overtraining check: ``model``'s score per class on train (filled) and test (step), normalised.
 
     Each test entry of the legend carries the two-sample Kolmogorov-Smirnov p-value of that class's train and
@@ -248,7 +246,8 @@ def plot_feature_distributions(
     The x range of a panel spans the ``quantiles`` of both classes together, so a few extreme values do not
     squash the bulk; values outside it are added to the first or last bin. A feature taking only integer values
     over a short range gets one bin per integer. NaN (and infinite) values, a feature undefined for an event, are
-    left out and counted in the legend as NaN. ``xlabels`` maps a feature to its axis label with units (default: its name).
+    left out and counted in the legend as NaN. ``xlabels`` maps a feature to its axis label with units (default: its
+    name).
 
     Raises
     ------
@@ -290,7 +289,7 @@ def plot_feature_distributions(
 def save_figure(fig: Figure, out_dir: str | Path, name: str) -> FigureFiles:
     """Write ``fig`` as ``out_dir/name.png`` and ``out_dir/name.pdf`` atomically, then close it.
 
-    Each file appears only once complete (:func:`detector.atomic_path`); the PDF carries no creation date, so
+    Each file appears only once complete (:func:`egid.detector.atomic_path`); the PDF carries no creation date, so
     the same figure gives the same bytes.
 
     Raises
@@ -345,7 +344,7 @@ def _feature_edges(finite: FloatArray, bins: int, quantiles: tuple[float, float]
 def _new_grid(
     nrows: int, ncols: int, *, panel: tuple[float, float], rc: Mapping[str, object] | None = None
 ) -> tuple[Figure, npt.NDArray[np.object_]]:
-    """A grid of axes in the house style (:func:`pipelines.style.new_figure` draws a single axes only)."""
+    """A grid of axes in the house style (:func:`egid.evaluation.style.new_figure` draws a single axes only)."""
     with plt.style.context([hep.style.CMS, dict(rc or {})]):
         fig, axes = plt.subplots(nrows, ncols, figsize=(panel[0] * ncols, panel[1] * nrows), squeeze=False)
     return fig, axes

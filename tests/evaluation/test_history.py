@@ -7,7 +7,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from pipelines.history import TrainingHistory
+from egid.evaluation.history import TrainingHistory
 
 
 def test_curves_are_frozen_copies() -> None:
@@ -19,9 +19,9 @@ def test_curves_are_frozen_copies() -> None:
     np.testing.assert_array_equal(history.curve("train", "logloss"), [0.6, 0.5, 0.45])
     assert history.curve("validation", "accuracy") is None
     with pytest.raises(TypeError):
-        history.curves["train"]["logloss"] = (1.0,)  # type: ignore[index]
+        history.curves["train"]["logloss"] = (1.0,)
     with pytest.raises(dataclasses.FrozenInstanceError):
-        history.best = 3  # type: ignore[misc]
+        history.best = 3
 
 
 @pytest.mark.parametrize(

@@ -14,8 +14,8 @@ from matplotlib.text import Text
 from scipy.stats import ks_2samp
 from sklearn.metrics import roc_auc_score, roc_curve
 
-from pipelines.history import TrainingHistory
-from pipelines.plots import (
+from egid.evaluation.history import TrainingHistory
+from egid.evaluation.plots import (
     plot_background_rejection,
     plot_confusion_matrix,
     plot_feature_distributions,
@@ -157,8 +157,10 @@ def test_confusion_matrix_counts_and_fractions(scores: pd.DataFrame) -> None:
     electrons, photons = test["label"] == 1.0, test["label"] == 0.0
     cells = [t.get_text() for t in fig.axes[0].texts if "%" in t.get_text()]
     expected = [
-        (photons & ~passed).sum(), (photons & passed).sum(),  # true photon row: predicted photon, electron
-        (electrons & ~passed).sum(), (electrons & passed).sum(),
+        (photons & ~passed).sum(),
+        (photons & passed).sum(),  # true photon row: predicted photon, electron
+        (electrons & ~passed).sum(),
+        (electrons & passed).sum(),
     ]
     totals = [photons.sum()] * 2 + [electrons.sum()] * 2
     assert cells == [f"{n}\n({100 * n / total:.1f}%)" for n, total in zip(expected, totals, strict=True)]

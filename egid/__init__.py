@@ -1,0 +1,68 @@
+"""egid: electron/photon identification from CMS ECAL crystal images.
+
+The package follows the data flow, one subpackage per step: :mod:`egid.detector` (files -> images),
+:mod:`egid.simulation` (the embedded default data), :mod:`egid.features` (images -> feature table),
+:mod:`egid.models` (boosted trees, the CNN head, exports), :mod:`egid.evaluation` (scores -> metrics, figures,
+reports) and :mod:`egid.pipelines` (the command line and the orchestration of the steps).
+
+The library entry points::
+
+    import egid
+    table = egid.features.build_table(images)      # (N, 32, 32, 2) crops -> one column per feature
+    run = egid.load("reports/latest")              # a trained run's model sets
+    scores = run.predict(images)                   # one column per model, as `egid predict` writes
+
+``import egid`` is cheap: the subpackages load on first use, so LightGBM, torch and matplotlib are imported only
+by the code that needs them.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from egid import detector, evaluation, features, models, pipelines, simulation
+    from egid.pipelines.bundle import ModelBundle
+
+__all__ = ("__version__", "detector", "evaluation", "features", "load", "models", "pipelines", "simulation")
+
+_SUBPACKAGES = frozenset({"detector", "evaluation", "features", "models", "pipelines", "simulation"})
+
+try:
+    __version__ = version("egid")
+except PackageNotFoundError:  # running from a source tree that was never installed
+    __version__ = "0+unknown"
+
+
+def load(run_dir: str | os.PathLike[str]) -> ModelBundle:
+    """Load the saved model sets of a run directory (or of its ``models/`` folder).
+
+    Returns
+    -------
+    ModelBundle
+        Every saved model (features-only and stacked); ``.predict(images)`` scores an in-memory
+        ``(N, 32, 32, 2)`` array or a file exactly as ``egid predict`` does.
+
+    Raises
+    ------
+    egid.detector.InputError
+        ``run_dir`` is no egid run, an artifact is missing or corrupted, or the models were trained on another
+        feature set.
+    """
+    from egid.pipelines.bundle import ModelBundle
+
+    return ModelBundle.load(run_dir)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _SUBPACKAGES:
+        return importlib.import_module(f"egid.{name}")
+    msg = f"module 'egid' has no attribute {name!r}"
+    raise AttributeError(msg)
+
+
+def __dir__() -> list[str]:
+    return list(__all__)

@@ -1,0 +1,6 @@
+"""From scores to conclusions: metrics with DeLong intervals, figures, training histories and the run report.
+
+:mod:`egid.evaluation.metrics` computes every figure of ``metrics.json`` from a table of scores,
+:mod:`egid.evaluation.plots` and :mod:`egid.evaluation.importance_plots` draw them in the house style
+(:mod:`egid.evaluation.style`), and :mod:`egid.evaluation.publish` writes a run's metrics, plots and report.
+"""
