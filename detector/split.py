@@ -13,7 +13,7 @@ import numpy.typing as npt
 
 from egid.detector.schema import IndexArray
 
-__all__ = ("Split", "stratified_folds", "stratified_split")
+__all__ = ("Split", "stratified_folds", "stratified_split", "stratified_subsample")
 
 
 @dataclass(frozen=True)
@@ -71,3 +71,40 @@ def stratified_folds(labels: npt.ArrayLike, *, n_folds: int, seed: int) -> npt.N
         members = rng.permutation(np.flatnonzero(y == value))
         folds[members] = np.arange(members.size) % n_folds
     return folds
+
+
+def stratified_subsample(labels: npt.ArrayLike, size: int | None, *, seed: int) -> IndexArray:
+    """Sorted positions of a seeded random subsample of ``size`` events with each class's share of ``labels``.
+
+    Datasets keep the classes in blocks (all electrons, then all photons), so the first ``size`` rows are no
+    sample: every subset egid draws for SHAP, for figures or for parity checks comes from here.
+
+    Parameters
+    ----------
+    labels : array-like of shape (n_events,)
+        Class labels (any values; NaN, the label of unlabelled events, counts as one class).
+    size : int or None
+        Events wanted; None or at least ``n_events`` returns every position.
+    seed : int
+        Seed of the draw; the same seed and labels give the same subsample.
+
+    Returns
+    -------
+    positions : ndarray of shape (min(size, n_events),), int64
+        Sorted, distinct positions into ``labels``. Each class gets ``round(size * share)`` events, the
+        largest remainders taking what rounding leaves, so the total is exactly ``size``.
+    """
+    y = np.asarray(labels)
+    if size is None or size >= y.size:
+        return np.arange(y.size, dtype=np.int64)
+    if size < 0:
+        msg = f"Expected a subsample size >= 0; got {size}."
+        raise ValueError(msg)
+    codes = np.unique(y, return_inverse=True)[1].ravel()  # NaN, the unlabelled events, is one class
+    members = [np.flatnonzero(codes == code) for code in range(int(codes.max()) + 1)]
+    exact = np.array([size * m.size / y.size for m in members])
+    counts = np.floor(exact).astype(np.int64)
+    counts[np.argsort(counts - exact, kind="stable")[: size - int(counts.sum())]] += 1
+    rng = np.random.default_rng(seed)
+    chosen = [rng.choice(m, size=int(k), replace=False) for m, k in zip(members, counts, strict=True)]
+    return np.sort(np.concatenate(chosen)).astype(np.int64)

@@ -7,9 +7,11 @@ returns it; nothing is written here (the run saves figures with ``egid.evaluatio
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 from matplotlib.figure import Figure
 
+from egid.detector import stratified_subsample
 from egid.evaluation.style import label_axes, new_figure
 from egid.models.importance import ImportanceKind, ShapValues, ranked
 
@@ -71,7 +73,15 @@ def _swarm_offsets(x: np.ndarray, rng: np.random.Generator, *, width: float = 0.
 
 
 def plot_shap_summary(
-    shap: ShapValues, X: pd.DataFrame, *, model: str, top: int = 15, data: str, simulated: bool, seed: int = 0
+    shap: ShapValues,
+    X: pd.DataFrame,
+    *,
+    model: str,
+    labels: npt.ArrayLike | None = None,
+    top: int = 15,
+    data: str,
+    simulated: bool,
+    seed: int = 0,
 ) -> Figure:
     """SHAP summary: one row per feature (top ``top`` by mean |SHAP|), one point per event.
 
@@ -87,6 +97,8 @@ def plot_shap_summary(
         The feature values of the same events (same index as ``shap.values``).
     model : str
         The model's name, for the title of the legend.
+    labels : array-like of shape (n,), optional
+        The class of each event; above :data:`MAX_SWARM_EVENTS` events the subset shown keeps each class's share.
     top : int, default=15
         How many features to show.
     seed : int, default=0
@@ -94,8 +106,8 @@ def plot_shap_summary(
     """
     order = shap.mean_abs().index[:top]
     rng = np.random.default_rng(seed)
-    n = len(shap.values)
-    rows = np.sort(rng.choice(n, size=MAX_SWARM_EVENTS, replace=False)) if n > MAX_SWARM_EVENTS else np.arange(n)
+    classes = np.zeros(len(shap.values)) if labels is None else np.asarray(labels)
+    rows = stratified_subsample(classes, MAX_SWARM_EVENTS, seed=seed)
     fig, ax = new_figure(figsize=_figsize(len(order)))
     scatter = None
     for position, feature in zip(np.arange(len(order))[::-1], order, strict=True):

@@ -11,13 +11,13 @@ import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from egid.detector import atomic_path
-from egid.evaluation.history import TrainingHistory
+from egid.detector import atomic_path, stratified_subsample
 from egid.evaluation.importance_plots import plot_importance_bars, plot_shap_summary
 from egid.evaluation.metrics import compute_metrics, validate_metrics
 from egid.evaluation.plots import (
@@ -32,12 +32,10 @@ from egid.evaluation.plots import (
 from egid.evaluation.report import write_report
 from egid.features import get_feature
 from egid.models import ShapValues, TreeModel, shap_values
+from egid.models.history import TrainingHistory
 from egid.pipelines.training import CNN_SCORE
 
-if TYPE_CHECKING:  # torch is imported only when the CNN runs
-    from egid.models.cnn import TrainingHistory as CNNTrainingHistory
-
-__all__ = ("DataDescription", "cnn_history", "publish", "shap_on_test_events", "tree_history")
+__all__ = ("DataDescription", "publish", "shap_on_test_events", "tree_history")
 
 logger = logging.getLogger(__name__)
 
@@ -66,22 +64,18 @@ def tree_history(model: TreeModel) -> TrainingHistory:
     return TrainingHistory(x_label="boosting round", curves=curves, best=model.best_iteration)
 
 
-def cnn_history(history: CNNTrainingHistory) -> TrainingHistory:
-    """The per-epoch training curves of one CNN fold, in the report's form."""
-    curves = {
-        "train": {"logloss": history.train_loss, "accuracy": history.train_accuracy},
-        "validation": {"logloss": history.validation_loss, "accuracy": history.validation_accuracy},
-    }
-    return TrainingHistory(x_label="epoch", curves=curves, best=history.best_epoch + 1)
+def shap_on_test_events(
+    trees: Mapping[str, TreeModel], table: pd.DataFrame, scores: pd.DataFrame, *, seed: int = 0
+) -> dict[str, ShapValues]:
+    """Exact TreeSHAP of every tree on :data:`SHAP_ROWS` test events, drawn seeded and stratified by class.
 
-
-def shap_on_test_events(trees: Mapping[str, TreeModel], table: pd.DataFrame, split: pd.Series) -> dict[str, ShapValues]:
-    """Exact TreeSHAP of every tree on the first :data:`SHAP_ROWS` events whose ``split`` is "test".
-
-    ``table`` is the feature table and ``split`` the split name of each of its rows. The run computes these
-    once: the report draws them and the exported models store their mean |SHAP|.
+    ``table`` is the feature table and ``scores`` holds the ``split`` name and ``label`` of each of its rows
+    (same row order). The run computes these once: the report draws them and the exported models store their
+    mean |SHAP|. The values keep ``table``'s index of the events drawn.
     """
-    rows = table[split.to_numpy() == "test"].iloc[:SHAP_ROWS]
+    test = np.flatnonzero(scores["split"].to_numpy() == "test")
+    drawn = test[stratified_subsample(scores["label"].to_numpy()[test], SHAP_ROWS, seed=seed)]
+    rows = table.iloc[drawn]
     return {name: shap_values(model, rows[list(model.feature_names)]) for name, model in trees.items()}
 
 
@@ -125,7 +119,7 @@ def publish(
     with atomic_path(out_dir / METRICS_FILE) as tmp:
         tmp.write_text(json.dumps(metrics, indent=2) + "\n")
     if shap is None:
-        shap = shap_on_test_events(trees, table, scores["split"])
+        shap = shap_on_test_events(trees, table, scores)
     figures = _draw_all(out_dir / "plots", scores, models, table, trees, shap, metrics, data, histories or {})
     html, _md = write_report(out_dir, title=title, metrics=metrics, figures=figures, config=config, notes=notes)
     logger.info("report: %s", html)
@@ -161,8 +155,10 @@ def _draw_all(
     keep(f"confusion_{best}", plot_confusion_matrix(scores, best, threshold=threshold, split=split, **style))
     for name, model in trees.items():
         keep(f"importance_{name}", plot_importance_bars(model.importance("gain"), kind="gain", model=name, **style))
-        events = table.loc[shap[name].values.index, list(model.feature_names)]
-        keep(f"shap_{name}", plot_shap_summary(shap[name], events, model=name, **style))
+        shown = shap[name].values.index
+        events = table.loc[shown, list(model.feature_names)]
+        labels = scores["label"].to_numpy()[table.index.get_indexer(shown)]
+        keep(f"shap_{name}", plot_shap_summary(shap[name], events, labels=labels, model=name, **style))
     reference = trees.get("lightgbm") or next(iter(trees.values()))
     gain = reference.importance("gain").sort_values(ascending=False, kind="stable")
     top = [name for name in gain.index if name != CNN_SCORE][:_TOP_FEATURES]

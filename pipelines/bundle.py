@@ -16,17 +16,30 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 from tqdm import tqdm
 
-from egid.detector import EventDataset, InputError, Split, atomic_path
+from egid.detector import (
+    DEFAULT_CHUNK,
+    EventDataset,
+    InputError,
+    Split,
+    atomic_path,
+    check_images,
+    load_dataset,
+    stratified_subsample,
+)
+from egid.detector.schema import Images
 from egid.features import FEATURE_NAMES, FEATURE_SET_VERSION, build_table
+from egid.features.crops import as_crops
+from egid.features.extract import LABEL_COLUMN
 from egid.models import (
     TREE_KINDS,
     ShapValues,
@@ -50,6 +63,7 @@ FEATURES_ONLY = "features_only"
 STACKED = "stacked"
 WORKING_POINTS_FILE = "working_points.json"
 _PARITY_ROWS = 20_000
+"""Test events, drawn seeded and stratified by class, on which each ONNX export must match its booster."""
 
 
 def model_sets(path: str | os.PathLike[str]) -> list[Path]:
@@ -130,7 +144,8 @@ def export_models(
     probe_images : ndarray, optional
         Crops on which the CNN's ONNX parity is checked.
     """
-    test_rows = table.iloc[split.test[:_PARITY_ROWS]]
+    drawn = stratified_subsample(table[LABEL_COLUMN].to_numpy()[split.test], _PARITY_ROWS, seed=seed)
+    test_rows = table.iloc[split.test[drawn]]
     written = []
     for set_name, columns in ((FEATURES_ONLY, list(FEATURE_NAMES)), (STACKED, [*FEATURE_NAMES, CNN_SCORE])):
         names = _set_names(fitted.names, stacked=set_name == STACKED)
@@ -183,7 +198,7 @@ class ModelBundle:
         return model_names(self.trees, with_cnn=self.cnn is not None)
 
     @classmethod
-    def load(cls, path: str | Path) -> ModelBundle:
+    def load(cls, path: str | os.PathLike[str]) -> ModelBundle:
         """Load the model sets of a run directory (or of its ``models/`` folder).
 
         Raises
@@ -225,9 +240,47 @@ class ModelBundle:
         scores : DataFrame
             One column per model (:attr:`names`), electron probabilities.
         """
+        blocks = (images for _, images in dataset.iter_images())
+        return self._score_blocks(blocks, len(dataset), progress=progress)
+
+    def predict(self, images: Images | str | os.PathLike[str], *, progress: bool = False) -> pd.DataFrame:
+        """Every saved model's electron probability for each crop, exactly as ``egid predict`` writes them.
+
+        Parameters
+        ----------
+        images : array of shape (N, 32, 32, 2), or path-like
+            Crops in the file units of the CMS layout (channel 0 energy in GeV / 50, channel 1 time in ns / 50,
+            energies >= 0), or an HDF5 file holding them as dataset ``X`` (labels ``y`` optional).
+        progress : bool, default=False
+            Show a progress bar.
+
+        Returns
+        -------
+        scores : DataFrame of shape (N, n_models)
+            One column per model (:attr:`names`: features-only and stacked), electron probabilities in
+            [0, 1], one row per crop in input order (index ``index``).
+
+        Raises
+        ------
+        InputError
+            The array does not have the shape (N, 32, 32, 2), holds NaN/inf or negative energies, or the file
+            cannot be used.
+        """
+        if isinstance(images, (str, os.PathLike)):
+            _, scores = self.score(load_dataset(data=images, labelled=False), progress=progress)
+        else:
+            x = _checked_array(images)
+            blocks = (x[start : start + DEFAULT_CHUNK] for start in range(0, len(x), DEFAULT_CHUNK))
+            _, scores = self._score_blocks(blocks, len(x), progress=progress)
+        scores.index.name = "index"
+        return scores
+
+    def _score_blocks(
+        self, blocks: Iterator[Images], n_events: int, *, progress: bool
+    ) -> tuple[pd.DataFrame, pd.DataFrame]:
         parts = []
-        with tqdm(total=len(dataset), unit="img", desc="scoring", disable=None if progress else True) as bar:
-            for _, images in dataset.iter_images():
+        with tqdm(total=n_events, unit="img", desc="scoring", disable=None if progress else True) as bar:
+            for images in blocks:
                 part = build_table(images)
                 if self.cnn is not None:
                     part[CNN_SCORE] = self.cnn.score(images)
@@ -235,6 +288,20 @@ class ModelBundle:
                 bar.update(len(images))
         table = pd.concat(parts, ignore_index=True)
         return table, score_table(self.trees, table, with_cnn=self.cnn is not None)
+
+
+def _checked_array(images: npt.ArrayLike) -> Images:
+    """``images`` as float32 crops, refused (one line) unless (N >= 1, 32, 32, 2), finite, energies >= 0."""
+    try:
+        x = as_crops(images)
+    except (ValueError, TypeError) as err:
+        raise InputError(str(err)) from None
+    if len(x) == 0:
+        msg = "images: holds no crops, expected an array of shape (N, 32, 32, 2) with N >= 1"
+        raise InputError(msg)
+    for start in range(0, len(x), DEFAULT_CHUNK):
+        check_images(x[start : start + DEFAULT_CHUNK], name="images", first_index=start)
+    return x
 
 
 def _read_thresholds(path: Path) -> dict[str, dict[float, float]]:

@@ -11,9 +11,9 @@ import numpy as np
 import optuna
 import pandas as pd
 
-from egid.detector import atomic_path, load_dataset, require_both_classes, stratified_split
+from egid.detector import atomic_path, load_dataset, require_both_classes, stratified_split, stratified_subsample
 from egid.evaluation.metrics import format_summary, working_point_thresholds
-from egid.evaluation.publish import DataDescription, cnn_history, publish, shap_on_test_events, tree_history
+from egid.evaluation.publish import DataDescription, publish, shap_on_test_events, tree_history
 from egid.features import cached_table
 from egid.pipelines.bundle import export_models
 from egid.pipelines.config import RunConfig, load_config, save_config
@@ -25,6 +25,8 @@ from egid.pipelines.training import CNN_MODEL, FitSettings, fit_models, score_ta
 logger = logging.getLogger(__name__)
 
 SPLIT_NAMES = ("train", "validation", "test")
+CNN_PROBE_EVENTS = 256
+"""Test crops, drawn seeded and stratified by class, on which each CNN fold's ONNX graph must match torch."""
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -82,8 +84,8 @@ def run(args: argparse.Namespace) -> int:
             scores.to_parquet(tmp, index=False)
         histories = {name: [tree_history(model)] for name, model in fitted.trees.items()}
         if fitted.cnn is not None:
-            histories[CNN_MODEL] = [cnn_history(h) for h in fitted.cnn.histories]
-        shap = shap_on_test_events(fitted.trees, table, scores["split"])
+            histories[CNN_MODEL] = list(fitted.cnn.histories)
+        shap = shap_on_test_events(fitted.trees, table, scores, seed=config.seed)
         metrics = publish(
             run_dir,
             title=f"egid run {run_dir.name}",
@@ -97,7 +99,10 @@ def run(args: argparse.Namespace) -> int:
             shap=shap,
         )
     with timer.step("export"):
-        probe = dataset.read_images(split.test[:256]) if fitted.cnn is not None else None
+        probe = None
+        if fitted.cnn is not None:
+            drawn = stratified_subsample(dataset.labels[split.test], CNN_PROBE_EVENTS, seed=config.seed)
+            probe = dataset.read_images(split.test[drawn])
         export_models(
             fitted,
             table,

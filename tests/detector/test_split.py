@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from egid.detector import stratified_folds, stratified_split
+from egid.detector import stratified_folds, stratified_split, stratified_subsample
 
 LABELS = np.r_[np.ones(700), np.zeros(300)]
 
@@ -40,3 +40,26 @@ def test_folds_are_balanced_per_class_and_seeded() -> None:
         counts = np.bincount(folds[value == LABELS], minlength=4)
         assert counts.max() - counts.min() <= 1
     np.testing.assert_array_equal(folds, stratified_folds(LABELS, n_folds=4, seed=0))
+
+
+@pytest.mark.parametrize("size", [1, 7, 100, 999])
+def test_subsample_has_exactly_the_size_asked_for_and_each_class_share(size: int) -> None:
+    drawn = stratified_subsample(LABELS, size, seed=3)
+    assert drawn.size == size and np.all(np.diff(drawn) > 0)
+    assert abs(LABELS[drawn].sum() - 0.7 * size) <= 1
+
+
+def test_subsample_of_class_sorted_labels_is_not_their_first_rows() -> None:
+    drawn = stratified_subsample(LABELS, 100, seed=0)
+    assert LABELS[drawn].sum() == 70 and drawn.max() >= 700
+    np.testing.assert_array_equal(drawn, stratified_subsample(LABELS, 100, seed=0))
+    assert not np.array_equal(drawn, stratified_subsample(LABELS, 100, seed=1))
+
+
+def test_subsample_keeps_unlabelled_events_as_a_class_and_everything_when_small() -> None:
+    labels = np.r_[np.ones(4), np.full(4, np.nan)]
+    assert np.isnan(labels[stratified_subsample(labels, 4, seed=0)]).sum() == 2
+    np.testing.assert_array_equal(stratified_subsample(labels, None, seed=0), np.arange(8))
+    np.testing.assert_array_equal(stratified_subsample(labels, 50, seed=0), np.arange(8))
+    with pytest.raises(ValueError, match="size >= 0"):
+        stratified_subsample(labels, -1, seed=0)
