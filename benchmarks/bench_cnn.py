@@ -120,8 +120,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"cross-fit K={args.folds}: {total:.0f} s ({phases})")
             for k, history in enumerate(result.histories):
                 print(
-                    f"  fold {k}: epochs {len(history.validation_auc)}, best {history.best_epoch + 1}, "
-                    f"validation AUC {np.round(history.validation_auc, 4).tolist()}"
+                    f"  fold {k}: epochs {history.steps}, best {history.best}, "
+                    f"validation AUC {np.round(history.curves['validation']['auc'], 4).tolist()}"
                 )
             y = dataset.labels
             for name, idx in (

@@ -26,9 +26,9 @@ from sklearn.metrics import roc_curve
 from egid.detector import atomic_path
 from egid.detector.schema import ELECTRON, PHOTON, FloatArray
 from egid.evaluation.delong import delong_auc
-from egid.evaluation.history import HISTORY_METRICS, TrainingHistory
 from egid.evaluation.metrics import check_scores
 from egid.evaluation.style import label_axes, new_figure
+from egid.models.history import TrainingHistory
 
 __all__ = (
     "FigureFiles",
@@ -47,6 +47,7 @@ CLASS_NAMES = {ELECTRON: "electron", PHOTON: "photon"}
 #: Resolution of the PNG files (the PDF is vector).
 PNG_DPI = 100
 _METRIC_LABELS = {"logloss": "Log loss", "accuracy": "Accuracy"}
+"""The metrics drawn by :func:`plot_training_curves`, with their axis labels."""
 _SPLIT_STYLES = {"train": ("tab:blue", "-"), "validation": ("tab:orange", "--")}
 
 
@@ -163,8 +164,8 @@ def plot_training_curves(
         msg = f"Expected at least one training history for {model!r}; got none."
         raise ValueError(msg)
     folds = len(histories) > 1
-    fig, axes = _new_grid(1, len(HISTORY_METRICS), panel=(8.0, 7.0))
-    for ax, metric in zip(axes.flat, HISTORY_METRICS, strict=True):
+    fig, axes = _new_grid(1, len(_METRIC_LABELS), panel=(8.0, 7.0))
+    for ax, metric in zip(axes.flat, _METRIC_LABELS, strict=True):
         drawn = False
         for fold, record in enumerate(histories):
             steps = np.arange(1, record.steps + 1)

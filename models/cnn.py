@@ -35,13 +35,14 @@ from tqdm import tqdm
 from egid.detector.errors import InputError
 from egid.detector.hdf5 import atomic_path
 from egid.detector.schema import ENERGY, ENERGY_SCALE_GEV, IMAGE_SHAPE, SEED_IETA, SEED_IPHI, TIME, TIME_SCALE_NS
+from egid.models.cnn_budget import DEFAULT_MAX_EPOCHS
+from egid.models.history import TrainingHistory
 
 __all__ = (
     "MIN_INFERENCE_BATCH",
     "CNNConfig",
     "EgammaCNN",
     "InputTransform",
-    "TrainingHistory",
     "configure_threads",
     "count_parameters",
     "predict_proba",
@@ -165,8 +166,7 @@ class CNNConfig:
     weight_decay : float
         AdamW decoupled weight decay. Default 1e-4.
     max_epochs : int
-        Upper limit of training epochs. Default 8 (on 100k simulated images the validation AUC still rose
-        at epoch 6; 8 epochs of 3 folds fit the 10-minute budget at about 7k training images/s).
+        Upper limit of training epochs. Default :data:`egid.models.cnn_budget.DEFAULT_MAX_EPOCHS`.
     patience : int or None
         Stop after this many epochs without a better validation AUC and restore the best epoch's weights;
         None trains ``max_epochs`` and keeps the last weights. Default 2.
@@ -182,7 +182,7 @@ class CNNConfig:
     batch_size: int = 256
     learning_rate: float = 2e-3
     weight_decay: float = 1e-4
-    max_epochs: int = 8
+    max_epochs: int = DEFAULT_MAX_EPOCHS
     patience: int | None = 2
     augment: bool = True
     inference_batch_size: int = 2048
@@ -274,27 +274,6 @@ def configure_threads(n: int | None = None) -> int:
     return n
 
 
-@dataclass
-class TrainingHistory:
-    """Per-epoch training curves of one network (the report plots them).
-
-    ``train_loss``/``train_accuracy`` are averaged over the epoch's (augmented) batches while the weights
-    change; the validation figures are computed after the epoch. Accuracy counts ``p > 0.5`` as electron.
-    ``best_epoch`` (0-based) is the epoch whose weights were kept.
-    """
-
-    train_loss: list[float] = field(default_factory=list)
-    train_accuracy: list[float] = field(default_factory=list)
-    validation_loss: list[float] = field(default_factory=list)
-    validation_accuracy: list[float] = field(default_factory=list)
-    validation_auc: list[float] = field(default_factory=list)
-    best_epoch: int = -1
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-serialisable copy."""
-        return dataclasses.asdict(self)
-
-
 def predict_proba(
     model: nn.Module, inputs: torch.Tensor, *, batch_size: int = 2048, device: torch.device | None = None
 ) -> npt.NDArray[np.float32]:
@@ -351,6 +330,8 @@ def train_cnn(
     model : EgammaCNN
         The network of the best epoch (or the last one when ``config.patience`` is None), in eval mode.
     history : TrainingHistory
+        Per epoch: train log loss and accuracy (averaged over the epoch's augmented batches while the weights
+        change), validation log loss, accuracy and AUC (after the epoch); ``best`` is the epoch kept (1-based).
     """
     dev = resolve_device(device)
     y_train = torch.as_tensor(np.asarray(train_labels, dtype=np.float32))
@@ -369,24 +350,29 @@ def train_cnn(
     model = EgammaCNN.from_config(config).to(dev)
     optimiser = torch.optim.AdamW(model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
     loss_fn = nn.BCEWithLogitsLoss(reduction="sum")
-    history = TrainingHistory()
-    best_auc, best_state, stale = -np.inf, copy.deepcopy(model.state_dict()), 0
+    curves: dict[str, dict[str, list[float]]] = {
+        "train": {"logloss": [], "accuracy": []},
+        "validation": {"logloss": [], "accuracy": [], "auc": []},
+    }
+    best_auc, best_state, stale, best_epoch = -np.inf, copy.deepcopy(model.state_dict()), 0, 0
     for epoch in tqdm(range(config.max_epochs), desc="CNN epochs", disable=not progress, leave=False):
         loss_sum, correct, seen = _train_epoch(model, optimiser, loss_fn, train_inputs, y_train, config, generator, dev)
-        history.train_loss.append(loss_sum / seen)
-        history.train_accuracy.append(correct / seen)
+        curves["train"]["logloss"].append(loss_sum / seen)
+        curves["train"]["accuracy"].append(correct / seen)
         p_val = predict_proba(model, validation_inputs, batch_size=config.inference_batch_size, device=dev)
-        auc = _validation_metrics(history, p_val, y_val)
-        logger.debug("epoch %d: train loss %.4f, validation AUC %.4f", epoch, history.train_loss[-1], auc)
+        for metric, value in _validation_metrics(p_val, y_val).items():
+            curves["validation"][metric].append(value)
+        auc = curves["validation"]["auc"][-1]
+        logger.debug("epoch %d: train loss %.4f, validation AUC %.4f", epoch, curves["train"]["logloss"][-1], auc)
         if config.patience is None or auc > best_auc:
-            best_auc, best_state, stale, history.best_epoch = auc, copy.deepcopy(model.state_dict()), 0, epoch
+            best_auc, best_state, stale, best_epoch = auc, copy.deepcopy(model.state_dict()), 0, epoch
         else:
             stale += 1
             if stale >= config.patience:
                 break
     model.load_state_dict(best_state)
     model.eval()
-    return model, history
+    return model, TrainingHistory(x_label="epoch", curves=curves, best=best_epoch + 1)
 
 
 def _train_epoch(
@@ -429,11 +415,12 @@ def _random_mirrors(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor
     return torch.where(flips[1], x.flip(3), x)
 
 
-def _validation_metrics(history: TrainingHistory, p: npt.NDArray[np.float32], y: npt.NDArray[np.float32]) -> float:
+def _validation_metrics(p: npt.NDArray[np.float32], y: npt.NDArray[np.float32]) -> dict[str, float]:
+    """Log loss (nats per event), accuracy at p = 0.5 and ROC AUC of probabilities ``p`` for labels ``y``."""
     eps = 1e-7
     clipped = np.clip(p.astype(np.float64), eps, 1 - eps)
-    history.validation_loss.append(float(-np.mean(y * np.log(clipped) + (1 - y) * np.log1p(-clipped))))
-    history.validation_accuracy.append(float(np.mean((p > 0.5) == (y > 0.5))))
-    auc = float(roc_auc_score(y, p)) if 0 < y.sum() < y.size else float("nan")
-    history.validation_auc.append(auc)
-    return auc
+    return {
+        "logloss": float(-np.mean(y * np.log(clipped) + (1 - y) * np.log1p(-clipped))),
+        "accuracy": float(np.mean((p > 0.5) == (y > 0.5))),
+        "auc": float(roc_auc_score(y, p)) if 0 < y.sum() < y.size else float("nan"),
+    }

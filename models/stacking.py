@@ -45,20 +45,18 @@ from egid.models.cnn import (
     CNNConfig,
     EgammaCNN,
     InputTransform,
-    TrainingHistory,
     configure_threads,
     predict_proba,
     resolve_device,
     train_cnn,
 )
+from egid.models.cnn_budget import DEFAULT_FOLDS
+from egid.models.history import TrainingHistory
 
 __all__ = ("CNN_FILES", "DEFAULT_FOLDS", "CNNEnsemble", "CrossFitResult", "cross_fit_cnn")
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_FOLDS = 3
-"""K of the cross-fitting: each network trains on 2/3 of the training split; K=3 keeps 100k images under
-10 minutes on 2 CPU cores (the cost grows like K - 1 per epoch)."""
 
 CONFIG_FILE = "cnn_config.json"
 TRANSFORM_FILE = "cnn_transform.json"
@@ -284,9 +282,9 @@ def cross_fit_cnn(
         logger.info(
             "fold %d: best epoch %d of %d, validation AUC %.4f",
             k,
-            history.best_epoch + 1,
-            len(history.validation_auc),
-            history.validation_auc[history.best_epoch],
+            history.best or history.steps,
+            history.steps,
+            history.curves["validation"]["auc"][(history.best or history.steps) - 1],
         )
     del x_train, x_val
     seconds["train"] = time.perf_counter() - clock

@@ -19,6 +19,7 @@ from typing import Any
 import yaml
 
 from egid.detector import InputError, atomic_path
+from egid.models.cnn_budget import DEFAULT_FOLDS, DEFAULT_MAX_EPOCHS
 
 __all__ = ("RunConfig", "load_config", "save_config")
 
@@ -78,8 +79,8 @@ class RunConfig:
     timeout: float | None = None
     tuning_rows: int | None = 60_000
     cnn: bool = True
-    cnn_folds: int = 3
-    cnn_epochs: int = 6
+    cnn_folds: int = DEFAULT_FOLDS
+    cnn_epochs: int = DEFAULT_MAX_EPOCHS
     seed: int = 0
     out: str | None = None
     name: str | None = None

@@ -14,7 +14,6 @@ from matplotlib.text import Text
 from scipy.stats import ks_2samp
 from sklearn.metrics import roc_auc_score, roc_curve
 
-from egid.evaluation.history import TrainingHistory
 from egid.evaluation.plots import (
     plot_background_rejection,
     plot_confusion_matrix,
@@ -24,6 +23,7 @@ from egid.evaluation.plots import (
     plot_training_curves,
     save_figure,
 )
+from egid.models.history import TrainingHistory
 
 MODELS = ["lightgbm", "cnn"]
 DATA = "egid simulation"

@@ -115,11 +115,12 @@ def test_training_learns_the_i_phi_spread_of_a_toy_problem() -> None:
     x_val, y_val = _toy_problem(100, seed=11)
     config = dataclasses.replace(TINY, max_epochs=4, patience=None)
     model, history = train_cnn(TINY.transform(x), y, TINY.transform(x_val), y_val, config=config, seed=0)
-    assert history.train_loss[-1] < 0.75 * history.train_loss[0]
-    assert history.validation_loss[-1] < history.validation_loss[0]
-    assert history.validation_auc[-1] > 0.95
-    assert history.best_epoch == config.max_epochs - 1  # patience=None keeps the last epoch
-    assert len(history.train_accuracy) == len(history.validation_loss) == len(history.validation_accuracy) == 4
+    train_loss, validation_loss = history.curves["train"]["logloss"], history.curves["validation"]["logloss"]
+    assert train_loss[-1] < 0.75 * train_loss[0]
+    assert validation_loss[-1] < validation_loss[0]
+    assert history.curves["validation"]["auc"][-1] > 0.95
+    assert history.best == config.max_epochs  # patience=None keeps the last epoch
+    assert history.steps == 4 and set(history.curves["train"]) == {"logloss", "accuracy"}
     p = predict_proba(model, TINY.transform(x_val))
     assert p.shape == (200,) and ((p >= 0) & (p <= 1)).all()
 
@@ -149,7 +150,7 @@ def test_early_stopping_stops_after_patience_epochs_and_restores_the_best_epoch(
     falling_auc = iter([0.9, 0.8, 0.7, 0.6, 0.5])
     monkeypatch.setattr(cnn, "roc_auc_score", lambda *_: next(falling_auc))
     model, history = train_cnn(inputs, y, inputs, y, config=dataclasses.replace(TINY, max_epochs=5, patience=2), seed=1)
-    assert history.validation_auc == [0.9, 0.8, 0.7] and history.best_epoch == 0
+    assert history.curves["validation"]["auc"] == (0.9, 0.8, 0.7) and history.best == 1
     for restored, expected in zip(model.state_dict().values(), first_epoch_only.state_dict().values(), strict=True):
         torch.testing.assert_close(restored, expected, rtol=0, atol=0)
 

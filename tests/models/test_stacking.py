@@ -100,7 +100,7 @@ def test_held_out_scores_are_the_mean_of_the_fold_networks(cnn_cross_fit: CrossF
     dataset, split, result = cnn_cross_fit.dataset, cnn_cross_fit.split, cnn_cross_fit.result
     members = result.ensemble.member_scores(dataset.read_images(split.test))
     np.testing.assert_allclose(result.scores[split.test], members.mean(axis=0), rtol=0, atol=1e-7)
-    assert len(result.histories) == 3 and all(len(h.train_loss) == 2 for h in result.histories)
+    assert len(result.histories) == 3 and all(h.steps == 2 for h in result.histories)
     assert set(result.seconds) == {"prepare", "train", "score"}
 
 
