@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from egid.detector import InputError, atomic_path, load_dataset
+from egid.detector import InputError, atomic_path
 from egid.pipelines.bundle import ModelBundle
 
 _FORMATS = (".parquet", ".csv")
@@ -23,10 +23,7 @@ def run(args: argparse.Namespace) -> int:
     if out.suffix not in _FORMATS:
         msg = f"{out}: unknown output format '{out.suffix}', expected one of {', '.join(_FORMATS)}"
         raise InputError(msg)
-    bundle = ModelBundle.load(args.model_dir)
-    dataset = load_dataset(data=args.data, labelled=False)
-    _, scores = bundle.score(dataset)
-    scores.index.name = "index"
+    scores = ModelBundle.load(args.model_dir).predict(args.data, progress=True)
     with atomic_path(out) as tmp:
         if out.suffix == ".csv":
             scores.to_csv(tmp)

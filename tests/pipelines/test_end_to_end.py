@@ -13,7 +13,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from egid.detector import load_dataset
+import egid
+from egid.detector import InputError, load_dataset
 from egid.evaluation.metrics import validate_metrics
 from egid.pipelines.bundle import ModelBundle
 from egid.pipelines.config import load_config
@@ -176,6 +177,21 @@ def test_predict_keeps_input_order(run_dir: Path, unseen_sample: tuple[Path, Pat
     shuffled = pd.read_parquet(tmp_path / "shuffled.parquet")
     assert list(ordered.columns) == MODELS and len(ordered) == 300
     np.testing.assert_allclose(shuffled.to_numpy(), ordered.to_numpy()[order], rtol=1e-6)
+    run = egid.load(run_dir)
+    pd.testing.assert_frame_equal(run.predict(images), ordered, check_exact=True)
+    pd.testing.assert_frame_equal(run.predict(files["shuffled"]), shuffled, check_exact=True)
+
+
+def test_library_predict_refuses_what_is_not_a_batch_of_crops(run_dir: Path) -> None:
+    run = egid.load(run_dir)
+    with pytest.raises(InputError, match=r"images: expected shape \(N, 32, 32, 2\), got \(5, 32, 32\)"):
+        run.predict(np.zeros((5, 32, 32), np.float32))
+    with pytest.raises(InputError, match="images: holds no crops"):
+        run.predict(np.zeros((0, 32, 32, 2), np.float32))
+    bad = np.zeros((3, 32, 32, 2), np.float32)
+    bad[2, 16, 16, 0] = np.nan
+    with pytest.raises(InputError, match=r"images: 1 images contain NaN or inf values \(first at index 2\)"):
+        run.predict(bad)
 
 
 def test_saved_models_reproduce_the_run_scores(run_dir: Path) -> None:

@@ -1,0 +1,74 @@
+"""The public names of egid and of its subpackages are pinned: changing them must be a deliberate act."""
+
+from __future__ import annotations
+
+import importlib
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+import egid
+
+PUBLIC = {
+    "egid": ["__version__", "detector", "evaluation", "features", "load", "models", "pipelines", "simulation"],
+    "egid.features": [
+        "FEATURE_NAMES",
+        "FEATURE_SET_VERSION",
+        "REGISTRY",
+        "TABLE_DTYPE",
+        "Feature",
+        "build_table",
+        "cached_table",
+        "extract_table",
+        "get_feature",
+    ],
+}
+
+
+@pytest.mark.parametrize("module", sorted(PUBLIC))
+def test_public_names_are_pinned(module: str) -> None:
+    imported = importlib.import_module(module)
+    assert sorted(imported.__all__) == sorted(PUBLIC[module])
+    assert all(hasattr(imported, name) for name in imported.__all__)
+
+
+def test_dir_of_egid_lists_exactly_its_public_names() -> None:
+    assert sorted(dir(egid)) == sorted(PUBLIC["egid"])
+    with pytest.raises(AttributeError, match="no attribute 'fit'"):
+        _ = egid.fit
+
+
+def test_egid_imports_from_a_folder_that_holds_models_and_features_of_its_own(tmp_path: Path) -> None:
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / "__init__.py").write_text("raise ImportError('the user folder models/ was imported')\n")
+    (tmp_path / "features.py").write_text("raise ImportError('the user file features.py was imported')\n")
+    (tmp_path / "detector.py").write_text("raise ImportError('the user file detector.py was imported')\n")
+    script = (
+        "import egid, egid.models, egid.features\n"
+        "from egid.models import fit_tree_model\n"
+        "from egid.features import build_table\n"
+        "import numpy as np\n"
+        "print(build_table(np.zeros((1, 32, 32, 2), np.float32)).shape[1], egid.load.__module__)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == [str(len(egid.features.FEATURE_NAMES)), "egid"]
+
+
+@pytest.mark.slow
+def test_the_wheel_installs_one_top_level_package_egid(tmp_path: Path) -> None:
+    root = Path(__file__).resolve().parents[1]
+    command = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(tmp_path)]
+    subprocess.run([*command, str(root)], check=True, capture_output=True, timeout=300)
+    (wheel,) = tmp_path.glob("egid-*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        names = archive.namelist()
+    assert {name.split("/")[0] for name in names if not name.startswith("egid-")} == {"egid"}
+    for part in ("detector", "simulation", "features", "models", "evaluation", "pipelines"):
+        assert f"egid/{part}/__init__.py" in names
+    assert "egid/pipelines/commands/run_all.py" in names and "egid/py.typed" in names
