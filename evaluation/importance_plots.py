@@ -66,10 +66,12 @@ def plot_importance_bars(
 def _swarm_offsets(x: np.ndarray, rng: np.random.Generator, *, width: float = 0.4, bins: int = 50) -> np.ndarray:
     """Vertical offsets that spread points in proportion to the local density of ``x`` (a beeswarm look)."""
     if x.size == 0 or np.ptp(x) == 0:
-        return rng.uniform(-width, width, size=x.size) * (x.size > 1)
+        flat: np.ndarray = rng.uniform(-width, width, size=x.size) * (x.size > 1)
+        return flat
     counts, edges = np.histogram(x, bins=bins)
     density = counts[np.clip(np.searchsorted(edges, x, side="right") - 1, 0, bins - 1)] / counts.max()
-    return rng.uniform(-1.0, 1.0, size=x.size) * width * density
+    spread: np.ndarray = rng.uniform(-1.0, 1.0, size=x.size) * width * density
+    return spread
 
 
 def plot_shap_summary(

@@ -423,6 +423,7 @@ def _working_point(
     """One working point: its threshold (given, else chosen on validation, else on test) evaluated on test."""
     source: ThresholdSource
     chosen: float | None = None
+    threshold: float | None
     if given is not None:
         source, threshold = "given", given
     else:

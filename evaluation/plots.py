@@ -19,6 +19,7 @@ import mplhep as hep
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from scipy.stats import ks_2samp
 from sklearn.metrics import roc_curve
@@ -165,7 +166,7 @@ def plot_training_curves(
         raise ValueError(msg)
     folds = len(histories) > 1
     fig, axes = _new_grid(1, len(_METRIC_LABELS), panel=(8.0, 7.0))
-    for ax, metric in zip(axes.flat, _METRIC_LABELS, strict=True):
+    for ax, metric in zip(axes, _METRIC_LABELS, strict=True):
         drawn = False
         for fold, record in enumerate(histories):
             steps = np.arange(1, record.steps + 1)
@@ -266,7 +267,7 @@ def plot_feature_distributions(
     ncols = min(ncols, len(names))
     nrows = math.ceil(len(names) / ncols)
     fig, axes = _new_grid(nrows, ncols, panel=(6.0, 5.0), rc={"font.size": 14, "legend.fontsize": 11})
-    for ax, name in zip(axes.flat, names, strict=False):
+    for ax, name in zip(axes, names, strict=False):
         values = features[name].to_numpy(dtype=np.float64)
         finite = values[np.isfinite(values)]
         if finite.size == 0:
@@ -281,7 +282,7 @@ def plot_feature_distributions(
                 ax.stairs(_density(clipped, edges), edges, color=CLASS_COLOURS[label], linewidth=1.5, label=entry)
             ax.legend()
         ax.set(xlabel=(xlabels or {}).get(name, name), ylabel="Normalised to unit area")
-    for ax in axes.flat[len(names) :]:
+    for ax in axes[len(names) :]:
         ax.set_axis_off()
     with plt.style.context({"font.size": 14}):
         return _finish_grid(fig, axes, data=data, simulated=simulated)
@@ -344,14 +345,14 @@ def _feature_edges(finite: FloatArray, bins: int, quantiles: tuple[float, float]
 
 def _new_grid(
     nrows: int, ncols: int, *, panel: tuple[float, float], rc: Mapping[str, object] | None = None
-) -> tuple[Figure, npt.NDArray[np.object_]]:
-    """A grid of axes in the house style (:func:`egid.evaluation.style.new_figure` draws a single axes only)."""
+) -> tuple[Figure, list[Axes]]:
+    """A grid of axes in the house style, row by row (:func:`egid.evaluation.style.new_figure` draws one axes)."""
     with plt.style.context([hep.style.CMS, dict(rc or {})]):
         fig, axes = plt.subplots(nrows, ncols, figsize=(panel[0] * ncols, panel[1] * nrows), squeeze=False)
-    return fig, axes
+    return fig, list(axes.flat)
 
 
-def _finish_grid(fig: Figure, axes: npt.NDArray[np.object_], *, data: str, simulated: bool) -> Figure:
+def _finish_grid(fig: Figure, axes: list[Axes], *, data: str, simulated: bool) -> Figure:
     """Lay the panels out without overlaps, then label the top-left panel once.
 
     One label, not one per panel, because mplhep draws the whole figure to place it (twice per label); the
@@ -359,5 +360,5 @@ def _finish_grid(fig: Figure, axes: npt.NDArray[np.object_], *, data: str, simul
     in the label above the panels).
     """
     fig.tight_layout()
-    label_axes(axes.flat[0], data=data, simulated=simulated)
+    label_axes(axes[0], data=data, simulated=simulated)
     return fig

@@ -11,7 +11,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 import numpy as np
 import pandas as pd
@@ -45,6 +45,13 @@ SHAP_ROWS = 2000
 TreeSHAP of a deep XGBoost model takes seconds per thousand events)."""
 _TOP_FEATURES = 12
 _CONFUSION_EFFICIENCY = 0.9
+
+
+class _Style(TypedDict):
+    """The keyword arguments every figure takes: the data's name and whether it is simulated."""
+
+    data: str
+    simulated: bool
 
 
 @dataclass(frozen=True)
@@ -90,7 +97,7 @@ def publish(
     data: DataDescription,
     config: Mapping[str, Any],
     histories: Mapping[str, Sequence[TrainingHistory]] | None = None,
-    thresholds: Mapping[str, Mapping[float, float]] | None = None,
+    thresholds: Mapping[str, Mapping[float | str, float]] | None = None,
     shap: Mapping[str, ShapValues] | None = None,
     notes: Sequence[str] = (),
 ) -> dict[str, Any]:
@@ -137,7 +144,7 @@ def _draw_all(
     data: DataDescription,
     histories: Mapping[str, Sequence[TrainingHistory]],
 ) -> dict[str, Path]:
-    style = {"data": data.label, "simulated": data.simulated}
+    style: _Style = {"data": data.label, "simulated": data.simulated}
     split = "test"
     saved: dict[str, Path] = {}
 
@@ -153,10 +160,10 @@ def _draw_all(
     best = max(models, key=lambda m: metrics["results"][m]["splits"][split]["auc"] or 0.0)
     threshold = _working_point_threshold(metrics, best, _CONFUSION_EFFICIENCY)
     keep(f"confusion_{best}", plot_confusion_matrix(scores, best, threshold=threshold, split=split, **style))
-    for name, model in trees.items():
-        keep(f"importance_{name}", plot_importance_bars(model.importance("gain"), kind="gain", model=name, **style))
+    for name, tree in trees.items():
+        keep(f"importance_{name}", plot_importance_bars(tree.importance("gain"), kind="gain", model=name, **style))
         shown = shap[name].values.index
-        events = table.loc[shown, list(model.feature_names)]
+        events = table.loc[shown, list(tree.feature_names)]
         labels = scores["label"].to_numpy()[table.index.get_indexer(shown)]
         keep(f"shap_{name}", plot_shap_summary(shap[name], events, labels=labels, model=name, **style))
     reference = trees.get("lightgbm") or next(iter(trees.values()))

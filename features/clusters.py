@@ -50,7 +50,8 @@ def _local_maxima(batch: CropBatch) -> IndexArray:
     centre = block[4]
     earlier = np.maximum(np.maximum(block[0], block[1]), np.maximum(block[2], block[3]))
     later = np.maximum(np.maximum(block[5], block[6]), np.maximum(block[7], block[8]))
-    return candidate[(centre > earlier) & (centre >= later)]
+    maxima: IndexArray = candidate[(centre > earlier) & (centre >= later)]
+    return maxima
 
 
 _ROWS = (

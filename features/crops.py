@@ -13,6 +13,7 @@ its energy is non-zero.
 from __future__ import annotations
 
 from functools import cached_property
+from typing import TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -34,6 +35,8 @@ from egid.detector.schema import (
 )
 
 __all__ = ("WINDOW_HALF", "CropBatch", "Hits", "Segments", "as_crops", "take")
+
+ScalarT = TypeVar("ScalarT", bound=np.generic)
 
 WINDOW_HALF = 2
 """The seed window spans seed +- 2 crystals in both directions (the CMS 5x5)."""
@@ -230,8 +233,13 @@ def as_crops(images: npt.ArrayLike) -> Images:
     return np.ascontiguousarray(x, dtype=np.float32)
 
 
-def take(values: FloatArray, index: IndexArray, *, missing: float = np.nan) -> FloatArray:
-    """``values[index]`` per event, ``missing`` where ``index`` is -1."""
+def take(values: npt.NDArray[ScalarT], index: IndexArray, *, missing: float = np.nan) -> npt.NDArray[ScalarT]:
+    """``values[index]`` per event, ``missing`` where ``index`` is -1, in the dtype of ``values``.
+
+    Integer values (hit indices, with ``missing=-1``) stay integers, also when ``values`` is empty (a block
+    without a single local maximum), so the result can index again.
+    """
     if values.size == 0:
-        return np.full(index.shape, missing)
-    return np.where(index >= 0, values[np.maximum(index, 0)], missing)
+        return np.full(index.shape, missing, dtype=values.dtype)
+    taken: npt.NDArray[ScalarT] = np.where(index >= 0, values[np.maximum(index, 0)], missing).astype(values.dtype)
+    return taken

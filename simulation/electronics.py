@@ -53,7 +53,8 @@ def time_resolution(energy: FloatArray) -> FloatArray:
     ``sigma_t(E) = sqrt((35 ns x sigma_noise / E)^2 + (0.2 ns)^2)`` with ``sigma_noise = 40 MeV``: the noise term
     of the pulse fit and a constant term. ``E`` must be positive (crystals above threshold).
     """
-    return np.hypot(TIME_NOISE_TERM_NS * NOISE_GEV / energy, TIME_CONSTANT_NS)
+    sigma: FloatArray = np.hypot(TIME_NOISE_TERM_NS * NOISE_GEV / energy, TIME_CONSTANT_NS)
+    return sigma
 
 
 def _crop_window(window: FloatArray, seed_row: IndexArray, seed_col: IndexArray) -> FloatArray:

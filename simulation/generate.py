@@ -127,7 +127,8 @@ def write_sample(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths = []
-    for particle, label in (("electron", ELECTRON), ("photon", PHOTON)):
+    classes: tuple[tuple[Particle, float], ...] = (("electron", ELECTRON), ("photon", PHOTON))
+    for particle, label in classes:
         path = out / f"{particle}.hdf5"
         extras = {"eta": np.float32} | ({"converted": np.uint8} if particle == "photon" else {})
         logger.info("simulating %d %ss into %s", n, particle, path)

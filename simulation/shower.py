@@ -85,7 +85,8 @@ def shower_depth_x0(energy: FloatArray, charge: FloatArray) -> FloatArray:
     by this depth times the angle's tangent, and deposits that deep arrive ``depth / c`` late.
     """
     c = np.where(np.asarray(charge) == 0, 0.5, -0.5)
-    return np.maximum(np.log(np.asarray(energy) / PB_WO4_CRITICAL_GEV) + c + 2.0, 1.0)
+    depth: FloatArray = np.maximum(np.log(np.asarray(energy) / PB_WO4_CRITICAL_GEV) + c + 2.0, 1.0)
+    return depth
 
 
 def _quadrant_integral(a: FloatArray, b: FloatArray, radius: FloatArray) -> FloatArray:

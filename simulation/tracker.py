@@ -19,9 +19,10 @@ Secondaries radiate and convert in the later layers like primaries. A track too 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
+import numpy.typing as npt
 
 from egid.detector.schema import FloatArray, IndexArray
 from egid.simulation.constants import (
@@ -88,7 +89,8 @@ def bethe_heitler_survival(thickness: FloatArray, rng: np.random.Generator) -> F
     Bethe-Heitler: ``f(z) = (-ln z)^(c-1) / Gamma(c)`` with ``c = t / ln 2``, i.e. ``-ln z ~ Gamma(c, 1)``;
     the mean is ``<z> = 2^(-c) = exp(-t)``. Reference: Bethe & Heitler, Proc. R. Soc. A 146 (1934) 83.
     """
-    return np.exp(-rng.standard_gamma(np.asarray(thickness) / np.log(2.0)))
+    survival: FloatArray = np.exp(-rng.standard_gamma(np.asarray(thickness) / np.log(2.0)))
+    return survival
 
 
 def pair_fraction(u: FloatArray) -> FloatArray:
@@ -100,21 +102,32 @@ def pair_fraction(u: FloatArray) -> FloatArray:
     return np.interp(u, _PAIR_CDF, _PAIR_GRID)
 
 
-_FIELDS = ("event", "energy", "charge", "y", "psi", "v", "v_slope", "path", "primary_photon")
-
-
+@dataclass
 class _Particles:
-    """A flat list of particles of many events (struct of arrays, fields :data:`_FIELDS`)."""
+    """A flat list of particles of many events (struct of arrays, one entry per particle).
 
-    def __init__(self, **fields: np.ndarray) -> None:
-        for name in _FIELDS:
-            setattr(self, name, fields[name])
+    ``event`` indexes the event; ``energy`` in GeV; ``charge`` -1, 0 or +1; ``y`` the transverse offset (m) and
+    ``psi`` the direction (rad) in the bending plane; ``v`` the offset along i-eta (m) and ``v_slope`` its slope;
+    ``path`` the transverse arc length so far (m); ``primary_photon`` whether it is the gun's unconverted photon.
+    """
 
-    def take(self, keep: np.ndarray) -> _Particles:
-        return _Particles(**{name: getattr(self, name)[keep] for name in _FIELDS})
+    event: IndexArray
+    energy: FloatArray
+    charge: FloatArray
+    y: FloatArray
+    psi: FloatArray
+    v: FloatArray
+    v_slope: FloatArray
+    path: FloatArray
+    primary_photon: npt.NDArray[np.bool_]
+
+    def take(self, keep: npt.NDArray[np.bool_] | IndexArray) -> _Particles:
+        return _Particles(**{f.name: getattr(self, f.name)[keep] for f in fields(self)})
 
     def extend(self, other: _Particles) -> _Particles:
-        return _Particles(**{name: np.concatenate([getattr(self, name), getattr(other, name)]) for name in _FIELDS})
+        return _Particles(
+            **{f.name: np.concatenate([getattr(self, f.name), getattr(other, f.name)]) for f in fields(self)}
+        )
 
 
 def _propagate(p: _Particles, cosh_eta: FloatArray, x0: float, x1: float) -> _Particles:
