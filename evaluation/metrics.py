@@ -241,7 +241,7 @@ def compute_metrics(
     *,
     signal_efficiencies: Sequence[float] = (0.8, 0.9),
     eta_bins: Sequence[float] = (0.0, 0.4, 0.8, 1.2),
-    thresholds: Mapping[str, Mapping[float | str, float]] | None = None,
+    thresholds: Mapping[str, Mapping[float, float] | Mapping[str, float]] | None = None,
 ) -> dict[str, Any]:
     """Return the metrics of every model on every split present, as a dict following :data:`METRICS_SCHEMA`.
 

@@ -97,7 +97,7 @@ def publish(
     data: DataDescription,
     config: Mapping[str, Any],
     histories: Mapping[str, Sequence[TrainingHistory]] | None = None,
-    thresholds: Mapping[str, Mapping[float | str, float]] | None = None,
+    thresholds: Mapping[str, Mapping[float, float] | Mapping[str, float]] | None = None,
     shap: Mapping[str, ShapValues] | None = None,
     notes: Sequence[str] = (),
 ) -> dict[str, Any]:

@@ -242,7 +242,8 @@ class EgammaCNN(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Logits of shape ``(n,)`` for inputs ``(n, 2, s, s)``."""
-        return self.head(self.features(x)).squeeze(1)
+        logits: torch.Tensor = self.head(self.features(x)).squeeze(1)
+        return logits
 
 
 def _conv_bn_relu(c_in: int, c_out: int, *, stride: int | tuple[int, int] = 1) -> list[nn.Module]:

@@ -113,7 +113,8 @@ class CNNEnsemble:
 
     def score(self, images: Images) -> npt.NDArray[np.float32]:
         """``cnn_score``: the mean electron probability of the fold networks, shape (n,), float32."""
-        return self.member_scores(images).mean(axis=0, dtype=np.float32)
+        mean: npt.NDArray[np.float32] = self.member_scores(images).mean(axis=0, dtype=np.float32)
+        return mean
 
     def save(self, model_dir: str | os.PathLike[str], *, probe_images: Images | None = None) -> list[Path]:
         """Write the ensemble into ``model_dir`` (created if needed), each file atomically; return the paths.

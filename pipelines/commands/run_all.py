@@ -11,7 +11,7 @@ import numpy as np
 import optuna
 import pandas as pd
 
-from egid.detector import atomic_path, load_dataset, require_both_classes, stratified_split, stratified_subsample
+from egid.detector import Split, atomic_path, load_dataset, require_both_classes, stratified_split, stratified_subsample
 from egid.evaluation.metrics import format_summary, working_point_thresholds
 from egid.evaluation.publish import DataDescription, publish, shap_on_test_events, tree_history
 from egid.features import cached_table
@@ -154,7 +154,7 @@ def _fit_settings(config: RunConfig) -> FitSettings:
     )
 
 
-def _score_frame(table: pd.DataFrame, split, model_scores: pd.DataFrame) -> pd.DataFrame:
+def _score_frame(table: pd.DataFrame, split: Split, model_scores: pd.DataFrame) -> pd.DataFrame:
     """``label``, ``split``, ``eta`` (when known) and one column per model, one row per event."""
     part = np.empty(len(table), dtype=object)
     for name in SPLIT_NAMES:
