@@ -47,6 +47,7 @@ class EventDataset:
         self._selections = selections
         self.labels = np.concatenate([s.file.read_labels(s.indices) for s in selections])
         self.extras = _merge_extras(selections)
+        self._fingerprint: str | None = None
 
     def __len__(self) -> int:
         return int(self.labels.size)
@@ -91,12 +92,17 @@ class EventDataset:
         return out
 
     def fingerprint(self) -> str:
-        """A key that changes with the files' content and the event selection, not with file names."""
-        digest = hashlib.blake2b(digest_size=16)
-        for s in self._selections:
-            digest.update(file_digest(s.file.path).encode())
-            digest.update(np.ascontiguousarray(s.indices).tobytes())
-        return digest.hexdigest()
+        """A key that changes with the files' content and the event selection, not with file names.
+
+        Computed once (it reads every byte of the files) and remembered.
+        """
+        if self._fingerprint is None:
+            digest = hashlib.blake2b(digest_size=16)
+            for s in self._selections:
+                digest.update(file_digest(s.file.path).encode())
+                digest.update(np.ascontiguousarray(s.indices).tobytes())
+            self._fingerprint = digest.hexdigest()
+        return self._fingerprint
 
 
 def _merge_extras(selections: list[_Selection]) -> dict[str, np.ndarray]:

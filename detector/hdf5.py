@@ -321,8 +321,7 @@ def _check_labels(
             article = "an" if expected_label == ELECTRON else "a"
             msg = (
                 f"{name}: expected {article} {class_name(expected_label)} file (y = {expected_label:g}) "
-                f"but {int(wrong.sum())} of {labels.size} events carry {other} labels "
-                f"(first at index {int(indices[int(np.argmax(wrong))])})"
+                f"but {int(wrong.sum())} of {labels.size} events carry {other} labels"
             )
             raise InputError(msg)
 

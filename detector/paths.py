@@ -105,16 +105,16 @@ def _can_write(folder: Path) -> bool:
     return os.access(folder, os.W_OK | os.X_OK, effective_ids=os.access in os.supports_effective_ids)
 
 
-def check_output_file(path: str | os.PathLike[str]) -> Path:
+def check_output_file(path: str | os.PathLike[str], *, what: str = "a file") -> Path:
     """Return ``path`` if a file can be written there (missing parent folders are created later), else raise.
 
     A path naming an existing directory, or lying below a file or in a folder the user may not write, is
-    refused before any work starts.
+    refused before any work starts. ``what`` names the file in the message (``"the parquet file"``).
     """
     file = Path(path)
     info = _existing(file)
     if info is not None and stat.S_ISDIR(info.st_mode):
-        msg = f"{file}: is a directory, expected the path of a file to write"
+        msg = f"{file}: is a directory, expected the path of {what} to write"
         raise InputError(msg)
     _writable_ancestor(file)
     return file
