@@ -40,8 +40,8 @@ class Bound:
     def describe(self) -> str:
         """The rule in words, e.g. ``an integer >= 1`` or ``a finite number > 0``."""
         kind = "an integer" if self.integer else "a finite number"
-        low = f"{'>=' if self.closed else '>'} {self.low:g}"
-        return f"{kind} {low}" + ("" if self.high is None else f" and <= {self.high:g}")
+        low = f"{'>=' if self.closed else '>'} {self.low:.15g}"
+        return f"{kind} {low}" + ("" if self.high is None else f" and <= {self.high:.15g}")
 
     def allows(self, value: float) -> bool:
         """Whether ``value`` (already of the right type) lies in the range."""

@@ -9,6 +9,7 @@ import logging
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 import optuna
 import pandas as pd
 
@@ -105,39 +106,43 @@ def run(args: argparse.Namespace) -> int:
         else:
             config = dataclasses.replace(RunConfig(**given), out=str(run_dir), name=run_dir.name)
         check_output_dir(config.cache_dir)
+        if config.uses_embedded_simulation:  # know the simulated sample is big enough before simulating it
+            k = min(config.n_per_class, (config.max_events or 2 * config.n_per_class) // 2)
+            _check_enough_events(np.r_[np.ones(k), np.zeros(k)], config, name="--n-per-class")
         timer = StepTimer()
         with timer.step("simulate or find inputs"):
             config = _resolved(config)
-        dataset = load_dataset(
-            electrons=config.electrons,
-            photons=config.photons,
-            data=config.data,
-            max_events=config.max_events,
-            seed=config.seed,
-        )
+            dataset = load_dataset(
+                electrons=config.electrons,
+                photons=config.photons,
+                data=config.data,
+                max_events=config.max_events,
+                seed=config.seed,
+            )
+            require_both_classes(dataset.labels, name=shorten(", ".join(dataset.paths), 200))
+            _check_enough_events(dataset.labels, config, name=shorten(", ".join(dataset.paths), 200))
+            if saved is not None:
+                check_data_record(run_dir, dataset)
         split = stratified_split(dataset.labels, seed=config.seed)
-        _check_enough_events(dataset, split, config)
-        if saved is not None:
-            check_data_record(run_dir, dataset)
-        else:
+        if saved is None:
             claims.enter_context(claim_run_dir(run_dir, new=True))
             write_data_record(run_dir, dataset)
         save_config(config, run_dir / CONFIG_NAME)
         return _run_job(config, run_dir, dataset, split, timer)
 
 
-def _check_enough_events(dataset: EventDataset, split: Split, config: RunConfig) -> None:
+def _check_enough_events(labels: npt.NDArray[np.floating], config: RunConfig, *, name: str) -> None:
     """Refuse data too small to train on: every split part needs both classes, CNN training one per fold."""
-    require_both_classes(dataset.labels, name=shorten(", ".join(dataset.paths), 200))
+    split = stratified_split(labels, seed=config.seed)
     needs = {"train": config.cnn_folds if config.cnn else 1, "validation": 1, "test": 1}
     for part, need in needs.items():
-        labels = dataset.labels[getattr(split, part)]
+        part_labels = labels[getattr(split, part)]
         for value in (ELECTRON, PHOTON):
-            count = int(np.count_nonzero(labels == value))
+            count = int(np.count_nonzero(part_labels == value))
             if count < need:
                 msg = (
-                    f"{shorten(', '.join(dataset.paths), 200)}: too few events, the {part} split holds {count} "
-                    f"{class_name(value)}s and needs at least {need}; use more events (--max-events, --n-per-class)"
+                    f"{name}: too few events, the {part} split holds {count} {class_name(value)}s and needs at "
+                    f"least {need}; use more events (--max-events, --n-per-class)"
                 )
                 raise InputError(msg)
 
