@@ -96,6 +96,8 @@ def _existing(path: Path) -> os.stat_result | None:
             msg = f"{path}: {_os_problem(FileNotFoundError(errno.ENOENT, ''), path)}"
             raise InputError(msg) from None
         return None
+    except NotADirectoryError:  # below a file: the ancestor check names that file
+        return None
     except OSError as err:
         msg = f"{path}: {_os_problem(err, path)}"
         raise InputError(msg) from None
