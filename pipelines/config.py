@@ -103,8 +103,9 @@ class RunConfig:
 
 MAX_CONFIG_BYTES = 64 * 1024
 """Largest config file read: a settings file is a few hundred bytes; a bigger one is not a config."""
-RESUMABLE_CHANGES = ("resume", "trials", "timeout", "cache_dir")
-"""Settings a resumed run may change: the tuning budget and where caches live, not what is computed."""
+RESUMABLE_CHANGES = ("resume", "trials", "timeout", "cache_dir", "out", "name")
+"""Settings a resumed run may change: the tuning budget and where things live (a run directory may have been
+moved), not what is computed."""
 PATH_KEYS = ("electrons", "photons", "data", "out", "cache_dir")
 """Settings that name a path; two spellings of the same path are the same setting."""
 

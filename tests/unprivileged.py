@@ -15,8 +15,6 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
 NOBODY = 65534
 
 
@@ -42,10 +40,3 @@ def shared_dir() -> Iterator[Path]:
         yield folder
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-
-
-@pytest.fixture
-def open_dir() -> Iterator[Path]:
-    """:func:`shared_dir` as a fixture."""
-    with shared_dir() as folder:
-        yield folder
