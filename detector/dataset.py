@@ -45,8 +45,9 @@ class EventDataset:
 
     def __init__(self, selections: list[_Selection]) -> None:
         self._selections = selections
-        self.labels = np.concatenate([s.file.labels[s.indices] for s in selections])
+        self.labels = np.concatenate([s.file.read_labels(s.indices) for s in selections])
         self.extras = _merge_extras(selections)
+        self._fingerprint: str | None = None
 
     def __len__(self) -> int:
         return int(self.labels.size)
@@ -91,22 +92,28 @@ class EventDataset:
         return out
 
     def fingerprint(self) -> str:
-        """A key that changes with the files' content and the event selection, not with file names."""
-        digest = hashlib.blake2b(digest_size=16)
-        for s in self._selections:
-            digest.update(file_digest(s.file.path).encode())
-            digest.update(np.ascontiguousarray(s.indices).tobytes())
-        return digest.hexdigest()
+        """A key that changes with the files' content and the event selection, not with file names.
+
+        Computed once (it reads every byte of the files) and remembered.
+        """
+        if self._fingerprint is None:
+            digest = hashlib.blake2b(digest_size=16)
+            for s in self._selections:
+                digest.update(file_digest(s.file.path).encode())
+                digest.update(np.ascontiguousarray(s.indices).tobytes())
+            self._fingerprint = digest.hexdigest()
+        return self._fingerprint
 
 
 def _merge_extras(selections: list[_Selection]) -> dict[str, np.ndarray]:
-    keys = sorted({k for s in selections for k in s.file.extras})
+    read = [s.file.read_extras(s.indices) for s in selections]
+    keys = sorted({k for extras in read for k in extras})
     merged: dict[str, np.ndarray] = {}
     for key in keys:
-        everywhere = all(key in s.file.extras for s in selections)
+        everywhere = all(key in extras for extras in read)
         parts = [
-            s.file.extras[key][s.indices] if key in s.file.extras else np.full(len(s.indices), np.nan, np.float32)
-            for s in selections
+            extras[key] if key in extras else np.full(len(s.indices), np.nan, np.float32)
+            for s, extras in zip(selections, read, strict=True)
         ]
         merged[key] = np.concatenate(parts) if everywhere else np.concatenate([p.astype(np.float32) for p in parts])
     return merged
@@ -151,9 +158,9 @@ def load_dataset(
             msg = "--data: give either --data or --electrons/--photons, not both"
             raise InputError(msg)
         file = EventFile(data, labelled=labelled)
-        if np.isnan(file.labels).any():
+        if not file.has_labels:
             return EventDataset([_Selection(file, np.arange(min(file.n_events, max_events or file.n_events)))])
-        return EventDataset([_Selection(file, _stratified_subset(file.labels, max_events, seed))])
+        return EventDataset([_Selection(file, _stratified_subset(file, max_events, seed))])
     if electrons is None or photons is None:
         missing = "--photons" if photons is None else "--electrons"
         msg = f"{missing}: both --electrons and --photons are needed (or a single --data file)"
@@ -163,16 +170,33 @@ def load_dataset(
     return EventDataset([_Selection(f, np.arange(min(f.n_events, per_class or f.n_events))) for f in files])
 
 
-def _stratified_subset(labels: npt.NDArray[np.float32], max_events: int | None, seed: int) -> IndexArray:
-    if max_events is None or max_events >= labels.size:
-        return np.arange(labels.size)
+def _stratified_subset(file: EventFile, max_events: int | None, seed: int) -> IndexArray:
+    """A seeded random subset of ``max_events`` events keeping each class's share, chosen in two streamed passes.
+
+    The first pass counts each class, the second maps the chosen ranks within each class to file rows, so memory
+    grows with ``max_events`` and one block of labels, never with the number of rows the file declares.
+    """
+    if max_events is None or max_events >= file.n_events:
+        return np.arange(file.n_events)
+    values = (ELECTRON, PHOTON)
+    counts = dict.fromkeys(values, 0)
+    for _, labels in file.iter_labels():
+        for value in values:
+            counts[value] += int(np.count_nonzero(labels == value))
     rng = np.random.default_rng(seed)
+    ranks = {
+        value: np.sort(rng.choice(counts[value], size=round(max_events * counts[value] / file.n_events), replace=False))
+        for value in values
+    }
+    seen = dict.fromkeys(values, 0)
     chosen = []
-    for value in (ELECTRON, PHOTON):
-        members = np.flatnonzero(labels == value)
-        share = round(max_events * members.size / labels.size)
-        chosen.append(rng.choice(members, size=share, replace=False))
-    return np.sort(np.concatenate(chosen))
+    for start, labels in file.iter_labels():
+        for value in values:
+            members = start + np.flatnonzero(labels == value)
+            lo, hi = np.searchsorted(ranks[value], [seen[value], seen[value] + members.size])
+            chosen.append(members[ranks[value][lo:hi] - seen[value]])
+            seen[value] += members.size
+    return np.sort(np.concatenate(chosen)).astype(np.int64)
 
 
 def require_both_classes(labels: npt.NDArray[np.float32], *, name: str) -> None:

@@ -1,8 +1,9 @@
 """Reading and writing one HDF5 file of crops in the real CMS layout, with validation at the boundary.
 
 Every problem with a user's file raises :class:`~egid.detector.errors.InputError` with one line,
-``<path>: <problem>``. Opening a file checks everything that metadata and the labels can tell (existence,
-HDF5 format, datasets, shapes, labels); the pixel checks (NaN/inf, negative energies) happen chunk by chunk
+``<path>: <problem>``. Opening a file checks everything that metadata can tell (the path, HDF5 format,
+datasets and links, dtypes, shapes, unwritten data); labels are checked as they are read, and the pixel
+checks (NaN/inf, negative energies) happen chunk by chunk
 while the images stream through :meth:`EventFile.iter_blocks`, so no step needs the whole file in memory.
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import math
 import os
 import tempfile
 from collections.abc import Iterator, Mapping
@@ -20,7 +22,8 @@ import h5py
 import numpy as np
 import numpy.typing as npt
 
-from egid.detector.errors import InputError
+from egid.detector.errors import InputError, shorten
+from egid.detector.paths import check_input_file
 from egid.detector.schema import ELECTRON, ENERGY, IMAGE_SHAPE, PHOTON, Images, IndexArray, class_name
 
 __all__ = ("EventFile", "EventWriter", "atomic_path", "check_images", "file_digest")
@@ -59,6 +62,13 @@ def check_images(x: npt.NDArray[np.floating], *, name: str, first_index: int = 0
 class EventFile:
     """One validated HDF5 file of crops.
 
+    Opening checks the path (a readable regular file, no dangling or looping link), the HDF5 format and the
+    metadata of ``X`` and ``y``: that each is a dataset (a soft or external link must resolve), its dtype
+    (exactly float32, either byte order), its shape, and that its declared rows were ever written (a chunked
+    dataset whose chunks are missing would read back as fill values). It reads no rows: labels and extras are
+    read, in bounded blocks, only for the events asked for, so memory follows the selection, not the size a
+    file declares.
+
     Parameters
     ----------
     path : path-like
@@ -73,31 +83,62 @@ class EventFile:
     path : Path
     n_events : int
         Number of events in the file.
-    labels : ndarray of shape (n_events,), float32
-    extras : dict of str to ndarray
-        Optional one-dimensional per-event datasets (for example ``eta``), read whole.
+    has_labels : bool
+        Whether the file holds ``y``.
+    extra_names : tuple of str
+        Optional one-dimensional numeric per-event datasets (for example ``eta``).
     """
 
     def __init__(
         self, path: str | os.PathLike[str], *, expected_label: float | None = None, labelled: bool = True
     ) -> None:
-        self.path = Path(path)
+        self.path = check_input_file(path, what="an HDF5 file")
+        self.expected_label = expected_label
         name = str(self.path)
-        if not self.path.exists():
-            msg = f"{name}: no such file"
-            raise InputError(msg)
-        if self.path.is_dir():
-            msg = f"{name}: is a directory, expected an HDF5 file"
-            raise InputError(msg)
         if not h5py.is_hdf5(self.path):
             msg = f"{name}: not an HDF5 file"
             raise InputError(msg)
+        with self._open() as f:
+            self.n_events, self.has_labels, self.extra_names = _read_metadata(f, name, labelled)
+
+    @contextlib.contextmanager
+    def _open(self) -> Iterator[h5py.File]:
+        """The open file; a read error of the HDF5 library becomes one InputError line naming the file."""
         try:
             with h5py.File(self.path, "r") as f:
-                self.n_events, self.labels, self.extras = _read_metadata(f, name, expected_label, labelled)
+                yield f
         except OSError as err:
-            msg = f"{name}: cannot be read as HDF5, truncated or corrupted ({_first_line(err)})"
+            msg = f"{self.path}: cannot be read as HDF5, truncated or corrupted ({_first_line(err)})"
             raise InputError(msg) from None
+
+    def read_labels(self, indices: IndexArray) -> npt.NDArray[np.float32]:
+        """The labels at the sorted file ``indices`` (NaN without ``y``), checked to be 0/1 and of the expected class.
+
+        Reads at most :data:`ROW_BLOCK` rows at a time, so a file declaring far more rows than asked for costs
+        only what is asked for.
+        """
+        if not self.has_labels:
+            return np.full(len(indices), np.nan, dtype=np.float32)
+        with self._open() as f:
+            labels = np.asarray(_read_rows(f["y"], indices), dtype=np.float32)
+        _check_labels(labels, indices, str(self.path), self.expected_label)
+        return labels
+
+    def iter_labels(self) -> Iterator[tuple[int, npt.NDArray[np.float32]]]:
+        """Yield ``(start, labels)`` blocks of at most :data:`ROW_BLOCK` rows covering the whole file, checked."""
+        with self._open() as f:
+            y = f["y"]
+            for start in range(0, self.n_events, ROW_BLOCK):
+                labels = np.asarray(y[start : start + ROW_BLOCK], dtype=np.float32)
+                _check_labels(labels, np.arange(start, start + len(labels)), str(self.path), self.expected_label)
+                yield start, labels
+
+    def read_extras(self, indices: IndexArray) -> dict[str, np.ndarray]:
+        """The per-event extras at the sorted file ``indices``, one array each."""
+        if not self.extra_names:
+            return {}
+        with self._open() as f:
+            return {key: _read_rows(f[key], indices) for key in self.extra_names}
 
     def iter_blocks(self, indices: IndexArray, *, chunk_size: int) -> Iterator[tuple[IndexArray, Images]]:
         """Yield ``(indices_in_block, images)`` for the sorted ``indices``, reading ``chunk_size`` rows at a time.
@@ -105,45 +146,56 @@ class EventFile:
         Each block is read as one contiguous slice of ``X`` and validated with :func:`check_images`.
         """
         name = str(self.path)
-        try:
-            with h5py.File(self.path, "r") as f:
-                x = f["X"]
-                for start in range(0, len(indices), chunk_size):
-                    block = indices[start : start + chunk_size]
-                    lo, hi = int(block[0]), int(block[-1]) + 1
-                    images = np.asarray(x[lo:hi], dtype=np.float32)
-                    if hi - lo != len(block):
-                        images = images[block - lo]
-                    check_images(images, name=name, first_index=lo)
-                    yield block, images
-        except OSError as err:
-            msg = f"{name}: cannot be read as HDF5, truncated or corrupted ({_first_line(err)})"
-            raise InputError(msg) from None
+        with self._open() as f:
+            x = f["X"]
+            for start in range(0, len(indices), chunk_size):
+                block = indices[start : start + chunk_size]
+                lo, hi = int(block[0]), int(block[-1]) + 1
+                images = np.asarray(x[lo:hi], dtype=np.float32)
+                if hi - lo != len(block):
+                    images = images[block - lo]
+                check_images(images, name=name, first_index=lo)
+                yield block, images
+
+
+ROW_BLOCK = 1 << 20
+"""Rows of a one-dimensional dataset (labels, extras) read at a time: 4 MiB of float32."""
+
+
+def _read_rows(dset: h5py.Dataset, indices: IndexArray) -> np.ndarray:
+    """``dset[indices]`` for sorted ``indices``, read in contiguous slices of at most :data:`ROW_BLOCK` rows."""
+    out = np.empty(len(indices), dtype=dset.dtype)
+    position = 0
+    while position < len(indices):
+        lo = int(indices[position])
+        hi = min(lo + ROW_BLOCK, int(dset.shape[0]))
+        end = position + int(np.searchsorted(indices[position:], hi, side="left"))
+        out[position:end] = dset[lo:hi][indices[position:end] - lo]
+        position = end
+    return out
 
 
 def _first_line(err: BaseException) -> str:
-    return str(err).splitlines()[0] if str(err) else type(err).__name__
+    return shorten(str(err).splitlines()[0] if str(err) else type(err).__name__)
 
 
-def _read_metadata(
-    f: h5py.File, name: str, expected_label: float | None, labelled: bool
-) -> tuple[int, npt.NDArray[np.float32], dict[str, np.ndarray]]:
-    present = [key for key in ("X", "y") if key in f or labelled]
-    for key in present:
-        if key not in f:
-            msg = f"{name}: missing dataset '{key}'"
-            raise InputError(msg)
-        if not isinstance(f[key], h5py.Dataset):
-            msg = f"{name}: '{key}' is a group, expected a dataset"
-            raise InputError(msg)
-    x = f["X"]
-    if x.ndim != 4 or x.shape[1:] != IMAGE_SHAPE:
+def _read_metadata(f: h5py.File, name: str, labelled: bool) -> tuple[int, bool, tuple[str, ...]]:
+    x = _dataset(f, "X", name)
+    y = _dataset(f, "y", name)
+    if x is None:
+        msg = f"{name}: missing dataset 'X'"
+        raise InputError(msg)
+    if y is None and labelled:
+        msg = f"{name}: missing dataset 'y'"
+        raise InputError(msg)
+    _check_dtype(x, "X", name)
+    if x.shape is None or x.ndim != 4 or x.shape[1:] != IMAGE_SHAPE:
         msg = f"{name}: dataset 'X' has shape {x.shape}, expected (N, 32, 32, 2)"
         raise InputError(msg)
     n = int(x.shape[0])
-    if "y" in present:
-        y = f["y"]
-        if y.ndim != 1:
+    if y is not None:
+        _check_dtype(y, "y", name)
+        if y.shape is None or y.ndim != 1:
             msg = f"{name}: dataset 'y' has shape {y.shape}, expected (N,)"
             raise InputError(msg)
         if n != y.shape[0]:
@@ -152,24 +204,115 @@ def _read_metadata(
     if n == 0:
         msg = f"{name}: holds no events"
         raise InputError(msg)
-    if "y" in present:
-        labels = np.asarray(f["y"][:], dtype=np.float32)
-        _check_labels(labels, name, expected_label)
+    _check_written(x, "X", name)
+    if y is not None:
+        _check_written(y, "y", name)
+    return n, y is not None, tuple(key for key in f if key not in ("X", "y") and _is_extra(f, key, n))
+
+
+def _dataset(f: h5py.File, key: str, name: str) -> h5py.Dataset | None:
+    """The dataset ``key`` (None when absent); a link that resolves to nothing or a non-dataset is refused."""
+    link = f.get(key, getlink=True)
+    if link is None:
+        return None
+    try:
+        obj = f[key]
+    except (KeyError, OSError, ValueError):
+        if isinstance(link, h5py.SoftLink):
+            msg = f"{name}: '{key}' is a soft link to '{shorten(link.path)}', which does not exist in the file"
+        elif isinstance(link, h5py.ExternalLink):
+            target = shorten(f"{link.filename}:{link.path}")
+            msg = f"{name}: '{key}' is an external link to '{target}', which cannot be opened"
+        else:
+            msg = f"{name}: '{key}' cannot be opened"
+        raise InputError(msg) from None
+    if not isinstance(obj, h5py.Dataset):
+        kind = "group" if isinstance(obj, h5py.Group) else "named datatype"
+        msg = f"{name}: '{key}' is a {kind}, expected a dataset"
+        raise InputError(msg)
+    return obj
+
+
+def _is_extra(f: h5py.File, key: str, n: int) -> bool:
+    """Whether ``f[key]`` is a per-event extra: a readable one-dimensional numeric dataset of length ``n``."""
+    try:
+        obj = f[key]
+        return isinstance(obj, h5py.Dataset) and obj.shape == (n,) and obj.dtype.kind in "biuf"
+    except (KeyError, OSError, ValueError, TypeError):  # a dangling link or an unreadable type: not an extra
+        return False
+
+
+def _describe_dtype(dtype: np.dtype) -> str:
+    """Words for an HDF5 element type as h5py maps it, e.g. ``int16``, ``variable-length strings``."""
+    if h5py.check_string_dtype(dtype) is not None:
+        return "strings"
+    if h5py.check_vlen_dtype(dtype) is not None:
+        return "variable-length sequences"
+    if h5py.check_ref_dtype(dtype) is not None:
+        return "object references"
+    if dtype.fields:
+        return f"a compound type with fields {shorten(', '.join(dtype.fields))}"
+    if dtype.subdtype is not None:
+        return f"arrays of shape {dtype.subdtype[1]} of {dtype.subdtype[0].name}"
+    if dtype.kind in "SU":
+        return f"fixed-length strings ({dtype.str.lstrip('|<>')})"
+    if dtype.kind == "V":
+        return f"opaque {dtype.itemsize}-byte values"
+    return dtype.name
+
+
+def _check_dtype(dset: h5py.Dataset, key: str, name: str) -> None:
+    """Refuse any element type but float32: an int16 file scaled by 1000 must not pass as energies.
+
+    float64 and float16 are refused too, with the conversion to use: the schema stores float32, and a silent
+    cast would hide a file written in other units or precision.
+    """
+    try:
+        dtype = dset.dtype
+    except (TypeError, ValueError):
+        msg = f"{name}: dataset '{key}' has an HDF5 element type h5py cannot read, expected float32"
+        raise InputError(msg) from None
+    if dtype.kind == "f" and dtype.itemsize == 4 and dtype.subdtype is None:
+        return
+    found = _describe_dtype(dtype)
+    content = "labels 1.0 (electron) / 0.0 (photon)" if key == "y" else "crops in GeV/50 and ns/50"
+    if dtype.kind in "biufc" and not dtype.fields and dtype.subdtype is None:
+        how = f"convert with {key}.astype(np.float32)" + (", undoing any integer scaling first" if key == "X" else "")
     else:
-        labels = np.full(n, np.nan, dtype=np.float32)
-    extras = {
-        key: np.asarray(obj[:])
-        for key, obj in f.items()
-        if key not in ("X", "y") and isinstance(obj, h5py.Dataset) and obj.shape == (n,)
-    }
-    return n, labels, extras
+        how = f"write {content} as float32"
+    msg = f"{name}: dataset '{key}' holds {found}, expected float32 {content}; {how}"
+    raise InputError(msg)
 
 
-def _check_labels(labels: npt.NDArray[np.float32], name: str, expected_label: float | None) -> None:
+def _check_written(dset: h5py.Dataset, key: str, name: str) -> None:
+    """Refuse a dataset whose declared rows were never written: h5py would return fill values for them."""
+    if dset.is_virtual or dset.external:
+        return
+    if dset.chunks is not None:
+        expected = math.prod(-(-size // chunk) for size, chunk in zip(dset.shape, dset.chunks, strict=True))
+        written = int(dset.id.get_num_chunks())
+        if written < expected:
+            msg = (
+                f"{name}: dataset '{key}' declares {dset.shape[0]} events but only {written} of its {expected} "
+                "chunks were ever written (an incomplete file)"
+            )
+            raise InputError(msg)
+    elif dset.id.get_storage_size() < dset.size * dset.dtype.itemsize:
+        msg = f"{name}: dataset '{key}' declares {dset.shape[0]} events but its data were never written (incomplete)"
+        raise InputError(msg)
+
+
+def _check_labels(
+    labels: npt.NDArray[np.float32], indices: IndexArray, name: str, expected_label: float | None
+) -> None:
+    """Refuse labels other than 0/1, or of the other class in a one-class file; ``indices`` are the file rows."""
     invalid = ~np.isin(labels, (ELECTRON, PHOTON))
     if invalid.any():
         first = int(np.argmax(invalid))
-        msg = f"{name}: dataset 'y' holds labels other than 0 and 1 (found {labels[first]!r} at index {first})"
+        msg = (
+            f"{name}: dataset 'y' holds labels other than 0 and 1 "
+            f"(found {labels[first]!r} at index {int(indices[first])})"
+        )
         raise InputError(msg)
     if expected_label is not None:
         wrong = labels != expected_label

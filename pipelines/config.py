@@ -1,15 +1,17 @@
 """The resolved settings of a run: defaults, then a YAML config file, then the command line.
 
 Every option of ``egid run`` can come from ``--config FILE.yaml``, whose keys are the option names with
-underscores (``max_events: 20000``). An unknown key or a value of the wrong type is a user error reported as
-one line. The resolved settings are saved in the run directory as ``config.yaml``, and loading that file gives
-back the same :class:`RunConfig`.
+underscores (``max_events: 20000``). The file must be UTF-8, at most 64 KiB, and one YAML mapping without
+duplicate keys; an unknown key or a value of the wrong type or range is a user error reported as one line
+(any value echoed is cut short, so a YAML alias bomb gives a short line too). The resolved settings are
+saved in the run directory as ``config.yaml``, and loading that file gives back the same :class:`RunConfig`.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import os
+import reprlib
 import types
 import typing
 from dataclasses import dataclass, fields
@@ -19,9 +21,12 @@ from typing import Any
 import yaml
 
 from egid.detector import InputError, atomic_path
+from egid.detector.errors import shorten
+from egid.detector.paths import check_input_file
 from egid.models.cnn_budget import DEFAULT_FOLDS, DEFAULT_MAX_EPOCHS
+from egid.pipelines.options import BOUNDS
 
-__all__ = ("RunConfig", "load_config", "save_config")
+__all__ = ("RunConfig", "given_settings", "load_config", "restore_config", "save_config")
 
 
 @dataclass(frozen=True)
@@ -97,6 +102,83 @@ class RunConfig:
         return self.electrons is None and self.photons is None and self.data is None
 
 
+MAX_CONFIG_BYTES = 64 * 1024
+"""Largest config file read: a settings file is a few hundred bytes; a bigger one is not a config."""
+RESUMABLE_CHANGES = ("resume", "trials", "timeout", "cache_dir", "out", "name")
+"""Settings a resumed run may change: the tuning budget and where things live (a run directory may have been
+moved), not what is computed."""
+PATH_KEYS = ("electrons", "photons", "data", "out", "cache_dir")
+"""Settings that name a path; two spellings of the same path are the same setting."""
+
+_PREVIEW = reprlib.Repr()
+_PREVIEW.maxlevel, _PREVIEW.maxlist, _PREVIEW.maxdict, _PREVIEW.maxstring, _PREVIEW.maxother = 2, 4, 4, 40, 40
+
+
+def _preview(value: Any) -> str:
+    """A short, bounded ``repr`` of a YAML value (an alias bomb must not become a megabyte error line)."""
+    return _PREVIEW.repr(value)
+
+
+class _DuplicateKeyError(yaml.YAMLError):
+    def __init__(self, key: Any, line: int) -> None:
+        super().__init__(f"duplicate key {_preview(key)} at line {line}")
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, refusing a key given twice in one mapping (plain YAML keeps the last silently)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue
+            key = self.construct_object(key_node, deep=True)
+            try:
+                duplicate = key in seen
+            except TypeError:  # an unhashable key: the base class reports it
+                continue
+            if duplicate:
+                raise _DuplicateKeyError(key, key_node.start_mark.line + 1)
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+def _read_yaml(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """The one YAML mapping in the file at ``path``, or InputError with one line saying why not."""
+    source = str(path)
+    file = check_input_file(path, what="a YAML file")
+    size = file.stat().st_size
+    if size > MAX_CONFIG_BYTES:
+        msg = f"{source}: {size} bytes, too large for a config file (at most {MAX_CONFIG_BYTES})"
+        raise InputError(msg)
+    raw = file.read_bytes()[: MAX_CONFIG_BYTES + 1]
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        msg = f"{source}: not UTF-8 text (byte 0x{raw[err.start]:02x} at offset {err.start})"
+        raise InputError(msg) from None
+    try:
+        documents = list(yaml.load_all(text, Loader=_StrictLoader))
+    except yaml.MarkedYAMLError as err:
+        where = f" at line {err.problem_mark.line + 1}" if err.problem_mark is not None else ""
+        msg = f"{source}: not a readable YAML file{where} ({shorten(err.problem or err.context)})"
+        raise InputError(msg) from None
+    except yaml.YAMLError as err:
+        msg = f"{source}: not a readable YAML file ({shorten(err)})"
+        raise InputError(msg) from None
+    except RecursionError:
+        msg = f"{source}: not a config file, its YAML is nested too deeply"
+        raise InputError(msg) from None
+    if len(documents) > 1:
+        msg = f"{source}: holds {len(documents)} YAML documents, expected one mapping of option names to values"
+        raise InputError(msg)
+    loaded = documents[0] if documents and documents[0] is not None else {}
+    if not isinstance(loaded, dict):
+        msg = f"{source}: expected a mapping of option names to values, got {type(loaded).__name__}"
+        raise InputError(msg)
+    return loaded
+
+
 def _allowed_types(annotation: str) -> tuple[type, ...]:
     hint = typing.get_type_hints(RunConfig)[annotation]
     members = typing.get_args(hint) if isinstance(hint, types.UnionType) else (hint,)
@@ -104,15 +186,46 @@ def _allowed_types(annotation: str) -> tuple[type, ...]:
 
 
 def _check_value(key: str, value: Any, source: str) -> Any:
+    """``value`` of setting ``key`` if its type and range are right (ints pass as floats), else InputError."""
     allowed = _allowed_types(key)
     if float in allowed and isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
+        value = float(value)
     ok = False if isinstance(value, bool) and bool not in allowed else isinstance(value, allowed)
     if not ok:
         names = " or ".join("null" if t is type(None) else t.__name__ for t in allowed)
-        msg = f"{source}: key '{key}' must be {names}, got {type(value).__name__} {value!r}"
+        msg = f"{source}: key '{key}' must be {names}, got {type(value).__name__} {_preview(value)}"
+        raise InputError(msg)
+    bound = BOUNDS.get(key)
+    if bound is not None and value is not None and not bound.allows(value):
+        msg = f"{source}: key '{key}' must be {bound.describe()}, got {_preview(value)}"
+        raise InputError(msg)
+    if isinstance(value, str) and (not value or "\0" in value):
+        msg = f"{source}: key '{key}' must be a non-empty text without NUL characters, got {_preview(value)}"
         raise InputError(msg)
     return value
+
+
+def given_settings(path: str | os.PathLike[str] | None, overrides: dict[str, Any]) -> dict[str, Any]:
+    """The settings given explicitly: the YAML file at ``path`` (if any), then ``overrides``, each checked.
+
+    Raises
+    ------
+    InputError
+        The file is missing, unreadable, too large, not UTF-8, not one YAML mapping, or has a duplicate key,
+        an unknown key, or a value of the wrong type or outside its range (:data:`egid.pipelines.options.BOUNDS`).
+    """
+    valid = [f.name for f in fields(RunConfig)]
+    values: dict[str, Any] = {}
+    if path is not None:
+        source = str(path)
+        for key, value in _read_yaml(path).items():
+            if key not in valid:
+                msg = f"{source}: unknown key {_preview(key)} (valid keys: {', '.join(valid)})"
+                raise InputError(msg)
+            values[key] = _check_value(key, value, source)
+    for key, value in overrides.items():
+        values[key] = _check_value(key, value, f"--{key.replace('_', '-')}")
+    return values
 
 
 def load_config(path: str | os.PathLike[str] | None, overrides: dict[str, Any]) -> RunConfig:
@@ -121,33 +234,41 @@ def load_config(path: str | os.PathLike[str] | None, overrides: dict[str, Any]) 
     Raises
     ------
     InputError
-        The file is missing or not a YAML mapping, or holds an unknown key or a value of the wrong type.
+        As :func:`given_settings`.
     """
-    valid = [f.name for f in fields(RunConfig)]
-    values: dict[str, Any] = {}
-    if path is not None:
-        source = str(path)
-        try:
-            loaded = yaml.safe_load(Path(path).read_text())
-        except FileNotFoundError:
-            msg = f"{source}: no such file"
-            raise InputError(msg) from None
-        except (OSError, yaml.YAMLError) as err:
-            msg = f"{source}: not a readable YAML file ({str(err).splitlines()[0]})"
-            raise InputError(msg) from None
-        if loaded is None:
-            loaded = {}
-        if not isinstance(loaded, dict):
-            msg = f"{source}: expected a mapping of option names to values, got {type(loaded).__name__}"
+    return RunConfig(**given_settings(path, overrides))
+
+
+def restore_config(path: str | os.PathLike[str], given: dict[str, Any]) -> RunConfig:
+    """The saved settings of a run being resumed, with the ``given`` ones checked against them.
+
+    Only :data:`RESUMABLE_CHANGES` may differ (they are applied); any other given setting must equal the saved
+    one (paths compared after resolving), so a resumed run never continues its studies on other settings.
+
+    Raises
+    ------
+    InputError
+        Naming the first option that contradicts the saved run.
+    """
+    saved = load_config(path, {})
+    changes = {}
+    for key, value in given.items():
+        old = getattr(saved, key)
+        same = _same_path(old, value) if key in PATH_KEYS else old == value
+        if key in RESUMABLE_CHANGES:
+            changes[key] = value
+        elif not same:
+            option = f"--{key.replace('_', '-')}"
+            msg = (
+                f"{option}: the run being resumed was made with {key} = {_preview(old)}, not {_preview(value)}; "
+                f"a resumed run keeps its settings (see {path})"
+            )
             raise InputError(msg)
-        for key, value in loaded.items():
-            if key not in valid:
-                msg = f"{source}: unknown key '{key}' (valid keys: {', '.join(valid)})"
-                raise InputError(msg)
-            values[key] = _check_value(key, value, source)
-    for key, value in overrides.items():
-        values[key] = _check_value(key, value, f"--{key.replace('_', '-')}")
-    return RunConfig(**values)
+    return dataclasses.replace(saved, **changes)
+
+
+def _same_path(a: str | None, b: str | None) -> bool:
+    return a == b or (a is not None and b is not None and Path(a).resolve() == Path(b).resolve())
 
 
 def save_config(config: RunConfig, path: str | os.PathLike[str]) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from egid.detector import EventDataset, load_dataset
+from egid.pipelines.options import option_type
 
 __all__ = ("add_input_arguments", "dataset_from_args")
 
@@ -15,10 +16,14 @@ def add_input_arguments(parser: argparse.ArgumentParser, *, required: bool = Tru
     group.add_argument("--electrons", metavar="FILE", help="HDF5 file of electrons (y = 1), the real CMS layout")
     group.add_argument("--photons", metavar="FILE", help="HDF5 file of photons (y = 0), the real CMS layout")
     group.add_argument("--data", metavar="FILE", help="a single HDF5 file holding both classes")
-    group.add_argument("--max-events", type=int, metavar="N", help="use at most N events in total (quick runs)")
+    group.add_argument(
+        "--max-events", type=option_type("max_events"), metavar="N", help="use at most N events in total (quick runs)"
+    )
     # A parser built with argument_default=SUPPRESS (egid run) lets a config file supply the seed.
     seed_default = argparse.SUPPRESS if parser.argument_default == argparse.SUPPRESS else 0
-    parser.add_argument("--seed", type=int, default=seed_default, help="seed of every random choice (default: 0)")
+    parser.add_argument(
+        "--seed", type=option_type("seed"), default=seed_default, help="seed of every random choice (default: 0)"
+    )
 
 
 def dataset_from_args(args: argparse.Namespace) -> EventDataset:

@@ -13,6 +13,7 @@ import argparse
 import importlib
 import logging
 import sys
+from typing import NoReturn
 
 from egid.detector.errors import InputError
 from egid.pipelines.commands import COMMANDS
@@ -20,13 +21,20 @@ from egid.pipelines.commands import COMMANDS
 DEFAULT_COMMAND = "run"
 EGID_LOGGER = "egid"
 """The package logger: the command line shows its messages (other libraries only from warnings up)."""
+MAX_ERROR_CHARS = 1000
+"""An error line is cut to this length: the one-line promise holds whatever a message echoes."""
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are InputErrors: one line (no usage block), exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        raise InputError(message)
 
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     """The top-level parser with one subparser per command; only ``command``'s gets its options."""
-    parser = argparse.ArgumentParser(
-        prog="egid", description="Electron/photon identification from CMS ECAL crystal images."
-    )
+    parser = OneLineParser(prog="egid", description="Electron/photon identification from CMS ECAL crystal images.")
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
     subparsers = parser.add_subparsers(dest="command", metavar="SUBCOMMAND")
     for name, (module, summary) in COMMANDS.items():
@@ -43,13 +51,16 @@ def main(argv: list[str] | None = None) -> int:
     if first == len(argv) or argv[first] not in (*COMMANDS, "-h", "--help"):
         argv.insert(first, DEFAULT_COMMAND)
     command = argv[first] if first < len(argv) and argv[first] in COMMANDS else None
-    args = build_parser(command).parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, format="egid: %(message)s")
-    logging.getLogger(EGID_LOGGER).setLevel(logging.DEBUG if args.verbose else logging.INFO)
     try:
+        args = build_parser(command).parse_args(argv)
+        logging.basicConfig(level=logging.WARNING, format="egid: %(message)s")
+        logging.getLogger(EGID_LOGGER).setLevel(logging.DEBUG if args.verbose else logging.INFO)
         return int(args.handler(args) or 0)
     except InputError as err:
-        print(f"egid: error: {err}", file=sys.stderr)
+        line = " ".join(f"egid: error: {err}".split())
+        if len(line) > MAX_ERROR_CHARS:
+            line = line[: MAX_ERROR_CHARS - 3] + "..."
+        print(line, file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("egid: interrupted", file=sys.stderr)

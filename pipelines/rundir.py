@@ -1,48 +1,154 @@
-"""Run directories under ``reports/runs/`` and the ``reports/latest`` pointer to the newest one.
+"""Run directories under ``reports/runs/``, their lock and data record, and the ``reports/latest`` pointer.
 
 A run directory holds everything a run produced::
 
     reports/runs/<name>/
+        .lock            flock'ed by the egid process working in it
+        data.json        fingerprint of the input data (a resumed run must read the same)
         config.yaml      resolved settings
         metrics.json     metrics (schema in egid.evaluation.metrics)
         report.html      self-contained report; report.md beside it
         plots/           PNG and PDF figures
         models/          exported boosters, CNN folds, manifest.json
         tuning/          Optuna storage, trials tables, best parameters
+
+Nothing is created before the inputs are validated: :func:`check_new_run_dir` and :func:`check_resumable`
+only look; :func:`claim_run_dir` creates (for a new run) and locks.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import fcntl
+import json
 import os
+from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 
-from egid.detector import InputError
+from egid.detector import EventDataset, InputError, atomic_path
+from egid.detector.errors import shorten
+from egid.detector.paths import check_output_dir
 
-__all__ = ("REPORTS_DIR", "new_run_dir", "point_latest_to")
+__all__ = (
+    "CONFIG_NAME",
+    "REPORTS_DIR",
+    "check_data_record",
+    "check_new_run_dir",
+    "check_resumable",
+    "claim_run_dir",
+    "point_latest_to",
+    "run_dir_path",
+    "write_data_record",
+)
 
 REPORTS_DIR = Path("reports")
+CONFIG_NAME = "config.yaml"
+LOCK_NAME = ".lock"
+DATA_RECORD = "data.json"
 
 
-def new_run_dir(out: str | None, name: str | None, *, resume: bool) -> Path:
-    """Return the run directory, creating it.
+def run_dir_path(out: str | None, name: str | None) -> Path:
+    """The run directory: ``out``, else ``reports/runs/<name>`` (``name`` defaults to a UTC time stamp).
 
-    ``out`` wins; else ``reports/runs/<name>`` with ``name`` defaulting to a UTC time stamp. Without
-    ``resume`` an existing non-empty directory is refused, so one run never overwrites another.
+    Raises
+    ------
+    InputError
+        When ``name`` is not a plain folder name (it may not hold ``/`` or be ``.`` or ``..``).
     """
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
-    run_dir = Path(out) if out is not None else REPORTS_DIR / "runs" / (name or stamp)
-    if run_dir.exists() and not run_dir.is_dir():
-        msg = f"{run_dir}: exists and is not a directory"
+    if out is not None:
+        return Path(out)
+    if name is not None and (name in (".", "..") or "/" in name or os.sep in name):
+        msg = f"--name: must be a plain folder name, got {name!r}"
         raise InputError(msg)
-    if not resume and run_dir.is_dir() and any(run_dir.iterdir()):
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+    return REPORTS_DIR / "runs" / (name or stamp)
+
+
+def _contents(run_dir: Path) -> list[str]:
+    return [p.name for p in run_dir.iterdir() if p.name != LOCK_NAME]
+
+
+def check_new_run_dir(run_dir: Path) -> None:
+    """Raise InputError unless a new run can be written to ``run_dir``: absent or empty, and writable."""
+    check_output_dir(run_dir)
+    if run_dir.is_dir() and _contents(run_dir):
         msg = f"{run_dir}: run directory already exists and is not empty (use --resume to continue it)"
         raise InputError(msg)
-    if resume and not run_dir.is_dir():
+
+
+def check_resumable(run_dir: Path) -> Path:
+    """Return the saved ``config.yaml`` of the run in ``run_dir``, or raise InputError if there is none."""
+    if not run_dir.is_dir():
         msg = f"{run_dir}: nothing to resume, no such run directory"
         raise InputError(msg)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    return run_dir
+    check_output_dir(run_dir)
+    config = run_dir / CONFIG_NAME
+    if not config.is_file():
+        msg = f"{run_dir}: nothing to resume, no {CONFIG_NAME} (not an egid run directory)"
+        raise InputError(msg)
+    return config
+
+
+@contextlib.contextmanager
+def claim_run_dir(run_dir: Path, *, new: bool) -> Iterator[Path]:
+    """Create ``run_dir`` (when ``new``) and hold an exclusive lock on it while the block runs.
+
+    The lock is ``flock`` on ``run_dir/.lock``: the kernel drops it when the process ends, however it ends,
+    so a killed run never leaves a stale lock. A second process refuses at once instead of waiting.
+
+    Raises
+    ------
+    InputError
+        When another live process holds the lock, or (``new``) another run filled the directory meanwhile.
+    """
+    if new:
+        run_dir.mkdir(parents=True, exist_ok=True)
+    lock = run_dir / LOCK_NAME
+    fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as err:
+            if err.errno not in (errno.EWOULDBLOCK, errno.EAGAIN):
+                raise
+            msg = f"{run_dir}: another egid process is working in this run directory (it holds {lock}); wait for it"
+            raise InputError(msg) from None
+        if new and _contents(run_dir):
+            msg = f"{run_dir}: run directory already exists and is not empty (use --resume to continue it)"
+            raise InputError(msg)
+        yield run_dir
+    finally:
+        os.close(fd)
+
+
+def write_data_record(run_dir: Path, dataset: EventDataset) -> None:
+    """Store the fingerprint of the run's input data (content and event selection) in ``data.json``."""
+    record = {"fingerprint": dataset.fingerprint(), "files": dataset.paths, "events": len(dataset)}
+    with atomic_path(run_dir / DATA_RECORD) as tmp:
+        tmp.write_text(json.dumps(record, indent=2) + "\n")
+
+
+def check_data_record(run_dir: Path, dataset: EventDataset) -> None:
+    """Raise InputError unless ``dataset`` is the data the run in ``run_dir`` was started on."""
+    path = run_dir / DATA_RECORD
+    try:
+        record = json.loads(path.read_text())
+        fingerprint = str(record["fingerprint"])
+    except FileNotFoundError:
+        msg = f"{path}: missing, so the run's data cannot be verified; start a new run instead of resuming"
+        raise InputError(msg) from None
+    except (OSError, ValueError, KeyError, TypeError):
+        msg = f"{path}: unreadable data record; start a new run instead of resuming"
+        raise InputError(msg) from None
+    if fingerprint != dataset.fingerprint():
+        msg = (
+            f"{shorten(', '.join(dataset.paths), 200)}: not the data the run in {run_dir} was started on "
+            f"({record.get('events')} events of {shorten(', '.join(map(str, record.get('files', []))), 200)}); "
+            "a resumed run must read the same events"
+        )
+        raise InputError(msg)
 
 
 def point_latest_to(run_dir: Path) -> Path | None:

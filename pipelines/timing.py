@@ -25,14 +25,12 @@ class StepTimer:
 
     @contextlib.contextmanager
     def step(self, name: str) -> Iterator[None]:
-        """Time the ``with`` block as step ``name`` and log its duration."""
+        """Time the ``with`` block as step ``name`` and log its duration (when the block succeeds)."""
         start = time.perf_counter()
-        try:
-            yield
-        finally:
-            elapsed = time.perf_counter() - start
-            self.seconds[name] = self.seconds.get(name, 0.0) + elapsed
-            logger.info("%s took %.1f s", name, elapsed)
+        yield  # a failed step is not logged: a user's error line must come alone
+        elapsed = time.perf_counter() - start
+        self.seconds[name] = self.seconds.get(name, 0.0) + elapsed
+        logger.info("%s took %.1f s", name, elapsed)
 
     @staticmethod
     def peak_memory_gib() -> float:

@@ -13,6 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from egid.detector import require_both_classes
+from egid.detector.paths import check_output_dir
 from egid.evaluation.metrics import format_summary
 from egid.evaluation.publish import DataDescription, publish
 from egid.pipelines.bundle import ModelBundle, model_dir_of
@@ -29,7 +30,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+    if args.out:
+        check_output_dir(args.out)
     bundle = ModelBundle.load(args.model_dir)
+    out_dir = check_output_dir(args.out or model_dir_of(args.model_dir).parent / "evaluations" / stamp)
     dataset = dataset_from_args(args)
     require_both_classes(dataset.labels, name=", ".join(dataset.paths))
     table, model_scores = bundle.score(dataset)
@@ -37,8 +42,6 @@ def run(args: argparse.Namespace) -> int:
     if "eta" in dataset.extras:
         scores["eta"] = dataset.extras["eta"]
     scores = pd.concat([scores, model_scores], axis=1)
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
-    out_dir = Path(args.out) if args.out else model_dir_of(args.model_dir).parent / "evaluations" / stamp
     metrics = publish(
         out_dir,
         title=f"egid evaluation of {Path(args.model_dir).name}",

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 import logging
-from pathlib import Path
 
-from egid.detector import InputError, atomic_path
+from egid.detector import atomic_path
+from egid.detector.paths import check_output_file
 from egid.features import extract_table
 from egid.pipelines.inputs import add_input_arguments, dataset_from_args
 
@@ -24,10 +24,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Extract the features of the selected events (with a progress bar) and write them to ``--out``."""
-    out = Path(args.out)
-    if out.is_dir():
-        msg = f"{out}: is a directory, expected the path of the parquet file to write"
-        raise InputError(msg)
+    out = check_output_file(args.out, what="the parquet file")
     dataset = dataset_from_args(args)
     table = extract_table(dataset, progress=True)
     with atomic_path(out) as tmp:

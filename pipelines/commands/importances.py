@@ -16,6 +16,7 @@ from egid.models.importance import IMPORTANCE_KINDS, ranked, read_importances
 from egid.models.manifest import read_manifest
 from egid.models.trees import TREE_KINDS
 from egid.pipelines.bundle import model_sets
+from egid.pipelines.options import option_type
 
 _DESCRIPTIONS = {
     "gain": "total gain, the training-loss reduction of its splits",
@@ -24,18 +25,10 @@ _DESCRIPTIONS = {
 }
 
 
-def _positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        msg = f"expected a positive number of features, got {value}"
-        raise argparse.ArgumentTypeError(msg)
-    return value
-
-
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model-dir", required=True, metavar="RUN", help="a run directory or its models/ folder")
     parser.add_argument(
-        "--top", type=_positive, default=20, metavar="N", help="show the N leading features (default: 20)"
+        "--top", type=option_type("top"), default=20, metavar="N", help="show the N leading features (default: 20)"
     )
     parser.add_argument("--kind", choices=IMPORTANCE_KINDS, default="gain", help="importance measure (default: gain)")
     parser.add_argument("--model", choices=TREE_KINDS, help="only this model (default: every tree model in the run)")

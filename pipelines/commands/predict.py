@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from egid.detector import InputError, atomic_path
+from egid.detector.paths import check_output_file
 from egid.pipelines.bundle import ModelBundle
 
 _FORMATS = (".parquet", ".csv")
@@ -23,6 +24,7 @@ def run(args: argparse.Namespace) -> int:
     if out.suffix not in _FORMATS:
         msg = f"{out}: unknown output format '{out.suffix}', expected one of {', '.join(_FORMATS)}"
         raise InputError(msg)
+    check_output_file(out)
     scores = ModelBundle.load(args.model_dir).predict(args.data, progress=True)
     with atomic_path(out) as tmp:
         if out.suffix == ".csv":

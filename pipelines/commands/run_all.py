@@ -3,22 +3,46 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import logging
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 import optuna
 import pandas as pd
 
-from egid.detector import Split, atomic_path, load_dataset, require_both_classes, stratified_split, stratified_subsample
+from egid.detector import (
+    EventDataset,
+    InputError,
+    Split,
+    atomic_path,
+    load_dataset,
+    require_both_classes,
+    stratified_split,
+    stratified_subsample,
+)
+from egid.detector.errors import shorten
+from egid.detector.paths import check_output_dir
+from egid.detector.schema import ELECTRON, PHOTON, class_name
 from egid.evaluation.metrics import format_summary, working_point_thresholds
 from egid.evaluation.publish import DataDescription, publish, shap_on_test_events, tree_history
 from egid.features import cached_table
 from egid.pipelines.bundle import export_models
-from egid.pipelines.config import RunConfig, load_config, save_config
+from egid.pipelines.config import RunConfig, given_settings, restore_config, save_config
 from egid.pipelines.inputs import add_input_arguments
-from egid.pipelines.rundir import new_run_dir, point_latest_to
+from egid.pipelines.options import option_type
+from egid.pipelines.rundir import (
+    CONFIG_NAME,
+    check_data_record,
+    check_new_run_dir,
+    check_resumable,
+    claim_run_dir,
+    point_latest_to,
+    run_dir_path,
+    write_data_record,
+)
 from egid.pipelines.timing import StepTimer
 from egid.pipelines.training import CNN_MODEL, FitSettings, fit_models, score_table
 
@@ -35,13 +59,23 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add_input_arguments(parser, required=False)
     parser.add_argument("--config", metavar="FILE.yaml", help="settings file; keys are the option names with '_'")
     add = parser.add_argument
-    add("--n-per-class", type=int, metavar="N", help="events per class of the embedded simulation (default 30000)")
-    add("--trials", type=int, metavar="N", help="Optuna trials per tree model (default 12)")
-    add("--timeout", type=float, metavar="SECONDS", help="tuning time limit per tree model")
-    add("--tuning-rows", type=int, metavar="N", help="tune on at most N training events (default 60000)")
+    add(
+        "--n-per-class",
+        type=option_type("n_per_class"),
+        metavar="N",
+        help="events per class of the embedded simulation (default 30000)",
+    )
+    add("--trials", type=option_type("trials"), metavar="N", help="Optuna trials per tree model (default 12)")
+    add("--timeout", type=option_type("timeout"), metavar="SECONDS", help="tuning time limit per tree model")
+    add(
+        "--tuning-rows",
+        type=option_type("tuning_rows"),
+        metavar="N",
+        help="tune on at most N training events (default 60000)",
+    )
     add("--no-cnn", dest="cnn", action="store_false", help="skip the CNN head and the stacked trees")
-    add("--cnn-folds", type=int, metavar="K", help="folds of the CNN cross-fitting (default 3)")
-    add("--cnn-epochs", type=int, metavar="N", help="maximum CNN epochs per fold (default 6)")
+    add("--cnn-folds", type=option_type("cnn_folds"), metavar="K", help="folds of the CNN cross-fitting (default 3)")
+    add("--cnn-epochs", type=option_type("cnn_epochs"), metavar="N", help="maximum CNN epochs per fold (default 6)")
     add("--out", metavar="DIR", help="run directory (default reports/runs/<name>)")
     add("--name", help="run name (default: UTC time stamp)")
     add("--resume", action="store_true", help="continue the Optuna studies of an existing run directory --out")
@@ -54,23 +88,71 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Validate every option and input, then claim the run directory and run the whole job in it.
+
+    Nothing is created (no run directory, no log line) before the settings, the output paths and the input
+    data have passed their checks, so a refused command leaves nothing that would block the corrected one.
+    """
     # Optuna reports an interrupted trial as a warning with a traceback; egid says "interrupted" itself.
     optuna.logging.set_verbosity(optuna.logging.INFO if args.verbose else optuna.logging.ERROR)
     options = {k: v for k, v in vars(args).items() if k not in ("command", "handler", "verbose", "config")}
-    timer = StepTimer()
-    with timer.step("simulate or find inputs"):
-        config = _resolved(load_config(getattr(args, "config", None), options))
-    run_dir = new_run_dir(config.out, config.name, resume=config.resume)
-    save_config(config, run_dir / "config.yaml")
+    given = given_settings(getattr(args, "config", None), options)
+    run_dir = run_dir_path(given.get("out"), given.get("name"))
+    resume = bool(given.get("resume"))
+    saved = check_resumable(run_dir) if resume else None
+    if not resume:
+        check_new_run_dir(run_dir)
+    with contextlib.ExitStack() as claims:
+        if saved is not None:
+            claims.enter_context(claim_run_dir(run_dir, new=False))
+            config = restore_config(saved, given)
+        else:
+            config = dataclasses.replace(RunConfig(**given), out=str(run_dir), name=run_dir.name)
+        check_output_dir(config.cache_dir)
+        if config.uses_embedded_simulation:  # know the simulated sample is big enough before simulating it
+            k = min(config.n_per_class, (config.max_events or 2 * config.n_per_class) // 2)
+            _check_enough_events(np.r_[np.ones(k), np.zeros(k)], config, name="--n-per-class")
+        timer = StepTimer()
+        with timer.step("simulate or find inputs"):
+            config = _resolved(config)
+            dataset = load_dataset(
+                electrons=config.electrons,
+                photons=config.photons,
+                data=config.data,
+                max_events=config.max_events,
+                seed=config.seed,
+            )
+            require_both_classes(dataset.labels, name=shorten(", ".join(dataset.paths), 200))
+            _check_enough_events(dataset.labels, config, name=shorten(", ".join(dataset.paths), 200))
+            if saved is not None:
+                check_data_record(run_dir, dataset)
+        split = stratified_split(dataset.labels, seed=config.seed)
+        if saved is None:
+            claims.enter_context(claim_run_dir(run_dir, new=True))
+            write_data_record(run_dir, dataset)
+        save_config(config, run_dir / CONFIG_NAME)
+        return _run_job(config, run_dir, dataset, split, timer)
+
+
+def _check_enough_events(labels: npt.NDArray[np.floating], config: RunConfig, *, name: str) -> None:
+    """Refuse data too small to train on: every split part needs both classes, CNN training one per fold."""
+    split = stratified_split(labels, seed=config.seed)
+    needs = {"train": config.cnn_folds if config.cnn else 1, "validation": 1, "test": 1}
+    for part, need in needs.items():
+        part_labels = labels[getattr(split, part)]
+        for value in (ELECTRON, PHOTON):
+            count = int(np.count_nonzero(part_labels == value))
+            if count < need:
+                msg = (
+                    f"{name}: too few events, the {part} split holds {count} {class_name(value)}s and needs at "
+                    f"least {need}; use more events (--max-events, --n-per-class)"
+                )
+                raise InputError(msg)
+
+
+def _run_job(config: RunConfig, run_dir: Path, dataset: EventDataset, split: Split, timer: StepTimer) -> int:
+    """Features, fitting, report and exports of a validated run in its claimed directory."""
     data = DataDescription(label=str(config.data_label), simulated=bool(config.simulated))
-    dataset = load_dataset(
-        electrons=config.electrons,
-        photons=config.photons,
-        data=config.data,
-        max_events=config.max_events,
-        seed=config.seed,
-    )
-    require_both_classes(dataset.labels, name=", ".join(dataset.paths))
     with timer.step("features"):
         table = cached_table(dataset, cache_dir=Path(config.cache_dir) / "features")
     split = stratified_split(dataset.labels, seed=config.seed)

@@ -6,7 +6,8 @@ import argparse
 import logging
 from pathlib import Path
 
-from egid.detector.errors import InputError
+from egid.detector.paths import check_output_dir
+from egid.pipelines.options import option_type
 from egid.simulation import write_sample
 
 __all__ = ("configure", "run")
@@ -19,19 +20,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "Simulate N electrons and N photons (pT = 50 GeV, |eta| < 1.2) into DIR/electron.hdf5 and "
         "DIR/photon.hdf5, in the schema of the public CMS files plus 'eta' and, for photons, 'converted'."
     )
-    parser.add_argument("--n", type=int, required=True, metavar="N", help="events per class")
+    parser.add_argument("--n", type=option_type("n"), required=True, metavar="N", help="events per class")
     parser.add_argument("--out", type=Path, required=True, metavar="DIR", help="output directory (created)")
-    parser.add_argument("--seed", type=int, default=0, help="simulation seed (default: 0)")
+    parser.add_argument("--seed", type=option_type("seed"), default=0, help="simulation seed (default: 0)")
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.n < 1:
-        msg = f"--n: must be at least 1, got {args.n}"
-        raise InputError(msg)
-    if args.out.exists() and not args.out.is_dir():
-        msg = f"{args.out}: exists and is not a directory"
-        raise InputError(msg)
+    check_output_dir(args.out)
     electrons, photons = write_sample(args.out, args.n, seed=args.seed)
     logger.info("wrote %s and %s", electrons, photons)
     return 0

@@ -24,7 +24,7 @@ def test_writer_produces_the_real_schema(tmp_path: Path) -> None:
         assert f["X"].compression == "lzf" and f["X"].chunks is not None
         np.testing.assert_array_equal(f["X"][:], images)
     file = EventFile(path, expected_label=1.0)
-    assert file.n_events == 100 and set(file.extras) == {"eta"}
+    assert file.n_events == 100 and file.extra_names == ("eta",)
 
 
 def test_iter_blocks_streams_the_selected_rows(tmp_path: Path) -> None:

@@ -43,7 +43,7 @@ def test_cli_simulate_writes_both_classes(tmp_path: Path) -> None:
 
 def test_cli_simulate_rejects_a_bad_count(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["simulate", "--n", "0", "--out", str(tmp_path)]) == 2
-    assert "--n: must be at least 1" in capsys.readouterr().err
+    assert "argument --n: must be an integer >= 1" in capsys.readouterr().err
 
 
 def test_default_sample_is_simulated_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
