@@ -19,6 +19,7 @@ from typing import Any
 import yaml
 
 from egid.detector import InputError, atomic_path
+from egid.models.storage import DEFAULT_HEARTBEAT
 
 __all__ = ("RunConfig", "load_config", "save_config")
 
@@ -29,8 +30,10 @@ class RunConfig:
 
     Attributes
     ----------
-    electrons, photons, data : str or None
-        Input files (see :func:`egid.detector.load_dataset`); none of them means the embedded simulation.
+    electrons, photons : str, list of str or None
+        Input files or glob patterns of each class (see :func:`egid.pipelines.inputs.input_files`).
+    data : str or None
+        A single input file of both classes; none of the three means the embedded simulation.
     n_per_class : int
         Events per class of the embedded simulation when no input file is given.
     max_events : int or None
@@ -60,7 +63,15 @@ class RunConfig:
         Optuna storage URL shared by several processes (for example ``postgresql://...``); default a journal
         file inside the run directory.
     study_name : str or None
-        Prefix of the Optuna study names in ``storage``.
+        Prefix of the Optuna study names in ``storage``. With ``storage``, the run joins the studies of that
+        name (``egid tune`` workers fill them) instead of refusing existing ones.
+    heartbeat : int
+        Seconds between heartbeats of a running trial in a database ``storage``; a trial silent for twice as
+        long belongs to a dead worker and is retried (:mod:`egid.models.storage`).
+    scheduler : str or None
+        Address of a Dask scheduler (``tcp://host:port``) that extracts the features, one task per file.
+    workers : int or None
+        Extract the features on a local Dask cluster of this many worker processes.
     data_label : str or None
         Name of the data on the plots; default "egid simulation" for the embedded default, else "CMS Open Data".
     simulated : bool or None
@@ -69,8 +80,8 @@ class RunConfig:
         Where the simulated sample and the feature tables are cached.
     """
 
-    electrons: str | None = None
-    photons: str | None = None
+    electrons: str | list[str] | None = None
+    photons: str | list[str] | None = None
     data: str | None = None
     n_per_class: int = 30_000
     max_events: int | None = None
@@ -86,6 +97,9 @@ class RunConfig:
     resume: bool = False
     storage: str | None = None
     study_name: str | None = None
+    heartbeat: int = DEFAULT_HEARTBEAT
+    scheduler: str | None = None
+    workers: int | None = None
     data_label: str | None = None
     simulated: bool | None = None
     cache_dir: str = dataclasses.field(default_factory=lambda: os.environ.get("EGID_CACHE_DIR", ".egid-cache"))
@@ -99,7 +113,7 @@ class RunConfig:
 def _allowed_types(annotation: str) -> tuple[type, ...]:
     hint = typing.get_type_hints(RunConfig)[annotation]
     members = typing.get_args(hint) if isinstance(hint, types.UnionType) else (hint,)
-    return tuple(type(None) if m is type(None) else m for m in members)
+    return tuple(typing.get_origin(m) or m for m in members)  # list[str] -> list
 
 
 def _check_value(key: str, value: Any, source: str) -> Any:
@@ -110,6 +124,9 @@ def _check_value(key: str, value: Any, source: str) -> Any:
     if not ok:
         names = " or ".join("null" if t is type(None) else t.__name__ for t in allowed)
         msg = f"{source}: key '{key}' must be {names}, got {type(value).__name__} {value!r}"
+        raise InputError(msg)
+    if isinstance(value, list) and not all(isinstance(item, str) for item in value):
+        msg = f"{source}: key '{key}' must be a list of file names, got {value!r}"
         raise InputError(msg)
     return value
 

@@ -5,22 +5,20 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import logging
-from pathlib import Path
 
 import numpy as np
 import optuna
 import pandas as pd
 
-from egid.detector import atomic_path, load_dataset, require_both_classes, stratified_split
+from egid.detector import Split, atomic_path
 from egid.evaluation.metrics import format_summary, working_point_thresholds
 from egid.evaluation.publish import DataDescription, cnn_history, publish, shap_on_test_events, tree_history
-from egid.features import cached_table
 from egid.pipelines.bundle import export_models
-from egid.pipelines.config import RunConfig, load_config, save_config
-from egid.pipelines.inputs import add_input_arguments
+from egid.pipelines.config import load_config, save_config
+from egid.pipelines.prepare import add_data_options, add_tuning_options, fit_settings, prepare_data, resolved
 from egid.pipelines.rundir import new_run_dir, point_latest_to
 from egid.pipelines.timing import StepTimer
-from egid.pipelines.training import CNN_MODEL, FitSettings, fit_models, score_table
+from egid.pipelines.training import CNN_MODEL, fit_models, score_table
 
 logger = logging.getLogger(__name__)
 
@@ -30,24 +28,17 @@ SPLIT_NAMES = ("train", "validation", "test")
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.description = "Run the whole job. Options override --config, which overrides the defaults."
     parser.argument_default = argparse.SUPPRESS  # unset options must not override the config file
-    add_input_arguments(parser, required=False)
-    parser.add_argument("--config", metavar="FILE.yaml", help="settings file; keys are the option names with '_'")
+    add_data_options(parser)
+    add_tuning_options(parser, shared=False)
     add = parser.add_argument
-    add("--n-per-class", type=int, metavar="N", help="events per class of the embedded simulation (default 30000)")
-    add("--trials", type=int, metavar="N", help="Optuna trials per tree model (default 12)")
-    add("--timeout", type=float, metavar="SECONDS", help="tuning time limit per tree model")
-    add("--tuning-rows", type=int, metavar="N", help="tune on at most N training events (default 60000)")
     add("--no-cnn", dest="cnn", action="store_false", help="skip the CNN head and the stacked trees")
     add("--cnn-folds", type=int, metavar="K", help="folds of the CNN cross-fitting (default 3)")
     add("--cnn-epochs", type=int, metavar="N", help="maximum CNN epochs per fold (default 6)")
     add("--out", metavar="DIR", help="run directory (default reports/runs/<name>)")
     add("--name", help="run name (default: UTC time stamp)")
     add("--resume", action="store_true", help="continue the Optuna studies of an existing run directory --out")
-    add("--storage", metavar="URL", help="shared Optuna storage, e.g. postgresql://... (default: a journal file)")
-    add("--study-name", metavar="NAME", help="prefix of the study names in --storage")
     add("--data-label", metavar="TEXT", help="name of the data on the plots (default: 'CMS Open Data')")
     add("--simulated", action="store_true", help="the input files are simulated (the plots say so)")
-    add("--cache-dir", metavar="DIR", help="cache of simulated samples and feature tables (default .egid-cache)")
     parser.set_defaults(handler=run)
 
 
@@ -57,23 +48,14 @@ def run(args: argparse.Namespace) -> int:
     options = {k: v for k, v in vars(args).items() if k not in ("command", "handler", "verbose", "config")}
     timer = StepTimer()
     with timer.step("simulate or find inputs"):
-        config = _resolved(load_config(getattr(args, "config", None), options))
+        config = resolved(load_config(getattr(args, "config", None), options))
     run_dir = new_run_dir(config.out, config.name, resume=config.resume)
     save_config(config, run_dir / "config.yaml")
     data = DataDescription(label=str(config.data_label), simulated=bool(config.simulated))
-    dataset = load_dataset(
-        electrons=config.electrons,
-        photons=config.photons,
-        data=config.data,
-        max_events=config.max_events,
-        seed=config.seed,
-    )
-    require_both_classes(dataset.labels, name=", ".join(dataset.paths))
-    with timer.step("features"):
-        table = cached_table(dataset, cache_dir=Path(config.cache_dir) / "features")
-    split = stratified_split(dataset.labels, seed=config.seed)
+    prepared = prepare_data(config, timer)
+    dataset, split = prepared.dataset, prepared.split
     fitted, table = fit_models(
-        table, dataset, split, settings=_fit_settings(config), tuning_dir=run_dir / "tuning", timer=timer
+        prepared.table, dataset, split, settings=fit_settings(config), tuning_dir=run_dir / "tuning", timer=timer
     )
 
     with timer.step("report"):
@@ -117,39 +99,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _resolved(config: RunConfig) -> RunConfig:
-    """The settings with every default decided: the embedded simulation's files, the data label, simulated."""
-    if not config.uses_embedded_simulation:
-        label = config.data_label or "CMS Open Data"
-        return dataclasses.replace(config, data_label=label, simulated=bool(config.simulated))
-    from egid.simulation import default_sample
-
-    electrons, photons = default_sample(config.n_per_class, seed=config.seed, cache_dir=config.cache_dir)
-    return dataclasses.replace(
-        config,
-        electrons=str(electrons),
-        photons=str(photons),
-        data_label=config.data_label or "egid simulation",
-        simulated=True if config.simulated is None else config.simulated,
-    )
-
-
-def _fit_settings(config: RunConfig) -> FitSettings:
-    return FitSettings(
-        trials=config.trials,
-        timeout=config.timeout,
-        tuning_rows=config.tuning_rows,
-        storage=config.storage,
-        study_name=config.study_name,
-        resume=config.resume,
-        seed=config.seed,
-        cnn=config.cnn,
-        cnn_folds=config.cnn_folds,
-        cnn_epochs=config.cnn_epochs,
-    )
-
-
-def _score_frame(table: pd.DataFrame, split, model_scores: pd.DataFrame) -> pd.DataFrame:
+def _score_frame(table: pd.DataFrame, split: Split, model_scores: pd.DataFrame) -> pd.DataFrame:
     """``label``, ``split``, ``eta`` (when known) and one column per model, one row per event."""
     part = np.empty(len(table), dtype=object)
     for name in SPLIT_NAMES:
