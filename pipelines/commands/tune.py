@@ -20,6 +20,7 @@ from optuna.trial import TrialState
 
 from egid.detector import InputError
 from egid.models import TREE_KINDS
+from egid.models.storage import open_storage
 from egid.pipelines.config import load_config
 from egid.pipelines.prepare import add_data_options, add_tuning_options, fit_settings, prepare_data, resolved
 from egid.pipelines.timing import StepTimer
@@ -54,9 +55,10 @@ def run(args: argparse.Namespace) -> int:
     # A shared storage holds the studies; the tuning folder would only hold a private journal, never opened here.
     with tempfile.TemporaryDirectory(prefix="egid-tune-") as scratch:
         tune_shared_trees(prepared.table, prepared.split, settings=settings, tuning_dir=Path(scratch))
+        store, _, _ = open_storage(storage, Path(scratch))
     for kind in TREE_KINDS:
         name = study_name(settings, kind)
-        states = [t.state for t in optuna.load_study(study_name=name, storage=storage).trials]
+        states = [t.state for t in optuna.load_study(study_name=name, storage=store).trials]
         counts = ", ".join(f"{states.count(state)} {state.name.lower()}" for state in TrialState)
         logger.info("%s: %s", name, counts)
     return 0
