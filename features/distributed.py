@@ -40,18 +40,20 @@ CONNECT_TIMEOUT_S = 30
 
 
 @contextlib.contextmanager
-def dask_client(*, scheduler: str | None = None, workers: int | None = None) -> Iterator[Client]:
+def dask_client(
+    *, scheduler: str | None = None, workers: int | None = None, connect_timeout: float = CONNECT_TIMEOUT_S
+) -> Iterator[Client]:
     """A ``distributed.Client`` of the scheduler at ``scheduler``, or of a local cluster of ``workers`` processes.
 
     Exactly one of the two is given. The local cluster runs one thread per process (the feature code is
-    numpy over whole chunks; processes sidestep the GIL), listens on 127.0.0.1 and serves no dashboard; it is
+    numpy over whole chunks; processes sidestep the GIL), listens on 127.0.0.1 only (its HTTP port too); it is
     shut down on exit.
 
     Raises
     ------
     InputError
         Both or neither are given, ``workers`` is below 1, ``distributed`` is not installed, or the scheduler
-        does not answer within :data:`CONNECT_TIMEOUT_S`.
+        does not answer within ``connect_timeout`` seconds.
     """
     if (scheduler is None) == (workers is None):
         msg = "--scheduler/--workers: give exactly one of a scheduler address and a number of local workers"
@@ -72,7 +74,9 @@ def dask_client(*, scheduler: str | None = None, workers: int | None = None) -> 
                 threads_per_worker=1,
                 processes=True,
                 host="127.0.0.1",
-                dashboard_address=None,
+                # The scheduler serves HTTP (health, metrics) even without a dashboard, by default on port
+                # 8787 of every interface; a free port on the loopback keeps it private and lets clusters coexist.
+                dashboard_address="127.0.0.1:0",
                 silence_logs=logging.WARNING,
             )
             stack.enter_context(cluster)
@@ -80,7 +84,7 @@ def dask_client(*, scheduler: str | None = None, workers: int | None = None) -> 
         else:
             address = scheduler
         try:
-            client = stack.enter_context(dask.Client(address, timeout=CONNECT_TIMEOUT_S))
+            client = stack.enter_context(dask.Client(address, timeout=connect_timeout))
         except OSError as err:  # refused, unresolvable or silent (TimeoutError is an OSError)
             msg = f"--scheduler {address}: cannot connect to the Dask scheduler ({err})"
             raise InputError(msg) from None
