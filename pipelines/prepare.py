@@ -11,6 +11,7 @@ import argparse
 import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -22,7 +23,15 @@ from egid.pipelines.inputs import add_extraction_arguments, add_input_arguments,
 from egid.pipelines.timing import StepTimer
 from egid.pipelines.training import FitSettings
 
-__all__ = ("PreparedData", "add_data_options", "add_tuning_options", "fit_settings", "prepare_data", "resolved")
+__all__ = (
+    "PreparedData",
+    "add_data_options",
+    "add_tuning_options",
+    "command_line_options",
+    "fit_settings",
+    "prepare_data",
+    "resolved",
+)
 
 
 def add_data_options(parser: argparse.ArgumentParser) -> None:
@@ -44,6 +53,16 @@ def add_tuning_options(parser: argparse.ArgumentParser, *, shared: bool) -> None
     add("--storage", metavar="URL", required=shared, help="shared Optuna storage, e.g. postgresql://user@host/db")
     add("--study-name", metavar="NAME", required=shared, help="prefix of the shared study names in --storage")
     add("--heartbeat", type=int, metavar="SECONDS", help="heartbeat of running trials in --storage (default 60)")
+
+
+def command_line_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The options given on the command line, as :func:`egid.pipelines.config.load_config` overrides.
+
+    One file given to ``--electrons``/``--photons`` stays a plain string (as in a config file); several stay a list.
+    """
+    skip = ("command", "handler", "verbose", "config")
+    options = {key: value for key, value in vars(args).items() if key not in skip}
+    return {key: v[0] if isinstance(v, list) and len(v) == 1 else v for key, v in options.items()}
 
 
 def resolved(config: RunConfig) -> RunConfig:

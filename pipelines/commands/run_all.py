@@ -15,7 +15,14 @@ from egid.evaluation.metrics import format_summary, working_point_thresholds
 from egid.evaluation.publish import DataDescription, cnn_history, publish, shap_on_test_events, tree_history
 from egid.pipelines.bundle import export_models
 from egid.pipelines.config import load_config, save_config
-from egid.pipelines.prepare import add_data_options, add_tuning_options, fit_settings, prepare_data, resolved
+from egid.pipelines.prepare import (
+    add_data_options,
+    add_tuning_options,
+    command_line_options,
+    fit_settings,
+    prepare_data,
+    resolved,
+)
 from egid.pipelines.rundir import new_run_dir, point_latest_to
 from egid.pipelines.timing import StepTimer
 from egid.pipelines.training import CNN_MODEL, fit_models, score_table
@@ -45,7 +52,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     # Optuna reports an interrupted trial as a warning with a traceback; egid says "interrupted" itself.
     optuna.logging.set_verbosity(optuna.logging.INFO if args.verbose else optuna.logging.ERROR)
-    options = {k: v for k, v in vars(args).items() if k not in ("command", "handler", "verbose", "config")}
+    options = command_line_options(args)
     timer = StepTimer()
     with timer.step("simulate or find inputs"):
         config = resolved(load_config(getattr(args, "config", None), options))

@@ -22,7 +22,14 @@ from egid.detector import InputError
 from egid.models import TREE_KINDS
 from egid.models.storage import open_storage
 from egid.pipelines.config import load_config
-from egid.pipelines.prepare import add_data_options, add_tuning_options, fit_settings, prepare_data, resolved
+from egid.pipelines.prepare import (
+    add_data_options,
+    add_tuning_options,
+    command_line_options,
+    fit_settings,
+    prepare_data,
+    resolved,
+)
 from egid.pipelines.timing import StepTimer
 from egid.pipelines.training import study_name, tune_shared_trees
 
@@ -44,7 +51,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Prepare the run's data, then run trials of the shared studies until each holds ``--trials``."""
     optuna.logging.set_verbosity(optuna.logging.INFO if args.verbose else optuna.logging.ERROR)
-    options = {k: v for k, v in vars(args).items() if k not in ("command", "handler", "verbose", "config")}
+    options = command_line_options(args)
     config = resolved(load_config(getattr(args, "config", None), options))
     settings = fit_settings(config)
     storage = settings.storage
