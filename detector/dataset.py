@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -51,6 +51,10 @@ class EventDataset:
 
     def __len__(self) -> int:
         return int(self.labels.size)
+
+    def parts(self) -> list[EventDataset]:
+        """One dataset per file, in dataset order: the unit of parallel feature extraction and of its cache."""
+        return [EventDataset([s]) for s in self._selections]
 
     @property
     def paths(self) -> list[str]:
@@ -119,10 +123,13 @@ def _merge_extras(selections: list[_Selection]) -> dict[str, np.ndarray]:
     return merged
 
 
+PathArg = str | os.PathLike[str]
+
+
 def load_dataset(
     *,
-    electrons: str | os.PathLike[str] | None = None,
-    photons: str | os.PathLike[str] | None = None,
+    electrons: PathArg | Sequence[PathArg] | None = None,
+    photons: PathArg | Sequence[PathArg] | None = None,
     data: str | os.PathLike[str] | None = None,
     max_events: int | None = None,
     seed: int = 0,
@@ -132,12 +139,14 @@ def load_dataset(
 
     Parameters
     ----------
-    electrons, photons : path-like, optional
-        One file per class (the real CMS layout); both must be given together.
+    electrons, photons : path-like or sequence of path-likes, optional
+        The files of each class (the real CMS layout: one or more per class), concatenated in the order given;
+        both must be given together.
     data : path-like, optional
         A single file that holds both classes. Exclusive with ``electrons``/``photons``.
     max_events : int, optional
-        Keep at most this many events in total: the first ``max_events // 2`` of each per-class file, or a
+        Keep at most this many events in total: the first ``max_events // 2`` of each class (taken from its
+        files in order), or a
         seeded random subset stratified by label from a single file (which may be sorted by class).
     seed : int
         Seed of that subset.
@@ -165,9 +174,29 @@ def load_dataset(
         missing = "--photons" if photons is None else "--electrons"
         msg = f"{missing}: both --electrons and --photons are needed (or a single --data file)"
         raise InputError(msg)
-    files = [EventFile(electrons, expected_label=ELECTRON), EventFile(photons, expected_label=PHOTON)]
     per_class = None if max_events is None else max_events // 2
-    return EventDataset([_Selection(f, np.arange(min(f.n_events, per_class or f.n_events))) for f in files])
+    return EventDataset(
+        [
+            *_first_events([EventFile(p, expected_label=ELECTRON) for p in _path_list(electrons)], per_class),
+            *_first_events([EventFile(p, expected_label=PHOTON) for p in _path_list(photons)], per_class),
+        ]
+    )
+
+
+def _path_list(value: PathArg | Sequence[PathArg]) -> list[PathArg]:
+    return [value] if isinstance(value, str | os.PathLike) else list(value)
+
+
+def _first_events(files: list[EventFile], limit: int | None) -> list[_Selection]:
+    """The first ``limit`` events (all when None) of ``files`` read one after the other; untouched files dropped."""
+    selections: list[_Selection] = []
+    left = sum(f.n_events for f in files) if limit is None else limit
+    for file in files:
+        take = min(file.n_events, left)
+        if take > 0 or not selections:
+            selections.append(_Selection(file, np.arange(take)))
+        left -= take
+    return selections
 
 
 def _stratified_subset(file: EventFile, max_events: int | None, seed: int) -> IndexArray:

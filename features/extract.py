@@ -11,7 +11,7 @@ import logging
 import os
 import queue
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TypeVar
 
@@ -23,7 +23,15 @@ from tqdm import tqdm
 from egid.detector import DEFAULT_CHUNK, EventDataset, InputError, atomic_path
 from egid.features.registry import FEATURE_NAMES, FEATURE_SET_VERSION, TABLE_DTYPE, compute_columns
 
-__all__ = ("LABEL_COLUMN", "cache_path", "cached_table", "extract_table", "prefetched")
+__all__ = (
+    "LABEL_COLUMN",
+    "assemble_table",
+    "cache_path",
+    "cached_table",
+    "check_extra_names",
+    "extract_table",
+    "prefetched",
+)
 
 logger = logging.getLogger(__name__)
 
@@ -56,7 +64,7 @@ def extract_table(dataset: EventDataset, *, chunk_size: int = DEFAULT_CHUNK, pro
     InputError
         A file is unreadable or holds invalid crops, or one of its extras is named like a table column.
     """
-    _check_extra_names(dataset)
+    check_extra_names(dataset)
     n = len(dataset)
     columns = {name: np.empty(n, dtype=TABLE_DTYPE) for name in FEATURE_NAMES}
     with tqdm(total=n, unit="img", desc="features", disable=None if progress else True) as bar:
@@ -64,6 +72,16 @@ def extract_table(dataset: EventDataset, *, chunk_size: int = DEFAULT_CHUNK, pro
             for name, values in compute_columns(images).items():
                 columns[name][start : start + len(images)] = values
             bar.update(len(images))
+    return assemble_table(dataset, columns)
+
+
+def assemble_table(dataset: EventDataset, columns: Mapping[str, np.ndarray]) -> pd.DataFrame:
+    """The feature table of ``dataset`` from its feature ``columns`` (each of shape (len(dataset),), in order).
+
+    Adds ``label`` and the dataset's extras after the features, and logs how many features are undefined (NaN)
+    for some events; :func:`extract_table` and the parallel extraction both end here, so their tables agree.
+    """
+    n = len(dataset)
     undefined = [name for name in FEATURE_NAMES if np.isnan(columns[name]).any()]
     logger.info(
         "features: %d events x %d features, %d of them undefined (NaN) for some events",
@@ -72,9 +90,8 @@ def extract_table(dataset: EventDataset, *, chunk_size: int = DEFAULT_CHUNK, pro
         len(undefined),
     )
     logger.debug("features undefined for some events: %s", ", ".join(undefined))
-    columns[LABEL_COLUMN] = dataset.labels
-    columns.update(dataset.extras)
-    return pd.DataFrame(columns, copy=False)
+    table = {name: columns[name] for name in FEATURE_NAMES} | {LABEL_COLUMN: dataset.labels} | dataset.extras
+    return pd.DataFrame(table, copy=False)
 
 
 def prefetched(items: Iterator[T]) -> Iterator[T]:
@@ -125,7 +142,8 @@ def prefetched(items: Iterator[T]) -> Iterator[T]:
         worker.join()
 
 
-def _check_extra_names(dataset: EventDataset) -> None:
+def check_extra_names(dataset: EventDataset) -> None:
+    """Raise InputError when a per-event extra of ``dataset`` has the name of a feature-table column."""
     taken = {*FEATURE_NAMES, LABEL_COLUMN}
     for key in dataset.extras:
         if key in taken:

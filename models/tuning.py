@@ -9,37 +9,34 @@ The study lives in a storage so that no finished trial is lost:
 * by default an Optuna journal file (``optuna.journal``) in the tuning directory: every trial state change
   is one appended, fsync'ed line under an flock that dies with its holder, so a killed process loses at most
   the trial it was running (marked failed on resume), and ``resume=True`` continues the study;
-* a storage URL (``postgresql://...``, ``mysql://...``, ``sqlite:///...``) lets several processes or machines
-  share one study, Optuna's way of scaling out: start the same command with the same URL and study name
-  (PostgreSQL needs a driver such as ``psycopg2``). A trial of a killed process stays RUNNING there (Optuna's
-  heartbeats are still experimental); it is not counted as finished, so the study still reaches ``n_trials``.
+* a storage URL (``postgresql://...``, ``mysql://...``) lets several processes or machines share one study,
+  Optuna's way of scaling out: start the same command with the same URL and study name. Heartbeats find the
+  trials of killed workers, which are marked failed and queued once more (see :mod:`egid.models.storage`).
 
 References: T. Akiba et al., "Optuna: A Next-generation Hyperparameter Optimization Framework", KDD 2019.
 """
 
 from __future__ import annotations
 
-import fcntl
 import json
 import logging
 import os
 import zlib
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import numpy.typing as npt
 import optuna
 import pandas as pd
-from optuna.storages import BaseStorage, JournalStorage, RDBStorage
-from optuna.storages.journal import JournalFileBackend
+from optuna.study import MaxTrialsCallback
 from optuna.trial import FixedTrial, TrialState
 from optuna_integration import LightGBMPruningCallback, XGBoostPruningCallback
-from sqlalchemy.exc import SQLAlchemyError
 
 from egid.detector import InputError, atomic_path
 from egid.models.interrupt import TrialBoundaryInterrupt
+from egid.models.storage import JOURNAL_NAME, StorageSpec, fail_dead_trials, open_storage
 from egid.models.trees import TREE_KINDS, LightGBMParams, Params, TreeKind, TreeModel, XGBoostParams, fit_tree_model
 
 __all__ = (
@@ -51,13 +48,11 @@ __all__ = (
     "trials_path",
     "tune",
     "tune_and_fit",
+    "tuning_subsample",
     "xgboost_space",
 )
 
 logger = logging.getLogger(__name__)
-
-JOURNAL_NAME = "optuna.journal"
-"""File name of the default study storage inside the tuning directory."""
 
 LEARNING_RATE_MIN = 0.02
 """Smallest learning rate tried. Below it the trees need over 2000 rounds on the full 348k training events (an
@@ -113,56 +108,11 @@ def _pruning_callback(kind: TreeKind, trial: optuna.Trial) -> Any:
     return XGBoostPruningCallback(trial, "validation-auc")
 
 
-class _FlockLock:
-    """Exclusive lock of a journal file through ``flock(2)`` on ``<journal>.lock``.
-
-    Optuna's default journal locks (a symlink or an ``O_EXCL`` file) outlive a killed holder, and the next
-    process then waits out their 30 s grace period. The kernel releases an flock when its holder dies, so a
-    SIGKILL never leaves a stale lock. (flock is local to one machine; share a study across machines through
-    an RDB storage URL.)
-    """
-
-    def __init__(self, journal: str) -> None:
-        self._path = f"{journal}.lock"
-        self._fd: int | None = None
-
-    def acquire(self) -> bool:
-        fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o644)
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        self._fd = fd
-        return True
-
-    def release(self) -> None:
-        fd, self._fd = self._fd, None
-        if fd is not None:
-            fcntl.flock(fd, fcntl.LOCK_UN)
-            os.close(fd)
-
-
-def _journal(path: str) -> JournalStorage:
-    return JournalStorage(JournalFileBackend(path, lock_obj=_FlockLock(path)))  # type: ignore[arg-type]
-
-
-def _storage(storage: str | None, out_dir: Path) -> tuple[BaseStorage, str, bool]:
-    """Return the storage, a printable location, and whether it is this run's private journal file."""
-    if storage is None:
-        journal = out_dir / JOURNAL_NAME
-        out_dir.mkdir(parents=True, exist_ok=True)
-        return _journal(str(journal)), str(journal), True
-    if "://" in storage:
-        try:
-            return RDBStorage(storage), storage, False
-        except (SQLAlchemyError, ImportError, ValueError) as err:  # bad URL, missing driver, unreachable server
-            msg = f"{storage}: cannot open the Optuna storage: {str(err).splitlines()[0]}"
-            raise InputError(msg) from err
-    return _journal(storage), storage, False
-
-
 def open_study(
     kind: TreeKind,
     *,
     out_dir: str | os.PathLike[str],
-    storage: str | None = None,
+    storage: StorageSpec = None,
     study_name: str | None = None,
     resume: bool = False,
     seed: int = 0,
@@ -175,10 +125,11 @@ def open_study(
     ----------
     out_dir : path
         Tuning directory; holds the default journal storage.
-    storage : str or None
-        None: the journal file ``out_dir/optuna.journal``. A URL with ``://`` (``postgresql://user@host/db``,
-        ``sqlite:///tuning.db``): an RDB storage that several processes may share. Any other string: a journal
-        file path.
+    storage : str, BaseStorage or None
+        None: the journal file ``out_dir/optuna.journal``. A URL with ``://``: an RDB storage that several
+        processes may share (``postgresql://user@host/db``; ``sqlite:///tuning.db`` takes one process at a
+        time). Any other string: a journal file path. Or a storage opened with
+        :func:`egid.models.storage.open_rdb` (to choose its heartbeat).
     study_name : str or None
         Default ``"egid-<kind>"``.
     resume : bool
@@ -186,7 +137,9 @@ def open_study(
         silently mixes with an older one.
     seed : int
         Seed of the TPE sampler, mixed with the study name: two studies of one run (say features-only and
-        stacked) explore different random start points instead of repeating each other's trials.
+        stacked) explore different random start points instead of repeating each other's trials. In a shared
+        storage each process seeds its sampler from the OS instead: workers sharing one seed would propose the
+        same parameters.
     pruner_startup_trials, pruner_warmup_rounds : int
         The median pruner prunes nothing before this many finished trials, nor before this boosting round.
 
@@ -195,7 +148,7 @@ def open_study(
     InputError
         When the storage cannot be opened, or the study exists and ``resume`` is False.
     """
-    store, where, private = _storage(storage, Path(out_dir))
+    store, where, private = open_storage(storage, Path(out_dir))
     name = study_name or f"egid-{kind}"
     existing = {summary.study_name: summary.n_trials for summary in optuna.get_all_study_summaries(store)}
     if existing.get(name, 0) > 0 and not resume:
@@ -205,17 +158,11 @@ def open_study(
         storage=store,
         study_name=name,
         direction="maximize",
-        sampler=optuna.samplers.TPESampler(seed=(seed + zlib.crc32(name.encode())) % 2**32),
+        sampler=optuna.samplers.TPESampler(seed=(seed + zlib.crc32(name.encode())) % 2**32 if private else None),
         pruner=optuna.pruners.MedianPruner(n_startup_trials=pruner_startup_trials, n_warmup_steps=pruner_warmup_rounds),
         load_if_exists=True,
     )
-    if private:
-        # Only this run writes its own journal, so a trial still RUNNING belongs to a process that was killed.
-        study_id = store.get_study_id_from_name(name)
-        for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-            logger.info("%s: trial %d of a killed run marked failed", where, trial.number)
-            trial_id = store.get_trial_id_from_study_id_trial_number(study_id, trial.number)
-            store.set_trial_state_values(trial_id, state=TrialState.FAIL)
+    fail_dead_trials(study, store, private=private, where=where)
     return study
 
 
@@ -229,7 +176,7 @@ def tune(
     n_trials: int,
     timeout: float | None = None,
     out_dir: str | os.PathLike[str],
-    storage: str | None = None,
+    storage: StorageSpec = None,
     study_name: str | None = None,
     resume: bool = False,
     seed: int = 0,
@@ -303,7 +250,8 @@ def tune(
                 timeout=timeout,
                 gc_after_trial=False,
                 show_progress_bar=progress,
-                callbacks=[interrupt.after_trial],
+                # Workers sharing the study stop once it holds n_trials (a trial still running elsewhere finishes).
+                callbacks=[interrupt.after_trial, MaxTrialsCallback(n_trials, states=_FINISHED)],
             )
     else:
         logger.info("%s: already holds %d finished trials, none to run", study.study_name, finished)
@@ -351,7 +299,7 @@ def tune_and_fit(
     *,
     n_trials: int,
     timeout: float | None = None,
-    storage: str | None = None,
+    storage: StorageSpec = None,
     study_name: str | None = None,
     resume: bool = False,
     seed: int = 0,
@@ -379,7 +327,7 @@ def tune_and_fit(
     InputError
         From :func:`open_study`, or when no trial completed (every one pruned or failed).
     """
-    rows = _tuning_subsample(np.asarray(y_train), tuning_rows, seed)
+    rows = tuning_subsample(np.asarray(y_train), tuning_rows, seed)
     study = tune(
         kind,
         X_train.iloc[rows],
@@ -403,7 +351,8 @@ def tune_and_fit(
         msg = f"{out_dir}: no {kind} trial of study '{study.study_name}' completed; run more trials"
         raise InputError(msg)
     best = study.best_trial
-    params = space_of(kind)(FixedTrial(best.params))
+    # FixedTrial answers the suggest_* calls of a search space like a Trial, without subclassing it.
+    params = space_of(kind)(cast(optuna.Trial, FixedTrial(best.params)))
     best_iteration = int(best.user_attrs[_BEST_ITERATION])
     logger.info(
         "%s: best trial %d, validation AUC %.5f at %d rounds", study.study_name, best.number, best.value, best_iteration
@@ -425,7 +374,7 @@ def tune_and_fit(
     return model
 
 
-def _tuning_subsample(labels: np.ndarray, tuning_rows: int | None, seed: int) -> np.ndarray:
+def tuning_subsample(labels: np.ndarray, tuning_rows: int | None, seed: int) -> np.ndarray:
     """Sorted row positions of a seeded, label-stratified subsample of at most ``tuning_rows`` events."""
     if tuning_rows is None or tuning_rows >= labels.size:
         return np.arange(labels.size)

@@ -24,6 +24,7 @@ from egid.detector import InputError, atomic_path
 from egid.detector.errors import shorten
 from egid.detector.paths import check_input_file
 from egid.models.cnn_budget import DEFAULT_FOLDS, DEFAULT_MAX_EPOCHS
+from egid.models.storage import DEFAULT_HEARTBEAT
 from egid.pipelines.options import BOUNDS
 
 __all__ = ("RunConfig", "given_settings", "load_config", "restore_config", "save_config")
@@ -35,8 +36,10 @@ class RunConfig:
 
     Attributes
     ----------
-    electrons, photons, data : str or None
-        Input files (see :func:`egid.detector.load_dataset`); none of them means the embedded simulation.
+    electrons, photons : str, list of str or None
+        Input files or glob patterns of each class (see :func:`egid.pipelines.inputs.input_files`).
+    data : str or None
+        A single input file of both classes; none of the three means the embedded simulation.
     n_per_class : int
         Events per class of the embedded simulation when no input file is given.
     max_events : int or None
@@ -66,7 +69,15 @@ class RunConfig:
         Optuna storage URL shared by several processes (for example ``postgresql://...``); default a journal
         file inside the run directory.
     study_name : str or None
-        Prefix of the Optuna study names in ``storage``.
+        Prefix of the Optuna study names in ``storage``. With ``storage``, the run joins the studies of that
+        name (``egid tune`` workers fill them) instead of refusing existing ones.
+    heartbeat : int
+        Seconds between heartbeats of a running trial in a database ``storage``; a trial silent for twice as
+        long belongs to a dead worker and is retried (:mod:`egid.models.storage`).
+    scheduler : str or None
+        Address of a Dask scheduler (``tcp://host:port``) that extracts the features, one task per file.
+    workers : int or None
+        Extract the features on a local Dask cluster of this many worker processes.
     data_label : str or None
         Name of the data on the plots; default "egid simulation" for the embedded default, else "CMS Open Data".
     simulated : bool or None
@@ -75,8 +86,8 @@ class RunConfig:
         Where the simulated sample and the feature tables are cached.
     """
 
-    electrons: str | None = None
-    photons: str | None = None
+    electrons: str | list[str] | None = None
+    photons: str | list[str] | None = None
     data: str | None = None
     n_per_class: int = 30_000
     max_events: int | None = None
@@ -92,6 +103,9 @@ class RunConfig:
     resume: bool = False
     storage: str | None = None
     study_name: str | None = None
+    heartbeat: int = DEFAULT_HEARTBEAT
+    scheduler: str | None = None
+    workers: int | None = None
     data_label: str | None = None
     simulated: bool | None = None
     cache_dir: str = dataclasses.field(default_factory=lambda: os.environ.get("EGID_CACHE_DIR", ".egid-cache"))
@@ -182,7 +196,7 @@ def _read_yaml(path: str | os.PathLike[str]) -> dict[str, Any]:
 def _allowed_types(annotation: str) -> tuple[type, ...]:
     hint = typing.get_type_hints(RunConfig)[annotation]
     members = typing.get_args(hint) if isinstance(hint, types.UnionType) else (hint,)
-    return tuple(type(None) if m is type(None) else m for m in members)
+    return tuple(typing.get_origin(m) or m for m in members)  # list[str] -> list
 
 
 def _check_value(key: str, value: Any, source: str) -> Any:
@@ -201,6 +215,9 @@ def _check_value(key: str, value: Any, source: str) -> Any:
         raise InputError(msg)
     if isinstance(value, str) and (not value or "\0" in value):
         msg = f"{source}: key '{key}' must be a non-empty text without NUL characters, got {_preview(value)}"
+        raise InputError(msg)
+    if isinstance(value, list) and not all(isinstance(item, str) for item in value):
+        msg = f"{source}: key '{key}' must be a list of file names, got {_preview(value)}"
         raise InputError(msg)
     return value
 
@@ -267,8 +284,16 @@ def restore_config(path: str | os.PathLike[str], given: dict[str, Any]) -> RunCo
     return dataclasses.replace(saved, **changes)
 
 
-def _same_path(a: str | None, b: str | None) -> bool:
-    return a == b or (a is not None and b is not None and Path(a).resolve() == Path(b).resolve())
+def _same_path(a: str | list[str] | None, b: str | list[str] | None) -> bool:
+    """Whether two settings name the same file(s): one path or a list of them, compared after resolving."""
+    if a == b:
+        return True
+    if a is None or b is None:
+        return False
+    first, second = ([a] if isinstance(a, str) else a), ([b] if isinstance(b, str) else b)
+    return len(first) == len(second) and all(
+        Path(x).resolve() == Path(y).resolve() for x, y in zip(first, second, strict=True)
+    )
 
 
 def save_config(config: RunConfig, path: str | os.PathLike[str]) -> None:

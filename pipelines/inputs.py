@@ -1,20 +1,30 @@
-"""Command-line options that name the input data, shared by every subcommand that reads crops."""
+"""Command-line options that name the input data, shared by every subcommand that reads crops.
+
+``--electrons`` and ``--photons`` take one or more files or glob patterns each (``--electrons 'e_*.hdf5'``,
+quoted so that egid, not the shell, expands it; a batch script or a config file can carry the pattern).
+Matches are sorted, so every worker of a cluster sees the files in the same order.
+"""
 
 from __future__ import annotations
 
 import argparse
+import glob
+import os
+from collections.abc import Sequence
 
-from egid.detector import EventDataset, load_dataset
+from egid.detector import EventDataset, InputError, load_dataset
 from egid.pipelines.options import option_type
 
-__all__ = ("add_input_arguments", "dataset_from_args")
+__all__ = ("add_extraction_arguments", "add_input_arguments", "dataset_from_args", "input_files")
 
 
 def add_input_arguments(parser: argparse.ArgumentParser, *, required: bool = True) -> None:
     """Add ``--electrons/--photons`` or ``--data``, plus ``--max-events`` and ``--seed``."""
     group = parser.add_argument_group("input data" + ("" if required else " (default: the embedded simulation)"))
-    group.add_argument("--electrons", metavar="FILE", help="HDF5 file of electrons (y = 1), the real CMS layout")
-    group.add_argument("--photons", metavar="FILE", help="HDF5 file of photons (y = 0), the real CMS layout")
+    for option, what in (("--electrons", "electrons (y = 1)"), ("--photons", "photons (y = 0)")):
+        group.add_argument(
+            option, nargs="+", action="extend", metavar="FILE", help=f"HDF5 files or globs of {what}, the CMS layout"
+        )
     group.add_argument("--data", metavar="FILE", help="a single HDF5 file holding both classes")
     group.add_argument(
         "--max-events", type=option_type("max_events"), metavar="N", help="use at most N events in total (quick runs)"
@@ -26,8 +36,49 @@ def add_input_arguments(parser: argparse.ArgumentParser, *, required: bool = Tru
     )
 
 
+def add_extraction_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add ``--scheduler`` and ``--workers``: feature extraction on a Dask cluster instead of in this process."""
+    group = parser.add_argument_group("parallel feature extraction (Dask, one task per input file)")
+    choice = group.add_mutually_exclusive_group()
+    choice.add_argument("--scheduler", metavar="ADDRESS", help="address of a running Dask scheduler, tcp://host:port")
+    choice.add_argument(
+        "--workers", type=option_type("workers"), metavar="N", help="start a local Dask cluster of N worker processes"
+    )
+
+
+def input_files(values: str | Sequence[str] | None, *, option: str) -> list[str] | None:
+    """Expand the files and glob patterns given to ``option``, in order; each pattern's matches sorted.
+
+    Raises
+    ------
+    InputError
+        A pattern matches no file, or a file is named twice.
+    """
+    if values is None:
+        return None
+    files: list[str] = []
+    for value in [values] if isinstance(values, str) else values:
+        matches = sorted(glob.glob(value)) if glob.has_magic(value) else [value]
+        if not matches:
+            msg = f"{option}: pattern '{value}' matches no file"
+            raise InputError(msg)
+        files.extend(matches)
+    seen: set[str] = set()
+    for file in files:
+        real = os.path.realpath(file)
+        if real in seen:
+            msg = f"{option}: {file} is given twice"
+            raise InputError(msg)
+        seen.add(real)
+    return files
+
+
 def dataset_from_args(args: argparse.Namespace) -> EventDataset:
     """Open and validate the input files named on the command line."""
     return load_dataset(
-        electrons=args.electrons, photons=args.photons, data=args.data, max_events=args.max_events, seed=args.seed
+        electrons=input_files(args.electrons, option="--electrons"),
+        photons=input_files(args.photons, option="--photons"),
+        data=args.data,
+        max_events=args.max_events,
+        seed=args.seed,
     )

@@ -74,6 +74,8 @@ BOUNDS: dict[str, Bound] = {
     "timeout": Bound(0, integer=False, closed=False),
     "n": Bound(1),
     "top": Bound(1),
+    "heartbeat": Bound(1),
+    "workers": Bound(1),
 }
 
 

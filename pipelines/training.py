@@ -30,6 +30,8 @@ import pandas as pd
 from egid.detector import EventDataset, Split
 from egid.features import FEATURE_NAMES
 from egid.models import TREE_KINDS, TreeModel, tune_and_fit
+from egid.models.storage import StorageSpec
+from egid.models.tuning import tune, tuning_subsample
 from egid.pipelines.timing import StepTimer
 
 if TYPE_CHECKING:  # torch is imported only when the CNN runs
@@ -44,6 +46,8 @@ __all__ = (
     "model_names",
     "score_table",
     "stacked_name",
+    "study_name",
+    "tune_shared_trees",
 )
 
 logger = logging.getLogger(__name__)
@@ -70,8 +74,10 @@ class FitSettings:
         Tuning time limit per tree model, in seconds.
     tuning_rows : int or None
         Trials train on at most this many training events (see :func:`egid.models.tune_and_fit`).
-    storage, study_name : str or None
-        Shared Optuna storage URL and study-name prefix; None keeps the studies in the run directory.
+    storage : str, BaseStorage or None
+        Shared Optuna storage (URL, journal path or opened storage); None keeps the studies in the run directory.
+    study_name : str or None
+        Prefix of the study names (see :func:`study_name`).
     resume : bool
         Continue the stored studies.
     seed : int
@@ -88,7 +94,7 @@ class FitSettings:
     trials: int
     timeout: float | None
     tuning_rows: int | None
-    storage: str | None
+    storage: StorageSpec
     study_name: str | None
     resume: bool
     seed: int
@@ -117,6 +123,39 @@ class FittedModels:
     def names(self) -> list[str]:
         """All model names in display order (see :func:`model_names`)."""
         return model_names(self.trees, with_cnn=self.cnn is not None)
+
+
+def study_name(settings: FitSettings, model: str) -> str:
+    """Name of the Optuna study of ``model`` (``lightgbm``, ``xgboost+cnn``, ...): ``<prefix>-<model>``."""
+    return f"{settings.study_name or 'egid'}-{model}"
+
+
+def tune_shared_trees(table: pd.DataFrame, split: Split, *, settings: FitSettings, tuning_dir: Path) -> None:
+    """Run trials of the features-only tree studies in ``settings.storage``, without refitting (``egid tune``).
+
+    A worker trains on exactly the events and columns that :func:`fit_models` tunes on (the same tuning
+    subsample), joins the studies and stops once each holds ``settings.trials`` finished trials; the run that
+    refits then finds them done.
+    """
+    labels = table["label"].to_numpy()
+    columns = list(FEATURE_NAMES)
+    rows = split.train[tuning_subsample(labels[split.train], settings.tuning_rows, settings.seed)]
+    for kind in TREE_KINDS:
+        tune(
+            kind,
+            table.iloc[rows][columns],
+            labels[rows],
+            table.iloc[split.validation][columns],
+            labels[split.validation],
+            n_trials=settings.trials,
+            timeout=settings.timeout,
+            out_dir=tuning_dir,
+            storage=settings.storage,
+            study_name=study_name(settings, kind),
+            resume=True,
+            seed=settings.seed,
+            n_jobs=settings.threads,
+        )
 
 
 def model_names(trees: Iterable[str], *, with_cnn: bool) -> list[str]:
@@ -234,7 +273,7 @@ def _tune_trees(
             n_trials=settings.trials,
             timeout=settings.timeout,
             storage=settings.storage,
-            study_name=f"{settings.study_name or 'egid'}-{name}",
+            study_name=study_name(settings, name),
             resume=settings.resume,
             seed=settings.seed,
             out_dir=out_dir,

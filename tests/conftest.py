@@ -12,7 +12,7 @@ from egid.detector import EventWriter
 from egid.detector.schema import ENERGY, IMAGE_SHAPE, TIME
 
 #: Fixtures shared by the tests of several packages.
-pytest_plugins = ("tests.tree_fixtures",)
+pytest_plugins = ("tests.tree_fixtures", "tests.postgres")
 
 
 def toy_crops(n: int, *, label: float, seed: int) -> np.ndarray:

@@ -22,6 +22,9 @@ class Command(NamedTuple):
 #: Subcommand name -> its module and help, in the order ``--help`` lists them.
 COMMANDS = {
     "run": Command("egid.pipelines.commands.run_all", "run the whole job (the default)"),
+    "tune": Command(
+        "egid.pipelines.commands.tune", "add Optuna trials to shared studies (a worker; start many at once)"
+    ),
     "check": Command("egid.pipelines.commands.check", "validate input files and summarise them"),
     "features": Command(
         "egid.pipelines.commands.features", "compute the feature table (features, label, per-event extras) of a dataset"

@@ -13,26 +13,25 @@ import numpy.typing as npt
 import optuna
 import pandas as pd
 
-from egid.detector import (
-    EventDataset,
-    InputError,
-    Split,
-    atomic_path,
-    load_dataset,
-    require_both_classes,
-    stratified_split,
-    stratified_subsample,
-)
+from egid.detector import EventDataset, InputError, Split, atomic_path, stratified_split, stratified_subsample
 from egid.detector.errors import shorten
 from egid.detector.paths import check_output_dir
 from egid.detector.schema import ELECTRON, PHOTON, class_name
 from egid.evaluation.metrics import format_summary, working_point_thresholds
 from egid.evaluation.publish import DataDescription, publish, shap_on_test_events, tree_history
-from egid.features import cached_table
 from egid.pipelines.bundle import export_models
 from egid.pipelines.config import RunConfig, given_settings, restore_config, save_config
-from egid.pipelines.inputs import add_input_arguments
 from egid.pipelines.options import option_type
+from egid.pipelines.prepare import (
+    DEFAULTS,
+    add_data_options,
+    add_tuning_options,
+    command_line_options,
+    feature_table,
+    fit_settings,
+    load_events,
+    resolved,
+)
 from egid.pipelines.rundir import (
     CONFIG_NAME,
     check_data_record,
@@ -56,34 +55,27 @@ CNN_PROBE_EVENTS = 256
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.description = "Run the whole job. Options override --config, which overrides the defaults."
     parser.argument_default = argparse.SUPPRESS  # unset options must not override the config file
-    add_input_arguments(parser, required=False)
-    parser.add_argument("--config", metavar="FILE.yaml", help="settings file; keys are the option names with '_'")
+    add_data_options(parser)
+    add_tuning_options(parser, shared=False)
     add = parser.add_argument
-    add(
-        "--n-per-class",
-        type=option_type("n_per_class"),
-        metavar="N",
-        help="events per class of the embedded simulation (default 30000)",
-    )
-    add("--trials", type=option_type("trials"), metavar="N", help="Optuna trials per tree model (default 12)")
-    add("--timeout", type=option_type("timeout"), metavar="SECONDS", help="tuning time limit per tree model")
-    add(
-        "--tuning-rows",
-        type=option_type("tuning_rows"),
-        metavar="N",
-        help="tune on at most N training events (default 60000)",
-    )
     add("--no-cnn", dest="cnn", action="store_false", help="skip the CNN head and the stacked trees")
-    add("--cnn-folds", type=option_type("cnn_folds"), metavar="K", help="folds of the CNN cross-fitting (default 3)")
-    add("--cnn-epochs", type=option_type("cnn_epochs"), metavar="N", help="maximum CNN epochs per fold (default 6)")
+    add(
+        "--cnn-folds",
+        type=option_type("cnn_folds"),
+        metavar="K",
+        help=f"folds of the CNN cross-fitting (default {DEFAULTS.cnn_folds})",
+    )
+    add(
+        "--cnn-epochs",
+        type=option_type("cnn_epochs"),
+        metavar="N",
+        help=f"maximum CNN epochs per fold (default {DEFAULTS.cnn_epochs})",
+    )
     add("--out", metavar="DIR", help="run directory (default reports/runs/<name>)")
     add("--name", help="run name (default: UTC time stamp)")
     add("--resume", action="store_true", help="continue the Optuna studies of an existing run directory --out")
-    add("--storage", metavar="URL", help="shared Optuna storage, e.g. postgresql://... (default: a journal file)")
-    add("--study-name", metavar="NAME", help="prefix of the study names in --storage")
     add("--data-label", metavar="TEXT", help="name of the data on the plots (default: 'CMS Open Data')")
     add("--simulated", action="store_true", help="the input files are simulated (the plots say so)")
-    add("--cache-dir", metavar="DIR", help="cache of simulated samples and feature tables (default .egid-cache)")
     parser.set_defaults(handler=run)
 
 
@@ -95,8 +87,7 @@ def run(args: argparse.Namespace) -> int:
     """
     # Optuna reports an interrupted trial as a warning with a traceback; egid says "interrupted" itself.
     optuna.logging.set_verbosity(optuna.logging.INFO if args.verbose else optuna.logging.ERROR)
-    options = {k: v for k, v in vars(args).items() if k not in ("command", "handler", "verbose", "config")}
-    given = given_settings(getattr(args, "config", None), options)
+    given = given_settings(getattr(args, "config", None), command_line_options(args))
     run_dir = run_dir_path(given.get("out"), given.get("name"))
     resume = bool(given.get("resume"))
     saved = check_resumable(run_dir) if resume else None
@@ -114,24 +105,17 @@ def run(args: argparse.Namespace) -> int:
             _check_enough_events(np.r_[np.ones(k), np.zeros(k)], config, name="--n-per-class")
         timer = StepTimer()
         with timer.step("simulate or find inputs"):
-            config = _resolved(config)
-            dataset = load_dataset(
-                electrons=config.electrons,
-                photons=config.photons,
-                data=config.data,
-                max_events=config.max_events,
-                seed=config.seed,
-            )
-            require_both_classes(dataset.labels, name=shorten(", ".join(dataset.paths), 200))
+            config = resolved(config)
+            dataset = load_events(config)
             _check_enough_events(dataset.labels, config, name=shorten(", ".join(dataset.paths), 200))
             if saved is not None:
                 check_data_record(run_dir, dataset)
-        split = stratified_split(dataset.labels, seed=config.seed)
+        settings = fit_settings(config)  # opens a database storage: a bad URL is refused before the directory
         if saved is None:
             claims.enter_context(claim_run_dir(run_dir, new=True))
             write_data_record(run_dir, dataset)
         save_config(config, run_dir / CONFIG_NAME)
-        return _run_job(config, run_dir, dataset, split, timer)
+        return _run_job(config, settings, run_dir, dataset, timer)
 
 
 def _check_enough_events(labels: npt.NDArray[np.floating], config: RunConfig, *, name: str) -> None:
@@ -150,15 +134,12 @@ def _check_enough_events(labels: npt.NDArray[np.floating], config: RunConfig, *,
                 raise InputError(msg)
 
 
-def _run_job(config: RunConfig, run_dir: Path, dataset: EventDataset, split: Split, timer: StepTimer) -> int:
+def _run_job(config: RunConfig, settings: FitSettings, run_dir: Path, dataset: EventDataset, timer: StepTimer) -> int:
     """Features, fitting, report and exports of a validated run in its claimed directory."""
     data = DataDescription(label=str(config.data_label), simulated=bool(config.simulated))
-    with timer.step("features"):
-        table = cached_table(dataset, cache_dir=Path(config.cache_dir) / "features")
+    table = feature_table(dataset, config, timer)
     split = stratified_split(dataset.labels, seed=config.seed)
-    fitted, table = fit_models(
-        table, dataset, split, settings=_fit_settings(config), tuning_dir=run_dir / "tuning", timer=timer
-    )
+    fitted, table = fit_models(table, dataset, split, settings=settings, tuning_dir=run_dir / "tuning", timer=timer)
 
     with timer.step("report"):
         scores = _score_frame(table, split, score_table(fitted.trees, table, with_cnn=fitted.cnn is not None))
@@ -202,38 +183,6 @@ def _run_job(config: RunConfig, run_dir: Path, dataset: EventDataset, split: Spl
         f"run directory: {run_dir} ({sum(timer.seconds.values()):.0f} s, peak memory {timer.peak_memory_gib():.2f} GiB)"
     )
     return 0
-
-
-def _resolved(config: RunConfig) -> RunConfig:
-    """The settings with every default decided: the embedded simulation's files, the data label, simulated."""
-    if not config.uses_embedded_simulation:
-        label = config.data_label or "CMS Open Data"
-        return dataclasses.replace(config, data_label=label, simulated=bool(config.simulated))
-    from egid.simulation import default_sample
-
-    electrons, photons = default_sample(config.n_per_class, seed=config.seed, cache_dir=config.cache_dir)
-    return dataclasses.replace(
-        config,
-        electrons=str(electrons),
-        photons=str(photons),
-        data_label=config.data_label or "egid simulation",
-        simulated=True if config.simulated is None else config.simulated,
-    )
-
-
-def _fit_settings(config: RunConfig) -> FitSettings:
-    return FitSettings(
-        trials=config.trials,
-        timeout=config.timeout,
-        tuning_rows=config.tuning_rows,
-        storage=config.storage,
-        study_name=config.study_name,
-        resume=config.resume,
-        seed=config.seed,
-        cnn=config.cnn,
-        cnn_folds=config.cnn_folds,
-        cnn_epochs=config.cnn_epochs,
-    )
 
 
 def _score_frame(table: pd.DataFrame, split: Split, model_scores: pd.DataFrame) -> pd.DataFrame:

@@ -1,0 +1,177 @@
+"""The data and settings shared by ``egid run`` and its tuning workers ``egid tune``.
+
+Both resolve the same options the same way (defaults, then ``--config``, then the command line), load the same
+events, compute (or read from the cache) the same feature table and draw the same seeded split, so that every
+worker of a shared Optuna study trains and validates on exactly the events of the run that refits.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from egid.detector import EventDataset, Split, load_dataset, require_both_classes, stratified_split
+from egid.detector.errors import shorten
+from egid.features import cached_table
+from egid.models.storage import open_rdb
+from egid.pipelines.config import RunConfig
+from egid.pipelines.inputs import add_extraction_arguments, add_input_arguments, input_files
+from egid.pipelines.options import option_type
+from egid.pipelines.timing import StepTimer
+from egid.pipelines.training import FitSettings
+
+DEFAULTS = RunConfig()
+"""The defaults that the options' help texts quote (one source: :class:`RunConfig`)."""
+
+__all__ = (
+    "PreparedData",
+    "add_data_options",
+    "add_tuning_options",
+    "command_line_options",
+    "feature_table",
+    "fit_settings",
+    "load_events",
+    "prepare_data",
+    "resolved",
+)
+
+
+def add_data_options(parser: argparse.ArgumentParser) -> None:
+    """The options that choose the events and their features (the parser must use ``argument_default=SUPPRESS``)."""
+    add_input_arguments(parser, required=False)
+    add_extraction_arguments(parser)
+    add = parser.add_argument
+    add("--config", metavar="FILE.yaml", help="settings file; keys are the option names with '_'")
+    add(
+        "--n-per-class",
+        type=option_type("n_per_class"),
+        metavar="N",
+        help=f"events per class of the embedded simulation (default {DEFAULTS.n_per_class})",
+    )
+    add(
+        "--cache-dir",
+        metavar="DIR",
+        help=f"cache of simulated samples and feature tables (default {DEFAULTS.cache_dir})",
+    )
+
+
+def add_tuning_options(parser: argparse.ArgumentParser, *, shared: bool) -> None:
+    """The Optuna options; ``shared`` (``egid tune``) makes ``--storage`` and ``--study-name`` required."""
+    add = parser.add_argument
+    add(
+        "--trials",
+        type=option_type("trials"),
+        metavar="N",
+        help=f"finished Optuna trials per tree model and study (default {DEFAULTS.trials})",
+    )
+    add("--timeout", type=option_type("timeout"), metavar="SECONDS", help="tuning time limit per tree model")
+    add(
+        "--tuning-rows",
+        type=option_type("tuning_rows"),
+        metavar="N",
+        help=f"tune on at most N training events (default {DEFAULTS.tuning_rows})",
+    )
+    add("--storage", metavar="URL", required=shared, help="shared Optuna storage, e.g. postgresql://user@host/db")
+    add("--study-name", metavar="NAME", required=shared, help="prefix of the shared study names in --storage")
+    add(
+        "--heartbeat",
+        type=option_type("heartbeat"),
+        metavar="SECONDS",
+        help=f"heartbeat of running trials in --storage (default {DEFAULTS.heartbeat})",
+    )
+
+
+def command_line_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The options given on the command line, as :func:`egid.pipelines.config.load_config` overrides.
+
+    One file given to ``--electrons``/``--photons`` stays a plain string (as in a config file); several stay a list.
+    """
+    skip = ("command", "handler", "verbose", "config")
+    options = {key: value for key, value in vars(args).items() if key not in skip}
+    return {key: v[0] if isinstance(v, list) and len(v) == 1 else v for key, v in options.items()}
+
+
+def resolved(config: RunConfig) -> RunConfig:
+    """The settings with every default decided: the embedded simulation's files, the data label, simulated."""
+    if not config.uses_embedded_simulation:
+        label = config.data_label or "CMS Open Data"
+        return dataclasses.replace(config, data_label=label, simulated=bool(config.simulated))
+    from egid.simulation import default_sample
+
+    electrons, photons = default_sample(config.n_per_class, seed=config.seed, cache_dir=config.cache_dir)
+    return dataclasses.replace(
+        config,
+        electrons=str(electrons),
+        photons=str(photons),
+        data_label=config.data_label or "egid simulation",
+        simulated=True if config.simulated is None else config.simulated,
+    )
+
+
+@dataclass(frozen=True)
+class PreparedData:
+    """The events of a run, their feature table (rows in dataset order) and the train/validation/test split."""
+
+    dataset: EventDataset
+    table: pd.DataFrame
+    split: Split
+
+
+def load_events(config: RunConfig) -> EventDataset:
+    """Open and validate the events of the resolved ``config`` (files and globs expanded, both classes present)."""
+    dataset = load_dataset(
+        electrons=input_files(config.electrons, option="--electrons"),
+        photons=input_files(config.photons, option="--photons"),
+        data=config.data,
+        max_events=config.max_events,
+        seed=config.seed,
+    )
+    require_both_classes(dataset.labels, name=shorten(", ".join(dataset.paths), 200))
+    return dataset
+
+
+def feature_table(dataset: EventDataset, config: RunConfig, timer: StepTimer) -> pd.DataFrame:
+    """The feature table of ``dataset`` from the cache under ``cache_dir/features``.
+
+    Computed in this process or, with ``scheduler``/``workers``, on a Dask cluster one file per task
+    (:mod:`egid.features.distributed`).
+    """
+    cache = Path(config.cache_dir) / "features"
+    with timer.step("features"):
+        if config.scheduler is None and config.workers is None:
+            return cached_table(dataset, cache_dir=cache)
+        from egid.features.distributed import dask_client, extract_distributed
+
+        with dask_client(scheduler=config.scheduler, workers=config.workers) as client:
+            return extract_distributed(dataset, client=client, cache_dir=cache)
+
+
+def prepare_data(config: RunConfig, timer: StepTimer) -> PreparedData:
+    """:func:`load_events`, :func:`feature_table` and the seeded train/validation/test split of ``config``."""
+    dataset = load_events(config)
+    table = feature_table(dataset, config, timer)
+    return PreparedData(dataset=dataset, table=table, split=stratified_split(dataset.labels, seed=config.seed))
+
+
+def fit_settings(config: RunConfig) -> FitSettings:
+    """How to fit the models of ``config``. A database ``storage`` is opened here, with the chosen heartbeat."""
+    shared = config.storage is not None and config.study_name is not None
+    storage = config.storage
+    return FitSettings(
+        trials=config.trials,
+        timeout=config.timeout,
+        tuning_rows=config.tuning_rows,
+        storage=open_rdb(storage, heartbeat=config.heartbeat) if storage and "://" in storage else storage,
+        study_name=config.study_name,
+        # A study named on the command line in a shared storage is joined, not refused: workers fill it.
+        resume=config.resume or shared,
+        seed=config.seed,
+        cnn=config.cnn,
+        cnn_folds=config.cnn_folds,
+        cnn_epochs=config.cnn_epochs,
+    )
