@@ -1,0 +1,316 @@
+"""Trigger firmware of a boosted-tree model with conifer: the HLS project, its C++ emulation, resource estimates.
+
+conifer (https://github.com/thesps/conifer, 1.11) turns a tree ensemble into an intermediate form (a plain dict,
+:data:`Ensemble`) and writes it out through a backend: ``xilinxhls`` writes the Vivado/Vitis HLS project of the
+firmware, ``cpp`` compiles (g++, pybind11, nlohmann-json) a bit-accurate C++ emulation in ``float``, ``double`` or
+``ap_fixed<W,I>`` arithmetic. Everything conifer-specific in egid lives in this module.
+
+Conversion:
+
+* XGBoost: conifer's XGBoost converter reads the booster (split ``x < t``, base score as log-odds), with each
+  threshold set back to XGBoost's float32 (:func:`ensemble_from_xgboost`).
+* LightGBM: conifer has no LightGBM converter, so the booster goes through egid's ONNX graph
+  (:func:`egid.models.export.to_onnx`): its nodes are ``BRANCH_LEQ`` (``x <= t``) with each threshold rounded down
+  to float32, which for float32 inputs takes exactly LightGBM's branches. conifer 1.11's ONNX converter reads the
+  class count from a ``ZipMap`` node, requires a ``base_values`` attribute and takes the leaf values
+  (``class_weights``) in the order the leaves appear among the nodes; egid's graphs (``zipmap=False``, no base
+  value, leaf values listed in onnxmltools' traversal order) meet none of the three, so
+  :func:`ensemble_from_onnx` hands it a two-node copy of the graph that does (base value 0: the LightGBM margin
+  has none).
+
+conifer's score (:meth:`Emulation.decision_function`) is the raw sum of the leaf values: the log-odds of the
+electron class, to which :meth:`Emulation.predict` applies the sigmoid. conifer routes no missing values (a NaN
+feature takes neither learned default direction), so the emulation refuses NaN inputs; a trigger's features
+are always defined.
+
+The ``ap_fixed`` headers come from the hls4ml wheel (``hls4ml/templates/vivado/ap_types``, conifer's wheel lacks
+them), handed to conifer through ``XILINX_AP_INCLUDE`` unless that is already set.
+"""
+
+from __future__ import annotations
+
+import copy
+import gc
+import importlib.util
+import logging
+import os
+import re
+import warnings
+from pathlib import Path
+from typing import Any, TypeAlias
+
+import numpy as np
+import numpy.typing as npt
+
+from egid.detector.schema import FloatArray
+
+__all__ = (
+    "DEFAULT_CLOCK_PERIOD_NS",
+    "DEFAULT_FPGA_PART",
+    "FLOAT_PRECISIONS",
+    "Emulation",
+    "Ensemble",
+    "build_emulation",
+    "check_precision",
+    "ensemble_from_onnx",
+    "ensemble_from_xgboost",
+    "fixed_point",
+    "integer_bits",
+    "performance_estimates",
+    "reference_decision_function",
+    "write_hls_project",
+)
+
+logger = logging.getLogger(__name__)
+
+Ensemble: TypeAlias = dict[str, Any]
+"""conifer's intermediate form of a tree ensemble (keys ``n_trees``, ``max_depth``, ``trees``, ``init_predict``,
+``splitting_convention``, ...)."""
+
+FLOAT_PRECISIONS = ("float", "double")
+"""Floating-point emulation precisions (no ``ap_fixed`` headers needed)."""
+DEFAULT_FPGA_PART = "xcvu9p-flgb2104-2L-e"
+"""The FPGA of conifer's HLS default configuration (a Virtex UltraScale+ VU9P, as in the CMS Phase-2 trigger)."""
+DEFAULT_CLOCK_PERIOD_NS = 5.0
+"""HLS clock period in ns (200 MHz, conifer's default)."""
+_AP_INCLUDE = "XILINX_AP_INCLUDE"
+_PROJECT = "egid_bdt"
+_FIXED = re.compile(r"ap_fixed<\s*(\d+)\s*,\s*(-?\d+)\s*(?:,\s*AP_[A-Z_]+\s*)*>")
+# Rounding to nearest (ties to even) and saturation: values beyond the range clip instead of wrapping around.
+_FIXED_MODES = "AP_RND_CONV,AP_SAT"
+
+
+def fixed_point(width: int, integer: int) -> str:
+    """The ``ap_fixed`` type of ``width`` bits with ``integer`` integer bits (sign included), rounding, saturating.
+
+    Its step is ``2**-(width - integer)`` and its range ``[-2**(integer-1), 2**(integer-1))``.
+    """
+    if not 1 <= integer <= width:
+        msg = f"Expected 1 <= integer bits <= width; got ap_fixed<{width},{integer}>."
+        raise ValueError(msg)
+    return f"ap_fixed<{width},{integer},{_FIXED_MODES}>"
+
+
+def check_precision(precision: str) -> str:
+    """Return ``precision`` if it is ``float``, ``double`` or an ``ap_fixed<W,I[,modes]>`` with ``1 <= I <= W``.
+
+    Raises
+    ------
+    ValueError
+        Naming the accepted forms.
+    """
+    match = _FIXED.fullmatch(precision.strip())
+    if precision in FLOAT_PRECISIONS or (match and 1 <= int(match[2]) <= int(match[1])):
+        return precision.strip()
+    msg = f"expected 'float', 'double' or 'ap_fixed<W,I>' with 1 <= I <= W; got {precision!r}"
+    raise ValueError(msg)
+
+
+def ensemble_from_xgboost(booster: Any) -> Ensemble:
+    """conifer's intermediate form of an ``xgboost.Booster`` (binary logistic), through conifer's converter.
+
+    XGBoost compares float32 inputs to float32 thresholds; conifer reads them from the booster's text dump, whose
+    decimal is not exactly the float32. An input equal to the threshold then branched the other way (a log-odds
+    error of 0.4 on one event in ten of ``tests/models/test_firmware.py``), so each threshold is set back to its
+    float32 value.
+    """
+    from conifer.converters import get_converter
+
+    ensemble: Ensemble = get_converter("xgboost").convert(booster)
+    for tree in (tree for trees in ensemble["trees"] for tree in trees):
+        tree["threshold"] = [float(np.float32(t)) for t in tree["threshold"]]
+    return ensemble
+
+
+def ensemble_from_onnx(graph: Any) -> Ensemble:
+    """conifer's intermediate form of an egid ONNX tree graph (``onnx.ModelProto`` from :func:`to_onnx`).
+
+    Only the ``TreeEnsembleClassifier`` node is read; see the module notes for the ZipMap and ``base_values``
+    that conifer 1.11 needs and egid's graphs lack.
+    """
+    import onnx
+    from conifer.converters import get_converter
+
+    trees = next((node for node in graph.graph.node if node.op_type == "TreeEnsembleClassifier"), None)
+    if trees is None:
+        msg = "Expected an ONNX graph with a TreeEnsembleClassifier node (an egid tree export)."
+        raise ValueError(msg)
+    node = copy.deepcopy(trees)
+    _leaves_in_node_order(node)
+    if not any(attribute.name == "base_values" for attribute in node.attribute):
+        node.attribute.append(onnx.helper.make_attribute("base_values", [0.0]))
+    zipmap = onnx.helper.make_node(
+        "ZipMap", [node.output[1]], ["zipped"], name="ZipMap", domain="ai.onnx.ml", classlabels_int64s=[0, 1]
+    )
+    adapted = onnx.helper.make_model(
+        onnx.helper.make_graph([node, zipmap], "egid_trees", list(graph.graph.input), list(graph.graph.output))
+    )
+    ensemble: Ensemble = get_converter("onnx").convert(adapted)
+    return ensemble
+
+
+def _leaves_in_node_order(node: Any) -> None:
+    """Reorder the ``class_*`` attributes of a TreeEnsemble node to follow its ``nodes_*`` order."""
+    attributes = {attribute.name: attribute for attribute in node.attribute}
+    position = {
+        key: k
+        for k, key in enumerate(zip(attributes["nodes_treeids"].ints, attributes["nodes_nodeids"].ints, strict=True))
+    }
+    keys = zip(attributes["class_treeids"].ints, attributes["class_nodeids"].ints, strict=True)
+    order = np.argsort([position[key] for key in keys], kind="stable")
+    for name in ("class_treeids", "class_nodeids", "class_ids"):
+        values = [attributes[name].ints[k] for k in order]
+        del attributes[name].ints[:]
+        attributes[name].ints.extend(values)
+    weights = [attributes["class_weights"].floats[k] for k in order]
+    del attributes["class_weights"].floats[:]
+    attributes["class_weights"].floats.extend(weights)
+
+
+def integer_bits(ensemble: Ensemble) -> int:
+    """Integer bits (sign included) an ``ap_fixed`` needs to hold every threshold and every partial score sum.
+
+    The score bound is ``|init| + sum over trees of max |leaf value|`` (log-odds); inputs beyond the range
+    saturate, which keeps their side of every threshold.
+    """
+    thresholds = [
+        abs(t)
+        for trees in ensemble["trees"]
+        for tree in trees
+        for t, f in zip(tree["threshold"], tree["feature"], strict=True)
+        if f >= 0
+    ]
+    leaves = [
+        max(abs(v) for v, f in zip(tree["value"], tree["feature"], strict=True) if f < 0)
+        for trees in ensemble["trees"]
+        for tree in trees
+    ]
+    bound = max([*thresholds, abs(float(ensemble["init_predict"][0])) + sum(leaves), 1.0])
+    return int(np.floor(np.log2(bound))) + 2
+
+
+def _ap_types_dir() -> Path:
+    spec = importlib.util.find_spec("hls4ml")
+    if spec is None or not spec.submodule_search_locations:
+        msg = "ap_fixed emulation needs the ap_types headers of the hls4ml wheel: pip install 'egid[deploy]'"
+        raise RuntimeError(msg)
+    return Path(next(iter(spec.submodule_search_locations))) / "templates" / "vivado" / "ap_types"
+
+
+def _config(backend: str, precision: str, directory: Path) -> dict[str, Any]:
+    return {"Backend": backend, "ProjectName": _PROJECT, "OutputDir": str(directory), "Precision": precision}
+
+
+def _conifer_model(ensemble: Ensemble, config: dict[str, Any] | None) -> Any:
+    from conifer.model import make_model
+
+    # conifer's backends pad and annotate the trees in place; keep the caller's ensemble intact.
+    return make_model(copy.deepcopy(ensemble), config)
+
+
+def reference_decision_function(ensemble: Ensemble, X: npt.ArrayLike) -> FloatArray:
+    """conifer's plain-Python evaluation of ``ensemble`` (float64, no compilation): the log-odds of each row.
+
+    The reference the compiled emulations are compared to, and a quick check of a conversion.
+    """
+    values = np.asarray(X, dtype=np.float64)
+    return np.asarray(_conifer_model(ensemble, None).decision_function(values), dtype=np.float64).reshape(len(values))
+
+
+class Emulation:
+    """conifer's compiled C++ emulation of an ensemble at one precision.
+
+    Parameters
+    ----------
+    ensemble : Ensemble
+        From :func:`ensemble_from_xgboost` or :func:`ensemble_from_onnx`.
+    precision : str
+        ``float``, ``double`` or an ``ap_fixed`` (see :func:`fixed_point`), for inputs, thresholds and scores.
+    directory : path
+        Where conifer writes the project and the shared library (``conifer_bridge_*.so``), which must stay there
+        while the emulation is used.
+    """
+
+    def __init__(self, ensemble: Ensemble, precision: str, directory: str | os.PathLike[str]) -> None:
+        self.precision = check_precision(precision)
+        self.directory = Path(directory)
+        if self.precision not in FLOAT_PRECISIONS:
+            os.environ.setdefault(_AP_INCLUDE, str(_ap_types_dir()))
+        self.n_features = int(ensemble["n_features"])
+        self._model = _conifer_model(ensemble, _config("cpp", self.precision, self.directory))
+        logger.debug("conifer: compiling the %s emulation in %s", self.precision, self.directory)
+        try:
+            self._model.compile()
+        except Exception as err:  # conifer raises a bare Exception when g++ fails.
+            msg = f"conifer could not compile the {self.precision} emulation in {self.directory}: {err}"
+            raise RuntimeError(msg) from err
+
+    def decision_function(self, X: npt.ArrayLike) -> FloatArray:
+        """The emulated score of each row of ``X`` (n, n_features): the log-odds of the electron class.
+
+        Raises
+        ------
+        ValueError
+            If ``X`` has the wrong number of columns or holds NaN (conifer routes no missing values).
+        """
+        values = np.asarray(X, dtype=np.float64)
+        if values.ndim != 2 or values.shape[1] != self.n_features:
+            msg = f"Expected an array of shape (n, {self.n_features}); got shape {values.shape}."
+            raise ValueError(msg)
+        if np.isnan(values).any():
+            msg = f"{int(np.isnan(values).any(axis=1).sum())} rows hold NaN; conifer routes no missing values."
+            raise ValueError(msg)
+        if len(values) == 0:
+            return np.zeros(0)
+        return np.asarray(self._model.decision_function(values), dtype=np.float64).reshape(len(values))
+
+    def predict(self, X: npt.ArrayLike) -> FloatArray:
+        """The emulated electron probability of each row: the sigmoid of :meth:`decision_function`."""
+        return np.asarray(1.0 / (1.0 + np.exp(-self.decision_function(X))), dtype=np.float64)
+
+
+def build_emulation(ensemble: Ensemble, precision: str, directory: str | os.PathLike[str]) -> Emulation:
+    """Compile conifer's C++ emulation of ``ensemble`` at ``precision`` in ``directory`` (g++, seconds)."""
+    return Emulation(ensemble, precision, directory)
+
+
+def write_hls_project(
+    ensemble: Ensemble,
+    precision: str,
+    directory: str | os.PathLike[str],
+    *,
+    fpga_part: str = DEFAULT_FPGA_PART,
+    clock_period_ns: float = DEFAULT_CLOCK_PERIOD_NS,
+) -> Path:
+    """Write the Vivado/Vitis HLS project of the firmware (conifer's ``xilinxhls`` backend, unrolled trees).
+
+    ``directory`` receives ``firmware/`` (``BDT.h``, ``parameters.h``, ``egid_bdt.cpp``), the test bench and the
+    ``build_hls.tcl`` that HLS synthesis runs; no Xilinx tool is needed to write it.
+    """
+    config = _config("xilinxhls", check_precision(precision), Path(directory))
+    config |= {"XilinxPart": fpga_part, "ClockPeriod": str(clock_period_ns), "Unroll": True, "AcceleratorConfig": None}
+    with warnings.catch_warnings():
+        # conifer 1.11's HLS writer opens its templates without closing them; collect those file objects here so
+        # their ResourceWarnings stay inside this call instead of surfacing at a random later collection.
+        warnings.simplefilter("ignore", ResourceWarning)
+        _conifer_model(ensemble, config).write()
+        gc.collect()
+    return Path(directory)
+
+
+def performance_estimates(ensemble: Ensemble) -> dict[str, int]:
+    """conifer's estimates of the HLS firmware's latency (clock cycles), LUT and FF use.
+
+    They come from conifer 1.11's performance models (``conifer.utils.performance``: BDTs that conifer's authors
+    fitted to HLS synthesis results as a function of the ensemble's size, depth, sparsity and feature use), not
+    from a synthesis of this model; conifer itself calls them experimental.
+
+    Returns
+    -------
+    dict
+        ``latency`` (clock cycles), ``lut`` and ``ff``.
+    """
+    from conifer.utils.performance import performance_estimates as estimate
+
+    estimates = estimate(_conifer_model(ensemble, None), backend="xilinxhls")
+    return {key: int(value) for key, value in estimates.items()}

@@ -1,0 +1,192 @@
+"""``egid export``: a run's boosted trees as trigger firmware (conifer) or compiled C (tl2cgen), checked on events.
+
+``--target conifer`` writes each booster's HLS project, builds conifer's C++ emulation in double precision and at
+each ``ap_fixed`` width of the scan, and reports the emulated AUC and score error against the native booster, and
+conifer's latency/LUT/FF estimates. ``--target c`` writes each booster's C source and shared library and reports
+its parity. The events come from a labelled feature table (``egid features --out TABLE``; the stacked model set
+also needs a ``cnn_score`` column). Everything is built in a temporary folder next to ``--out``, renamed at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from egid.detector import InputError
+from egid.features.extract import LABEL_COLUMN
+from egid.models.export import load_tree_model, native_path, onnx_path
+from egid.models.manifest import read_manifest
+from egid.models.trees import TREE_KINDS, TreeKind, TreeModel
+from egid.pipelines.bundle import model_sets
+
+__all__ = ("configure", "run")
+
+logger = logging.getLogger(__name__)
+
+TARGETS = ("conifer", "c")
+DEFAULT_EVENTS = 4000
+
+
+def _widths(text: str) -> tuple[int, ...]:
+    try:
+        widths = tuple(sorted({int(part) for part in text.split(",")}))
+    except ValueError:
+        widths = ()
+    if not widths or not all(2 <= w <= 64 for w in widths):
+        msg = f"expected comma-separated ap_fixed widths between 2 and 64 bits, got {text!r}"
+        raise argparse.ArgumentTypeError(msg)
+    return widths
+
+
+def _precision(text: str) -> str:
+    from egid.models.firmware import check_precision
+
+    try:
+        return check_precision(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 2:
+        msg = f"expected at least 2 events, got {value}"
+        raise argparse.ArgumentTypeError(msg)
+    return value
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    """Give ``export`` its options."""
+    parser.add_argument("--model-dir", required=True, metavar="RUN", help="a run directory, its models/ or a model set")
+    parser.add_argument("--target", required=True, choices=TARGETS, help="conifer firmware or compiled C")
+    parser.add_argument("--table", required=True, metavar="FILE", help="labelled feature table (parquet) to check on")
+    parser.add_argument("--out", required=True, metavar="DIR", help="output folder to create (must not exist)")
+    parser.add_argument(
+        "--model-set", metavar="NAME", help="model set of the run (default: features_only or the only one)"
+    )
+    parser.add_argument("--model", choices=TREE_KINDS, help="only this booster (default: both)")
+    parser.add_argument("--events", type=_positive, default=DEFAULT_EVENTS, metavar="N",
+                        help=f"check on N events drawn stratified by class (default: {DEFAULT_EVENTS})")  # fmt: skip
+    parser.add_argument("--widths", type=_widths, metavar="W,W,...", help="ap_fixed widths of the conifer scan "
+                        "(default: 8,10,12,14,16,18,24)")  # fmt: skip
+    parser.add_argument("--precision", type=_precision, metavar="TYPE",
+                        help="precision of the HLS project, e.g. 'ap_fixed<18,8>' (default: 18 bits, integer bits "
+                        "fitted to the thresholds and scores)")  # fmt: skip
+    parser.add_argument("--data-label", default="egid simulation", metavar="TEXT", help="name of the data on the plot")
+    parser.add_argument("--simulated", action="store_true", help="the events are simulated (the plot says so)")
+    parser.set_defaults(handler=run)
+
+
+def _model_set(model_dir: str, name: str | None) -> Path:
+    folders = model_sets(model_dir)
+    if name is not None:
+        chosen = [folder for folder in folders if folder.name == name]
+        if not chosen:
+            msg = f"{model_dir}: no model set {name!r}; it has {[folder.name for folder in folders]}"
+            raise InputError(msg)
+        return chosen[0]
+    return next((folder for folder in folders if folder.name == "features_only"), folders[0])
+
+
+def _kinds(folder: Path, only: TreeKind | None, target: str) -> list[TreeKind]:
+    artifacts = read_manifest(folder, feature_names=None, feature_set_version=None).artifacts
+    kinds = [k for k in TREE_KINDS if native_path(folder, k).name in artifacts and only in (None, k)]
+    if not kinds:
+        msg = f"{folder}: no {only or ' or '.join(TREE_KINDS)} model in this model set"
+        raise InputError(msg)
+    if target == "conifer" and "lightgbm" in kinds and onnx_path(folder, "lightgbm").name not in artifacts:
+        msg = f"{folder}: no lightgbm.onnx (its parity check failed at export); conifer reads LightGBM through it"
+        raise InputError(msg)
+    return kinds
+
+
+def _read_table(path: str, columns: set[str]) -> pd.DataFrame:
+    try:
+        table = pd.read_parquet(path)
+    except (OSError, ValueError) as err:
+        msg = f"{path}: cannot read the feature table ({str(err).splitlines()[0]})"
+        raise InputError(msg) from None
+    missing = sorted(columns - set(table.columns))
+    if missing:
+        msg = f"{path}: feature table lacks the column(s) {missing[:5]}{' ...' if len(missing) > 5 else ''}"
+        raise InputError(msg)
+    labels = table[LABEL_COLUMN].to_numpy()
+    if not np.isin(labels, (0.0, 1.0)).all() or len(np.unique(labels)) < 2:
+        msg = f"{path}: '{LABEL_COLUMN}' must hold both classes, 1 (electron) and 0 (photon), and nothing else"
+        raise InputError(msg)
+    return table
+
+
+def _check_out(out: Path) -> None:
+    if out.exists():
+        msg = f"{out}: already exists; give a new output folder"
+        raise InputError(msg)
+    if not out.parent.is_dir():
+        msg = f"{out.parent}: no such directory to create {out.name} in"
+        raise InputError(msg)
+
+
+def _export_one(args: argparse.Namespace, folder: Path, model: TreeModel, table: pd.DataFrame, out: Path) -> Any:
+    from egid.pipelines import deploy
+
+    kind = model.kind
+    sample = table.iloc[deploy.stratified_sample(table[LABEL_COLUMN].to_numpy(), args.events, seed=0)]
+    if args.target == "c":
+        return deploy.compiled_export(model, sample[list(model.feature_names)], out)
+    from egid.models import firmware
+
+    defined = table[table[list(model.feature_names)].notna().all(axis=1)]
+    events = defined.iloc[deploy.stratified_sample(defined[LABEL_COLUMN].to_numpy(), args.events, seed=0)]
+    if kind == "xgboost":
+        ensemble = firmware.ensemble_from_xgboost(model.booster)
+    else:
+        import onnx
+
+        ensemble = firmware.ensemble_from_onnx(onnx.load(str(onnx_path(folder, kind))))
+    section = deploy.conifer_export(
+        model,
+        ensemble,
+        events[list(model.feature_names)],
+        events[LABEL_COLUMN].to_numpy(),
+        out,
+        widths=args.widths or deploy.DEFAULT_SCAN_WIDTHS,
+        precision=args.precision,
+    )
+    section["events_with_undefined_features_excluded"] = len(table) - len(defined)
+    return section
+
+
+def run(args: argparse.Namespace) -> int:
+    """Validate every input, build the exports in a temporary folder, write the report, rename it to ``--out``."""
+    out = Path(args.out)
+    _check_out(out)
+    folder = _model_set(args.model_dir, args.model_set)
+    kinds = _kinds(folder, args.model, args.target)
+    models = [load_tree_model(folder, kind) for kind in kinds]
+    table = _read_table(args.table, {LABEL_COLUMN, *(name for model in models for name in model.feature_names)})
+    from egid.pipelines import deploy
+
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
+    try:
+        sections = [_export_one(args, folder, model, table, staging / model.kind) for model in models]
+        header = {
+            "model_dir": str(folder),
+            "table": str(args.table),
+            "target": args.target,
+            "events_note": f"at most {args.events} of {len(table)} in {args.table}, drawn stratified by class (seed 0)",
+        }
+        deploy.write_report(staging, sections, header, data=args.data_label, simulated=args.simulated)
+        staging.rename(out)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    print((out / deploy.REPORT_MD).read_text())
+    print(f"export directory: {out}")
+    return 0

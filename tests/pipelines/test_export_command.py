@@ -1,0 +1,107 @@
+"""``egid export``: conifer firmware and compiled C from a run's model directory, its report, and bad inputs."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from egid.features.extract import LABEL_COLUMN
+from egid.pipelines.run import main
+
+
+@pytest.fixture(scope="module")
+def table_file(tree_table, tmp_path_factory):
+    t = tree_table
+    table = pd.concat([t.X_val, t.X_test]).assign(**{LABEL_COLUMN: np.concatenate([t.y_val, t.y_test])})
+    path = tmp_path_factory.mktemp("table") / "features.parquet"
+    table.to_parquet(path, index=False)
+    return path
+
+
+def _export(model_dir, table, out, *extra):
+    return main(["export", "--model-dir", str(model_dir), "--table", str(table), "--out", str(out), *extra])
+
+
+@pytest.mark.slow
+def test_conifer_export_writes_project_emulations_and_report(tree_model_dir, table_file, tmp_path, capsys):
+    out = tmp_path / "fw"
+    assert _export(tree_model_dir, table_file, out, "--target", "conifer", "--model", "xgboost", "--widths", "16") == 0
+    report = json.loads((out / "report.json").read_text())
+    (section,) = report["exports"]
+    assert section["model"] == "xgboost" and section["splitting_convention"] == "<"
+    double, fixed = section["scan"]
+    assert double["precision"] == "double" and double["max_abs_probability_difference"] < 1e-6
+    assert fixed["width"] == 16 and abs(fixed["auc"] - section["native_auc"]) < 0.01
+    assert section["events_with_undefined_features_excluded"] > 0
+    assert (out / "xgboost" / "hls" / "firmware" / "parameters.h").is_file()
+    assert (out / "precision_scan.png").stat().st_size > 10_000
+    assert "| precision | AUC |" in (out / "report.md").read_text()
+    assert [p.name for p in tmp_path.iterdir()] == ["fw"]
+    assert "export directory:" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_c_export_builds_both_libraries(tree_model_dir, table_file, tmp_path):
+    out = tmp_path / "c"
+    assert _export(tree_model_dir, table_file, out, "--target", "c") == 0
+    sections = json.loads((out / "report.json").read_text())["exports"]
+    assert [s["model"] for s in sections] == ["lightgbm", "xgboost"]
+    assert all(s["max_abs_probability_difference"] < 1e-6 for s in sections)
+    assert all(
+        (out / s["model"] / s["library"]).is_file() and (out / s["model"] / "src" / "main.c").is_file()
+        for s in sections
+    )
+
+
+def _one_line_error(capsys, match):
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("egid: error: ") and match in err, err
+    return err
+
+
+def test_existing_output_is_refused(tree_model_dir, table_file, tmp_path, capsys):
+    (tmp_path / "out").mkdir()
+    assert _export(tree_model_dir, table_file, tmp_path / "out", "--target", "c") == 2
+    _one_line_error(capsys, "already exists")
+
+
+def test_missing_model_dir(table_file, tmp_path, capsys):
+    assert _export(tmp_path / "nowhere", table_file, tmp_path / "out", "--target", "c") == 2
+    _one_line_error(capsys, "no such model directory")
+    assert not (tmp_path / "out").exists()
+
+
+def test_table_without_the_model_features(tree_model_dir, tmp_path, capsys):
+    path = tmp_path / "t.parquet"
+    pd.DataFrame({"r9": [0.5, 0.9], LABEL_COLUMN: [0.0, 1.0]}).to_parquet(path)
+    assert _export(tree_model_dir, path, tmp_path / "out", "--target", "c") == 2
+    _one_line_error(capsys, "lacks the column(s)")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["t.parquet"]
+
+
+def test_table_with_one_class(tree_model_dir, table_file, tmp_path, capsys):
+    table = pd.read_parquet(table_file)
+    path = tmp_path / "t.parquet"
+    table.assign(**{LABEL_COLUMN: 1.0}).to_parquet(path)
+    assert _export(tree_model_dir, path, tmp_path / "out", "--target", "c") == 2
+    _one_line_error(capsys, "both classes")
+
+
+def test_unreadable_table(tree_model_dir, tmp_path, capsys):
+    path = tmp_path / "t.parquet"
+    path.write_text("not parquet")
+    assert _export(tree_model_dir, path, tmp_path / "out", "--target", "conifer") == 2
+    _one_line_error(capsys, "cannot read the feature table")
+
+
+@pytest.mark.parametrize(
+    ("option", "value"), [("--widths", "8,x"), ("--widths", "1"), ("--precision", "ap_fixed<4,8>")]
+)
+def test_bad_options_exit_2(option, value, tree_model_dir, table_file, tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        _export(tree_model_dir, table_file, tmp_path / "out", "--target", "conifer", option, value)
+    assert exit_info.value.code == 2
+    assert option in capsys.readouterr().err
