@@ -5,7 +5,7 @@ from __future__ import annotations
 from egid.detector.dataset import DEFAULT_CHUNK, EventDataset, load_dataset, require_both_classes
 from egid.detector.errors import InputError
 from egid.detector.hdf5 import EventFile, EventWriter, atomic_path, check_images, file_digest
-from egid.detector.split import Split, stratified_folds, stratified_split
+from egid.detector.split import Split, stratified_folds, stratified_split, stratified_subsample
 
 __all__ = (
     "DEFAULT_CHUNK",
@@ -21,4 +21,5 @@ __all__ = (
     "require_both_classes",
     "stratified_folds",
     "stratified_split",
+    "stratified_subsample",
 )

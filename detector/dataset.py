@@ -18,6 +18,7 @@ import numpy.typing as npt
 from egid.detector.errors import InputError
 from egid.detector.hdf5 import EventFile, file_digest
 from egid.detector.schema import ELECTRON, IMAGE_SHAPE, PHOTON, Images, IndexArray
+from egid.detector.split import stratified_subsample
 
 __all__ = ("DEFAULT_CHUNK", "EventDataset", "load_dataset", "require_both_classes")
 
@@ -153,7 +154,7 @@ def load_dataset(
         file = EventFile(data, labelled=labelled)
         if np.isnan(file.labels).any():
             return EventDataset([_Selection(file, np.arange(min(file.n_events, max_events or file.n_events)))])
-        return EventDataset([_Selection(file, _stratified_subset(file.labels, max_events, seed))])
+        return EventDataset([_Selection(file, stratified_subsample(file.labels, max_events, seed=seed))])
     if electrons is None or photons is None:
         missing = "--photons" if photons is None else "--electrons"
         msg = f"{missing}: both --electrons and --photons are needed (or a single --data file)"
@@ -161,18 +162,6 @@ def load_dataset(
     files = [EventFile(electrons, expected_label=ELECTRON), EventFile(photons, expected_label=PHOTON)]
     per_class = None if max_events is None else max_events // 2
     return EventDataset([_Selection(f, np.arange(min(f.n_events, per_class or f.n_events))) for f in files])
-
-
-def _stratified_subset(labels: npt.NDArray[np.float32], max_events: int | None, seed: int) -> IndexArray:
-    if max_events is None or max_events >= labels.size:
-        return np.arange(labels.size)
-    rng = np.random.default_rng(seed)
-    chosen = []
-    for value in (ELECTRON, PHOTON):
-        members = np.flatnonzero(labels == value)
-        share = round(max_events * members.size / labels.size)
-        chosen.append(rng.choice(members, size=share, replace=False))
-    return np.sort(np.concatenate(chosen))
 
 
 def require_both_classes(labels: npt.NDArray[np.float32], *, name: str) -> None:

@@ -1,7 +1,8 @@
 """Deterministic stratified splits and folds of a labelled dataset.
 
 The same seed always gives the same train/validation/test split and the same K folds, so the boosted trees
-and the CNN's cross-fitting agree on which events each model may see.
+and the CNN's cross-fitting agree on which events each model may see; and the same seeded subsample, whether
+a single file is cut to ``--max-events`` or the tuning trials train on a part of the training split.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import numpy.typing as npt
 
 from egid.detector.schema import IndexArray
 
-__all__ = ("Split", "stratified_folds", "stratified_split")
+__all__ = ("Split", "stratified_folds", "stratified_split", "stratified_subsample")
 
 
 @dataclass(frozen=True)
@@ -71,3 +72,33 @@ def stratified_folds(labels: npt.ArrayLike, *, n_folds: int, seed: int) -> npt.N
         members = rng.permutation(np.flatnonzero(y == value))
         folds[members] = np.arange(members.size) % n_folds
     return folds
+
+
+def stratified_subsample(labels: npt.ArrayLike, size: int | None, *, seed: int) -> IndexArray:
+    """Sorted positions of a seeded random subsample of about ``size`` events, keeping each class's share.
+
+    Each class contributes ``round(size * n_class / n_events)`` events drawn without replacement (classes in
+    ascending label order, one generator), so the total may differ from ``size`` by rounding.
+
+    Parameters
+    ----------
+    labels : array-like of shape (n_events,)
+        Class labels.
+    size : int or None
+        Events wanted; None, or at least ``n_events``, keeps every position.
+    seed : int
+        Seed of the draw; the same seed and labels give the same positions.
+
+    Returns
+    -------
+    positions : ndarray of shape (n_kept,), int64
+    """
+    y = np.asarray(labels)
+    if size is None or size >= y.size:
+        return np.arange(y.size, dtype=np.int64)
+    rng = np.random.default_rng(seed)
+    parts = [
+        rng.choice(members, size=round(size * members.size / y.size), replace=False)
+        for members in (np.flatnonzero(y == value) for value in np.unique(y))
+    ]
+    return np.sort(np.concatenate(parts)).astype(np.int64)

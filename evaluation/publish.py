@@ -163,7 +163,7 @@ def _draw_all(
         keep(f"importance_{name}", plot_importance_bars(model.importance("gain"), kind="gain", model=name, **style))
         events = table.loc[shap[name].values.index, list(model.feature_names)]
         keep(f"shap_{name}", plot_shap_summary(shap[name], events, model=name, **style))
-    reference = trees.get("lightgbm") or next(iter(trees.values()))
+    reference = next(iter(trees.values()))  # the first tree model in display order
     gain = reference.importance("gain").sort_values(ascending=False, kind="stable")
     top = [name for name in gain.index if name != CNN_SCORE][:_TOP_FEATURES]
     xlabels = {name: _axis_label(name) for name in top}

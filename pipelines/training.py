@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,7 +28,7 @@ import pandas as pd
 
 from egid.detector import EventDataset, Split
 from egid.features import FEATURE_NAMES
-from egid.models import TREE_KINDS, TreeModel, tune_and_fit
+from egid.models import TREE_KINDS, TreeModel, TuningSettings, tune_and_fit
 from egid.pipelines.timing import StepTimer
 
 if TYPE_CHECKING:  # torch is imported only when the CNN runs
@@ -64,38 +63,24 @@ class FitSettings:
 
     Attributes
     ----------
-    trials : int
-        Optuna trials per tree model.
-    timeout : float or None
-        Tuning time limit per tree model, in seconds.
-    tuning_rows : int or None
-        Trials train on at most this many training events (see :func:`egid.models.tune_and_fit`).
-    storage, study_name : str or None
-        Shared Optuna storage URL and study-name prefix; None keeps the studies in the run directory.
-    resume : bool
-        Continue the stored studies.
-    seed : int
-        Seed of every sampler, fold assignment and model.
+    tuning : TuningSettings
+        The settings of every tree study (trials, time limit, tuning subsample, storage, resume, seed, threads,
+        progress bar); ``study_name`` is the prefix of the run's study names (None: ``"egid"``).
     cnn : bool
         Train the CNN head and the stacked trees.
     cnn_folds, cnn_epochs : int
         Folds of the CNN cross-fitting and maximum epochs per fold.
-    threads : int
-        Threads of each booster (the machine's cores by default; results depend on it only through
-        floating-point summation order, and are reproducible for a fixed value).
     """
 
-    trials: int
-    timeout: float | None
-    tuning_rows: int | None
-    storage: str | None
-    study_name: str | None
-    resume: bool
-    seed: int
+    tuning: TuningSettings
     cnn: bool
     cnn_folds: int
     cnn_epochs: int
-    threads: int = dataclasses.field(default_factory=lambda: len(os.sched_getaffinity(0)))
+
+    @property
+    def seed(self) -> int:
+        """Seed of every sampler, fold assignment and model (the tuning seed)."""
+        return self.tuning.seed
 
 
 @dataclass
@@ -146,7 +131,6 @@ def fit_models(
     settings: FitSettings,
     tuning_dir: Path,
     timer: StepTimer,
-    progress: bool = True,
 ) -> tuple[FittedModels, pd.DataFrame]:
     """Tune and fit every model of the run.
 
@@ -173,7 +157,7 @@ def fit_models(
     labels = table["label"].to_numpy()
     with timer.step("tune trees"):
         trees = _tune_trees(
-            table, labels, split, list(FEATURE_NAMES), settings, tuning_dir / "features_only", "", progress=progress
+            table, labels, split, list(FEATURE_NAMES), settings.tuning, tuning_dir / "features_only", ""
         )
     if not settings.cnn:
         return FittedModels(trees=trees), table
@@ -187,7 +171,7 @@ def fit_models(
             n_folds=settings.cnn_folds,
             config=CNNConfig(max_epochs=settings.cnn_epochs),
             seed=settings.seed,
-            progress=progress,
+            progress=settings.tuning.progress,
         )
     table = table.assign(**{CNN_SCORE: cnn.scores})
     with timer.step("tune stacked trees"):
@@ -196,11 +180,10 @@ def fit_models(
             labels,
             split,
             [*FEATURE_NAMES, CNN_SCORE],
-            settings,
+            settings.tuning,
             tuning_dir / "stacked",
             f"+{CNN_MODEL}",
-            warm_starts={kind: dataclasses.asdict(trees[kind].params) for kind in TREE_KINDS},
-            progress=progress,
+            warm_starts={kind: trees[kind].params_dict() for kind in TREE_KINDS},
         )
     return FittedModels(trees=trees | stacked, cnn=cnn), table
 
@@ -210,37 +193,32 @@ def _tune_trees(
     labels: np.ndarray,
     split: Split,
     columns: list[str],
-    settings: FitSettings,
+    settings: TuningSettings,
     out_dir: Path,
     suffix: str,
     warm_starts: Mapping[str, Mapping[str, Any]] | None = None,
-    progress: bool = True,
 ) -> dict[str, TreeModel]:
-    """Tune and fit one tree of each kind on ``columns``; ``warm_starts`` seeds each study's first trial."""
+    """Tune and fit one tree of each kind on ``columns``; ``warm_starts`` seeds each study's first trial.
+
+    The study of model ``name`` is called ``<settings.study_name or "egid">-<name>``.
+    """
     x_train, x_val = table.iloc[split.train][columns], table.iloc[split.validation][columns]
     trees = {}
     for kind in TREE_KINDS:
         name = f"{kind}{suffix}"
         tuned_on = min(len(split.train), settings.tuning_rows or len(split.train))
         logger.info(
-            "tuning %s: %d trials on %d of %d training events", name, settings.trials, tuned_on, len(split.train)
+            "tuning %s: %d trials on %d of %d training events", name, settings.n_trials, tuned_on, len(split.train)
         )
+        study = dataclasses.replace(settings, study_name=f"{settings.study_name or 'egid'}-{name}")
         trees[name] = tune_and_fit(
             kind,
             x_train,
             labels[split.train],
             x_val,
             labels[split.validation],
-            n_trials=settings.trials,
-            timeout=settings.timeout,
-            storage=settings.storage,
-            study_name=f"{settings.study_name or 'egid'}-{name}",
-            resume=settings.resume,
-            seed=settings.seed,
+            study,
             out_dir=out_dir,
-            n_jobs=settings.threads,
             warm_start=(warm_starts or {}).get(kind),
-            tuning_rows=settings.tuning_rows,
-            progress=progress,
         )
     return trees

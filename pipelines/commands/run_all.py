@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import logging
+import os
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +16,7 @@ from egid.detector import atomic_path, load_dataset, require_both_classes, strat
 from egid.evaluation.metrics import format_summary, working_point_thresholds
 from egid.evaluation.publish import DataDescription, cnn_history, publish, shap_on_test_events, tree_history
 from egid.features import cached_table
+from egid.models import TuningSettings
 from egid.pipelines.bundle import export_models
 from egid.pipelines.config import RunConfig, load_config, save_config
 from egid.pipelines.inputs import add_input_arguments
@@ -58,6 +60,7 @@ def run(args: argparse.Namespace) -> int:
     timer = StepTimer()
     with timer.step("simulate or find inputs"):
         config = _resolved(load_config(getattr(args, "config", None), options))
+    settings = _fit_settings(config)  # validated before the run directory exists
     run_dir = new_run_dir(config.out, config.name, resume=config.resume)
     save_config(config, run_dir / "config.yaml")
     data = DataDescription(label=str(config.data_label), simulated=bool(config.simulated))
@@ -72,9 +75,7 @@ def run(args: argparse.Namespace) -> int:
     with timer.step("features"):
         table = cached_table(dataset, cache_dir=Path(config.cache_dir) / "features")
     split = stratified_split(dataset.labels, seed=config.seed)
-    fitted, table = fit_models(
-        table, dataset, split, settings=_fit_settings(config), tuning_dir=run_dir / "tuning", timer=timer
-    )
+    fitted, table = fit_models(table, dataset, split, settings=settings, tuning_dir=run_dir / "tuning", timer=timer)
 
     with timer.step("report"):
         scores = _score_frame(table, split, score_table(fitted.trees, table, with_cnn=fitted.cnn is not None))
@@ -135,14 +136,20 @@ def _resolved(config: RunConfig) -> RunConfig:
 
 
 def _fit_settings(config: RunConfig) -> FitSettings:
-    return FitSettings(
-        trials=config.trials,
+    tuning = TuningSettings(
+        n_trials=config.trials,
         timeout=config.timeout,
         tuning_rows=config.tuning_rows,
         storage=config.storage,
         study_name=config.study_name,
         resume=config.resume,
         seed=config.seed,
+        # Every core: results depend on the thread count only through summation order, reproducibly.
+        n_jobs=len(os.sched_getaffinity(0)),
+        progress=True,
+    )
+    return FitSettings(
+        tuning=tuning,
         cnn=config.cnn,
         cnn_folds=config.cnn_folds,
         cnn_epochs=config.cnn_epochs,
