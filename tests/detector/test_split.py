@@ -1,11 +1,11 @@
-"""Stratified, deterministic, disjoint splits and folds."""
+"""Stratified, deterministic, disjoint splits, folds and subsamples."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from egid.detector import stratified_folds, stratified_split
+from egid.detector import stratified_folds, stratified_split, stratified_subsample
 
 LABELS = np.r_[np.ones(700), np.zeros(300)]
 
@@ -40,3 +40,16 @@ def test_folds_are_balanced_per_class_and_seeded() -> None:
         counts = np.bincount(folds[value == LABELS], minlength=4)
         assert counts.max() - counts.min() <= 1
     np.testing.assert_array_equal(folds, stratified_folds(LABELS, n_folds=4, seed=0))
+
+
+def test_subsample_keeps_each_class_share_and_is_seeded() -> None:
+    rows = stratified_subsample(LABELS, 100, seed=4)
+    assert rows.dtype == np.int64 and np.all(np.diff(rows) > 0)  # sorted, no repeats
+    assert (int(LABELS[rows].sum()), len(rows)) == (70, 100)  # 700:300 -> 70:30, though the labels are sorted
+    np.testing.assert_array_equal(rows, stratified_subsample(LABELS, 100, seed=4))
+    assert not np.array_equal(rows, stratified_subsample(LABELS, 100, seed=5))
+
+
+@pytest.mark.parametrize("size", [None, 1000, 5000])
+def test_subsample_of_at_least_everything_keeps_every_row(size: int | None) -> None:
+    np.testing.assert_array_equal(stratified_subsample(LABELS, size, seed=0), np.arange(LABELS.size))
