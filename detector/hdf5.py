@@ -327,8 +327,9 @@ def _check_labels(
 
 
 def file_digest(path: str | os.PathLike[str], *, block_bytes: int = 1 << 22) -> str:
-    """Return the BLAKE2b hex digest of a file's bytes: a cache key that follows content, not names."""
-    digest = hashlib.blake2b(digest_size=16)
+    """Return the SHA-256 hex digest of a file's bytes: what a model manifest records of each artifact, and the
+    part of a dataset's cache key that follows content, not names."""
+    digest = hashlib.sha256()
     with open(path, "rb") as f:
         while block := f.read(block_bytes):
             digest.update(block)

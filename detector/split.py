@@ -1,7 +1,8 @@
 """Deterministic stratified splits and folds of a labelled dataset.
 
 The same seed always gives the same train/validation/test split and the same K folds, so the boosted trees
-and the CNN's cross-fitting agree on which events each model may see.
+and the CNN's cross-fitting agree on which events each model may see; and the same seeded subsample, whether
+a single file is cut to ``--max-events`` or the tuning trials train on a part of the training split.
 """
 
 from __future__ import annotations

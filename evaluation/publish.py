@@ -166,7 +166,7 @@ def _draw_all(
         events = table.loc[shown, list(tree.feature_names)]
         labels = scores["label"].to_numpy()[table.index.get_indexer(shown)]
         keep(f"shap_{name}", plot_shap_summary(shap[name], events, labels=labels, model=name, **style))
-    reference = trees.get("lightgbm") or next(iter(trees.values()))
+    reference = next(iter(trees.values()))  # the first tree model in display order
     gain = reference.importance("gain").sort_values(ascending=False, kind="stable")
     top = [name for name in gain.index if name != CNN_SCORE][:_TOP_FEATURES]
     xlabels = {name: _axis_label(name) for name in top}

@@ -9,7 +9,6 @@ artifact, a corrupted one, or a model built for other features.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import platform
@@ -19,9 +18,9 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from egid.detector import InputError, atomic_path
+from egid.detector import InputError, atomic_path, file_digest
 
-__all__ = ("MANIFEST_NAME", "Manifest", "artifact_digests", "read_manifest", "sha256_of", "write_manifest")
+__all__ = ("MANIFEST_NAME", "Manifest", "artifact_digests", "read_manifest", "write_manifest")
 
 MANIFEST_NAME = "manifest.json"
 _FORMAT = 1
@@ -68,15 +67,6 @@ class Manifest:
     extra: Mapping[str, Any] = field(default_factory=dict)
 
 
-def sha256_of(path: str | os.PathLike[str], *, block_bytes: int = 1 << 22) -> str:
-    """Return the SHA-256 hex digest of a file's bytes."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(block_bytes):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def artifact_digests(model_dir: str | os.PathLike[str]) -> dict[str, str]:
     """Return relative path -> SHA-256 for every file under ``model_dir``, sorted by path.
 
@@ -91,7 +81,7 @@ def artifact_digests(model_dir: str | os.PathLike[str]) -> dict[str, str]:
         and path.name != MANIFEST_NAME
         and not any(part.startswith(".") for part in path.relative_to(root).parts)
     )
-    return {path.relative_to(root).as_posix(): sha256_of(path) for path in files}
+    return {path.relative_to(root).as_posix(): file_digest(path) for path in files}
 
 
 def _library_versions() -> dict[str, str]:
@@ -211,7 +201,7 @@ def read_manifest(
         if not artifact.is_file():
             msg = f"{artifact}: artifact listed in {path} is missing"
             raise InputError(msg)
-        if sha256_of(artifact) != digest:
+        if file_digest(artifact) != digest:
             msg = f"{artifact}: SHA-256 differs from {path}; the file is corrupted or was replaced"
             raise InputError(msg)
     if feature_set_version is not None and manifest.feature_set_version != str(feature_set_version):

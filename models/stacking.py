@@ -52,6 +52,7 @@ from egid.models.cnn import (
 )
 from egid.models.cnn_budget import DEFAULT_FOLDS
 from egid.models.history import TrainingHistory
+from egid.models.onnx_parity import ONNX_TOLERANCE
 
 __all__ = ("CNN_FILES", "DEFAULT_FOLDS", "CNNEnsemble", "CrossFitResult", "cross_fit_cnn")
 
@@ -64,8 +65,6 @@ CNN_FILES = (CONFIG_FILE, TRANSFORM_FILE, "cnn_fold{k}.pt", "cnn_fold{k}.onnx")
 """The files :meth:`CNNEnsemble.save` writes into a model directory (``{k}`` = 0 .. K-1)."""
 
 ONNX_OPSET = 17
-ONNX_TOLERANCE = 1e-5
-"""Largest |ONNX - torch| probability difference accepted; a worse ONNX file is not written."""
 _PREPARE_CHUNK = 8192
 
 

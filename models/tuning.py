@@ -22,9 +22,9 @@ import json
 import logging
 import os
 import zlib
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -32,80 +32,29 @@ import optuna
 import pandas as pd
 from optuna.study import MaxTrialsCallback
 from optuna.trial import FixedTrial, TrialState
-from optuna_integration import LightGBMPruningCallback, XGBoostPruningCallback
 
-from egid.detector import InputError, atomic_path
+from egid.detector import InputError, atomic_path, stratified_subsample
+from egid.models.boosters import BoosterParams, TreeKind, get_booster_library
 from egid.models.interrupt import TrialBoundaryInterrupt
 from egid.models.storage import JOURNAL_NAME, StorageSpec, fail_dead_trials, open_storage
-from egid.models.trees import TREE_KINDS, LightGBMParams, Params, TreeKind, TreeModel, XGBoostParams, fit_tree_model
+from egid.models.trees import TreeModel, fit_tree_model
+from egid.models.tuning_settings import TuningSettings
 
 __all__ = (
     "JOURNAL_NAME",
+    "TuningSettings",
     "best_params_path",
-    "lightgbm_space",
     "open_study",
-    "space_of",
     "trials_path",
     "tune",
     "tune_and_fit",
-    "tuning_subsample",
-    "xgboost_space",
 )
 
 logger = logging.getLogger(__name__)
 
-LEARNING_RATE_MIN = 0.02
-"""Smallest learning rate tried. Below it the trees need over 2000 rounds on the full 348k training events (an
-XGBoost refit at 0.011 took 1876 rounds, 6 minutes on 2 cores) for under 0.002 more validation AUC."""
 
 _FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
 _BEST_ITERATION = "best_iteration"
-
-
-def lightgbm_space(trial: optuna.Trial) -> LightGBMParams:
-    """The LightGBM search space: capacity, minimum leaf size, L1/L2 and feature/event sampling."""
-    return LightGBMParams(
-        learning_rate=trial.suggest_float("learning_rate", LEARNING_RATE_MIN, 0.3, log=True),
-        num_leaves=trial.suggest_int("num_leaves", 8, 256, log=True),
-        max_depth=trial.suggest_int("max_depth", 3, 12),
-        min_child_samples=trial.suggest_int("min_child_samples", 5, 200, log=True),
-        min_child_weight=trial.suggest_float("min_child_weight", 1e-3, 10.0, log=True),
-        reg_alpha=trial.suggest_float("reg_alpha", 1e-8, 10.0, log=True),
-        reg_lambda=trial.suggest_float("reg_lambda", 1e-8, 10.0, log=True),
-        colsample_bytree=trial.suggest_float("colsample_bytree", 0.4, 1.0),
-        subsample=trial.suggest_float("subsample", 0.4, 1.0),
-        subsample_freq=trial.suggest_int("subsample_freq", 1, 7),
-        min_split_gain=trial.suggest_float("min_split_gain", 1e-8, 1.0, log=True),
-    )
-
-
-def xgboost_space(trial: optuna.Trial) -> XGBoostParams:
-    """The XGBoost search space: depth, minimum child weight, split penalty, L1/L2 and sampling."""
-    return XGBoostParams(
-        learning_rate=trial.suggest_float("learning_rate", LEARNING_RATE_MIN, 0.3, log=True),
-        max_depth=trial.suggest_int("max_depth", 2, 10),
-        min_child_weight=trial.suggest_float("min_child_weight", 1e-2, 20.0, log=True),
-        gamma=trial.suggest_float("gamma", 1e-8, 1.0, log=True),
-        reg_alpha=trial.suggest_float("reg_alpha", 1e-8, 10.0, log=True),
-        reg_lambda=trial.suggest_float("reg_lambda", 1e-8, 10.0, log=True),
-        subsample=trial.suggest_float("subsample", 0.4, 1.0),
-        colsample_bytree=trial.suggest_float("colsample_bytree", 0.4, 1.0),
-    )
-
-
-def space_of(kind: TreeKind) -> Callable[[optuna.Trial], Params]:
-    """Return the search-space function of ``kind``."""
-    spaces: dict[str, Callable[[optuna.Trial], Params]] = {"lightgbm": lightgbm_space, "xgboost": xgboost_space}
-    if kind not in spaces:
-        msg = f"Expected a tree kind among {TREE_KINDS}; got {kind!r}."
-        raise ValueError(msg)
-    return spaces[kind]
-
-
-def _pruning_callback(kind: TreeKind, trial: optuna.Trial) -> Any:
-    if kind == "lightgbm":
-        return LightGBMPruningCallback(trial, "auc", valid_name="validation")
-    return XGBoostPruningCallback(trial, "validation-auc")
 
 
 def open_study(
@@ -116,8 +65,8 @@ def open_study(
     study_name: str | None = None,
     resume: bool = False,
     seed: int = 0,
-    pruner_startup_trials: int = 5,
-    pruner_warmup_rounds: int = 20,
+    pruner_startup_trials: int = TuningSettings.pruner_startup_trials,
+    pruner_warmup_rounds: int = TuningSettings.pruner_warmup_rounds,
 ) -> optuna.Study:
     """Create (or, with ``resume``, load) the study maximising the validation AUC of a ``kind`` model.
 
@@ -172,32 +121,30 @@ def tune(
     y_train: npt.ArrayLike,
     X_val: pd.DataFrame,
     y_val: npt.ArrayLike,
+    settings: TuningSettings,
     *,
-    n_trials: int,
-    timeout: float | None = None,
     out_dir: str | os.PathLike[str],
-    storage: StorageSpec = None,
-    study_name: str | None = None,
-    resume: bool = False,
-    seed: int = 0,
-    max_rounds: int = 2000,
-    early_stopping_rounds: int = 50,
-    n_jobs: int = 1,
-    pruner_startup_trials: int = 5,
-    pruner_warmup_rounds: int = 20,
     warm_start: Mapping[str, Any] | None = None,
-    progress: bool = False,
 ) -> optuna.Study:
-    """Run the study of ``kind`` until it holds ``n_trials`` finished (complete or pruned) trials.
-
-    ``warm_start`` (parameter name -> value, e.g. the best parameters of a related study) is enqueued as the
-    first trial of a new study, so the search starts from a known good point; a resumed study ignores it.
-    ``progress`` shows Optuna's progress bar (trials done, best value so far).
+    """Run the study of ``kind`` until it holds ``settings.n_trials`` finished (complete or pruned) trials.
 
     Trials already finished in a resumed study count toward ``n_trials``: only the missing ones run.
-    ``timeout`` (seconds) stops starting new trials once exceeded; the running trial completes. Storage,
-    resume and pruner arguments are those of :func:`open_study`; training ones those of
-    :func:`egid.models.trees.fit_tree_model`.
+    ``settings.timeout`` (seconds) stops starting new trials once exceeded; the running trial completes.
+    ``settings.tuning_rows`` is not applied here (see :func:`tune_and_fit`): every trial trains on ``X_train``.
+
+    Parameters
+    ----------
+    kind : {"lightgbm", "xgboost"}
+        The library whose search space is explored.
+    X_train, y_train, X_val, y_val
+        As for :func:`egid.models.trees.fit_tree_model`; each trial early-stops on the validation AUC.
+    settings : TuningSettings
+        Trials, storage, pruner and training settings.
+    out_dir : path
+        Tuning directory (holds the default journal storage, see :func:`open_study`).
+    warm_start : mapping of str to Any, optional
+        Parameter name -> value (e.g. the best parameters of a related study), enqueued as the first trial of a
+        new study so the search starts from a known good point; a resumed study ignores it.
 
     Returns
     -------
@@ -205,20 +152,17 @@ def tune(
         Each trial's value is its best validation AUC; its user attribute ``best_iteration`` the number of
         boosting rounds reaching it.
     """
-    if n_trials < 1:
-        msg = f"Expected n_trials >= 1; got {n_trials}."
-        raise ValueError(msg)
     study = open_study(
         kind,
         out_dir=out_dir,
-        storage=storage,
-        study_name=study_name,
-        resume=resume,
-        seed=seed,
-        pruner_startup_trials=pruner_startup_trials,
-        pruner_warmup_rounds=pruner_warmup_rounds,
+        storage=settings.storage,
+        study_name=settings.study_name,
+        resume=settings.resume,
+        seed=settings.seed,
+        pruner_startup_trials=settings.pruner_startup_trials,
+        pruner_warmup_rounds=settings.pruner_warmup_rounds,
     )
-    space = space_of(kind)
+    library = get_booster_library(kind)
     if warm_start is not None and not study.get_trials(deepcopy=False):
         study.enqueue_trial(dict(warm_start), skip_if_exists=True)
 
@@ -229,29 +173,29 @@ def tune(
             y_train,
             X_val,
             y_val,
-            params=space(trial),
-            max_rounds=max_rounds,
-            early_stopping_rounds=early_stopping_rounds,
-            seed=seed,
-            n_jobs=n_jobs,
-            callbacks=[_pruning_callback(kind, trial)],
+            params=library.space(trial),
+            max_rounds=settings.max_rounds,
+            early_stopping_rounds=settings.early_stopping_rounds,
+            seed=settings.seed,
+            n_jobs=settings.n_jobs,
+            callbacks=[library.pruning_callback(trial)],
         )
         trial.set_user_attr(_BEST_ITERATION, model.best_iteration)
         return float(model.history["validation_auc"].iloc[model.best_iteration - 1])
 
     finished = len(study.get_trials(deepcopy=False, states=_FINISHED))
-    missing = n_trials - finished
+    missing = settings.n_trials - finished
     if missing > 0:
         logger.info("%s: %d trials finished, running %d more", study.study_name, finished, missing)
         with TrialBoundaryInterrupt() as interrupt:
             study.optimize(
                 interrupt.objective(objective),
                 n_trials=missing,
-                timeout=timeout,
+                timeout=settings.timeout,
                 gc_after_trial=False,
-                show_progress_bar=progress,
+                show_progress_bar=settings.progress,
                 # Workers sharing the study stop once it holds n_trials (a trial still running elsewhere finishes).
-                callbacks=[interrupt.after_trial, MaxTrialsCallback(n_trials, states=_FINISHED)],
+                callbacks=[interrupt.after_trial, MaxTrialsCallback(settings.n_trials, states=_FINISHED)],
             )
     else:
         logger.info("%s: already holds %d finished trials, none to run", study.study_name, finished)
@@ -268,7 +212,9 @@ def best_params_path(out_dir: str | os.PathLike[str], kind: TreeKind) -> Path:
     return Path(out_dir) / f"{kind}_best_params.json"
 
 
-def _write_history(study: optuna.Study, kind: TreeKind, out_dir: Path, params: Params, best_iteration: int) -> None:
+def _write_history(
+    study: optuna.Study, kind: TreeKind, out_dir: Path, params: BoosterParams, best_iteration: int
+) -> None:
     trials = study.trials_dataframe(attrs=("number", "value", "state", "params", "user_attrs", "duration"))
     trials["duration"] = trials["duration"].dt.total_seconds()
     trials = trials.rename(columns={"duration": "duration_s"})
@@ -296,20 +242,10 @@ def tune_and_fit(
     y_train: npt.ArrayLike,
     X_val: pd.DataFrame,
     y_val: npt.ArrayLike,
+    settings: TuningSettings,
     *,
-    n_trials: int,
-    timeout: float | None = None,
-    storage: StorageSpec = None,
-    study_name: str | None = None,
-    resume: bool = False,
-    seed: int = 0,
     out_dir: str | os.PathLike[str],
-    max_rounds: int = 2000,
-    early_stopping_rounds: int = 50,
-    n_jobs: int = 1,
     warm_start: Mapping[str, Any] | None = None,
-    tuning_rows: int | None = None,
-    progress: bool = False,
 ) -> TreeModel:
     """Tune ``kind`` with :func:`tune`, then refit the best parameters for the best number of rounds.
 
@@ -317,42 +253,24 @@ def tune_and_fit(
     monitoring ``X_val``; with the same seed it reproduces the best trial's model. The trials table
     (``<kind>_trials.csv``) and the best parameters (``<kind>_best_params.json``) are written to ``out_dir``.
 
-    With ``tuning_rows`` smaller than the training sample, the trials train on a seeded subsample of that many
-    training events (stratified by label), which keeps tuning affordable on the full 498k-event dataset. The
-    refit then uses every training event with early stopping on ``X_val``, since the best round count of a
-    smaller sample does not carry over to a larger one.
+    With ``settings.tuning_rows`` smaller than the training sample, the trials train on a seeded subsample of
+    that many training events (stratified by label, :func:`egid.detector.stratified_subsample`), which keeps
+    tuning affordable on the full 498k-event dataset. The refit then uses every training event with early
+    stopping on ``X_val``, since the best round count of a smaller sample does not carry over to a larger one.
 
     Raises
     ------
     InputError
         From :func:`open_study`, or when no trial completed (every one pruned or failed).
     """
-    rows = tuning_subsample(np.asarray(y_train), tuning_rows, seed)
-    study = tune(
-        kind,
-        X_train.iloc[rows],
-        np.asarray(y_train)[rows],
-        X_val,
-        y_val,
-        n_trials=n_trials,
-        timeout=timeout,
-        out_dir=out_dir,
-        storage=storage,
-        study_name=study_name,
-        resume=resume,
-        seed=seed,
-        max_rounds=max_rounds,
-        early_stopping_rounds=early_stopping_rounds,
-        n_jobs=n_jobs,
-        warm_start=warm_start,
-        progress=progress,
-    )
+    labels = np.asarray(y_train)
+    rows = stratified_subsample(labels, settings.tuning_rows, seed=settings.seed)
+    study = tune(kind, X_train.iloc[rows], labels[rows], X_val, y_val, settings, out_dir=out_dir, warm_start=warm_start)
     if not study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
         msg = f"{out_dir}: no {kind} trial of study '{study.study_name}' completed; run more trials"
         raise InputError(msg)
     best = study.best_trial
-    # FixedTrial answers the suggest_* calls of a search space like a Trial, without subclassing it.
-    params = space_of(kind)(cast(optuna.Trial, FixedTrial(best.params)))
+    params = get_booster_library(kind).space(FixedTrial(best.params))
     best_iteration = int(best.user_attrs[_BEST_ITERATION])
     logger.info(
         "%s: best trial %d, validation AUC %.5f at %d rounds", study.study_name, best.number, best.value, best_iteration
@@ -365,22 +283,10 @@ def tune_and_fit(
         X_val,
         y_val,
         params=params,
-        max_rounds=max_rounds if subsampled else best_iteration,
-        early_stopping_rounds=early_stopping_rounds if subsampled else None,
-        seed=seed,
-        n_jobs=n_jobs,
+        max_rounds=settings.max_rounds if subsampled else best_iteration,
+        early_stopping_rounds=settings.early_stopping_rounds if subsampled else None,
+        seed=settings.seed,
+        n_jobs=settings.n_jobs,
     )
     _write_history(study, kind, Path(out_dir), params, model.best_iteration)
     return model
-
-
-def tuning_subsample(labels: np.ndarray, tuning_rows: int | None, seed: int) -> np.ndarray:
-    """Sorted row positions of a seeded, label-stratified subsample of at most ``tuning_rows`` events."""
-    if tuning_rows is None or tuning_rows >= labels.size:
-        return np.arange(labels.size)
-    rng = np.random.default_rng(seed)
-    parts = [
-        rng.choice(members, size=round(tuning_rows * members.size / labels.size), replace=False)
-        for members in (np.flatnonzero(labels == value) for value in np.unique(labels))
-    ]
-    return np.sort(np.concatenate(parts))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ import pandas as pd
 from egid.detector import EventDataset, Split, load_dataset, require_both_classes, stratified_split
 from egid.detector.errors import shorten
 from egid.features import cached_table
+from egid.models import TuningSettings
 from egid.models.storage import open_rdb
 from egid.pipelines.config import RunConfig
 from egid.pipelines.inputs import add_extraction_arguments, add_input_arguments, input_files
@@ -162,8 +164,8 @@ def fit_settings(config: RunConfig) -> FitSettings:
     """How to fit the models of ``config``. A database ``storage`` is opened here, with the chosen heartbeat."""
     shared = config.storage is not None and config.study_name is not None
     storage = config.storage
-    return FitSettings(
-        trials=config.trials,
+    tuning = TuningSettings(
+        n_trials=config.trials,
         timeout=config.timeout,
         tuning_rows=config.tuning_rows,
         storage=open_rdb(storage, heartbeat=config.heartbeat) if storage and "://" in storage else storage,
@@ -171,7 +173,8 @@ def fit_settings(config: RunConfig) -> FitSettings:
         # A study named on the command line in a shared storage is joined, not refused: workers fill it.
         resume=config.resume or shared,
         seed=config.seed,
-        cnn=config.cnn,
-        cnn_folds=config.cnn_folds,
-        cnn_epochs=config.cnn_epochs,
+        # Every core: results depend on the thread count only through summation order, reproducibly.
+        n_jobs=len(os.sched_getaffinity(0)),
+        progress=True,
     )
+    return FitSettings(tuning=tuning, cnn=config.cnn, cnn_folds=config.cnn_folds, cnn_epochs=config.cnn_epochs)

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,11 +26,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from egid.detector import EventDataset, Split
+from egid.detector import EventDataset, Split, stratified_subsample
 from egid.features import FEATURE_NAMES
-from egid.models import TREE_KINDS, TreeModel, tune_and_fit
-from egid.models.storage import StorageSpec
-from egid.models.tuning import tune, tuning_subsample
+from egid.models import TREE_KINDS, TreeModel, TuningSettings, tune_and_fit
+from egid.models.tuning import tune
 from egid.pipelines.timing import StepTimer
 
 if TYPE_CHECKING:  # torch is imported only when the CNN runs
@@ -68,40 +66,24 @@ class FitSettings:
 
     Attributes
     ----------
-    trials : int
-        Optuna trials per tree model.
-    timeout : float or None
-        Tuning time limit per tree model, in seconds.
-    tuning_rows : int or None
-        Trials train on at most this many training events (see :func:`egid.models.tune_and_fit`).
-    storage : str, BaseStorage or None
-        Shared Optuna storage (URL, journal path or opened storage); None keeps the studies in the run directory.
-    study_name : str or None
-        Prefix of the study names (see :func:`study_name`).
-    resume : bool
-        Continue the stored studies.
-    seed : int
-        Seed of every sampler, fold assignment and model.
+    tuning : TuningSettings
+        The settings of every tree study (trials, time limit, tuning subsample, storage, resume, seed, threads,
+        progress bar); ``study_name`` is the prefix of the run's study names (None: ``"egid"``).
     cnn : bool
         Train the CNN head and the stacked trees.
     cnn_folds, cnn_epochs : int
         Folds of the CNN cross-fitting and maximum epochs per fold.
-    threads : int
-        Threads of each booster (the machine's cores by default; results depend on it only through
-        floating-point summation order, and are reproducible for a fixed value).
     """
 
-    trials: int
-    timeout: float | None
-    tuning_rows: int | None
-    storage: StorageSpec
-    study_name: str | None
-    resume: bool
-    seed: int
+    tuning: TuningSettings
     cnn: bool
     cnn_folds: int
     cnn_epochs: int
-    threads: int = dataclasses.field(default_factory=lambda: len(os.sched_getaffinity(0)))
+
+    @property
+    def seed(self) -> int:
+        """Seed of every sampler, fold assignment and model (the tuning seed)."""
+        return self.tuning.seed
 
 
 @dataclass
@@ -125,21 +107,22 @@ class FittedModels:
         return model_names(self.trees, with_cnn=self.cnn is not None)
 
 
-def study_name(settings: FitSettings, model: str) -> str:
+def study_name(settings: TuningSettings, model: str) -> str:
     """Name of the Optuna study of ``model`` (``lightgbm``, ``xgboost+cnn``, ...): ``<prefix>-<model>``."""
     return f"{settings.study_name or 'egid'}-{model}"
 
 
 def tune_shared_trees(table: pd.DataFrame, split: Split, *, settings: FitSettings, tuning_dir: Path) -> None:
-    """Run trials of the features-only tree studies in ``settings.storage``, without refitting (``egid tune``).
+    """Run trials of the features-only tree studies in the shared storage, without refitting (``egid tune``).
 
     A worker trains on exactly the events and columns that :func:`fit_models` tunes on (the same tuning
-    subsample), joins the studies and stops once each holds ``settings.trials`` finished trials; the run that
-    refits then finds them done.
+    subsample), joins the studies and stops once each holds ``n_trials`` finished trials; the run that refits
+    then finds them done.
     """
+    tuning = dataclasses.replace(settings.tuning, resume=True)
     labels = table["label"].to_numpy()
     columns = list(FEATURE_NAMES)
-    rows = split.train[tuning_subsample(labels[split.train], settings.tuning_rows, settings.seed)]
+    rows = split.train[stratified_subsample(labels[split.train], tuning.tuning_rows, seed=tuning.seed)]
     for kind in TREE_KINDS:
         tune(
             kind,
@@ -147,14 +130,8 @@ def tune_shared_trees(table: pd.DataFrame, split: Split, *, settings: FitSetting
             labels[rows],
             table.iloc[split.validation][columns],
             labels[split.validation],
-            n_trials=settings.trials,
-            timeout=settings.timeout,
+            dataclasses.replace(tuning, study_name=study_name(settings.tuning, kind)),
             out_dir=tuning_dir,
-            storage=settings.storage,
-            study_name=study_name(settings, kind),
-            resume=True,
-            seed=settings.seed,
-            n_jobs=settings.threads,
         )
 
 
@@ -185,7 +162,6 @@ def fit_models(
     settings: FitSettings,
     tuning_dir: Path,
     timer: StepTimer,
-    progress: bool = True,
 ) -> tuple[FittedModels, pd.DataFrame]:
     """Tune and fit every model of the run.
 
@@ -212,7 +188,7 @@ def fit_models(
     labels = table["label"].to_numpy()
     with timer.step("tune trees"):
         trees = _tune_trees(
-            table, labels, split, list(FEATURE_NAMES), settings, tuning_dir / "features_only", "", progress=progress
+            table, labels, split, list(FEATURE_NAMES), settings.tuning, tuning_dir / "features_only", ""
         )
     if not settings.cnn:
         return FittedModels(trees=trees), table
@@ -226,7 +202,7 @@ def fit_models(
             n_folds=settings.cnn_folds,
             config=CNNConfig(max_epochs=settings.cnn_epochs),
             seed=settings.seed,
-            progress=progress,
+            progress=settings.tuning.progress,
         )
     table = table.assign(**{CNN_SCORE: cnn.scores})
     with timer.step("tune stacked trees"):
@@ -235,11 +211,10 @@ def fit_models(
             labels,
             split,
             [*FEATURE_NAMES, CNN_SCORE],
-            settings,
+            settings.tuning,
             tuning_dir / "stacked",
             f"+{CNN_MODEL}",
-            warm_starts={kind: dataclasses.asdict(trees[kind].params) for kind in TREE_KINDS},
-            progress=progress,
+            warm_starts={kind: trees[kind].params_dict() for kind in TREE_KINDS},
         )
     return FittedModels(trees=trees | stacked, cnn=cnn), table
 
@@ -249,37 +224,32 @@ def _tune_trees(
     labels: np.ndarray,
     split: Split,
     columns: list[str],
-    settings: FitSettings,
+    settings: TuningSettings,
     out_dir: Path,
     suffix: str,
     warm_starts: Mapping[str, Mapping[str, Any]] | None = None,
-    progress: bool = True,
 ) -> dict[str, TreeModel]:
-    """Tune and fit one tree of each kind on ``columns``; ``warm_starts`` seeds each study's first trial."""
+    """Tune and fit one tree of each kind on ``columns``; ``warm_starts`` seeds each study's first trial.
+
+    The study of model ``name`` is called ``<settings.study_name or "egid">-<name>``.
+    """
     x_train, x_val = table.iloc[split.train][columns], table.iloc[split.validation][columns]
     trees = {}
     for kind in TREE_KINDS:
         name = f"{kind}{suffix}"
         tuned_on = min(len(split.train), settings.tuning_rows or len(split.train))
         logger.info(
-            "tuning %s: %d trials on %d of %d training events", name, settings.trials, tuned_on, len(split.train)
+            "tuning %s: %d trials on %d of %d training events", name, settings.n_trials, tuned_on, len(split.train)
         )
+        study = dataclasses.replace(settings, study_name=study_name(settings, name))
         trees[name] = tune_and_fit(
             kind,
             x_train,
             labels[split.train],
             x_val,
             labels[split.validation],
-            n_trials=settings.trials,
-            timeout=settings.timeout,
-            storage=settings.storage,
-            study_name=study_name(settings, name),
-            resume=settings.resume,
-            seed=settings.seed,
+            study,
             out_dir=out_dir,
-            n_jobs=settings.threads,
             warm_start=(warm_starts or {}).get(kind),
-            tuning_rows=settings.tuning_rows,
-            progress=progress,
         )
     return trees

@@ -54,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
     options = command_line_options(args)
     config = resolved(load_config(getattr(args, "config", None), options))
     settings = fit_settings(config)
-    storage = settings.storage
+    storage = settings.tuning.storage
     if storage is None:  # argparse requires --storage; a config file cannot unset it
         msg = "--storage: egid tune needs a shared storage"
         raise InputError(msg)
@@ -64,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
         tune_shared_trees(prepared.table, prepared.split, settings=settings, tuning_dir=Path(scratch))
         store, _, _ = open_storage(storage, Path(scratch))
     for kind in TREE_KINDS:
-        name = study_name(settings, kind)
+        name = study_name(settings.tuning, kind)
         states = [t.state for t in optuna.load_study(study_name=name, storage=store).trials]
         counts = ", ".join(f"{states.count(state)} {state.name.lower()}" for state in TrialState)
         logger.info("%s: %s", name, counts)

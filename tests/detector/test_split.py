@@ -1,4 +1,4 @@
-"""Stratified, deterministic, disjoint splits and folds."""
+"""Stratified, deterministic, disjoint splits, folds and subsamples."""
 
 from __future__ import annotations
 
@@ -63,3 +63,8 @@ def test_subsample_keeps_unlabelled_events_as_a_class_and_everything_when_small(
     np.testing.assert_array_equal(stratified_subsample(labels, 50, seed=0), np.arange(8))
     with pytest.raises(ValueError, match="size >= 0"):
         stratified_subsample(labels, -1, seed=0)
+
+
+@pytest.mark.parametrize("size", [None, 1000, 5000])
+def test_subsample_of_at_least_everything_keeps_every_row(size: int | None) -> None:
+    np.testing.assert_array_equal(stratified_subsample(LABELS, size, seed=0), np.arange(LABELS.size))

@@ -10,9 +10,10 @@ import pandas as pd
 import pytest
 
 from egid.detector import InputError
-from egid.models import export
+from egid.models import LightGBMParams, export
+from egid.models.boosters import lightgbm
 from egid.models.export import OnnxTreeScorer, load_tree_model, native_path, onnx_path, to_onnx
-from egid.models.trees import TREE_KINDS, LightGBMParams, fit_tree_model
+from egid.models.trees import TREE_KINDS, fit_tree_model
 from tests.tree_fixtures import TREE_FEATURE_NAMES, TREE_FEATURE_SET_VERSION
 
 
@@ -92,5 +93,5 @@ def test_lightgbm_onnx_takes_the_native_branch_at_float32_rounded_thresholds(tmp
     assert to_onnx(model, tmp_path / "lightgbm.onnx", check_X=X) is not None
     assert np.max(np.abs(OnnxTreeScorer(tmp_path / "lightgbm.onnx").predict(X) - model.predict(X))) < 1e-5
 
-    monkeypatch.setattr(export, "_round_thresholds_down", lambda *args: None)
+    monkeypatch.setattr(lightgbm, "_round_thresholds_down", lambda *args: None)
     assert to_onnx(model, tmp_path / "rounded_to_nearest.onnx", check_X=X) is None

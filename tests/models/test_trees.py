@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from sklearn.metrics import log_loss, roc_auc_score
 
-from egid.models.trees import HISTORY_COLUMNS, TREE_KINDS, LightGBMParams, XGBoostParams, fit_tree_model
+from egid.models import LightGBMParams, XGBoostParams
+from egid.models.trees import HISTORY_COLUMNS, TREE_KINDS, fit_tree_model
 from tests.tree_fixtures import TREE_SEED
 
 BAGGED = {

@@ -18,25 +18,25 @@ from optuna.storages.journal import JournalFileBackend
 from optuna.trial import FixedTrial, TrialState
 
 from egid.detector import InputError
-from egid.models import tuning
-from egid.models.trees import TREE_KINDS, LightGBMParams, fit_tree_model
-from egid.models.tuning import (
-    JOURNAL_NAME,
-    best_params_path,
-    lightgbm_space,
-    open_study,
-    trials_path,
-    tune,
-    tune_and_fit,
-)
+from egid.models import LightGBMParams, TuningSettings, tuning
+from egid.models.boosters import lightgbm
+from egid.models.trees import TREE_KINDS, fit_tree_model
+from egid.models.tuning import JOURNAL_NAME, best_params_path, open_study, trials_path, tune, tune_and_fit
 
 FAST = {"max_rounds": 60, "early_stopping_rounds": 10}
 
 
-def run_tune(table, out_dir, *, kind="lightgbm", n_trials, **kwargs):
+def run_tune(table, out_dir, *, kind="lightgbm", n_trials, warm_start=None, **settings):
     t = table
     return tune(
-        kind, t.X_train, t.y_train, t.X_val, t.y_val, n_trials=n_trials, out_dir=out_dir, seed=3, **FAST, **kwargs
+        kind,
+        t.X_train,
+        t.y_train,
+        t.X_val,
+        t.y_val,
+        TuningSettings(n_trials=n_trials, seed=3, **FAST, **settings),
+        out_dir=out_dir,
+        warm_start=warm_start,
     )
 
 
@@ -91,21 +91,8 @@ def test_timeout_stops_starting_new_trials(tree_table, tmp_path):
 @pytest.mark.parametrize("kind", TREE_KINDS)
 def test_refit_reproduces_the_best_trial_and_the_history_is_kept(kind, tree_table, tmp_path):
     t = tree_table
-    model = tune_and_fit(
-        kind,
-        t.X_train,
-        t.y_train,
-        t.X_val,
-        t.y_val,
-        n_trials=3,
-        timeout=None,
-        storage=None,
-        study_name=None,
-        resume=False,
-        seed=3,
-        out_dir=tmp_path,
-        **FAST,
-    )
+    settings = TuningSettings(n_trials=3, timeout=None, storage=None, study_name=None, resume=False, seed=3, **FAST)
+    model = tune_and_fit(kind, t.X_train, t.y_train, t.X_val, t.y_val, settings, out_dir=tmp_path)
     best = json.loads(best_params_path(tmp_path, kind).read_text())
     trials = pd.read_csv(trials_path(tmp_path, kind))
     assert len(trials) == 3 and trials["value"].max() == pytest.approx(best["validation_auc"], abs=1e-12)
@@ -128,16 +115,16 @@ def test_fixed_parameters_round_trip_through_the_search_space():
         "subsample_freq": 2,
         "min_split_gain": 1e-4,
     }
-    assert lightgbm_space(FixedTrial(values)) == LightGBMParams(**values)
+    assert lightgbm.space(FixedTrial(values)) == LightGBMParams(**values)
 
 
 KILLED_RUN = """
 import sys
-from egid.models.tuning import tune
+from egid.models.tuning import TuningSettings, tune
 from tests.tree_fixtures import make_tree_table
 t = make_tree_table()
-tune("lightgbm", t.X_train, t.y_train, t.X_val, t.y_val, n_trials=1000, out_dir=sys.argv[1], seed=3,
-     max_rounds=60, early_stopping_rounds=10)
+settings = TuningSettings(n_trials=1000, seed=3, max_rounds=60, early_stopping_rounds=10)
+tune("lightgbm", t.X_train, t.y_train, t.X_val, t.y_val, settings, out_dir=sys.argv[1])
 """
 
 
@@ -202,18 +189,8 @@ def test_tuning_rows_tunes_on_a_stratified_subsample_and_refits_on_everything(tr
         return real_tune(kind, X_train, y_train, *args, **kwargs)
 
     monkeypatch.setattr(tuning, "tune", spy)
-    model = tune_and_fit(
-        "lightgbm",
-        t.X_train,
-        t.y_train,
-        t.X_val,
-        t.y_val,
-        n_trials=2,
-        out_dir=tmp_path,
-        seed=3,
-        tuning_rows=400,
-        **FAST,
-    )
+    settings = TuningSettings(n_trials=2, seed=3, tuning_rows=400, **FAST)
+    model = tune_and_fit("lightgbm", t.X_train, t.y_train, t.X_val, t.y_val, settings, out_dir=tmp_path)
     (tuned_labels,) = seen
     assert abs(len(tuned_labels) - 400) <= 1
     assert tuned_labels.mean() == pytest.approx(np.mean(t.y_train), abs=0.01)

@@ -109,13 +109,13 @@ def test_interrupted_export_keeps_the_previous_model(
     booster = model_dir / "lightgbm.txt"
     previous = booster.read_bytes()
 
-    real_write_text = Path.write_text
+    real_write_bytes = Path.write_bytes
 
-    def dies_halfway(path: Path, text: str, *args: object, **kwargs: object) -> int:
-        real_write_text(path, text[: len(text) // 2])
+    def dies_halfway(path: Path, data: bytes) -> int:
+        real_write_bytes(path, data[: len(data) // 2])
         raise KeyboardInterrupt  # the user's Ctrl-C in the middle of the write
 
-    monkeypatch.setattr(Path, "write_text", dies_halfway)
+    monkeypatch.setattr(Path, "write_bytes", dies_halfway)
     with pytest.raises(KeyboardInterrupt):
         export_tree_model(model, model_dir, check_X=None)
     monkeypatch.undo()

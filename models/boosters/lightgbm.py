@@ -1,0 +1,288 @@
+"""LightGBM behind :class:`~egid.models.boosters.base.BoosterLibrary`: the only module that imports ``lightgbm``.
+
+Trees grow leaf-wise; ``deterministic=True`` with row-wise histograms makes a fit bit-identical for the same
+input, seed and thread count. The native file is LightGBM's text format (``save_model``), which carries the
+feature names in order.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+
+import lightgbm as lgb
+import numpy as np
+import numpy.typing as npt
+import optuna
+import pandas as pd
+from optuna.trial import BaseTrial
+from optuna_integration import LightGBMPruningCallback
+
+from egid.detector.schema import FloatArray
+from egid.models.boosters.base import (
+    LEARNING_RATE_MIN,
+    TRAIN,
+    VALIDATION,
+    BoosterParams,
+    FittedBooster,
+    ImportanceType,
+    Matrix,
+    SplittingConvention,
+    history_frame,
+    unreadable_booster,
+)
+
+__all__ = (
+    "NAME",
+    "NATIVE_FILE",
+    "PARAMS_TYPE",
+    "SPLITTING_CONVENTION",
+    "LightGBMParams",
+    "contributions",
+    "feature_names",
+    "fit",
+    "importance",
+    "load_native",
+    "native_bytes",
+    "onnx_graph",
+    "onnx_input_names",
+    "predict",
+    "pruning_callback",
+    "space",
+)
+
+logger = logging.getLogger(__name__)
+
+NAME: Final = "lightgbm"
+NATIVE_FILE: Final = "lightgbm.txt"
+# A numerical split sends x <= threshold to the left child: LightGBM's Tree::NumericalDecision,
+# https://github.com/microsoft/LightGBM/blob/master/include/LightGBM/tree.h (``fval <= threshold_[node]``);
+# its model dump says ``decision_type: "<="``. The ONNX threshold rounding below relies on it.
+SPLITTING_CONVENTION: Final[SplittingConvention] = "<="
+
+# Library metric name -> egid metric name; AUC first: early stopping with first_metric_only watches it.
+_METRICS = {"auc": "auc", "binary_logloss": "logloss", "binary_error": "accuracy"}
+
+
+@dataclass(frozen=True)
+class LightGBMParams:
+    """Hyperparameters of a LightGBM binary classifier (names follow LightGBM's scikit-learn API).
+
+    Parameters
+    ----------
+    learning_rate : float, default=0.05
+        Shrinkage applied to each new tree's output (``eta``); smaller values need more rounds.
+    num_leaves : int, default=31
+        Maximum number of leaves per tree, LightGBM's main capacity control (trees grow leaf-wise).
+    max_depth : int, default=-1
+        Maximum tree depth; ``-1`` means no limit (``num_leaves`` still bounds the tree).
+    min_child_samples : int, default=20
+        Minimum number of training events in a leaf (``min_data_in_leaf``).
+    min_child_weight : float, default=1e-3
+        Minimum sum of Hessians p(1-p) in a leaf (``min_sum_hessian_in_leaf``); guards against leaves of
+        events the model is already sure about.
+    reg_alpha : float, default=0.0
+        L1 penalty on leaf values (``lambda_l1``).
+    reg_lambda : float, default=0.0
+        L2 penalty on leaf values (``lambda_l2``).
+    colsample_bytree : float, default=1.0
+        Fraction of features drawn (without replacement) for each tree (``feature_fraction``), in (0, 1].
+    subsample : float, default=1.0
+        Fraction of training events drawn for each bagging round (``bagging_fraction``), in (0, 1].
+    subsample_freq : int, default=0
+        Redraw the bagged events every ``subsample_freq`` rounds (``bagging_freq``); 0 disables bagging.
+    min_split_gain : float, default=0.0
+        Minimum loss reduction needed to split a leaf (``min_gain_to_split``).
+    """
+
+    learning_rate: float = 0.05
+    num_leaves: int = 31
+    max_depth: int = -1
+    min_child_samples: int = 20
+    min_child_weight: float = 1e-3
+    reg_alpha: float = 0.0
+    reg_lambda: float = 0.0
+    colsample_bytree: float = 1.0
+    subsample: float = 1.0
+    subsample_freq: int = 0
+    min_split_gain: float = 0.0
+
+    def native(self) -> dict[str, Any]:
+        """Return these parameters under LightGBM's native names, as ``lightgbm.train`` expects them."""
+        return {
+            "learning_rate": self.learning_rate,
+            "num_leaves": self.num_leaves,
+            "max_depth": self.max_depth,
+            "min_data_in_leaf": self.min_child_samples,
+            "min_sum_hessian_in_leaf": self.min_child_weight,
+            "lambda_l1": self.reg_alpha,
+            "lambda_l2": self.reg_lambda,
+            "feature_fraction": self.colsample_bytree,
+            "bagging_fraction": self.subsample,
+            "bagging_freq": self.subsample_freq,
+            "min_gain_to_split": self.min_split_gain,
+        }
+
+
+PARAMS_TYPE: Final = LightGBMParams
+
+
+def space(trial: BaseTrial) -> LightGBMParams:
+    """The LightGBM search space: capacity, minimum leaf size, L1/L2 and feature/event sampling."""
+    return LightGBMParams(
+        learning_rate=trial.suggest_float("learning_rate", LEARNING_RATE_MIN, 0.3, log=True),
+        num_leaves=trial.suggest_int("num_leaves", 8, 256, log=True),
+        max_depth=trial.suggest_int("max_depth", 3, 12),
+        min_child_samples=trial.suggest_int("min_child_samples", 5, 200, log=True),
+        min_child_weight=trial.suggest_float("min_child_weight", 1e-3, 10.0, log=True),
+        reg_alpha=trial.suggest_float("reg_alpha", 1e-8, 10.0, log=True),
+        reg_lambda=trial.suggest_float("reg_lambda", 1e-8, 10.0, log=True),
+        colsample_bytree=trial.suggest_float("colsample_bytree", 0.4, 1.0),
+        subsample=trial.suggest_float("subsample", 0.4, 1.0),
+        subsample_freq=trial.suggest_int("subsample_freq", 1, 7),
+        min_split_gain=trial.suggest_float("min_split_gain", 1e-8, 1.0, log=True),
+    )
+
+
+def fit(
+    train: Matrix,
+    train_labels: npt.NDArray[np.float64],
+    validation: Matrix,
+    validation_labels: npt.NDArray[np.float64],
+    feature_names: Sequence[str],
+    *,
+    params: BoosterParams,
+    max_rounds: int,
+    early_stopping_rounds: int | None,
+    seed: int,
+    n_jobs: int,
+    callbacks: Sequence[Any],
+) -> FittedBooster:
+    """Train with ``lightgbm.train``; keep the rounds up to the best validation AUC (or all without early
+    stopping). ``callbacks`` are extra ``lightgbm.train`` callbacks, e.g. :func:`pruning_callback`."""
+    native = {
+        "objective": "binary",
+        "metric": list(_METRICS),
+        "seed": seed,
+        "deterministic": True,
+        "force_row_wise": True,
+        "num_threads": n_jobs,
+        "feature_pre_filter": False,
+        "verbosity": -1,
+        **params.native(),
+    }
+    train_set = lgb.Dataset(train, train_labels, feature_name=list(feature_names), params=native)
+    val_set = lgb.Dataset(validation, validation_labels, reference=train_set)
+    evals: dict[str, Any] = {}
+    all_callbacks = [lgb.record_evaluation(evals), *callbacks]
+    if early_stopping_rounds is not None:
+        all_callbacks.append(lgb.early_stopping(early_stopping_rounds, first_metric_only=True, verbose=False))
+    booster = lgb.train(
+        native,
+        train_set,
+        num_boost_round=max_rounds,
+        valid_sets=[train_set, val_set],
+        valid_names=[TRAIN, VALIDATION],
+        callbacks=all_callbacks,
+    )
+    best = booster.best_iteration if booster.best_iteration > 0 else booster.current_iteration()
+    kept = lgb.Booster(model_str=booster.model_to_string(num_iteration=best))
+    logger.debug("lightgbm: %d rounds trained, kept %d", booster.current_iteration(), best)
+    return FittedBooster(booster=kept, best_iteration=best, history=history_frame(evals, _METRICS))
+
+
+def pruning_callback(trial: optuna.Trial) -> LightGBMPruningCallback:
+    """Optuna's LightGBM pruning callback on the validation AUC."""
+    return LightGBMPruningCallback(trial, "auc", valid_name=VALIDATION)
+
+
+def predict(booster: lgb.Booster, values: Matrix, n_rounds: int) -> FloatArray:
+    """The electron probability of each row of ``values``, shape ``(n,)``."""
+    return np.asarray(booster.predict(values, num_iteration=n_rounds), dtype=np.float64)
+
+
+def contributions(booster: lgb.Booster, values: Matrix, n_rounds: int) -> FloatArray:
+    """LightGBM's exact TreeSHAP (``pred_contrib``) in log-odds, shape ``(n, n_features + 1)``, bias last."""
+    return np.asarray(booster.predict(values, num_iteration=n_rounds, pred_contrib=True), dtype=np.float64)
+
+
+def importance(booster: lgb.Booster, kind: ImportanceType, n_rounds: int) -> FloatArray:
+    """Total gain or split count per feature, in the booster's feature order."""
+    return np.asarray(booster.feature_importance(importance_type=kind, iteration=n_rounds), dtype=np.float64)
+
+
+def feature_names(booster: lgb.Booster) -> tuple[str, ...]:
+    """The feature names stored in the booster, in input order."""
+    return tuple(booster.feature_name())
+
+
+def native_bytes(booster: lgb.Booster, n_rounds: int) -> bytes:
+    """The first ``n_rounds`` rounds as LightGBM's text model (readable by ``lightgbm.Booster(model_file=...)``)."""
+    return str(booster.model_to_string(num_iteration=n_rounds)).encode()
+
+
+def load_native(path: Path) -> lgb.Booster:
+    """Read a LightGBM text model; an unreadable file raises :class:`~egid.detector.InputError`."""
+    try:
+        return lgb.Booster(model_file=str(path))
+    except (lgb.basic.LightGBMError, UnicodeDecodeError, ValueError) as err:
+        raise unreadable_booster(path, NAME, err) from err
+
+
+def onnx_input_names(feature_names: Sequence[str]) -> list[str]:
+    """The ONNX graph keeps the feature names."""
+    return list(feature_names)
+
+
+def onnx_graph(booster: lgb.Booster, n_rounds: int, input_name: str, n_features: int) -> Any:
+    """Convert with onnxmltools, then round each threshold down to float32 (see :func:`_round_thresholds_down`)."""
+    import onnxmltools
+    from onnxmltools.convert.common.data_types import FloatTensorType
+
+    kept = lgb.Booster(model_str=booster.model_to_string(num_iteration=n_rounds))
+    input_type = [(input_name, FloatTensorType([None, n_features]))]
+    graph = onnxmltools.convert_lightgbm(kept, initial_types=input_type, zipmap=False)
+    splits = kept.trees_to_dataframe().dropna(subset=["split_feature"])
+    _round_thresholds_down(graph, splits, kept.feature_name())
+    return graph
+
+
+def _round_thresholds_down(graph: Any, splits: pd.DataFrame, feature_names: list[str]) -> None:
+    """Replace each LightGBM threshold ``t`` in ``graph`` by the largest float32 not above it.
+
+    LightGBM compares the input, as float64, to float64 thresholds (midpoints between bin bounds); the ONNX
+    tree ensemble compares float32 to float32, and onnxmltools rounds ``t`` to the nearest float32. Rounded
+    up, an input equal to the rounded value goes left in the graph and right in LightGBM (an electron
+    probability off by 0.04 on the default run). For a float32 input ``x``, ``x <= t`` holds exactly when
+    ``x`` is at most the largest float32 not above ``t`` (the ``<=`` of :data:`SPLITTING_CONVENTION`). A graph
+    node is matched to its split by tree, feature and float32 threshold; a match that is not unique is left as
+    converted (the parity check of :func:`egid.models.export.to_onnx` then decides).
+
+    ``splits`` are the split rows of ``booster.trees_to_dataframe()``.
+    """
+    column = {name: i for i, name in enumerate(feature_names)}
+    exact: dict[tuple[int, int, np.float32], set[float]] = {}
+    for tree, feature, threshold in zip(
+        splits["tree_index"], splits["split_feature"], splits["threshold"], strict=True
+    ):
+        exact.setdefault((int(tree), column[feature], np.float32(threshold)), set()).add(float(threshold))
+    ensemble = next(node for node in graph.graph.node if node.op_type.startswith("TreeEnsemble"))
+    attributes = {attribute.name: attribute for attribute in ensemble.attribute}
+    values = attributes["nodes_values"].floats
+    for k, (tree, feature, mode) in enumerate(
+        zip(
+            attributes["nodes_treeids"].ints,
+            attributes["nodes_featureids"].ints,
+            attributes["nodes_modes"].strings,
+            strict=True,
+        )
+    ):
+        if mode != b"BRANCH_LEQ":
+            continue
+        rounded = np.float32(values[k])
+        thresholds = exact.get((tree, feature, rounded), set())
+        if len(thresholds) == 1 and float(rounded) > next(iter(thresholds)):
+            values[k] = float(np.nextafter(rounded, np.float32(-np.inf)))

@@ -1,0 +1,243 @@
+"""XGBoost behind :class:`~egid.models.boosters.base.BoosterLibrary`: the only module that imports ``xgboost``.
+
+Trees grow depth-wise with the ``hist`` method, which is deterministic for a fixed input, seed and thread
+count. The native file is XGBoost's JSON model, which carries the feature names in order.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+
+import numpy as np
+import numpy.typing as npt
+import optuna
+import xgboost as xgb
+from optuna.trial import BaseTrial
+from optuna_integration import XGBoostPruningCallback
+
+from egid.detector.schema import FloatArray
+from egid.models.boosters.base import (
+    LEARNING_RATE_MIN,
+    TRAIN,
+    VALIDATION,
+    BoosterParams,
+    FittedBooster,
+    ImportanceType,
+    Matrix,
+    SplittingConvention,
+    history_frame,
+    unreadable_booster,
+)
+
+__all__ = (
+    "NAME",
+    "NATIVE_FILE",
+    "PARAMS_TYPE",
+    "SPLITTING_CONVENTION",
+    "XGBoostParams",
+    "contributions",
+    "feature_names",
+    "fit",
+    "importance",
+    "load_native",
+    "native_bytes",
+    "onnx_graph",
+    "onnx_input_names",
+    "predict",
+    "pruning_callback",
+    "space",
+)
+
+logger = logging.getLogger(__name__)
+
+NAME: Final = "xgboost"
+NATIVE_FILE: Final = "xgboost.json"
+# A split sends x < split_condition to the left child (x >= split_condition to the right): GetNextNode in
+# https://github.com/dmlc/xgboost/blob/master/src/predictor/predict_fn.h (``!(fvalue < tree.SplitCond(nid))``);
+# onnxmltools converts it to BRANCH_LT nodes.
+SPLITTING_CONVENTION: Final[SplittingConvention] = "<"
+
+# Library metric name -> egid metric name; the early-stopping callback watches "auc" by name.
+_METRICS = {"auc": "auc", "logloss": "logloss", "error": "accuracy"}
+_IMPORTANCE = {"gain": "total_gain", "split": "weight"}
+
+
+@dataclass(frozen=True)
+class XGBoostParams:
+    """Hyperparameters of an XGBoost binary classifier (``hist`` tree method; scikit-learn API names).
+
+    Parameters
+    ----------
+    learning_rate : float, default=0.1
+        Shrinkage applied to each new tree's output (``eta``); smaller values need more rounds.
+    max_depth : int, default=6
+        Maximum tree depth (trees grow depth-wise).
+    min_child_weight : float, default=1.0
+        Minimum sum of Hessians p(1-p) in a child; larger values make the trees more conservative.
+    gamma : float, default=0.0
+        Minimum loss reduction needed to split a leaf (``min_split_loss``).
+    reg_alpha : float, default=0.0
+        L1 penalty on leaf values (``alpha``).
+    reg_lambda : float, default=1.0
+        L2 penalty on leaf values (``lambda``).
+    subsample : float, default=1.0
+        Fraction of training events drawn (without replacement) for each tree, in (0, 1].
+    colsample_bytree : float, default=1.0
+        Fraction of features drawn for each tree, in (0, 1].
+    """
+
+    learning_rate: float = 0.1
+    max_depth: int = 6
+    min_child_weight: float = 1.0
+    gamma: float = 0.0
+    reg_alpha: float = 0.0
+    reg_lambda: float = 1.0
+    subsample: float = 1.0
+    colsample_bytree: float = 1.0
+
+    def native(self) -> dict[str, Any]:
+        """Return these parameters under XGBoost's native names, as ``xgboost.train`` expects them."""
+        return {
+            "eta": self.learning_rate,
+            "max_depth": self.max_depth,
+            "min_child_weight": self.min_child_weight,
+            "gamma": self.gamma,
+            "alpha": self.reg_alpha,
+            "lambda": self.reg_lambda,
+            "subsample": self.subsample,
+            "colsample_bytree": self.colsample_bytree,
+        }
+
+
+PARAMS_TYPE: Final = XGBoostParams
+
+
+def space(trial: BaseTrial) -> XGBoostParams:
+    """The XGBoost search space: depth, minimum child weight, split penalty, L1/L2 and sampling."""
+    return XGBoostParams(
+        learning_rate=trial.suggest_float("learning_rate", LEARNING_RATE_MIN, 0.3, log=True),
+        max_depth=trial.suggest_int("max_depth", 2, 10),
+        min_child_weight=trial.suggest_float("min_child_weight", 1e-2, 20.0, log=True),
+        gamma=trial.suggest_float("gamma", 1e-8, 1.0, log=True),
+        reg_alpha=trial.suggest_float("reg_alpha", 1e-8, 10.0, log=True),
+        reg_lambda=trial.suggest_float("reg_lambda", 1e-8, 10.0, log=True),
+        subsample=trial.suggest_float("subsample", 0.4, 1.0),
+        colsample_bytree=trial.suggest_float("colsample_bytree", 0.4, 1.0),
+    )
+
+
+def fit(
+    train: Matrix,
+    train_labels: npt.NDArray[np.float64],
+    validation: Matrix,
+    validation_labels: npt.NDArray[np.float64],
+    feature_names: Sequence[str],
+    *,
+    params: BoosterParams,
+    max_rounds: int,
+    early_stopping_rounds: int | None,
+    seed: int,
+    n_jobs: int,
+    callbacks: Sequence[Any],
+) -> FittedBooster:
+    """Train with ``xgboost.train``; keep the rounds up to the best validation AUC (or all without early
+    stopping). ``callbacks`` are extra XGBoost training callbacks, e.g. :func:`pruning_callback`."""
+    native = {
+        "objective": "binary:logistic",
+        "eval_metric": list(_METRICS),
+        "tree_method": "hist",
+        "seed": seed,
+        "nthread": n_jobs,
+        "verbosity": 0,
+        **params.native(),
+    }
+    train_set = xgb.DMatrix(train, train_labels, feature_names=list(feature_names), nthread=n_jobs)
+    val_set = xgb.DMatrix(validation, validation_labels, feature_names=list(feature_names), nthread=n_jobs)
+    all_callbacks = list(callbacks)
+    if early_stopping_rounds is not None:
+        all_callbacks.append(
+            xgb.callback.EarlyStopping(
+                rounds=early_stopping_rounds, metric_name="auc", data_name=VALIDATION, maximize=True, save_best=False
+            )
+        )
+    evals: dict[str, Any] = {}
+    booster = xgb.train(
+        native,
+        train_set,
+        num_boost_round=max_rounds,
+        evals=[(train_set, TRAIN), (val_set, VALIDATION)],
+        evals_result=evals,
+        verbose_eval=False,
+        callbacks=all_callbacks,
+    )
+    rounds = booster.num_boosted_rounds()
+    best = booster.best_iteration + 1 if early_stopping_rounds is not None else rounds
+    logger.debug("xgboost: %d rounds trained, kept %d", rounds, best)
+    return FittedBooster(booster=booster[:best], best_iteration=best, history=history_frame(evals, _METRICS))
+
+
+def pruning_callback(trial: optuna.Trial) -> XGBoostPruningCallback:
+    """Optuna's XGBoost pruning callback on the validation AUC."""
+    return XGBoostPruningCallback(trial, f"{VALIDATION}-auc")
+
+
+def _dmatrix(booster: xgb.Booster, values: Matrix) -> xgb.DMatrix:
+    # The booster checks the input's feature names against its own.
+    return xgb.DMatrix(values, feature_names=booster.feature_names)
+
+
+def predict(booster: xgb.Booster, values: Matrix, n_rounds: int) -> FloatArray:
+    """The electron probability of each row of ``values``, shape ``(n,)``."""
+    return np.asarray(booster.predict(_dmatrix(booster, values), iteration_range=(0, n_rounds)), dtype=np.float64)
+
+
+def contributions(booster: xgb.Booster, values: Matrix, n_rounds: int) -> FloatArray:
+    """XGBoost's exact TreeSHAP (``pred_contribs``) in log-odds, shape ``(n, n_features + 1)``, bias last."""
+    out = booster.predict(_dmatrix(booster, values), iteration_range=(0, n_rounds), pred_contribs=True)
+    return np.asarray(out, dtype=np.float64)
+
+
+def importance(booster: xgb.Booster, kind: ImportanceType, n_rounds: int) -> FloatArray:
+    """Total gain or split count (``weight``) per feature, in the booster's feature order."""
+    kept = booster if n_rounds >= booster.num_boosted_rounds() else booster[:n_rounds]
+    scores = kept.get_score(importance_type=_IMPORTANCE[kind])
+    return np.array([scores.get(name, 0.0) for name in feature_names(booster)], dtype=np.float64)
+
+
+def feature_names(booster: xgb.Booster) -> tuple[str, ...]:
+    """The feature names stored in the booster, in input order."""
+    return tuple(booster.feature_names or ())
+
+
+def native_bytes(booster: xgb.Booster, n_rounds: int) -> bytes:
+    """The first ``n_rounds`` rounds as XGBoost's JSON model (readable by ``xgboost.Booster().load_model``)."""
+    return bytes(booster[:n_rounds].save_raw("json"))
+
+
+def load_native(path: Path) -> xgb.Booster:
+    """Read an XGBoost JSON model; an unreadable file raises :class:`~egid.detector.InputError`."""
+    booster = xgb.Booster()
+    try:
+        booster.load_model(str(path))
+    except (xgb.core.XGBoostError, UnicodeDecodeError, ValueError) as err:
+        raise unreadable_booster(path, NAME, err) from err
+    return booster
+
+
+def onnx_input_names(feature_names: Sequence[str]) -> list[str]:
+    """``f0 .. f{n-1}``: onnxmltools' XGBoost converter accepts no other feature names."""
+    return [f"f{i}" for i in range(len(feature_names))]
+
+
+def onnx_graph(booster: xgb.Booster, n_rounds: int, input_name: str, n_features: int) -> Any:
+    """Convert a copy of the booster, renamed to :func:`onnx_input_names`, with onnxmltools."""
+    import onnxmltools
+    from onnxmltools.convert.common.data_types import FloatTensorType
+
+    renamed = booster[:n_rounds]
+    renamed.feature_names = onnx_input_names(feature_names(booster))
+    return onnxmltools.convert_xgboost(renamed, initial_types=[(input_name, FloatTensorType([None, n_features]))])
