@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from egid.models.trees import LightGBMParams, TreeKind, TreeModel, XGBoostParams, fit_tree_model
+from egid.models import LightGBMParams, TreeKind, TreeModel, XGBoostParams, fit_tree_model
 from tests.tree_fixtures import TreeTable, make_tree_table
 
 DEPLOY_TREES = 20

@@ -20,7 +20,7 @@ INVALID = [
     ("n_jobs", 0, r"n_jobs: expected an int >= 1, found int 0\."),
     ("pruner_startup_trials", -1, r"pruner_startup_trials: expected an int >= 0, found int -1\."),
     ("pruner_warmup_rounds", -1, r"pruner_warmup_rounds: expected an int >= 0, found int -1\."),
-    ("storage", "", r"storage: expected a non-empty str or None, found str ''\."),
+    ("storage", "", r"storage: expected a non-empty str, an opened Optuna storage or None, found str ''\."),
     ("study_name", 3, r"study_name: expected a non-empty str or None, found int 3\."),
     ("resume", 1, r"resume: expected a bool, found int 1\."),
     ("seed", -1, r"seed: expected an int >= 0, found int -1\."),
