@@ -18,6 +18,7 @@ import numpy.typing as npt
 from egid.detector.errors import InputError
 from egid.detector.hdf5 import EventFile, file_digest
 from egid.detector.schema import ELECTRON, IMAGE_SHAPE, PHOTON, Images, IndexArray
+from egid.detector.split import stratified_ranks
 
 __all__ = ("DEFAULT_CHUNK", "EventDataset", "load_dataset", "require_both_classes")
 
@@ -200,30 +201,27 @@ def _first_events(files: list[EventFile], limit: int | None) -> list[_Selection]
 
 
 def _stratified_subset(file: EventFile, max_events: int | None, seed: int) -> IndexArray:
-    """A seeded random subset of ``max_events`` events keeping each class's share, chosen in two streamed passes.
+    """:func:`~egid.detector.split.stratified_subsample` of the file's labels, chosen in two streamed passes.
 
-    The first pass counts each class, the second maps the chosen ranks within each class to file rows, so memory
-    grows with ``max_events`` and one block of labels, never with the number of rows the file declares.
+    The first pass counts each class, the second maps the ranks :func:`~egid.detector.split.stratified_ranks`
+    draws within each class to file rows, so memory grows with ``max_events`` and one block of labels, never with
+    the number of rows the file declares; the events are those the in-memory subsample would pick.
     """
     if max_events is None or max_events >= file.n_events:
         return np.arange(file.n_events)
-    values = (ELECTRON, PHOTON)
-    counts = dict.fromkeys(values, 0)
+    counts = dict.fromkeys((PHOTON, ELECTRON), 0)  # the order of np.unique, as the in-memory subsample
     for _, labels in file.iter_labels():
-        for value in values:
+        for value in counts:
             counts[value] += int(np.count_nonzero(labels == value))
-    rng = np.random.default_rng(seed)
-    ranks = {
-        value: np.sort(rng.choice(counts[value], size=round(max_events * counts[value] / file.n_events), replace=False))
-        for value in values
-    }
+    values = [value for value, count in counts.items() if count]
+    ranks = stratified_ranks([counts[value] for value in values], max_events, seed=seed)
     seen = dict.fromkeys(values, 0)
     chosen = []
     for start, labels in file.iter_labels():
-        for value in values:
+        for value, value_ranks in zip(values, ranks, strict=True):
             members = start + np.flatnonzero(labels == value)
-            lo, hi = np.searchsorted(ranks[value], [seen[value], seen[value] + members.size])
-            chosen.append(members[ranks[value][lo:hi] - seen[value]])
+            lo, hi = np.searchsorted(value_ranks, [seen[value], seen[value] + members.size])
+            chosen.append(members[value_ranks[lo:hi] - seen[value]])
             seen[value] += members.size
     return np.sort(np.concatenate(chosen)).astype(np.int64)
 

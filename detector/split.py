@@ -7,6 +7,7 @@ a single file is cut to ``--max-events`` or the tuning trials train on a part of
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -14,7 +15,7 @@ import numpy.typing as npt
 
 from egid.detector.schema import IndexArray
 
-__all__ = ("Split", "stratified_folds", "stratified_split", "stratified_subsample")
+__all__ = ("Split", "stratified_folds", "stratified_ranks", "stratified_split", "stratified_subsample")
 
 
 @dataclass(frozen=True)
@@ -98,14 +99,40 @@ def stratified_subsample(labels: npt.ArrayLike, size: int | None, *, seed: int) 
     y = np.asarray(labels)
     if size is None or size >= y.size:
         return np.arange(y.size, dtype=np.int64)
-    if size < 0:
-        msg = f"Expected a subsample size >= 0; got {size}."
-        raise ValueError(msg)
     codes = np.unique(y, return_inverse=True)[1].ravel()  # NaN, the unlabelled events, is one class
     members = [np.flatnonzero(codes == code) for code in range(int(codes.max()) + 1)]
-    exact = np.array([size * m.size / y.size for m in members])
+    ranks = stratified_ranks([m.size for m in members], size, seed=seed)
+    return np.sort(np.concatenate([m[r] for m, r in zip(members, ranks, strict=True)])).astype(np.int64)
+
+
+def stratified_ranks(class_sizes: Sequence[int], size: int, *, seed: int) -> list[IndexArray]:
+    """For each class, the sorted ranks (positions within that class) of a seeded stratified subsample.
+
+    The one rule behind :func:`stratified_subsample` and the streamed ``--max-events`` subset of a file too large
+    to hold its labels in memory (:func:`egid.detector.load_dataset`): only the class sizes are needed, so a
+    caller can count the classes in one pass and map ranks to rows in a second.
+
+    Parameters
+    ----------
+    class_sizes : sequence of int
+        Events of each class (each at least 1), in a fixed class order.
+    size : int
+        Events wanted in all, ``0 <= size <= sum(class_sizes)``.
+    seed : int
+        Seed of the draw.
+
+    Returns
+    -------
+    ranks : list of ndarray, int64
+        One sorted array per class; class i gets ``round(size * share_i)`` ranks, the largest remainders taking
+        what rounding leaves, so the counts sum to exactly ``size``.
+    """
+    sizes = np.asarray(class_sizes, dtype=np.int64)
+    if not 0 <= size <= sizes.sum():
+        msg = f"Expected a subsample size in [0, {int(sizes.sum())}]; got {size}."
+        raise ValueError(msg)
+    exact = size * sizes / sizes.sum()
     counts = np.floor(exact).astype(np.int64)
     counts[np.argsort(counts - exact, kind="stable")[: size - int(counts.sum())]] += 1
     rng = np.random.default_rng(seed)
-    chosen = [rng.choice(m, size=int(k), replace=False) for m, k in zip(members, counts, strict=True)]
-    return np.sort(np.concatenate(chosen)).astype(np.int64)
+    return [np.sort(rng.choice(int(n), size=int(k), replace=False)) for n, k in zip(sizes, counts, strict=True)]

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 import egid.detector.hdf5 as hdf5
 from egid.detector import EventFile, InputError, load_dataset
 from egid.detector.schema import IMAGE_SHAPE
+from egid.detector.split import stratified_subsample
 from tests.conftest import toy_crops
 
 FILE_SETTINGS = settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -177,20 +178,13 @@ def test_contiguous_dataset_never_written(tmp_path: Path) -> None:
 def test_streamed_stratified_subset_matches_the_whole_array_version(
     labels: list[float], max_events: int, block: int, seed: int, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
-    """The two-pass, block-by-block subset picks exactly what choosing from all labels in memory picks."""
+    """The two-pass, block-by-block subset picks exactly what the in-memory subsample of all labels picks."""
     y = np.asarray(labels, np.float32)
     path = tmp_path_factory.mktemp("subset") / "d.hdf5"
     with h5py.File(path, "w") as f:
         f["X"] = np.zeros((y.size, *IMAGE_SHAPE), np.float32)
         f["y"] = y
-    expected = np.arange(y.size)
-    if max_events < y.size:  # the in-memory reference: choose within each class from its full index list
-        rng = np.random.default_rng(seed)
-        chosen = [
-            rng.choice(np.flatnonzero(y == v), size=round(max_events * (y == v).sum() / y.size), replace=False)
-            for v in (1.0, 0.0)
-        ]
-        expected = np.sort(np.concatenate(chosen))
+    expected = stratified_subsample(y, max_events, seed=seed)
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(hdf5, "ROW_BLOCK", block)
         dataset = load_dataset(data=path, max_events=max_events, seed=seed)
