@@ -152,6 +152,39 @@ def tune(
         Each trial's value is its best validation AUC; its user attribute ``best_iteration`` the number of
         boosting rounds reaching it.
     """
+    return _optimize(kind, X_train, y_train, X_val, y_val, settings, out_dir=out_dir, warm_start=warm_start)[0]
+
+
+class _BestModel:
+    """The model of the best trial this process completed, kept so that a refit on the same events is not needed."""
+
+    def __init__(self) -> None:
+        self.trial_number: int | None = None
+        self.value = -np.inf
+        self.model: TreeModel | None = None
+
+    def offer(self, trial_number: int, value: float, model: TreeModel) -> None:
+        if value > self.value:
+            self.trial_number, self.value, self.model = trial_number, value, model
+
+    def of_trial(self, trial_number: int) -> TreeModel | None:
+        """The kept model if it is the one trial ``trial_number`` trained, else None (say, a resumed study's)."""
+        return self.model if self.trial_number == trial_number else None
+
+
+def _optimize(
+    kind: TreeKind,
+    X_train: pd.DataFrame,
+    y_train: npt.ArrayLike,
+    X_val: pd.DataFrame,
+    y_val: npt.ArrayLike,
+    settings: TuningSettings,
+    *,
+    out_dir: str | os.PathLike[str],
+    warm_start: Mapping[str, Any] | None,
+) -> tuple[optuna.Study, _BestModel]:
+    """:func:`tune`, also returning the best model among the trials this process completed."""
+    best_model = _BestModel()
     study = open_study(
         kind,
         out_dir=out_dir,
@@ -181,7 +214,9 @@ def tune(
             callbacks=[library.pruning_callback(trial)],
         )
         trial.set_user_attr(_BEST_ITERATION, model.best_iteration)
-        return float(model.history["validation_auc"].iloc[model.best_iteration - 1])
+        value = float(model.history["validation_auc"].iloc[model.best_iteration - 1])
+        best_model.offer(trial.number, value, model)
+        return value
 
     finished = len(study.get_trials(deepcopy=False, states=_FINISHED))
     missing = settings.n_trials - finished
@@ -199,7 +234,7 @@ def tune(
             )
     else:
         logger.info("%s: already holds %d finished trials, none to run", study.study_name, finished)
-    return study
+    return study, best_model
 
 
 def trials_path(out_dir: str | os.PathLike[str], kind: TreeKind) -> Path:
@@ -250,7 +285,9 @@ def tune_and_fit(
     """Tune ``kind`` with :func:`tune`, then refit the best parameters for the best number of rounds.
 
     The refit trains on ``X_train`` for exactly the best trial's ``best_iteration`` rounds (no early stopping),
-    monitoring ``X_val``; with the same seed it reproduces the best trial's model. The trials table
+    monitoring ``X_val``; with the same seed it reproduces the best trial's model, so when that trial ran in this
+    process on every training event its model is returned as it is, without training it again (its history
+    then extends past ``best_iteration`` by the rounds early stopping waited). The trials table
     (``<kind>_trials.csv``) and the best parameters (``<kind>_best_params.json``) are written to ``out_dir``.
 
     With ``settings.tuning_rows`` smaller than the training sample, the trials train on a seeded subsample of
@@ -265,7 +302,9 @@ def tune_and_fit(
     """
     labels = np.asarray(y_train)
     rows = stratified_subsample(labels, settings.tuning_rows, seed=settings.seed)
-    study = tune(kind, X_train.iloc[rows], labels[rows], X_val, y_val, settings, out_dir=out_dir, warm_start=warm_start)
+    study, best_model = _optimize(
+        kind, X_train.iloc[rows], labels[rows], X_val, y_val, settings, out_dir=out_dir, warm_start=warm_start
+    )
     if not study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
         msg = f"{out_dir}: no {kind} trial of study '{study.study_name}' completed; run more trials"
         raise InputError(msg)
@@ -276,17 +315,33 @@ def tune_and_fit(
         "%s: best trial %d, validation AUC %.5f at %d rounds", study.study_name, best.number, best.value, best_iteration
     )
     subsampled = len(rows) < len(X_train)
-    model = fit_tree_model(
+    model = None if subsampled else best_model.of_trial(best.number)
+    if model is None:
+        model = _refit(kind, X_train, y_train, X_val, y_val, settings, params, None if subsampled else best_iteration)
+    _write_history(study, kind, Path(out_dir), params, model.best_iteration)
+    return model
+
+
+def _refit(
+    kind: TreeKind,
+    X_train: pd.DataFrame,
+    y_train: npt.ArrayLike,
+    X_val: pd.DataFrame,
+    y_val: npt.ArrayLike,
+    settings: TuningSettings,
+    params: BoosterParams,
+    rounds: int | None,
+) -> TreeModel:
+    """Train ``params`` for exactly ``rounds`` rounds, or with early stopping on ``X_val`` when None."""
+    return fit_tree_model(
         kind,
         X_train,
         y_train,
         X_val,
         y_val,
         params=params,
-        max_rounds=settings.max_rounds if subsampled else best_iteration,
-        early_stopping_rounds=settings.early_stopping_rounds if subsampled else None,
+        max_rounds=settings.max_rounds if rounds is None else rounds,
+        early_stopping_rounds=settings.early_stopping_rounds if rounds is None else None,
         seed=settings.seed,
         n_jobs=settings.n_jobs,
     )
-    _write_history(study, kind, Path(out_dir), params, model.best_iteration)
-    return model

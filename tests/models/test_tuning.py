@@ -89,16 +89,34 @@ def test_timeout_stops_starting_new_trials(tree_table, tmp_path):
 
 
 @pytest.mark.parametrize("kind", TREE_KINDS)
-def test_refit_reproduces_the_best_trial_and_the_history_is_kept(kind, tree_table, tmp_path):
+def test_the_best_trial_model_is_kept_without_a_refit_and_equals_one(kind, tree_table, tmp_path, monkeypatch):
     t = tree_table
-    settings = TuningSettings(n_trials=3, timeout=None, storage=None, study_name=None, resume=False, seed=3, **FAST)
+    refits = []
+    real_refit = tuning._refit
+    monkeypatch.setattr(tuning, "_refit", lambda *args: refits.append(args) or real_refit(*args))
+    settings = TuningSettings(n_trials=3, seed=3, **FAST)
     model = tune_and_fit(kind, t.X_train, t.y_train, t.X_val, t.y_val, settings, out_dir=tmp_path)
     best = json.loads(best_params_path(tmp_path, kind).read_text())
     trials = pd.read_csv(trials_path(tmp_path, kind))
+    assert not refits
     assert len(trials) == 3 and trials["value"].max() == pytest.approx(best["validation_auc"], abs=1e-12)
-    assert model.best_iteration == best["best_iteration"] == len(model.history)
-    assert model.history["validation_auc"].iloc[-1] == best["validation_auc"]
+    assert model.best_iteration == best["best_iteration"] <= len(model.history)
+    assert model.history["validation_auc"].iloc[model.best_iteration - 1] == best["validation_auc"]
     assert model.params_dict() == best["params"]
+    exact = {"max_rounds": model.best_iteration, "early_stopping_rounds": None}
+    refit = fit_tree_model(kind, t.X_train, t.y_train, t.X_val, t.y_val, params=model.params, seed=3, **exact)
+    np.testing.assert_array_equal(model.predict(t.X_test), refit.predict(t.X_test))
+
+
+def test_a_resumed_study_refits_the_best_trial_of_an_earlier_process(tree_table, tmp_path):
+    t = tree_table
+    first = tune_and_fit(
+        "lightgbm", t.X_train, t.y_train, t.X_val, t.y_val, TuningSettings(n_trials=3, seed=3, **FAST), out_dir=tmp_path
+    )
+    settings = TuningSettings(n_trials=3, seed=3, resume=True, **FAST)  # nothing left to run: the refit trains
+    resumed = tune_and_fit("lightgbm", t.X_train, t.y_train, t.X_val, t.y_val, settings, out_dir=tmp_path)
+    assert resumed is not first and len(resumed.history) == resumed.best_iteration == first.best_iteration
+    np.testing.assert_array_equal(resumed.predict(t.X_test), first.predict(t.X_test))
 
 
 def test_fixed_parameters_round_trip_through_the_search_space():
@@ -182,13 +200,13 @@ def test_warm_start_is_the_first_trial_of_a_new_study_only(kind, tree_table, tmp
 def test_tuning_rows_tunes_on_a_stratified_subsample_and_refits_on_everything(tree_table, tmp_path, monkeypatch):
     t = tree_table
     seen = []
-    real_tune = tuning.tune
+    real_optimize = tuning._optimize
 
     def spy(kind, X_train, y_train, *args, **kwargs):
         seen.append(np.asarray(y_train))
-        return real_tune(kind, X_train, y_train, *args, **kwargs)
+        return real_optimize(kind, X_train, y_train, *args, **kwargs)
 
-    monkeypatch.setattr(tuning, "tune", spy)
+    monkeypatch.setattr(tuning, "_optimize", spy)
     settings = TuningSettings(n_trials=2, seed=3, tuning_rows=400, **FAST)
     model = tune_and_fit("lightgbm", t.X_train, t.y_train, t.X_val, t.y_val, settings, out_dir=tmp_path)
     (tuned_labels,) = seen
