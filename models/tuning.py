@@ -210,7 +210,7 @@ def _optimize(
             max_rounds=settings.max_rounds,
             early_stopping_rounds=settings.early_stopping_rounds,
             seed=settings.seed,
-            n_jobs=settings.n_jobs,
+            n_jobs=settings.threads(),
             callbacks=[library.pruning_callback(trial)],
         )
         trial.set_user_attr(_BEST_ITERATION, model.best_iteration)
@@ -343,5 +343,5 @@ def _refit(
         max_rounds=settings.max_rounds if rounds is None else rounds,
         early_stopping_rounds=settings.early_stopping_rounds if rounds is None else None,
         seed=settings.seed,
-        n_jobs=settings.n_jobs,
+        n_jobs=settings.threads(),
     )

@@ -12,6 +12,7 @@ from typing import Any
 
 from optuna.storages import BaseStorage
 
+from egid.models.cpu import threads_for_next_fit
 from egid.models.storage import StorageSpec
 from egid.models.trees import EARLY_STOPPING_ROUNDS, MAX_ROUNDS
 
@@ -28,6 +29,8 @@ _MINIMA = {
     "seed": 0,
 }
 """Smallest accepted value of each integer setting (``tuning_rows``: one event of each class)."""
+_OPTIONAL = frozenset({"tuning_rows", "n_jobs"})
+"""The integer settings that may be None."""
 
 
 @dataclass(frozen=True)
@@ -47,8 +50,10 @@ class TuningSettings:
         Most boosting rounds per trial and per refit.
     early_stopping_rounds : int, default=50
         A trial stops when its validation AUC has not improved for this many rounds.
-    n_jobs : int, default=1
-        Threads of each booster (results are bit-identical for a fixed value).
+    n_jobs : int or None, default=None
+        Threads of each booster (results are bit-identical for a fixed value). None asks
+        :func:`egid.models.cpu.threads_for_next_fit` before every trial and refit: every core on a quiet machine,
+        only those other jobs leave idle on a shared one.
     pruner_startup_trials : int, default=5
         The median pruner prunes nothing before this many trials finished.
     pruner_warmup_rounds : int, default=20
@@ -79,7 +84,7 @@ class TuningSettings:
     tuning_rows: int | None = None
     max_rounds: int = MAX_ROUNDS
     early_stopping_rounds: int = EARLY_STOPPING_ROUNDS
-    n_jobs: int = 1
+    n_jobs: int | None = None
     pruner_startup_trials: int = 5
     pruner_warmup_rounds: int = 20
     storage: StorageSpec = None
@@ -88,13 +93,18 @@ class TuningSettings:
     seed: int = 0
     progress: bool = False
 
+    def threads(self) -> int:
+        """Threads of the next fit: ``n_jobs``, or the cores idle right now when it is None."""
+        return self.n_jobs if self.n_jobs is not None else threads_for_next_fit()
+
     def __post_init__(self) -> None:
         for name, minimum in _MINIMA.items():
             value = getattr(self, name)
-            if value is None and name == "tuning_rows":
+            optional = name in _OPTIONAL
+            if value is None and optional:
                 continue
             if not _is_int(value) or value < minimum:
-                _reject(name, f"an int >= {minimum}{' or None' if name == 'tuning_rows' else ''}", value)
+                _reject(name, f"an int >= {minimum}{' or None' if optional else ''}", value)
         if self.timeout is not None and not (_is_number(self.timeout) and self.timeout > 0):
             _reject("timeout", "a number of seconds > 0 or None", self.timeout)
         if (

@@ -59,6 +59,9 @@ class RunConfig:
         Maximum CNN training epochs per fold (early stopping on validation AUC may stop sooner).
     seed : int
         Seed of the split, the folds, the samplers and the models.
+    threads : int or None
+        Threads of each boosted-tree fit; None: before each fit, the cores other jobs leave idle
+        (:func:`egid.models.cpu.threads_for_next_fit`). A fixed value makes a run on a busy machine reproducible.
     out : str or None
         Run directory; default ``reports/runs/<name>``.
     name : str or None
@@ -98,6 +101,7 @@ class RunConfig:
     cnn_folds: int = DEFAULT_FOLDS
     cnn_epochs: int = DEFAULT_MAX_EPOCHS
     seed: int = 0
+    threads: int | None = None
     out: str | None = None
     name: str | None = None
     resume: bool = False
@@ -118,7 +122,7 @@ class RunConfig:
 
 MAX_CONFIG_BYTES = 64 * 1024
 """Largest config file read: a settings file is a few hundred bytes; a bigger one is not a config."""
-RESUMABLE_CHANGES = ("resume", "trials", "timeout", "cache_dir", "out", "name")
+RESUMABLE_CHANGES = ("resume", "trials", "timeout", "threads", "cache_dir", "out", "name")
 """Settings a resumed run may change: the tuning budget and where things live (a run directory may have been
 moved), not what is computed."""
 PATH_KEYS = ("electrons", "photons", "data", "out", "cache_dir")

@@ -76,6 +76,7 @@ BOUNDS: dict[str, Bound] = {
     "top": Bound(1),
     "heartbeat": Bound(1),
     "workers": Bound(1),
+    "threads": Bound(1),
 }
 
 

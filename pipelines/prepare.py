@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -77,6 +76,12 @@ def add_tuning_options(parser: argparse.ArgumentParser, *, shared: bool) -> None
         type=option_type("tuning_rows"),
         metavar="N",
         help=f"tune on at most N training events (default {DEFAULTS.tuning_rows})",
+    )
+    add(
+        "--threads",
+        type=option_type("threads"),
+        metavar="N",
+        help="threads of each tree fit (default: before each fit, the cores other jobs leave idle)",
     )
     add("--storage", metavar="URL", required=shared, help="shared Optuna storage, e.g. postgresql://user@host/db")
     add("--study-name", metavar="NAME", required=shared, help="prefix of the shared study names in --storage")
@@ -173,8 +178,7 @@ def fit_settings(config: RunConfig) -> FitSettings:
         # A study named on the command line in a shared storage is joined, not refused: workers fill it.
         resume=config.resume or shared,
         seed=config.seed,
-        # Every core: results depend on the thread count only through summation order, reproducibly.
-        n_jobs=len(os.sched_getaffinity(0)),
+        n_jobs=config.threads,
         progress=True,
     )
     return FitSettings(tuning=tuning, cnn=config.cnn, cnn_folds=config.cnn_folds, cnn_epochs=config.cnn_epochs)

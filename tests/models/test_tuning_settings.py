@@ -17,7 +17,7 @@ INVALID = [
     ("tuning_rows", 1, r"tuning_rows: expected an int >= 2 or None, found int 1\."),
     ("max_rounds", 0, r"max_rounds: expected an int >= 1, found int 0\."),
     ("early_stopping_rounds", None, r"early_stopping_rounds: expected an int >= 1, found NoneType None\."),
-    ("n_jobs", 0, r"n_jobs: expected an int >= 1, found int 0\."),
+    ("n_jobs", 0, r"n_jobs: expected an int >= 1 or None, found int 0\."),
     ("pruner_startup_trials", -1, r"pruner_startup_trials: expected an int >= 0, found int -1\."),
     ("pruner_warmup_rounds", -1, r"pruner_warmup_rounds: expected an int >= 0, found int -1\."),
     ("storage", "", r"storage: expected a non-empty str, an opened Optuna storage or None, found str ''\."),
