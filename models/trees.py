@@ -106,6 +106,10 @@ class TreeModel:
         values = get_booster_library(self.kind).importance(self.booster, kind, self.best_iteration)
         return pd.Series(values, index=list(self.feature_names), name=kind)
 
+    def leaf_counts(self) -> npt.NDArray[np.int64]:
+        """Leaves of each kept tree, shape ``(n_trees,)``: the size that the cost of TreeSHAP grows with."""
+        return get_booster_library(self.kind).leaf_counts(self.booster, self.best_iteration)
+
     def params_dict(self) -> dict[str, Any]:
         """The hyperparameters as a plain dict (scikit-learn API names), for JSON files and reports."""
         return asdict(self.params)

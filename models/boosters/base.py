@@ -150,6 +150,10 @@ class BoosterLibrary(Protocol):
         """Total gain or split count per feature, in the booster's feature order (0 for unused features)."""
         ...
 
+    def leaf_counts(self, booster: Any, n_rounds: int) -> npt.NDArray[np.int64]:
+        """Leaves of each tree of the first ``n_rounds`` rounds, shape ``(n_trees,)``."""
+        ...
+
     def feature_names(self, booster: Any) -> tuple[str, ...]:
         """The feature names the booster stores, in its input order."""
         ...

@@ -8,6 +8,7 @@ feature names in order.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -212,6 +213,15 @@ def contributions(booster: lgb.Booster, values: Matrix, n_rounds: int) -> FloatA
 def importance(booster: lgb.Booster, kind: ImportanceType, n_rounds: int) -> FloatArray:
     """Total gain or split count per feature, in the booster's feature order."""
     return np.asarray(booster.feature_importance(importance_type=kind, iteration=n_rounds), dtype=np.float64)
+
+
+_NUM_LEAVES = re.compile(r"^num_leaves=(\d+)$", re.MULTILINE)
+
+
+def leaf_counts(booster: lgb.Booster, n_rounds: int) -> npt.NDArray[np.int64]:
+    """Leaves of each tree of the first ``n_rounds`` rounds, read from the text model's ``num_leaves=`` lines."""
+    text = booster.model_to_string(num_iteration=n_rounds)
+    return np.array([int(n) for n in _NUM_LEAVES.findall(text)], dtype=np.int64)
 
 
 def feature_names(booster: lgb.Booster) -> tuple[str, ...]:

@@ -208,6 +208,12 @@ def importance(booster: xgb.Booster, kind: ImportanceType, n_rounds: int) -> Flo
     return np.array([scores.get(name, 0.0) for name in feature_names(booster)], dtype=np.float64)
 
 
+def leaf_counts(booster: xgb.Booster, n_rounds: int) -> npt.NDArray[np.int64]:
+    """Leaves of each tree of the first ``n_rounds`` rounds, counted in the text dump's ``leaf=`` nodes."""
+    kept = booster if n_rounds >= booster.num_boosted_rounds() else booster[:n_rounds]
+    return np.array([tree.count("leaf=") for tree in kept.get_dump()], dtype=np.int64)
+
+
 def feature_names(booster: xgb.Booster) -> tuple[str, ...]:
     """The feature names stored in the booster, in input order."""
     return tuple(booster.feature_names or ())

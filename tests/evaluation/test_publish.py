@@ -28,7 +28,7 @@ def test_shap_events_are_a_stratified_sample_of_the_test_split(
 ) -> None:
     table, scores = _class_sorted(tree_table)
     scores.loc[:49, "split"] = "train"  # events outside the test split are never drawn
-    monkeypatch.setattr(publish, "SHAP_ROWS", 100)
+    monkeypatch.setattr(publish, "shap_rows", lambda model: 100)
     shap = publish.shap_on_test_events(tree_models, table, scores, seed=4)
     test = scores["split"] == "test"
     electron_share = scores.loc[test, "label"].mean()

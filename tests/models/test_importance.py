@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from egid.detector import InputError
+from egid.models import importance
 from egid.models.importance import importance_path, importance_table, read_importances, shap_values
 from egid.models.trees import TREE_KINDS
 
@@ -56,3 +57,27 @@ def test_the_stored_table_holds_all_three_measures(kind, tree_table, tree_models
 def test_a_missing_table_is_an_input_error(tmp_path):
     with pytest.raises(InputError, match=f"{importance_path(tmp_path, 'xgboost')}: no stored importances"):
         read_importances(tmp_path, "xgboost")
+
+
+@pytest.mark.parametrize("kind", TREE_KINDS)
+def test_leaf_counts_are_those_of_the_library_tree_dump(kind, tree_models):
+    model = tree_models[kind]
+    trees = model.booster.trees_to_dataframe()
+    if kind == "lightgbm":
+        expected = trees[trees["split_feature"].isna()].groupby("tree_index").size()
+    else:
+        expected = trees[trees["Feature"] == "Leaf"].groupby("Tree").size()
+    counts = model.leaf_counts()
+    assert counts.size == model.best_iteration
+    np.testing.assert_array_equal(counts, expected.to_numpy()[: model.best_iteration])
+
+
+@pytest.mark.parametrize("kind", TREE_KINDS)
+def test_shap_rows_spend_the_budget_within_their_bounds(kind, tree_models, monkeypatch):
+    model = tree_models[kind]
+    cost = importance.shap_cost_per_event(model)
+    leaves = model.leaf_counts()
+    assert cost == pytest.approx(leaves.sum() * (np.log2(leaves.mean()) + 1) ** 2)
+    for events, expected in ((700, 700), (10, importance.SHAP_MIN_ROWS), (10**6, importance.SHAP_MAX_ROWS)):
+        monkeypatch.setattr(importance, "SHAP_COST_BUDGET", cost * events + 1)
+        assert importance.shap_rows(model) == expected
