@@ -49,7 +49,9 @@ IMPORTANCE_KINDS: tuple[ImportanceKind, ...] = ("gain", "split", "shap")
 SHAP_MAX_ROWS = 2000
 """Most events behind a model's SHAP beeswarm and stored mean |SHAP| (enough for a stable ranking)."""
 SHAP_MIN_ROWS = 500
-"""Fewest: the mean |SHAP| of a leading feature is then known to a few per cent, its rank among the top ten kept."""
+"""Fewest. Measured on the depth-10 XGBoost model of a 20k + 20k run, five stratified draws of 500 test events
+against 2000: each top-ten feature's mean |SHAP| within 3.5-8.5 %, the top-ten set the same in four draws of
+five; neighbours of nearly equal importance may swap places."""
 SHAP_COST_BUDGET = 2e9
 """Work allowed per model, in units of :func:`shap_cost_per_event` times events: about 10 s on one 2020s core.
 A LightGBM model of a few hundred 30-leaf trees gets :data:`SHAP_MAX_ROWS`; a depth-10 XGBoost model (about 350

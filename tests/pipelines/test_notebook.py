@@ -27,6 +27,8 @@ def test_walkthrough_notebook_executes(tmp_path: Path, monkeypatch: pytest.Monke
         for output in cell.outputs
     )
     assert "validation: accuracy" in outputs and "test: accuracy" in outputs
+    # egid.load(run_dir).predict gave every saved model's column, the stacked ones included.
+    assert "lightgbm+cnn" in outputs and "xgboost+cnn" in outputs
     assert not any(
         output.get("output_type") == "error" for cell in notebook.cells for output in cell.get("outputs", [])
     )
