@@ -23,6 +23,7 @@ from egid.models.storage import open_rdb
 from egid.pipelines.config import RunConfig
 from egid.pipelines.inputs import add_extraction_arguments, add_input_arguments, input_files
 from egid.pipelines.options import option_type
+from egid.pipelines.progress import progress_bars
 from egid.pipelines.timing import StepTimer
 from egid.pipelines.training import FitSettings
 
@@ -179,6 +180,6 @@ def fit_settings(config: RunConfig) -> FitSettings:
         resume=config.resume or shared,
         seed=config.seed,
         n_jobs=config.threads,
-        progress=True,
+        progress=progress_bars(),
     )
     return FitSettings(tuning=tuning, cnn=config.cnn, cnn_folds=config.cnn_folds, cnn_epochs=config.cnn_epochs)

@@ -9,6 +9,7 @@ from egid.detector import atomic_path
 from egid.detector.paths import check_output_file
 from egid.features import extract_table
 from egid.pipelines.inputs import add_extraction_arguments, add_input_arguments, dataset_from_args
+from egid.pipelines.progress import progress_bars
 
 __all__ = ("configure", "run")
 
@@ -29,7 +30,7 @@ def run(args: argparse.Namespace) -> int:
     out = check_output_file(args.out, what="the parquet file")
     dataset = dataset_from_args(args)
     if args.scheduler is None and args.workers is None:
-        table = extract_table(dataset, progress=True)
+        table = extract_table(dataset, progress=progress_bars())
     else:
         from egid.features.distributed import dask_client, extract_distributed
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from egid.detector import InputError, atomic_path
 from egid.detector.paths import check_output_file
 from egid.pipelines.bundle import ModelBundle
+from egid.pipelines.progress import progress_bars
 
 _FORMATS = (".parquet", ".csv")
 
@@ -25,7 +26,7 @@ def run(args: argparse.Namespace) -> int:
         msg = f"{out}: unknown output format '{out.suffix}', expected one of {', '.join(_FORMATS)}"
         raise InputError(msg)
     check_output_file(out)
-    scores = ModelBundle.load(args.model_dir).predict(args.data, progress=True)
+    scores = ModelBundle.load(args.model_dir).predict(args.data, progress=progress_bars())
     with atomic_path(out) as tmp:
         if out.suffix == ".csv":
             scores.to_csv(tmp)
