@@ -86,7 +86,9 @@ def open_study(
         silently mixes with an older one.
     seed : int
         Seed of the TPE sampler, mixed with the study name: two studies of one run (say features-only and
-        stacked) explore different random start points instead of repeating each other's trials. In a shared
+        stacked) explore different random start points instead of repeating each other's trials; and with the
+        number of trials the study already holds, so that a resumed study (after a kill, or with more trials)
+        continues with new random start points instead of replaying the first trials' parameters. In a shared
         storage each process seeds its sampler from the OS instead: workers sharing one seed would propose the
         same parameters.
     pruner_startup_trials, pruner_warmup_rounds : int
@@ -107,12 +109,17 @@ def open_study(
         storage=store,
         study_name=name,
         direction="maximize",
-        sampler=optuna.samplers.TPESampler(seed=(seed + zlib.crc32(name.encode())) % 2**32 if private else None),
+        sampler=optuna.samplers.TPESampler(seed=_sampler_seed(seed, name, existing.get(name, 0)) if private else None),
         pruner=optuna.pruners.MedianPruner(n_startup_trials=pruner_startup_trials, n_warmup_steps=pruner_warmup_rounds),
         load_if_exists=True,
     )
     fail_dead_trials(study, store, private=private, where=where)
     return study
+
+
+def _sampler_seed(seed: int, study_name: str, n_existing_trials: int) -> int:
+    """The TPE sampler's seed: the run's ``seed`` mixed with the study's name and its number of trials so far."""
+    return (seed + zlib.crc32(study_name.encode()) + 7919 * n_existing_trials) % 2**32
 
 
 def tune(

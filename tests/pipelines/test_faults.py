@@ -36,15 +36,19 @@ def sample(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
     return ["--electrons", str(electrons), "--photons", str(photons), "--no-cnn", "--cache-dir", str(root / "cache")]
 
 
-def _finished_trials(journal: Path) -> dict[int, float | None]:
+def _finished(journal: Path) -> list[optuna.trial.FrozenTrial]:
     if not journal.exists():
-        return {}
+        return []
     storage = JournalStorage(JournalFileBackend(str(journal)))
     try:
         study = optuna.load_study(study_name="egid-lightgbm", storage=storage)
     except KeyError:  # the study is not created yet
-        return {}
-    return {t.number: t.value for t in study.get_trials(deepcopy=False, states=FINISHED)}
+        return []
+    return study.get_trials(deepcopy=False, states=FINISHED)
+
+
+def _finished_trials(journal: Path) -> dict[int, float | None]:
+    return {t.number: t.value for t in _finished(journal)}
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL], ids=["SIGINT", "SIGKILL"])
@@ -70,6 +74,9 @@ def test_killed_tuning_resumes_without_losing_trials(sig: signal.Signals, sample
     after = _finished_trials(journal)
     assert len(after) == len(before) + 2
     assert {n: after[n] for n in before} == before, "a finished trial changed or was lost"
+    # The resumed sampler continues: no trial repeats the parameters of one before the kill.
+    parameters = [tuple(sorted(t.params.items())) for t in _finished(journal)]
+    assert len(set(parameters)) == len(parameters), parameters
     assert (out / "metrics.json").is_file()
 
 
