@@ -31,7 +31,9 @@ import pandas as pd
 
 from egid.detector import InputError, atomic_path
 from egid.detector.schema import FloatArray
+from egid.models.artifacts import reading
 from egid.models.boosters import TreeKind, get_booster_library
+from egid.models.boosters.base import HISTORY_COLUMNS
 from egid.models.manifest import read_manifest
 from egid.models.onnx_parity import ONNX_TOLERANCE
 from egid.models.trees import TreeModel, feature_matrix
@@ -216,6 +218,25 @@ def export_tree_model(model: TreeModel, model_dir: str | os.PathLike[str], *, ch
     return written
 
 
+def read_history(path: Path, best_iteration: int) -> pd.DataFrame:
+    """The per-round training curves written beside a booster: index ``round`` 1..n (n >= ``best_iteration``),
+    the numeric columns :data:`~egid.models.boosters.base.HISTORY_COLUMNS`; anything else is an InputError."""
+    with reading(path, "training history"):
+        history = pd.read_csv(path, index_col="round")
+        missing = [column for column in HISTORY_COLUMNS if column not in history.columns]
+        if missing:
+            msg = f"no column {missing[0]!r}"
+            raise ValueError(msg)
+        history = history[list(HISTORY_COLUMNS)].astype(np.float64)
+        if not np.array_equal(history.index.to_numpy(), np.arange(1, len(history) + 1)):
+            msg = "rounds are not 1, 2, ..."
+            raise ValueError(msg)
+        if len(history) < best_iteration:
+            msg = f"{len(history)} rounds, fewer than the model's {best_iteration}"
+            raise ValueError(msg)
+    return history
+
+
 def load_tree_model(
     model_dir: str | os.PathLike[str],
     kind: TreeKind,
@@ -247,15 +268,12 @@ def load_tree_model(
         if path.name not in manifest.artifacts:
             msg = f"{path}: no {kind} model in this directory ({path.name} is not in its manifest)"
             raise InputError(msg)
-    try:
+    with reading(params_file, "model parameters"):
         document = json.loads(params_file.read_text())
         params = library.PARAMS_TYPE(**document["params"])
-        names = tuple(document["feature_names"])
+        names = tuple(str(name) for name in document["feature_names"])
         best_iteration = int(document["best_iteration"])
         seed = int(document["seed"])
-    except (json.JSONDecodeError, KeyError, TypeError, ValueError) as err:
-        msg = f"{params_file}: unreadable model parameters ({type(err).__name__}: {err})"
-        raise InputError(msg) from err
     booster = library.load_native(booster_file)
     booster_names = library.feature_names(booster)
     if booster_names != names:
@@ -264,7 +282,7 @@ def load_tree_model(
             f"{params_file.name} says {list(names)[:5]}..."
         )
         raise InputError(msg)
-    history = pd.read_csv(_history_path(root, kind), index_col="round")
+    history = read_history(_history_path(root, kind), best_iteration)
     return TreeModel(
         kind=kind,
         booster=booster,

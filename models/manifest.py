@@ -9,6 +9,7 @@ artifact, a corrupted one, or a model built for other features.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import platform
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from egid.detector import InputError, atomic_path, file_digest
+from egid.detector.errors import shorten
 
 __all__ = ("MANIFEST_NAME", "Manifest", "artifact_digests", "read_manifest", "write_manifest")
 
@@ -135,7 +137,7 @@ def _parse(path: Path) -> Manifest:
         raise InputError(msg)
     try:
         document = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+    except (json.JSONDecodeError, UnicodeDecodeError, OSError) as err:
         msg = f"{path}: unreadable manifest, not JSON ({err})"
         raise InputError(msg) from err
     if not isinstance(document, dict) or document.get("format") != _FORMAT:
@@ -169,6 +171,21 @@ def _check_features(path: Path, manifest: Manifest, feature_names: Sequence[str]
     raise InputError(msg)
 
 
+def _confined(root: Path, name: str, manifest_path: Path) -> Path:
+    """``root / name``, refused before it is opened unless it stays inside ``root``: no absolute path, no ``..``,
+    no symbolic link leading out of the model directory."""
+    relative = Path(name)
+    inside = not relative.is_absolute() and ".." not in relative.parts and name not in ("", ".")
+    artifact = root / relative
+    if inside:
+        with contextlib.suppress(OSError):
+            inside = artifact.resolve().is_relative_to(root.resolve())
+    if not inside:
+        msg = f"{manifest_path}: artifact {shorten(name)!r} lies outside the model directory; refused"
+        raise InputError(msg)
+    return artifact
+
+
 def read_manifest(
     model_dir: str | os.PathLike[str],
     *,
@@ -189,15 +206,17 @@ def read_manifest(
     Raises
     ------
     InputError
-        One line naming the file and the problem when the manifest is missing or unreadable, an artifact is
+        One line naming the file and the problem when the manifest is missing or unreadable, names an artifact
+        outside ``model_dir`` (absolute, with ``..`` or through a link; refused before it is opened), an artifact is
         missing or its SHA-256 differs (corrupted or replaced), or the feature-set version or the feature
         names (and their order) differ.
     """
     root = Path(model_dir)
     path = root / MANIFEST_NAME
     manifest = _parse(path)
+    artifacts = {name: _confined(root, name, path) for name in manifest.artifacts}  # all before any is opened
     for name, digest in manifest.artifacts.items():
-        artifact = root / name
+        artifact = artifacts[name]
         if not artifact.is_file():
             msg = f"{artifact}: artifact listed in {path} is missing"
             raise InputError(msg)

@@ -41,6 +41,7 @@ from egid.detector.errors import InputError
 from egid.detector.hdf5 import atomic_path
 from egid.detector.schema import IMAGE_SHAPE, FloatArray, Images, IndexArray
 from egid.detector.split import Split, stratified_folds
+from egid.models.artifacts import reading
 from egid.models.cnn import (
     CNNConfig,
     EgammaCNN,
@@ -170,7 +171,8 @@ class CNNEnsemble:
                 msg = f"{weights}: no such file; the ensemble has {n_folds} folds"
                 raise InputError(msg)
             model = EgammaCNN.from_config(config)
-            model.load_state_dict(torch.load(weights, map_location=dev, weights_only=True))
+            with reading(weights, "CNN weights (torch state dict)"):
+                model.load_state_dict(torch.load(weights, map_location=dev, weights_only=True))
             models.append(model)
         return cls(models, config, device=dev)
 

@@ -22,7 +22,6 @@ import optuna
 import pandas as pd
 from optuna.trial import BaseTrial
 
-from egid.detector import InputError
 from egid.detector.schema import FloatArray
 
 __all__ = (
@@ -37,7 +36,6 @@ __all__ = (
     "Matrix",
     "SplittingConvention",
     "history_frame",
-    "unreadable_booster",
 )
 
 Matrix: TypeAlias = npt.NDArray[np.float64]
@@ -163,7 +161,7 @@ class BoosterLibrary(Protocol):
         ...
 
     def load_native(self, path: Path) -> Any:
-        """Read a native file; raises :class:`~egid.detector.InputError` (see :func:`unreadable_booster`)."""
+        """Read a native file; raises :class:`~egid.detector.InputError` (see :func:`egid.models.artifacts.reading`)."""
         ...
 
     def onnx_graph(self, booster: Any, n_rounds: int, input_name: str, n_features: int) -> Any:
@@ -200,11 +198,3 @@ def history_frame(evals: Mapping[str, Mapping[str, Sequence[float]]], metrics: M
     frame = pd.DataFrame(columns)[list(HISTORY_COLUMNS)]
     frame.index = pd.RangeIndex(1, len(frame) + 1, name="round")
     return frame
-
-
-def unreadable_booster(path: Path, library: str, err: Exception) -> InputError:
-    """The one-line error for a native booster file the library cannot read: ``<path>: unreadable <library>
-    booster (<first line of the library's message>)``."""
-    reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-    msg = f"{path}: unreadable {library} booster ({reason})"
-    return InputError(msg)

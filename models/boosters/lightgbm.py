@@ -23,6 +23,7 @@ from optuna.trial import BaseTrial
 from optuna_integration import LightGBMPruningCallback
 
 from egid.detector.schema import FloatArray
+from egid.models.artifacts import reading
 from egid.models.boosters.base import (
     LEARNING_RATE_MIN,
     TRAIN,
@@ -33,7 +34,6 @@ from egid.models.boosters.base import (
     Matrix,
     SplittingConvention,
     history_frame,
-    unreadable_booster,
 )
 
 __all__ = (
@@ -46,6 +46,7 @@ __all__ = (
     "feature_names",
     "fit",
     "importance",
+    "leaf_counts",
     "load_native",
     "native_bytes",
     "onnx_graph",
@@ -235,11 +236,79 @@ def native_bytes(booster: lgb.Booster, n_rounds: int) -> bytes:
 
 
 def load_native(path: Path) -> lgb.Booster:
-    """Read a LightGBM text model; an unreadable file raises :class:`~egid.detector.InputError`."""
+    """Read a LightGBM text model; an unreadable file raises :class:`~egid.detector.InputError`.
+
+    The text's structure is checked first (:func:`_check_text_model`): LightGBM parses the trees in parallel
+    threads, and a damaged tree there ends the process (``std::terminate``) instead of raising.
+    """
+    with reading(path, "LightGBM booster"):
+        text = path.read_bytes()
+        _check_text_model(text)
+        return lgb.Booster(model_str=text.decode())
+
+
+_TREE_SIZES = re.compile(rb"^tree_sizes=([0-9 ]*)$", re.MULTILINE)
+
+
+def _check_text_model(text: bytes) -> None:
+    """Raise ValueError unless ``text`` is a complete, well-formed LightGBM text model.
+
+    Checked: the ``tree`` header; exactly the trees its ``tree_sizes`` line announces (byte lengths, each block
+    starting ``Tree=<i>``); in every tree the arrays LightGBM reads, numeric and as long as ``num_leaves`` says
+    (``L`` leaf values, ``L - 1`` of each split array, children within ``[-L, L - 2]``); ``end of trees`` last.
+    """
+    sizes = _TREE_SIZES.search(text)
+    if not text.startswith(b"tree\n") or sizes is None:
+        msg = "not a LightGBM text model (no 'tree' header with tree_sizes)"
+        raise ValueError(msg)
+    position = text.find(b"\nTree=0\n") + 1
+    for i, size in enumerate(int(value) for value in sizes.group(1).split()):
+        if position <= 0 or not text.startswith(b"Tree=%d\n" % i, position):
+            msg = f"tree {i} is not where the header's tree_sizes put it (file damaged or truncated)"
+            raise ValueError(msg)
+        _check_tree(text[position : position + size], i)
+        position += size
+    if not text.startswith(b"end of trees", position):
+        msg = "no 'end of trees' after the last tree (file damaged or truncated)"
+        raise ValueError(msg)
+
+
+_SPLIT_ARRAYS = (
+    "split_feature",
+    "split_gain",
+    "threshold",
+    "decision_type",
+    "left_child",
+    "right_child",
+    "internal_value",
+    "internal_weight",
+    "internal_count",
+)
+_LEAF_ARRAYS = ("leaf_value", "leaf_weight", "leaf_count")
+
+
+def _check_tree(block: bytes, index: int) -> None:
+    """Raise ValueError unless the text of tree ``index`` is what LightGBM's parser requires: every field a list
+    of numbers, the split arrays ``num_leaves - 1`` long, the leaf arrays ``num_leaves`` long, the children
+    within ``[-num_leaves, num_leaves - 2]``."""
     try:
-        return lgb.Booster(model_file=str(path))
-    except (lgb.basic.LightGBMError, UnicodeDecodeError, ValueError) as err:
-        raise unreadable_booster(path, NAME, err) from err
+        fields = {}
+        for line in block.splitlines()[1:]:
+            if line:
+                key, _, value = line.partition(b"=")
+                fields[key.decode()] = np.array(value.split(), dtype=np.float64)
+        leaves = int(fields["num_leaves"][0])
+    except (IndexError, KeyError, UnicodeDecodeError, ValueError) as err:
+        msg = f"tree {index}: missing or non-numeric field ({err})"
+        raise ValueError(msg) from None
+    required = ("leaf_value",) if leaves == 1 else (*_SPLIT_ARRAYS[:6], "leaf_value")
+    expected = dict.fromkeys(_SPLIT_ARRAYS, leaves - 1) | dict.fromkeys(_LEAF_ARRAYS, leaves)
+    wrong = [name for name in required if name not in fields]
+    wrong += [name for name, size in expected.items() if name in fields and fields[name].size != size]
+    children = np.concatenate([fields.get(name, np.empty(0)) for name in ("left_child", "right_child")])
+    if leaves < 1 or wrong or ((children < -leaves) | (children > leaves - 2)).any():
+        msg = f"tree {index}: arrays inconsistent with num_leaves={leaves} ({', '.join(wrong) or 'children'})"
+        raise ValueError(msg)
 
 
 def onnx_input_names(feature_names: Sequence[str]) -> list[str]:

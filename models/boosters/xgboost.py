@@ -20,6 +20,7 @@ from optuna.trial import BaseTrial
 from optuna_integration import XGBoostPruningCallback
 
 from egid.detector.schema import FloatArray
+from egid.models.artifacts import reading
 from egid.models.boosters.base import (
     LEARNING_RATE_MIN,
     TRAIN,
@@ -30,7 +31,6 @@ from egid.models.boosters.base import (
     Matrix,
     SplittingConvention,
     history_frame,
-    unreadable_booster,
 )
 
 __all__ = (
@@ -43,6 +43,7 @@ __all__ = (
     "feature_names",
     "fit",
     "importance",
+    "leaf_counts",
     "load_native",
     "native_bytes",
     "onnx_graph",
@@ -227,10 +228,8 @@ def native_bytes(booster: xgb.Booster, n_rounds: int) -> bytes:
 def load_native(path: Path) -> xgb.Booster:
     """Read an XGBoost JSON model; an unreadable file raises :class:`~egid.detector.InputError`."""
     booster = xgb.Booster()
-    try:
+    with reading(path, "XGBoost booster"):
         booster.load_model(str(path))
-    except (xgb.core.XGBoostError, UnicodeDecodeError, ValueError) as err:
-        raise unreadable_booster(path, NAME, err) from err
     return booster
 
 

@@ -99,7 +99,7 @@ def test_a_mismatched_model_directory_is_refused_with_one_line(case, model_dir):
 def test_an_unreadable_booster_is_an_input_error_even_with_a_matching_hash(kind, model_dir):
     native_path(model_dir, kind).write_text("tree\nnot a model\n")
     rewrite_manifest(model_dir)
-    with pytest.raises(InputError, match=rf"{native_path(model_dir, kind).name}: unreadable {kind} booster"):
+    with pytest.raises(InputError, match=rf"(?i){native_path(model_dir, kind).name}: unreadable {kind} booster"):
         load_tree_model(model_dir, kind)
 
 
