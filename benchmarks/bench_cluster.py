@@ -18,7 +18,6 @@ and on what else runs on it: state both when quoting.
 from __future__ import annotations
 
 import argparse
-import os
 import platform
 import subprocess
 import sys
@@ -33,6 +32,7 @@ from egid.detector import load_dataset
 from egid.features import extract_table
 from egid.features.distributed import dask_client, extract_distributed
 from egid.models import TREE_KINDS
+from egid.models.cpu import usable_cores
 from egid.models.storage import open_storage
 from egid.simulation import write_sample
 
@@ -68,7 +68,7 @@ def _trials_per_minute(electrons: Path, photons: Path, trials: int, workers: int
 
 def main(argv: list[str] | None = None) -> None:
     args = _parse(argv)
-    cores = len(os.sched_getaffinity(0))
+    cores = usable_cores()
     print(f"machine: {platform.processor() or platform.machine()}, {cores} cores available, {platform.platform()}")
     with tempfile.TemporaryDirectory(prefix="egid-bench-") as tmp:
         folder = Path(tmp)

@@ -16,14 +16,17 @@ import contextlib
 import os
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import IO
+
+import numpy as np
+import pandas as pd
 
 from egid.detector import InputError
 from egid.detector.errors import shorten
 
-__all__ = ("reading",)
+__all__ = ("read_numeric_table", "reading")
 
 
 @contextlib.contextmanager
@@ -41,6 +44,18 @@ def reading(path: Path, what: str) -> Iterator[None]:
             reason = native or message or type(err).__name__
             msg = f"{path}: unreadable {what} ({shorten(reason)})"
             raise InputError(msg) from None
+
+
+def read_numeric_table(path: Path, what: str, *, index: str, columns: Sequence[str]) -> pd.DataFrame:
+    """The CSV artifact ``path`` (a ``what``) with index column ``index`` and ``columns``, in that order, as
+    float64; a missing column or a value that is no number is an InputError naming the file."""
+    with reading(path, what):
+        table = pd.read_csv(path, index_col=index)
+        missing = [column for column in columns if column not in table.columns]
+        if missing:
+            msg = f"{path}: {what} lacks the columns {missing}"
+            raise InputError(msg)
+        return table[list(columns)].astype(np.float64)
 
 
 class _Captured:

@@ -36,6 +36,7 @@ from egid.detector.errors import InputError
 from egid.detector.hdf5 import atomic_path
 from egid.detector.schema import ENERGY, ENERGY_SCALE_GEV, IMAGE_SHAPE, SEED_IETA, SEED_IPHI, TIME, TIME_SCALE_NS
 from egid.models.cnn_budget import DEFAULT_MAX_EPOCHS
+from egid.models.cpu import usable_cores
 from egid.models.history import TrainingHistory
 
 __all__ = (
@@ -270,7 +271,7 @@ def configure_threads(n: int | None = None) -> int:
     OpenMP threads compete with the other jobs), hence the override.
     """
     if n is None:
-        n = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+        n = usable_cores()
     torch.set_num_threads(n)
     return n
 

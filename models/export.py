@@ -31,7 +31,7 @@ import pandas as pd
 
 from egid.detector import InputError, atomic_path
 from egid.detector.schema import FloatArray
-from egid.models.artifacts import reading
+from egid.models.artifacts import read_numeric_table, reading
 from egid.models.boosters import TreeKind, get_booster_library
 from egid.models.boosters.base import HISTORY_COLUMNS
 from egid.models.manifest import read_manifest
@@ -221,19 +221,13 @@ def export_tree_model(model: TreeModel, model_dir: str | os.PathLike[str], *, ch
 def read_history(path: Path, best_iteration: int) -> pd.DataFrame:
     """The per-round training curves written beside a booster: index ``round`` 1..n (n >= ``best_iteration``),
     the numeric columns :data:`~egid.models.boosters.base.HISTORY_COLUMNS`; anything else is an InputError."""
-    with reading(path, "training history"):
-        history = pd.read_csv(path, index_col="round")
-        missing = [column for column in HISTORY_COLUMNS if column not in history.columns]
-        if missing:
-            msg = f"no column {missing[0]!r}"
-            raise ValueError(msg)
-        history = history[list(HISTORY_COLUMNS)].astype(np.float64)
-        if not np.array_equal(history.index.to_numpy(), np.arange(1, len(history) + 1)):
-            msg = "rounds are not 1, 2, ..."
-            raise ValueError(msg)
-        if len(history) < best_iteration:
-            msg = f"{len(history)} rounds, fewer than the model's {best_iteration}"
-            raise ValueError(msg)
+    history = read_numeric_table(path, "training history", index="round", columns=HISTORY_COLUMNS)
+    if not np.array_equal(history.index.to_numpy(), np.arange(1, len(history) + 1)):
+        msg = f"{path}: unreadable training history (rounds are not 1, 2, ...)"
+        raise InputError(msg)
+    if len(history) < best_iteration:
+        msg = f"{path}: unreadable training history ({len(history)} rounds, fewer than the model's {best_iteration})"
+        raise InputError(msg)
     return history
 
 

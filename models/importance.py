@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from egid.detector import InputError, atomic_path
-from egid.models.artifacts import reading
+from egid.models.artifacts import read_numeric_table
 from egid.models.trees import TreeKind, TreeModel
 
 __all__ = (
@@ -148,13 +148,7 @@ def read_importances(model_dir: str | os.PathLike[str], kind: TreeKind) -> pd.Da
     if not path.is_file():
         msg = f"{path}: no stored importances for the {kind} model (they are written when the models are exported)"
         raise InputError(msg)
-    with reading(path, "importance table"):
-        table = pd.read_csv(path, index_col="feature")
-        missing = [column for column in IMPORTANCE_KINDS if column not in table.columns]
-        if missing:
-            msg = f"{path}: importance table lacks the columns {missing}"
-            raise InputError(msg)
-        return table.astype(dict.fromkeys(IMPORTANCE_KINDS, np.float64))
+    return read_numeric_table(path, "importance table", index="feature", columns=IMPORTANCE_KINDS)
 
 
 def ranked(values: pd.Series, top: int | None = None) -> pd.Series:
