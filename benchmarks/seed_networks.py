@@ -13,8 +13,9 @@ ResNet-15
     blocks of 32 maps, global max pooling and one linear output: 1 + 3x2 + 2 + 3x2 = 15 convolutions. A block is
     conv3x3-ReLU-conv3x3, plus its input (through a strided 1x1 convolution where the maps double), then ReLU; no
     batch normalisation. Adam, learning rate 1e-3, ``ReduceLROnPlateau(factor=0.5, patience=2)`` on the
-    validation loss. The same network is the "ResNet-15" of M. Andrews et al., "End-to-End Physics Event
-    Classification with CMS Open Data", Comput. Softw. Big Sci. 4 (2020) 6, arXiv:1807.11916.
+    validation loss. The CMS end-to-end group's papers (e.g. M. Andrews et al., "End-to-End Physics Event
+    Classification with CMS Open Data", Comput. Softw. Big Sci. 4 (2020) 6, arXiv:1807.11916) use ResNets of
+    this family; their text was not available here, so the layer sizes follow the code above, not the paper.
     Changes here: the linear layer reads the 32 pooled maps only (the source appends the crop's i-eta and i-phi
     position in the detector, which the e/gamma crops do not carry); the 1x1 shortcut convolution exists only in
     the block that doubles the maps (the source builds an unused one in every block: same function, fewer listed
