@@ -67,10 +67,11 @@ class TrainingBudget:
         ``e_cap``, an optional cap on the passes over the training images (``egid run --cnn-epochs``), applied
         after the clip; None: no cap. Default None.
     evaluations : int
-        Validation checks spread evenly over the plan. Default 20.
+        Validation checks spread evenly over the plan (each scores up to ``CNNConfig.validation_events`` events).
+        Default 12.
     patience : int or None
         Consecutive evaluations without a better validation AUC after which training stops; None trains the
-        whole plan (the best evaluation is still kept). Default 6 (30 % of the plan).
+        whole plan (the best evaluation is still kept). Default 4 (a third of the plan).
     warmup : float
         Fraction of the steps over which the learning rate rises linearly to its peak, in (0, 1). Default 0.1.
 
@@ -84,8 +85,8 @@ class TrainingBudget:
     min_images: int = 400_000
     max_images: int = 1_000_000
     max_epochs: float | None = None
-    evaluations: int = 20
-    patience: int | None = 6
+    evaluations: int = 12
+    patience: int | None = 4
     warmup: float = 0.1
 
     def __post_init__(self) -> None:
@@ -128,6 +129,8 @@ class TrainingBudget:
 SCRATCH_BUDGET: Final = TrainingBudget()
 """The budget of a network trained from random weights."""
 
-FINE_TUNING_BUDGET: Final = TrainingBudget(epochs=4.0, min_images=100_000, max_images=400_000, patience=4)
+FINE_TUNING_BUDGET: Final = TrainingBudget(
+    epochs=4.0, min_images=100_000, max_images=400_000, evaluations=8, patience=3
+)
 """The budget of a network that starts from pretrained weights (:mod:`egid.models.pretrained`): it already
 separates the classes, so a few passes adapt it to the user's data."""

@@ -301,6 +301,7 @@ def tune_and_fit(
     that many training events (stratified by label, :func:`egid.detector.stratified_subsample`), which keeps
     tuning affordable on the full 498k-event dataset. The refit then uses every training event with early
     stopping on ``X_val``, since the best round count of a smaller sample does not carry over to a larger one.
+    A study of a single trial has nothing to choose, so its trial trains on every event and its model is kept.
 
     Raises
     ------
@@ -308,7 +309,8 @@ def tune_and_fit(
         From :func:`open_study`, or when no trial completed (every one pruned or failed).
     """
     labels = np.asarray(y_train)
-    rows = stratified_subsample(labels, settings.tuning_rows, seed=settings.seed)
+    tuning_rows = settings.tuning_rows if settings.n_trials > 1 else None
+    rows = stratified_subsample(labels, tuning_rows, seed=settings.seed)
     study, best_model = _optimize(
         kind, X_train.iloc[rows], labels[rows], X_val, y_val, settings, out_dir=out_dir, warm_start=warm_start
     )

@@ -53,6 +53,10 @@ class RunConfig:
         use them all); None tunes on the whole training split.
     cnn : bool
         Train the CNN head and stack its out-of-fold score into the trees.
+    stacked_trials : int
+        Optuna trials of each stacked tree (features + ``cnn_score``). The first is the features-only model's best
+        parameters; with the default of 1 it is the only one, trained once on every training event (the stacked
+        trees gained under 0.001 validation AUC from 11 more trials on 30k + 30k simulated events).
     cnn_folds : int
         Folds of the CNN's cross-fitting over the training split.
     cnn_epochs : int or None
@@ -103,6 +107,7 @@ class RunConfig:
     timeout: float | None = None
     tuning_rows: int | None = 60_000
     cnn: bool = True
+    stacked_trials: int = 1
     cnn_folds: int = DEFAULT_FOLDS
     cnn_epochs: int | None = None
     cnn_init: str = CNN_INIT_SCRATCH
@@ -128,7 +133,7 @@ class RunConfig:
 
 MAX_CONFIG_BYTES = 64 * 1024
 """Largest config file read: a settings file is a few hundred bytes; a bigger one is not a config."""
-RESUMABLE_CHANGES = ("resume", "trials", "timeout", "threads", "cache_dir", "out", "name")
+RESUMABLE_CHANGES = ("resume", "trials", "stacked_trials", "timeout", "threads", "cache_dir", "out", "name")
 """Settings a resumed run may change: the tuning budget and where things live (a run directory may have been
 moved), not what is computed."""
 PATH_KEYS = ("electrons", "photons", "data", "out", "cache_dir")

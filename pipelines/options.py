@@ -65,6 +65,7 @@ class Bound:
 #: Option name (as in RunConfig and the config file) -> its allowed range.
 BOUNDS: dict[str, Bound] = {
     "trials": Bound(1),
+    "stacked_trials": Bound(1),
     "seed": Bound(0, SEED_MAX),
     "tuning_rows": Bound(1),
     "cnn_folds": Bound(2),

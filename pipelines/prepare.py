@@ -185,6 +185,7 @@ def fit_settings(config: RunConfig) -> FitSettings:
     return FitSettings(
         tuning=tuning,
         cnn=config.cnn,
+        stacked_trials=config.stacked_trials,
         cnn_folds=config.cnn_folds,
         cnn_epochs=config.cnn_epochs,
         cnn_init=config.cnn_init,

@@ -76,6 +76,8 @@ class FitSettings:
         progress bar); ``study_name`` is the prefix of the run's study names (None: ``"egid"``).
     cnn : bool
         Train the CNN head and the stacked trees.
+    stacked_trials : int
+        Trials of each stacked study (its first trial: the features-only best parameters).
     cnn_folds : int
         Folds of the CNN cross-fitting.
     cnn_epochs : int or None
@@ -86,6 +88,7 @@ class FitSettings:
 
     tuning: TuningSettings
     cnn: bool
+    stacked_trials: int
     cnn_folds: int
     cnn_epochs: int | None
     cnn_init: str = CNN_INIT_PRETRAINED
@@ -222,7 +225,7 @@ def fit_models(
             labels,
             split,
             [*FEATURE_NAMES, CNN_SCORE],
-            settings.tuning,
+            dataclasses.replace(settings.tuning, n_trials=settings.stacked_trials),
             tuning_dir / "stacked",
             f"+{CNN_MODEL}",
             warm_starts={kind: trees[kind].params_dict() for kind in TREE_KINDS},

@@ -61,6 +61,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add = parser.add_argument
     add("--no-cnn", dest="cnn", action="store_false", help="skip the CNN head and the stacked trees")
     add(
+        "--stacked-trials",
+        type=option_type("stacked_trials"),
+        metavar="N",
+        help="Optuna trials of each stacked tree, the first at the features-only best parameters "
+        f"(default {DEFAULTS.stacked_trials})",
+    )
+    add(
         "--cnn-folds",
         type=option_type("cnn_folds"),
         metavar="K",

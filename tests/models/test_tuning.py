@@ -214,3 +214,15 @@ def test_tuning_rows_tunes_on_a_stratified_subsample_and_refits_on_everything(tr
     assert tuned_labels.mean() == pytest.approx(np.mean(t.y_train), abs=0.01)
     refit = fit_tree_model("lightgbm", t.X_train, t.y_train, t.X_val, t.y_val, params=model.params, seed=3, **FAST)
     np.testing.assert_array_equal(model.predict(t.X_test), refit.predict(t.X_test))
+
+
+def test_a_single_trial_trains_on_every_event_and_its_model_is_kept(tree_table, tmp_path, monkeypatch):
+    """One trial chooses nothing: a tuning subsample would only cost a refit on every event."""
+    t = tree_table
+    monkeypatch.setattr(tuning, "_refit", lambda *args, **kwargs: pytest.fail("a one-trial study refitted"))
+    settings = TuningSettings(n_trials=1, seed=3, tuning_rows=400, **FAST)
+    model = tune_and_fit("lightgbm", t.X_train, t.y_train, t.X_val, t.y_val, settings, out_dir=tmp_path)
+    on_everything = fit_tree_model(
+        "lightgbm", t.X_train, t.y_train, t.X_val, t.y_val, params=model.params, seed=3, **FAST
+    )
+    np.testing.assert_array_equal(model.predict(t.X_test), on_everything.predict(t.X_test))

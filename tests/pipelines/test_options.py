@@ -15,6 +15,7 @@ from egid.pipelines.run import main
 
 BAD_VALUES = {
     ("run", "--trials"): ["0", "-3", "1.5", "many"],
+    ("run", "--stacked-trials"): ["0", "2.5"],
     ("run", "--seed"): ["-1", str(2**31)],
     ("run", "--tuning-rows"): ["-10", "0"],
     ("run", "--cnn-folds"): ["1", "0"],
@@ -25,6 +26,8 @@ BAD_VALUES = {
     ("check", "--max-events"): ["0"],
     ("features", "--seed"): ["-2"],
     ("simulate", "--n"): ["0", "-1"],
+    ("pretrain", "--n-per-class"): ["0"],
+    ("pretrain", "--seed"): ["-1"],
     ("importances", "--top"): ["0"],
 }
 CASES = [(cmd, opt, value) for (cmd, opt), values in BAD_VALUES.items() for value in values]
@@ -33,6 +36,7 @@ REQUIRED = {
     "check": ["--data", "d.hdf5"],
     "features": ["--data", "d.hdf5", "--out", "t.parquet"],
     "simulate": ["--out", "sim"],
+    "pretrain": ["--out", "w.pt"],
     "importances": ["--model-dir", "run"],
 }
 
