@@ -331,6 +331,7 @@ def train_cnn(
     device: str | torch.device | None = None,
     initial_state: Mapping[str, torch.Tensor] | None = None,
     progress: bool = False,
+    log_evaluations: bool = False,
 ) -> tuple[EgammaCNN, TrainingHistory]:
     """Train one network for the plan of ``config.budget``, keeping the network of the best validation AUC.
 
@@ -354,6 +355,8 @@ def train_cnn(
         they are validated before the first step and kept if no later evaluation beats them.
     progress : bool
         Show a progress bar over the optimizer steps.
+    log_evaluations : bool
+        Log each evaluation at INFO level (else DEBUG): a long training says how far it got.
 
     Returns
     -------
@@ -395,7 +398,7 @@ def train_cnn(
     precision = _MixedPrecision(dev)
     keep = stratified_subsample(y_val, config.validation_events, seed=seed)
     x_val, y_val = validation_inputs[torch.from_numpy(keep).to(validation_inputs.device)], y_val[keep]
-    record = _Record(model, x_val, y_val, config.inference_batch_size, dev)
+    record = _Record(model, x_val, y_val, config.inference_batch_size, dev, n_steps, log_evaluations)
     if initial_state is not None:
         record.evaluate(0, train=None)
     logger.debug("CNN: %d images, batches of %d, %d steps, checks at %s", len(y_train), batch_size, n_steps, checks)
@@ -499,9 +502,17 @@ class _Record:
     """The learning curves at each evaluation, and the weights of the best validation AUC so far."""
 
     def __init__(
-        self, model: EgammaCNN, x_val: torch.Tensor, y_val: npt.NDArray[np.float32], batch: int, device: torch.device
+        self,
+        model: EgammaCNN,
+        x_val: torch.Tensor,
+        y_val: npt.NDArray[np.float32],
+        batch: int,
+        device: torch.device,
+        n_steps: int,
+        log_evaluations: bool,
     ) -> None:
         self.model, self.x_val, self.y_val, self.batch, self.device = model, x_val, y_val, batch, device
+        self.n_steps, self.level = n_steps, logging.INFO if log_evaluations else logging.DEBUG
         self.steps: list[int] = []
         self.curves: dict[str, dict[str, list[float]]] = {
             "train": {"logloss": [], "accuracy": []},
@@ -519,7 +530,7 @@ class _Record:
             self.curves["train"][metric].append(float("nan") if train is None else train[metric])
         self.steps.append(step)
         auc = self.curves["validation"]["auc"][-1]
-        logger.debug("step %d: validation AUC %.4f", step, auc)
+        logger.log(self.level, "step %d of %d: validation AUC %.4f", step, self.n_steps, auc)
         if auc > self.best_auc:
             self.best_index, self.best_auc = len(self.steps) - 1, auc
             self.best_state = copy.deepcopy(self.model.state_dict())

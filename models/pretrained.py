@@ -190,6 +190,7 @@ def pretrain(
         seed=seed,
         device=dev,
         progress=progress,
+        log_evaluations=True,
     )
     best = (history.best or history.steps) - 1
     provenance = {
