@@ -8,7 +8,7 @@ firmware, ``cpp`` compiles (g++, pybind11, nlohmann-json) a bit-accurate C++ emu
 Conversion:
 
 * XGBoost: conifer's XGBoost converter reads the booster (split ``x < t``, base score as log-odds), with each
-  threshold set back to XGBoost's float32 (:func:`ensemble_from_xgboost`).
+  threshold set back to XGBoost's float32 and the depth read from the trees (:func:`ensemble_from_xgboost`).
 * LightGBM: conifer has no LightGBM converter, so the booster goes through egid's ONNX graph
   (:func:`egid.models.export.to_onnx`): its nodes are ``BRANCH_LEQ`` (``x <= t``) with each threshold rounded down
   to float32, which for float32 inputs takes exactly LightGBM's branches. conifer 1.11's ONNX converter reads the
@@ -113,13 +113,30 @@ def ensemble_from_xgboost(booster: Any) -> Ensemble:
     decimal is not exactly the float32. An input equal to the threshold then branched the other way (a log-odds
     error of 0.4 on one event in ten of ``tests/models/test_firmware.py``), so each threshold is set back to its
     float32 value.
+
+    conifer takes the depth from the booster's training configuration, which a booster read from its JSON model
+    file no longer carries (it then says XGBoost's default, 6, whatever the trees' depth): the depth, which sizes the
+    firmware and its estimates, is set to that of the deepest tree.
     """
     from conifer.converters import get_converter
 
     ensemble: Ensemble = get_converter("xgboost").convert(booster)
     for tree in (tree for trees in ensemble["trees"] for tree in trees):
         tree["threshold"] = [float(np.float32(t)) for t in tree["threshold"]]
+    ensemble["max_depth"] = max(_depth(tree) for trees in ensemble["trees"] for tree in trees)
     return ensemble
+
+
+def _depth(tree: dict[str, Any]) -> int:
+    """Levels of splits of one tree of an :data:`Ensemble` (0 for a lone leaf), from its child index lists."""
+    deepest, pending = 0, [(0, 0)]
+    while pending:
+        node, level = pending.pop()
+        if tree["children_left"][node] < 0:
+            deepest = max(deepest, level)
+        else:
+            pending += [(tree["children_left"][node], level + 1), (tree["children_right"][node], level + 1)]
+    return deepest
 
 
 def ensemble_from_onnx(graph: Any) -> Ensemble:

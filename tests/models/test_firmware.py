@@ -8,8 +8,10 @@ import onnx
 import pytest
 
 from egid.models import firmware
-from egid.models.export import to_onnx
+from egid.models.boosters import xgboost as xgboost_booster
+from egid.models.export import native_path, to_native, to_onnx
 from egid.models.trees import feature_matrix
+from tests.models.conftest import DEPLOY_DEPTH
 
 
 def _log_odds(p: np.ndarray) -> np.ndarray:
@@ -25,6 +27,15 @@ def ensembles(deploy_models, deploy_events, tmp_path_factory):
         "lightgbm": firmware.ensemble_from_onnx(onnx.load(str(path))),
         "xgboost": firmware.ensemble_from_xgboost(deploy_models["xgboost"].booster),
     }
+
+
+def test_the_depth_of_a_reloaded_xgboost_booster_is_that_of_its_trees(deploy_models, tmp_path):
+    """A booster read from its JSON file has lost its training configuration; conifer alone would say depth 6."""
+    model = deploy_models["xgboost"]
+    path = to_native(model, native_path(tmp_path, "xgboost"))
+    reloaded = xgboost_booster.load_native(path)
+    for booster in (model.booster, reloaded):
+        assert firmware.ensemble_from_xgboost(booster)["max_depth"] == DEPLOY_DEPTH
 
 
 def _defined(X):
