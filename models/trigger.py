@@ -93,6 +93,11 @@ class TriggerLimits:
             msg = f"TriggerLimits.features: {outside} are not 5x5-window features (egid.features.WINDOW_FEATURES)."
             raise ValueError(msg)
 
+    def describe(self) -> str:
+        """The limits in words: ``at most 100 trees of depth <= 4 on 8 features of the 5x5 around the seed``."""
+        trees = f"at most {self.max_trees} trees of depth <= {self.max_depth}"
+        return f"{trees} on {len(self.features)} features of the 5x5 around the seed"
+
 
 TRIGGER_LIMITS: Final = TriggerLimits()
 """The default limits: 100 trees of depth at most 4 on eight 5x5-window features."""

@@ -57,6 +57,9 @@ class RunConfig:
         Folds of the CNN's cross-fitting over the training split.
     cnn_epochs : int
         Maximum CNN training epochs per fold (early stopping on validation AUC may stop sooner).
+    trigger : bool
+        Train the trigger-sized model ``trigger`` (a booster within :data:`egid.models.trigger.TRIGGER_LIMITS`)
+        and state its AUC cost against the features-only boosters.
     seed : int
         Seed of the split, the folds, the samplers and the models.
     threads : int or None
@@ -100,6 +103,7 @@ class RunConfig:
     cnn: bool = True
     cnn_folds: int = DEFAULT_FOLDS
     cnn_epochs: int = DEFAULT_MAX_EPOCHS
+    trigger: bool = True
     seed: int = 0
     threads: int | None = None
     out: str | None = None

@@ -182,4 +182,10 @@ def fit_settings(config: RunConfig) -> FitSettings:
         n_jobs=config.threads,
         progress=progress_bars(),
     )
-    return FitSettings(tuning=tuning, cnn=config.cnn, cnn_folds=config.cnn_folds, cnn_epochs=config.cnn_epochs)
+    return FitSettings(
+        tuning=tuning,
+        cnn=config.cnn,
+        cnn_folds=config.cnn_folds,
+        cnn_epochs=config.cnn_epochs,
+        trigger=config.trigger,
+    )

@@ -19,6 +19,7 @@ from egid.detector.paths import check_output_dir
 from egid.detector.schema import ELECTRON, PHOTON, class_name
 from egid.evaluation.metrics import format_summary, working_point_thresholds
 from egid.evaluation.publish import DataDescription, publish, shap_on_test_events, tree_history
+from egid.models.trigger import TRIGGER_LIMITS
 from egid.pipelines.bundle import export_models
 from egid.pipelines.config import RunConfig, given_settings, restore_config, save_config
 from egid.pipelines.options import option_type
@@ -43,7 +44,7 @@ from egid.pipelines.rundir import (
     write_data_record,
 )
 from egid.pipelines.timing import StepTimer
-from egid.pipelines.training import CNN_MODEL, FitSettings, fit_models, score_table
+from egid.pipelines.training import CNN_MODEL, FitSettings, fit_models, score_table, trigger_costs
 
 logger = logging.getLogger(__name__)
 
@@ -70,6 +71,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
         type=option_type("cnn_epochs"),
         metavar="N",
         help=f"maximum CNN epochs per fold (default {DEFAULTS.cnn_epochs})",
+    )
+    add(
+        "--no-trigger",
+        dest="trigger",
+        action="store_false",
+        help=f"skip the trigger-sized model ({TRIGGER_LIMITS.describe()})",
     )
     add("--out", metavar="DIR", help="run directory (default reports/runs/<name>)")
     add("--name", help="run name (default: UTC time stamp)")
@@ -160,6 +167,7 @@ def _run_job(config: RunConfig, settings: FitSettings, run_dir: Path, dataset: E
             config=dataclasses.asdict(config),
             histories=histories,
             shap=shap,
+            costs=trigger_costs(fitted.names),
         )
     with timer.step("export"):
         probe = None
