@@ -38,6 +38,15 @@ def test_the_depth_of_a_reloaded_xgboost_booster_is_that_of_its_trees(deploy_mod
         assert firmware.ensemble_from_xgboost(booster)["max_depth"] == DEPLOY_DEPTH
 
 
+def test_the_depth_of_a_lightgbm_ensemble_is_that_of_its_unbalanced_trees(tree_models, tree_table, tmp_path):
+    """Leaf-wise trees are deeper than conifer's ONNX converter infers from their node count."""
+    model = tree_models["lightgbm"]
+    path = to_onnx(model, tmp_path / "lightgbm.onnx", check_X=tree_table.X_test)
+    assert path is not None
+    depth = int(model.booster.trees_to_dataframe()["node_depth"].max()) - 1  # LightGBM counts the root as 1
+    assert firmware.ensemble_from_onnx(onnx.load(str(path)))["max_depth"] == depth
+
+
 def _defined(X):
     return X[X.notna().all(axis=1)]
 
