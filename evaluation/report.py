@@ -184,6 +184,10 @@ def _fmt(value: float | None, digits: int = 4) -> str:
     return "n/a" if value is None else f"{value:.{digits}f}"
 
 
+def _fmt_p(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.3g}"
+
+
 def _events_sentence(metrics: Mapping[str, Any]) -> str:
     samples = metrics["results"][metrics["models"][0]]["splits"]
     parts = [
@@ -242,7 +246,7 @@ def _comparison_table(metrics: Mapping[str, Any]) -> _Table:
             item["model_b"],
             f"{item['auc_difference']:+.4f}",
             _fmt(item["std"]),
-            "n/a" if item["p_value"] is None else f"{item['p_value']:.3g}",
+            _fmt_p(item["p_value"]),
         )
         for item in metrics["comparisons"]
     )
@@ -258,7 +262,7 @@ def _cost_table(metrics: Mapping[str, Any]) -> _Table:
             _fmt(cost["reference_auc"]),
             f"{cost['auc_cost']:+.4f}",
             _fmt(cost["std"]),
-            "n/a" if cost["p_value"] is None else f"{cost['p_value']:.3g}",
+            _fmt_p(cost["p_value"]),
         )
         for cost in metrics["costs"]
     )
