@@ -20,6 +20,7 @@ import logging
 import sys
 import tempfile
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -36,8 +37,10 @@ from egid.models.cnn import (
     resolve_device,
     train_cnn,
 )
+from egid.models.cnn_budget import TrainingBudget
 from egid.models.stacking import DEFAULT_FOLDS, CNNEnsemble, cross_fit_cnn
 from egid.pipelines.inputs import add_input_arguments, dataset_from_args
+from egid.pipelines.training import cnn_start
 
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:
@@ -46,7 +49,10 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--simulate", type=int, metavar="N", help="simulate N events per class into a temp dir")
     parser.add_argument("--folds", type=int, default=DEFAULT_FOLDS, help=f"K (default {DEFAULT_FOLDS})")
     parser.add_argument("--crop-half-width", type=int, help="override the transform's crop half width")
-    parser.add_argument("--max-epochs", type=int, help="override CNNConfig.max_epochs")
+    parser.add_argument("--max-epochs", type=float, help="cap the passes over the training images (--cnn-epochs)")
+    parser.add_argument(
+        "--cnn-init", default="pretrained", help="pretrained (default), scratch or a weights file (--cnn-init)"
+    )
     parser.add_argument("--cross-fit", action="store_true", help="also run the full cross-fitting and print AUCs")
     parser.add_argument("--device", help="torch device (default: a GPU when present)")
     parser.add_argument("--threads", type=int, help="torch threads (default: every core)")
@@ -62,13 +68,13 @@ def _dataset(args: argparse.Namespace, scratch: Path) -> EventDataset:
     return dataset_from_args(args)
 
 
-def _config(args: argparse.Namespace) -> CNNConfig:
-    config = CNNConfig()
+def _config(args: argparse.Namespace) -> tuple[CNNConfig, Mapping[str, torch.Tensor] | None]:
+    config, initial_state = cnn_start(args.cnn_init, max_epochs=args.max_epochs)
     if args.crop_half_width is not None:
+        if initial_state is not None:
+            raise SystemExit("--crop-half-width changes the network: use it with --cnn-init scratch")
         config = dataclasses.replace(config, transform=InputTransform(crop_half_width=args.crop_half_width))
-    if args.max_epochs is not None:
-        config = dataclasses.replace(config, max_epochs=args.max_epochs)
-    return config
+    return config, initial_state
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -76,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="bench_cnn: %(message)s")
     threads = configure_threads(args.threads)
     device = resolve_device(args.device)
-    config = _config(args)
+    config, initial_state = _config(args)
     with tempfile.TemporaryDirectory() as scratch:
         dataset = _dataset(args, Path(scratch))
         split = stratified_split(dataset.labels, seed=args.seed)
@@ -91,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
         prepare = time.perf_counter() - clock
         print(f"read + transform: {len(images) / prepare:9.0f} images/s")
 
-        one_epoch = dataclasses.replace(config, max_epochs=1)
+        one_epoch = dataclasses.replace(config, budget=TrainingBudget(epochs=1, min_images=1, evaluations=1))
         val = np.sort(np.random.default_rng(0).permutation(split.validation)[:2048])
         val_inputs = config.transform(dataset.read_images(val))
         clock = time.perf_counter()
@@ -113,14 +119,21 @@ def main(argv: list[str] | None = None) -> int:
         if args.cross_fit:
             clock = time.perf_counter()
             result = cross_fit_cnn(
-                dataset, split, n_folds=args.folds, config=config, seed=args.seed, device=device, threads=args.threads
+                dataset,
+                split,
+                n_folds=args.folds,
+                config=config,
+                seed=args.seed,
+                device=device,
+                threads=args.threads,
+                initial_state=initial_state,
             )
             total = time.perf_counter() - clock
             phases = ", ".join(f"{k} {v:.0f} s" for k, v in result.seconds.items())
             print(f"cross-fit K={args.folds}: {total:.0f} s ({phases})")
             for k, history in enumerate(result.histories):
                 print(
-                    f"  fold {k}: epochs {history.steps}, best {history.best}, "
+                    f"  fold {k}: steps {history.x.astype(int).tolist()}, kept {history.best}, "
                     f"validation AUC {np.round(history.curves['validation']['auc'], 4).tolist()}"
                 )
             y = dataset.labels

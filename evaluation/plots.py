@@ -155,7 +155,7 @@ def plot_score_distributions(scores: pd.DataFrame, model: str, *, data: str, sim
 def plot_training_curves(
     history: TrainingHistory | Sequence[TrainingHistory], *, model: str, data: str, simulated: bool
 ) -> Figure:
-    """Loss and accuracy on train (solid) and validation (dashed) per boosting round or epoch, side by side.
+    """Loss and accuracy on train (solid) and validation (dashed) per boosting round or optimizer step, side by side.
 
     Several histories (the CNN's cross-validation folds) are drawn as thin lines, one per fold. A dotted
     vertical line marks the kept step (``best``) of each history that has one.
@@ -169,7 +169,7 @@ def plot_training_curves(
     for ax, metric in zip(axes, _METRIC_LABELS, strict=True):
         drawn = False
         for fold, record in enumerate(histories):
-            steps = np.arange(1, record.steps + 1)
+            steps = record.x
             for split, (colour, style) in _SPLIT_STYLES.items():
                 values = record.curve(split, metric)
                 if values is None:
@@ -179,7 +179,7 @@ def plot_training_curves(
                 ax.plot(steps, values, color=colour, linestyle=style, linewidth=width, alpha=0.8, label=label)
                 drawn = True
             if record.best is not None:
-                ax.axvline(record.best, color="grey", linestyle=":", linewidth=1)
+                ax.axvline(steps[record.best - 1], color="grey", linestyle=":", linewidth=1)
         ax.set(xlabel=histories[0].x_label, ylabel=_METRIC_LABELS[metric])
         if drawn:
             ax.legend(title=f"{model}" + (f", {len(histories)} folds" if folds else ""), fontsize="small")

@@ -29,24 +29,28 @@ class TrainingHistory:
     Parameters
     ----------
     x_label : str
-        What one step is, for the x axis: ``"boosting round"`` or ``"epoch"``. Steps are numbered 1, 2, ...
+        What one step is, for the x axis: ``"boosting round"``, ``"epoch"`` or ``"optimizer step"``.
     curves : mapping of split -> metric -> sequence of float
         Splits among :data:`HISTORY_SPLITS`, metrics among :data:`HISTORY_METRICS`; any subset may be present
         (LightGBM records no accuracy unless asked for ``binary_error``: pass ``1 - binary_error``). Every
         sequence has the same length, the number of steps.
     best : int or None
-        The step whose model was kept (early stopping), 1-based; None when the last step was kept.
+        The recorded step whose model was kept (early stopping), 1-based; None when the last step was kept.
+    positions : sequence of float or None
+        Where each recorded step lies on the x axis, increasing (the CNN records its curves at a few optimizer
+        steps, 0 for pretrained weights before any step); None: 1, 2, ..., steps.
 
     Raises
     ------
     ValueError
-        On an unknown split or metric, sequences of different lengths, an empty history, or ``best`` outside
-        1..steps.
+        On an unknown split or metric, sequences of different lengths, an empty history, ``best`` outside
+        1..steps, or positions that are not increasing or not one per step.
     """
 
     x_label: str
     curves: Mapping[str, Mapping[str, Sequence[float]]]
     best: int | None = None
+    positions: Sequence[float] | None = None
 
     def __post_init__(self) -> None:
         frozen: dict[str, Mapping[str, tuple[float, ...]]] = {}
@@ -69,11 +73,24 @@ class TrainingHistory:
             msg = f"Expected best between 1 and {steps} (the number of steps); got {self.best}."
             raise ValueError(msg)
         object.__setattr__(self, "curves", MappingProxyType(frozen))
+        if self.positions is not None:
+            positions = tuple(float(x) for x in self.positions)
+            if len(positions) != steps or np.any(np.diff(positions) <= 0):
+                msg = f"Expected {steps} increasing positions (one per step); got {positions}."
+                raise ValueError(msg)
+            object.__setattr__(self, "positions", positions)
 
     @property
     def steps(self) -> int:
         """The number of recorded steps (boosting rounds or epochs)."""
         return len(next(iter(next(iter(self.curves.values())).values())))
+
+    @property
+    def x(self) -> np.ndarray:
+        """The x-axis value of every recorded step: ``positions``, or 1, 2, ..., steps."""
+        if self.positions is None:
+            return np.arange(1, self.steps + 1, dtype=np.float64)
+        return np.asarray(self.positions, dtype=np.float64)
 
     def curve(self, split: str, metric: str) -> np.ndarray | None:
         """Return the values of ``metric`` on ``split`` per step, or None if they were not recorded."""

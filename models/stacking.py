@@ -19,16 +19,14 @@ input transform (``cnn_transform.json``) and the architecture/training settings 
 from __future__ import annotations
 
 import copy
-import dataclasses
 import json
 import logging
 import os
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -128,7 +126,7 @@ class CNNEnsemble:
         directory = Path(model_dir)
         directory.mkdir(parents=True, exist_ok=True)
         probe = _synthetic_probe() if probe_images is None else _check_crops(probe_images)
-        settings = {"n_folds": len(self.models), "config": _config_fields(self.config)}
+        settings = {"n_folds": len(self.models), "config": self.config.to_dict()}
         written = [directory / CONFIG_FILE]
         with atomic_path(written[0]) as tmp:
             tmp.write_text(json.dumps(settings, indent=2, sort_keys=True) + "\n")
@@ -154,9 +152,7 @@ class CNNEnsemble:
         try:
             settings = json.loads(config_path.read_text())
             n_folds = int(settings["n_folds"])
-            fields = dict(settings["config"])
-            fields["channels"] = tuple(fields["channels"])
-            config = CNNConfig(transform=InputTransform.from_json(directory / TRANSFORM_FILE), **fields)
+            config = CNNConfig.from_dict(settings["config"], InputTransform.from_json(directory / TRANSFORM_FILE))
         except FileNotFoundError:
             msg = f"{config_path}: no such file; is {directory} a model directory?"
             raise InputError(msg) from None
@@ -217,6 +213,7 @@ def cross_fit_cnn(
     seed: int = 0,
     device: str | torch.device | None = None,
     threads: int | None = None,
+    initial_state: Mapping[str, torch.Tensor] | None = None,
     progress: bool = True,
 ) -> CrossFitResult:
     """Train K fold networks on the training split and score every event without leakage.
@@ -236,6 +233,9 @@ def cross_fit_cnn(
         None picks a GPU when present; everything also runs on the CPU.
     threads : int, optional
         torch threads; None uses every core this process may run on.
+    initial_state : mapping of str to tensor, optional
+        Pretrained weights every fold network starts from (:mod:`egid.models.pretrained`; they must come from
+        a network that never trained on this dataset's events); None: random weights.
     progress : bool
         Show progress bars.
 
@@ -276,17 +276,19 @@ def cross_fit_cnn(
             config=config,
             seed=fold_seed,
             device=dev,
+            initial_state=initial_state,
             progress=progress,
         )
         models.append(model)
         histories.append(history)
         trained_on.append(split.train[keep])
+        best = (history.best or history.steps) - 1
         logger.info(
-            "fold %d: best epoch %d of %d, validation AUC %.4f",
+            "fold %d: kept step %d of %d, validation AUC %.4f",
             k,
-            history.best or history.steps,
-            history.steps,
-            history.curves["validation"]["auc"][(history.best or history.steps) - 1],
+            history.x[best],
+            history.x[-1],
+            history.curves["validation"]["auc"][best],
         )
     del x_train, x_val
     seconds["train"] = time.perf_counter() - clock
@@ -348,12 +350,6 @@ def _check_crops(images: npt.ArrayLike) -> Images:
         msg = f"expected crops of shape (n, 32, 32, 2), got {x.shape}"
         raise ValueError(msg)
     return x
-
-
-def _config_fields(config: CNNConfig) -> dict[str, Any]:
-    fields = {f.name: getattr(config, f.name) for f in dataclasses.fields(config) if f.name != "transform"}
-    fields["channels"] = list(fields["channels"])
-    return fields
 
 
 def _synthetic_probe(n: int = 256, seed: int = 0) -> Images:

@@ -23,7 +23,7 @@ import yaml
 from egid.detector import InputError, atomic_path
 from egid.detector.errors import shorten
 from egid.detector.paths import check_input_file
-from egid.models.cnn_budget import DEFAULT_FOLDS, DEFAULT_MAX_EPOCHS
+from egid.models.cnn_budget import CNN_INIT_SCRATCH, DEFAULT_FOLDS
 from egid.models.storage import DEFAULT_HEARTBEAT
 from egid.pipelines.options import BOUNDS
 
@@ -55,8 +55,13 @@ class RunConfig:
         Train the CNN head and stack its out-of-fold score into the trees.
     cnn_folds : int
         Folds of the CNN's cross-fitting over the training split.
-    cnn_epochs : int
-        Maximum CNN training epochs per fold (early stopping on validation AUC may stop sooner).
+    cnn_epochs : int or None
+        Optional cap on the passes each CNN fold network makes over its training images; None: the training
+        budget alone decides (images seen adapt to the sample size, :mod:`egid.models.cnn_budget`).
+    cnn_init : str
+        Where the CNN fold networks start: ``"pretrained"`` (the weights shipped with egid, pretrained on its
+        own simulation, then fine-tuned on each fold), ``"scratch"`` (random weights), or the path of a file
+        written by ``egid pretrain``.
     trigger : bool
         Train the trigger-sized model ``trigger`` (a booster within :data:`egid.models.trigger.TRIGGER_LIMITS`)
         and state its AUC cost against the features-only boosters.
@@ -102,7 +107,8 @@ class RunConfig:
     tuning_rows: int | None = 60_000
     cnn: bool = True
     cnn_folds: int = DEFAULT_FOLDS
-    cnn_epochs: int = DEFAULT_MAX_EPOCHS
+    cnn_epochs: int | None = None
+    cnn_init: str = CNN_INIT_SCRATCH
     trigger: bool = True
     seed: int = 0
     threads: int | None = None

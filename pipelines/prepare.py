@@ -187,5 +187,6 @@ def fit_settings(config: RunConfig) -> FitSettings:
         cnn=config.cnn,
         cnn_folds=config.cnn_folds,
         cnn_epochs=config.cnn_epochs,
+        cnn_init=config.cnn_init,
         trigger=config.trigger,
     )

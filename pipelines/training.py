@@ -32,11 +32,15 @@ import pandas as pd
 from egid.detector import EventDataset, Split, stratified_subsample
 from egid.features import FEATURE_NAMES
 from egid.models import TREE_KINDS, TreeModel, TuningSettings, tune_and_fit
+from egid.models.cnn_budget import CNN_INIT_PRETRAINED, CNN_INIT_SCRATCH
 from egid.models.trigger import TRIGGER_LIMITS, tune_and_fit_trigger
 from egid.models.tuning import tune
 from egid.pipelines.timing import StepTimer
 
 if TYPE_CHECKING:  # torch is imported only when the CNN runs
+    import torch
+
+    from egid.models.cnn import CNNConfig
     from egid.models.stacking import CrossFitResult
 
 __all__ = (
@@ -45,6 +49,7 @@ __all__ = (
     "TRIGGER_MODEL",
     "FitSettings",
     "FittedModels",
+    "cnn_start",
     "fit_models",
     "model_names",
     "score_table",
@@ -79,8 +84,12 @@ class FitSettings:
         progress bar); ``study_name`` is the prefix of the run's study names (None: ``"egid"``).
     cnn : bool
         Train the CNN head and the stacked trees.
-    cnn_folds, cnn_epochs : int
-        Folds of the CNN cross-fitting and maximum epochs per fold.
+    cnn_folds : int
+        Folds of the CNN cross-fitting.
+    cnn_epochs : int or None
+        Optional cap on each fold network's passes over its training images.
+    cnn_init : str
+        ``"pretrained"``, ``"scratch"`` or a file of ``egid pretrain`` (see :func:`cnn_start`).
     trigger : bool
         Tune and fit the trigger-sized model.
     """
@@ -88,8 +97,9 @@ class FitSettings:
     tuning: TuningSettings
     cnn: bool
     cnn_folds: int
-    cnn_epochs: int
+    cnn_epochs: int | None
     trigger: bool
+    cnn_init: str = CNN_INIT_PRETRAINED
 
     @property
     def seed(self) -> int:
@@ -227,16 +237,17 @@ def fit_models(
             )
     if not settings.cnn:
         return FittedModels(trees=trees), table
-    from egid.models.cnn import CNNConfig
     from egid.models.stacking import cross_fit_cnn
 
     with timer.step("CNN cross-fitting"):
+        config, initial_state = cnn_start(settings.cnn_init, max_epochs=settings.cnn_epochs)
         cnn = cross_fit_cnn(
             dataset,
             split,
             n_folds=settings.cnn_folds,
-            config=CNNConfig(max_epochs=settings.cnn_epochs),
+            config=config,
             seed=settings.seed,
+            initial_state=initial_state,
             progress=settings.tuning.progress,
         )
     table = table.assign(**{CNN_SCORE: cnn.scores})
@@ -252,6 +263,31 @@ def fit_models(
             warm_starts={kind: trees[kind].params_dict() for kind in TREE_KINDS},
         )
     return FittedModels(trees=trees | stacked, cnn=cnn), table
+
+
+def cnn_start(init: str, *, max_epochs: int | None = None) -> tuple[CNNConfig, Mapping[str, torch.Tensor] | None]:
+    """The settings and initial weights of the CNN fold networks for ``--cnn-init`` = ``init``.
+
+    ``"scratch"``: the default network from random weights with the from-scratch budget. ``"pretrained"`` or the
+    path of an ``egid pretrain`` file: that file's network and weights with the fine-tuning budget and learning
+    rate (:meth:`egid.models.pretrained.PretrainedCNN.fine_tuning_config`). ``max_epochs`` caps the passes over
+    the training images in both cases.
+
+    Raises
+    ------
+    InputError
+        When the weights file cannot be read (one line naming it).
+    """
+    from egid.models.cnn import CNNConfig
+    from egid.models.cnn_budget import SCRATCH_BUDGET
+    from egid.models.pretrained import load_pretrained
+
+    if init == CNN_INIT_SCRATCH:
+        return CNNConfig(budget=dataclasses.replace(SCRATCH_BUDGET, max_epochs=max_epochs)), None
+    pretrained = load_pretrained(None if init == CNN_INIT_PRETRAINED else init)
+    tuned = pretrained.fine_tuning_config()
+    capped = dataclasses.replace(tuned, budget=dataclasses.replace(tuned.budget, max_epochs=max_epochs))
+    return capped, pretrained.state
 
 
 def _tune_trees(

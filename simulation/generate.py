@@ -3,7 +3,9 @@
 gun -> tracker (brem, conversions, bending) -> showers on the crystal grid -> noise, crop, zero suppression,
 timing. Events are simulated in chunks of :data:`CHUNK_EVENTS`; chunk ``k`` of class ``c`` draws from its own
 stream ``SeedSequence(seed, spawn_key=(c, k))``, so a seed always reproduces the same events and the two classes
-never share random numbers.
+never share random numbers. The sample that pretrains the CNN head draws from ``SeedSequence(seed,
+spawn_key=(PRETRAINING_STREAM, c, k))`` instead, streams no ``egid simulate`` sample (whatever its seed) and no
+default sample ever uses: a network pretrained on it has seen none of the events of any other simulated sample.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from egid.simulation.gun import Particle, fire
 from egid.simulation.shower import shower_deposits
 from egid.simulation.tracker import transport
 
-__all__ = ("CHUNK_EVENTS", "SIMULATION_VERSION", "iter_chunks", "simulate_events", "write_sample")
+__all__ = ("CHUNK_EVENTS", "PRETRAINING_STREAM", "SIMULATION_VERSION", "iter_chunks", "simulate_events", "write_sample")
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +37,9 @@ CHUNK_EVENTS = 4096
 """Events simulated together: large enough to amortise numpy's overhead, small enough for ~100 MB of memory."""
 
 _CLASS_STREAM = {"electron": 0, "photon": 1}
+
+PRETRAINING_STREAM = 0x45474944
+"""First spawn-key word of the pretraining sample's streams ("EGID" in ASCII); samples have no such word."""
 
 
 def _simulate_chunk(
@@ -62,11 +67,13 @@ def iter_chunks(
     seed: int,
     params: ShowerParams = CALIBRATED,
     chunk_size: int = CHUNK_EVENTS,
+    pretraining: bool = False,
 ) -> Iterator[tuple[Images, dict[str, FloatArray]]]:
     """Yield ``(images, extras)`` blocks of at most ``chunk_size`` events until ``n`` events are made.
 
     ``images`` are (k, 32, 32, 2) float32 in file units; ``extras`` holds ``eta`` (float32) and, for photons,
-    ``converted`` (uint8, 1 if the photon converted in the tracker).
+    ``converted`` (uint8, 1 if the photon converted in the tracker). ``pretraining`` draws from the reserved
+    pretraining streams (:data:`PRETRAINING_STREAM`) instead of the sample streams of ``seed``.
     """
     if n < 1:
         msg = f"n must be at least 1, got {n}"
@@ -75,7 +82,8 @@ def iter_chunks(
         msg = f"particle must be one of {sorted(_CLASS_STREAM)}, got {particle!r}"
         raise ValueError(msg)
     for index, start in enumerate(range(0, n, chunk_size)):
-        sequence = np.random.SeedSequence(seed, spawn_key=(_CLASS_STREAM[particle], index))
+        prefix = (PRETRAINING_STREAM,) if pretraining else ()
+        sequence = np.random.SeedSequence(seed, spawn_key=(*prefix, _CLASS_STREAM[particle], index))
         yield _simulate_chunk(
             min(chunk_size, n - start), particle=particle, params=params, rng=np.random.default_rng(sequence)
         )

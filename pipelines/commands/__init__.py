@@ -32,6 +32,9 @@ COMMANDS = {
     "simulate": Command(
         "egid.pipelines.commands.simulate", "simulate electron and photon crops with the embedded fast simulation"
     ),
+    "pretrain": Command(
+        "egid.pipelines.commands.pretrain", "pretrain the CNN head on egid's simulation and write its weights"
+    ),
     "importances": Command("egid.pipelines.commands.importances", "rank the features of a run's boosted trees"),
     "evaluate": Command("egid.pipelines.commands.evaluate", "evaluate a run's models on an unseen labelled dataset"),
     "predict": Command("egid.pipelines.commands.predict", "score unlabelled crops with a run's models"),

@@ -19,6 +19,7 @@ from egid.detector.paths import check_output_dir
 from egid.detector.schema import ELECTRON, PHOTON, class_name
 from egid.evaluation.metrics import format_summary, working_point_thresholds
 from egid.evaluation.publish import DataDescription, publish, shap_on_test_events, tree_history
+from egid.models.cnn_budget import CNN_INIT_PRETRAINED, CNN_INIT_SCRATCH
 from egid.models.trigger import TRIGGER_LIMITS
 from egid.pipelines.bundle import export_models
 from egid.pipelines.config import RunConfig, given_settings, restore_config, save_config
@@ -44,7 +45,7 @@ from egid.pipelines.rundir import (
     write_data_record,
 )
 from egid.pipelines.timing import StepTimer
-from egid.pipelines.training import CNN_MODEL, FitSettings, fit_models, score_table, trigger_costs
+from egid.pipelines.training import CNN_MODEL, FitSettings, cnn_start, fit_models, score_table, trigger_costs
 
 logger = logging.getLogger(__name__)
 
@@ -70,7 +71,15 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--cnn-epochs",
         type=option_type("cnn_epochs"),
         metavar="N",
-        help=f"maximum CNN epochs per fold (default {DEFAULTS.cnn_epochs})",
+        help="cap on each CNN fold network's passes over its training images (default: none, the training "
+        "budget adapts to the sample size)",
+    )
+    add(
+        "--cnn-init",
+        metavar="WEIGHTS",
+        help=f"where the CNN fold networks start: '{CNN_INIT_PRETRAINED}' (egid's weights pretrained on its "
+        f"simulation, fine-tuned per fold), '{CNN_INIT_SCRATCH}' (random weights) or a file of egid pretrain "
+        f"(default {DEFAULTS.cnn_init})",
     )
     add(
         "--no-trigger",
@@ -117,6 +126,8 @@ def run(args: argparse.Namespace) -> int:
             _check_enough_events(dataset.labels, config, name=shorten(", ".join(dataset.paths), 200))
             if saved is not None:
                 check_data_record(run_dir, dataset)
+        if config.cnn:  # an unreadable weights file is refused before the run directory exists
+            cnn_start(config.cnn_init)
         settings = fit_settings(config)  # opens a database storage: a bad URL is refused before the directory
         if saved is None:
             claims.enter_context(claim_run_dir(run_dir, new=True))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import json
 from collections.abc import Iterator
@@ -15,6 +16,8 @@ import egid.models.cnn as cnn
 from egid.detector import InputError
 from egid.detector.schema import ENERGY, IMAGE_SHAPE, SEED_IETA, SEED_IPHI, TIME
 from egid.models.cnn import CNNConfig, EgammaCNN, InputTransform, count_parameters, predict_proba, train_cnn
+from egid.models.cnn_budget import SCRATCH_BUDGET, TrainingBudget
+from egid.models.history import TrainingHistory
 from tests.conftest import toy_crops
 
 TINY = CNNConfig(transform=InputTransform(crop_half_width=5), channels=(4, 8, 8), hidden=8, batch_size=32)
@@ -110,17 +113,24 @@ def test_transform_rejects_crops_that_do_not_fit_around_the_seed(half_width: int
         InputTransform(crop_half_width=half_width)
 
 
+def _budget(passes: float, *, evaluations: int, patience: int | None = None) -> TrainingBudget:
+    """A plan of exactly ``passes`` passes over the training images, whatever the sample size."""
+    return TrainingBudget(epochs=passes, min_images=1, max_images=10**9, evaluations=evaluations, patience=patience)
+
+
 def test_training_learns_the_i_phi_spread_of_a_toy_problem() -> None:
     x, y = _toy_problem(150, seed=1)
     x_val, y_val = _toy_problem(100, seed=11)
-    config = dataclasses.replace(TINY, max_epochs=4, patience=None)
+    config = dataclasses.replace(TINY, budget=_budget(8, evaluations=4))
     model, history = train_cnn(TINY.transform(x), y, TINY.transform(x_val), y_val, config=config, seed=0)
     train_loss, validation_loss = history.curves["train"]["logloss"], history.curves["validation"]["logloss"]
     assert train_loss[-1] < 0.75 * train_loss[0]
     assert validation_loss[-1] < validation_loss[0]
-    assert history.curves["validation"]["auc"][-1] > 0.95
-    assert history.best == config.max_epochs  # patience=None keeps the last epoch
-    assert history.steps == 4 and set(history.curves["train"]) == {"logloss", "accuracy"}
+    assert max(history.curves["validation"]["auc"]) > 0.95
+    # 8 x 300 images in batches of 32 are 75 steps, validated 4 times; the best evaluation is kept.
+    assert history.x.tolist() == [19, 38, 57, 75] and history.x_label == "optimizer step"
+    assert history.best == 1 + int(np.argmax(history.curves["validation"]["auc"]))
+    assert set(history.curves["train"]) == {"logloss", "accuracy"}
     p = predict_proba(model, TINY.transform(x_val))
     assert p.shape == (200,) and ((p >= 0) & (p <= 1)).all()
 
@@ -128,7 +138,7 @@ def test_training_learns_the_i_phi_spread_of_a_toy_problem() -> None:
 def test_training_with_a_seed_is_deterministic_on_the_cpu() -> None:
     x, y = _toy_problem(60, seed=2)
     inputs = TINY.transform(x).to(torch.float16)
-    config = dataclasses.replace(TINY, max_epochs=2)
+    config = dataclasses.replace(TINY, budget=_budget(2, evaluations=2))
 
     def weights(seed: int) -> list[torch.Tensor]:
         model, _ = train_cnn(inputs, y, inputs, y, config=config, seed=seed, device="cpu")
@@ -139,20 +149,73 @@ def test_training_with_a_seed_is_deterministic_on_the_cpu() -> None:
     assert not all(torch.equal(a, b) for a, b in zip(first, other, strict=True))
 
 
-def test_early_stopping_stops_after_patience_epochs_and_restores_the_best_epoch(
+def _same_weights(a: torch.nn.Module, b: torch.nn.Module) -> bool:
+    return all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values(), strict=True))
+
+
+def test_early_stopping_stops_after_patience_evaluations_and_restores_the_best(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     x, y = _toy_problem(40, seed=4)
     inputs = TINY.transform(x)
-    first_epoch_only, _ = train_cnn(
-        inputs, y, inputs, y, config=dataclasses.replace(TINY, max_epochs=1, patience=None), seed=1
-    )
-    falling_auc = iter([0.9, 0.8, 0.7, 0.6, 0.5])
-    monkeypatch.setattr(cnn, "roc_auc_score", lambda *_: next(falling_auc))
-    model, history = train_cnn(inputs, y, inputs, y, config=dataclasses.replace(TINY, max_epochs=5, patience=2), seed=1)
+
+    def train(aucs: list[float], patience: int | None) -> tuple[torch.nn.Module, TrainingHistory]:
+        values = iter(aucs)
+        monkeypatch.setattr(cnn, "roc_auc_score", lambda *_: next(values))
+        config = dataclasses.replace(TINY, budget=_budget(5, evaluations=5, patience=patience))
+        return train_cnn(inputs, y, inputs, y, config=config, seed=1)
+
+    falling = [0.9, 0.8, 0.7, 0.6, 0.5]
+    whole_plan, whole_history = train(falling, None)
+    stopped, history = train(falling, 2)
+    rising, _ = train(falling[::-1], None)
+    assert whole_history.steps == 5 and whole_history.best == 1  # no patience: every step, best kept
     assert history.curves["validation"]["auc"] == (0.9, 0.8, 0.7) and history.best == 1
-    for restored, expected in zip(model.state_dict().values(), first_epoch_only.state_dict().values(), strict=True):
-        torch.testing.assert_close(restored, expected, rtol=0, atol=0)
+    assert history.x.tolist() == [3, 6, 8]  # 5 x 80 images in batches of 32: 13 steps, 5 checks planned
+    assert _same_weights(stopped, whole_plan)  # both restored the first evaluation's network
+    assert not _same_weights(stopped, rising)  # which is not the network of the last step
+
+
+def test_fine_tuning_starts_from_the_given_weights_and_never_returns_worse_ones(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    x, y = _toy_problem(40, seed=5)
+    inputs = TINY.transform(x)
+    start = EgammaCNN.from_config(TINY)
+    torch.nn.init.normal_(start.head[0].weight)  # weights no seed would draw
+    initial = copy.deepcopy(start.state_dict())
+    values = iter([0.9, 0.8, 0.7])
+    monkeypatch.setattr(cnn, "roc_auc_score", lambda *_: next(values))
+    config = dataclasses.replace(TINY, budget=_budget(2, evaluations=2))
+    model, history = train_cnn(inputs, y, inputs, y, config=config, seed=0, initial_state=initial)
+    assert history.x.tolist() == [0, 3, 5] and history.best == 1  # validated before the first step, and kept
+    assert np.isnan(history.curves["train"]["logloss"][0])  # no training yet at step 0
+    assert _same_weights(model, start)
+
+
+@pytest.mark.parametrize(
+    ("n_train", "images"),
+    [(1_000, 400_000), (60_000, 720_000), (100_000, 1_000_000), (10**6, 1_000_000)],
+)
+def test_the_default_budget_adapts_to_the_sample_and_is_clipped(n_train: int, images: int) -> None:
+    assert SCRATCH_BUDGET.planned_images(n_train) == images
+    assert SCRATCH_BUDGET.planned_steps(n_train, 256) == -(-images // 256)
+
+
+def test_an_epoch_cap_limits_the_plan_and_evaluations_end_on_the_last_step() -> None:
+    capped = TrainingBudget(epochs=12, min_images=400_000, max_images=10**6, max_epochs=3)
+    assert capped.planned_images(1_000) == 3_000 and capped.planned_images(10**6) == 10**6
+    assert TrainingBudget(evaluations=4).evaluation_steps(10) == [3, 5, 8, 10]
+    assert TrainingBudget(evaluations=20).evaluation_steps(3) == [1, 2, 3]
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [{"epochs": 0}, {"min_images": 10, "max_images": 5}, {"max_epochs": 0}, {"patience": 0}, {"warmup": 1.0}],
+)
+def test_budget_rejects_impossible_settings(settings: dict[str, float]) -> None:
+    with pytest.raises(ValueError, match="TrainingBudget: expected"):
+        TrainingBudget(**settings)
 
 
 def test_training_refuses_a_validation_set_of_one_class() -> None:
@@ -163,8 +226,8 @@ def test_training_refuses_a_validation_set_of_one_class() -> None:
 
 
 def test_config_rejects_impossible_settings() -> None:
-    with pytest.raises(ValueError, match="patience"):
-        CNNConfig(patience=0)
+    with pytest.raises(ValueError, match="validation_events"):
+        CNNConfig(validation_events=1)
     with pytest.raises(ValueError, match="channels"):
         CNNConfig(channels=(8, 0, 8))
 

@@ -18,11 +18,16 @@ import egid.models.stacking as stacking
 from egid.detector import EventDataset, EventWriter, InputError, Split, load_dataset, stratified_folds, stratified_split
 from egid.detector.schema import IMAGE_SHAPE
 from egid.models.cnn import CNNConfig, EgammaCNN, InputTransform
+from egid.models.cnn_budget import TrainingBudget
 from egid.models.stacking import CNNEnsemble, CrossFitResult, cross_fit_cnn
 from tests.conftest import write_crops
 
 CNN_TINY = CNNConfig(
-    transform=InputTransform(crop_half_width=5), channels=(4, 8, 8), hidden=8, batch_size=32, max_epochs=2
+    transform=InputTransform(crop_half_width=5),
+    channels=(4, 8, 8),
+    hidden=8,
+    batch_size=32,
+    budget=TrainingBudget(epochs=2, min_images=1, max_images=10**6, evaluations=2),
 )
 CNN_SEED = 5
 
@@ -197,8 +202,7 @@ def test_a_network_that_memorises_noise_labels_scores_at_chance_out_of_fold(tmp_
         batch_size=32,
         learning_rate=3e-3,
         weight_decay=0.0,
-        max_epochs=25,
-        patience=None,
+        budget=TrainingBudget(epochs=25, min_images=1, max_images=10**6, evaluations=1),  # keeps the last network
         augment=False,
     )
     result = cross_fit_cnn(dataset, split, n_folds=2, config=memoriser, seed=0, threads=1, progress=False)

@@ -96,6 +96,20 @@ def test_truncated_hdf5(tmp_path: Path, photons: Path, capsys: pytest.CaptureFix
     assert not out.exists()
 
 
+@pytest.mark.parametrize(("content", "says"), [(None, "no such file"), (b"garbage", "unreadable pretrained CNN")])
+def test_unreadable_cnn_weights(
+    content: bytes | None, says: str, tmp_path: Path, photons: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    weights = tmp_path / "weights.pt"
+    if content is not None:
+        weights.write_bytes(content)
+    electrons = write_crops(tmp_path / "electron.hdf5", 40, label=1.0, seed=1)
+    out = tmp_path / "run"
+    argv = ["run", "--electrons", str(electrons), "--photons", str(photons), "--cnn-init", str(weights)]
+    _fails_cleanly([*argv, "--out", str(out)], capsys, names=weights, says=says)
+    assert not out.exists()
+
+
 # --- model directories --------------------------------------------------------------------------------------
 
 

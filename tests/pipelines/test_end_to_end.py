@@ -21,6 +21,7 @@ from egid.pipelines.bundle import ModelBundle
 from egid.pipelines.config import load_config
 from egid.pipelines.run import main
 from egid.simulation import write_sample
+from tests.runs import egid_run
 
 pytestmark = pytest.mark.slow
 
@@ -31,33 +32,8 @@ MODELS = ["lightgbm", "xgboost", "trigger", "cnn", "lightgbm+cnn", "xgboost+cnn"
 def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("e2e")
     electrons, photons = write_sample(root / "train_sample", 700, seed=11)
-    out = root / "run"
-    status = main(
-        [
-            "run",
-            "--electrons",
-            str(electrons),
-            "--photons",
-            str(photons),
-            "--simulated",
-            "--data-label",
-            "egid simulation",
-            "--trials",
-            "2",
-            "--cnn-folds",
-            "2",
-            "--cnn-epochs",
-            "1",
-            "--seed",
-            "5",
-            "--out",
-            str(out),
-            "--cache-dir",
-            str(root / "cache"),
-        ]
-    )
-    assert status == 0
-    return out
+    options = ["--simulated", "--trials", "2", "--cnn-folds", "2", "--cnn-epochs", "1", "--seed", "5"]
+    return egid_run(electrons, photons, root / "run", *options, "--data-label", "egid simulation")
 
 
 @pytest.fixture(scope="module")

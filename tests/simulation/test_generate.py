@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from egid.detector.schema import ENERGY, ENERGY_SCALE_GEV, SEED_IETA, SEED_IPHI
-from egid.simulation import simulate_events
+from egid.simulation import iter_chunks, simulate_events
 
 Sample = tuple[np.ndarray, dict[str, np.ndarray], pd.DataFrame]
 
@@ -79,3 +79,17 @@ def test_classes_use_independent_streams() -> None:
 def test_unknown_particle_is_rejected() -> None:
     with pytest.raises(ValueError, match="particle must be one of"):
         simulate_events(10, particle="muon", seed=0)
+
+
+def test_pretraining_streams_are_none_of_the_sample_streams() -> None:
+    """The CNN is pretrained on events no `egid simulate` sample (of any seed tried here) contains."""
+
+    def eta(seed: int, *, pretraining: bool) -> np.ndarray:
+        _, extras = next(iter_chunks(50, particle="electron", seed=seed, pretraining=pretraining))
+        return extras["eta"]
+
+    samples = [eta(seed, pretraining=False) for seed in range(20)]
+    for seed in range(3):
+        pretraining = eta(seed, pretraining=True)
+        assert np.array_equal(pretraining, eta(seed, pretraining=True))  # still reproducible
+        assert not any(np.isin(pretraining, sample).any() for sample in samples)

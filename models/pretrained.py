@@ -1,0 +1,218 @@
+"""Pretrained weights of the CNN head: made by egid from its own simulation, shipped with it, fine-tuned per fold.
+
+A network trained from scratch on the few thousand events of a small sample underfits or overfits; the same
+network pretrained on a large simulated sample already separates electrons from photons, and a short fine-tuning
+adapts it to the user's events (their detector conditions, their simulation or real data). :func:`pretrain`
+simulates ``n`` electrons and ``n`` photons with egid's own simulation from the reserved pretraining streams
+(:data:`egid.simulation.generate.PRETRAINING_STREAM`: none of these events is ever part of an ``egid simulate``
+sample or of the default sample), trains one network on them with :data:`PRETRAINING_BUDGET` and keeps the one of
+the best AUC on a held-out part. ``egid pretrain`` runs it; the package ships the result as
+:data:`SHIPPED_WEIGHTS` (nothing is downloaded).
+
+In a run (``egid run --cnn-init pretrained``, the default), every fold network of the cross-fitting starts from these
+weights and is fine-tuned on its fold's training events (:data:`~egid.models.cnn_budget.FINE_TUNING_BUDGET`,
+:data:`FINE_TUNING_LEARNING_RATE`), so the out-of-fold guarantee of :mod:`egid.models.stacking` is kept: no
+network, pretrained or fine-tuned, has trained on an event whose score a tree sees. A file of weights pretrained by
+the user on their own sample (``egid pretrain --out FILE``, ``--cnn-init FILE``) keeps it only if that sample
+shares no events with the run's data.
+
+File format: one ``torch.save`` dictionary (read with ``weights_only=True``) holding ``state_dict``, ``config``
+(:meth:`~egid.models.cnn.CNNConfig.to_dict` plus the ``transform``) and ``provenance``; a JSON copy of the last two
+sits beside it (same name, ``.json``) for people and version control.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import json
+import logging
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+
+import numpy as np
+import torch
+
+from egid import __version__
+from egid.detector.errors import InputError
+from egid.detector.hdf5 import atomic_path
+from egid.detector.schema import ELECTRON, PHOTON
+from egid.detector.split import stratified_subsample
+from egid.models.artifacts import reading
+from egid.models.cnn import CNNConfig, EgammaCNN, InputTransform, configure_threads, resolve_device, train_cnn
+from egid.models.cnn_budget import FINE_TUNING_BUDGET, TrainingBudget
+from egid.models.history import TrainingHistory
+from egid.simulation.generate import SIMULATION_VERSION, iter_chunks
+
+__all__ = (
+    "FINE_TUNING_LEARNING_RATE",
+    "PRETRAINING_BUDGET",
+    "PRETRAINING_CONFIG",
+    "PRETRAINING_EVENTS_PER_CLASS",
+    "SHIPPED_WEIGHTS",
+    "PretrainedCNN",
+    "load_pretrained",
+    "pretrain",
+)
+
+logger = logging.getLogger(__name__)
+
+SHIPPED_WEIGHTS: Final = Path(__file__).with_name("pretrained") / "egid_cnn_simulation.pt"
+"""The weights ``egid pretrain`` made for this release, installed with the package."""
+
+PRETRAINING_BUDGET: Final = TrainingBudget(
+    epochs=8.0, min_images=1_000_000, max_images=8_000_000, evaluations=32, patience=None
+)
+"""A long plan on a large sample: every evaluation is kept in the history and the best one wins."""
+
+PRETRAINING_EVENTS_PER_CLASS: Final = 250_000
+"""Electrons and photons simulated for the shipped weights (as many as each class of the public CMS files)."""
+
+PRETRAINING_CONFIG: Final = CNNConfig(budget=PRETRAINING_BUDGET)
+"""The architecture and training settings of the shipped weights."""
+
+FINE_TUNING_LEARNING_RATE: Final = 1e-3
+"""Peak learning rate when fine-tuning pretrained weights (a third of the from-scratch rate): large enough to adapt
+the network to the user's events within :data:`~egid.models.cnn_budget.FINE_TUNING_BUDGET`, small enough not to
+undo what it learned."""
+
+_HELD_OUT: Final = 0.05
+"""Fraction of the pretraining sample held out to choose the kept network."""
+
+
+@dataclass(frozen=True)
+class PretrainedCNN:
+    """A pretrained network's weights, the settings it was built and trained with, and where it came from.
+
+    Attributes
+    ----------
+    state : mapping of str to tensor
+        The ``state_dict`` of an :class:`~egid.models.cnn.EgammaCNN` built from ``config``.
+    config : CNNConfig
+        Architecture, input transform and pretraining settings.
+    provenance : mapping
+        How the weights were made: egid and simulation versions, seed, events, images seen, held-out AUC.
+    """
+
+    state: Mapping[str, torch.Tensor]
+    config: CNNConfig
+    provenance: Mapping[str, Any]
+
+    def fine_tuning_config(self, budget: TrainingBudget = FINE_TUNING_BUDGET) -> CNNConfig:
+        """The settings of a fold network fine-tuned from these weights: same network and transform, the fine-tuning
+        budget and learning rate."""
+        return dataclasses.replace(self.config, budget=budget, learning_rate=FINE_TUNING_LEARNING_RATE)
+
+    def save(self, path: str | os.PathLike[str]) -> list[Path]:
+        """Write the weights file ``path`` and its JSON description ``path`` with suffix ``.json``, atomically."""
+        target = Path(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        description = {"config": _config_document(self.config), "provenance": dict(self.provenance)}
+        with atomic_path(target) as tmp:
+            torch.save({"state_dict": dict(self.state), **description}, tmp)
+        sidecar = target.with_suffix(".json")
+        with atomic_path(sidecar) as tmp:
+            tmp.write_text(json.dumps(description, indent=2, sort_keys=True) + "\n")
+        return [target, sidecar]
+
+
+def _config_document(config: CNNConfig) -> dict[str, Any]:
+    return {**config.to_dict(), "transform": dataclasses.asdict(config.transform)}
+
+
+def load_pretrained(path: str | os.PathLike[str] | None = None, *, device: str | torch.device = "cpu") -> PretrainedCNN:
+    """Read a weights file written by :meth:`PretrainedCNN.save` (default: :data:`SHIPPED_WEIGHTS`).
+
+    Raises
+    ------
+    InputError
+        One line naming the file: missing, not a torch file, or not egid's pretrained weights.
+    """
+    source = SHIPPED_WEIGHTS if path is None else Path(path)
+    if not source.is_file():
+        msg = f"{source}: no such file; make one with `egid pretrain --out {source}`"
+        raise InputError(msg)
+    with reading(source, "pretrained CNN weights (egid pretrain)"):
+        document = torch.load(source, map_location=device, weights_only=True)
+        if not isinstance(document, dict) or set(document) != {"state_dict", "config", "provenance"}:
+            msg = f"{source}: not a file of egid pretrain (expected the keys state_dict, config, provenance)"
+            raise InputError(msg)
+        fields = dict(document["config"])
+        config = CNNConfig.from_dict(fields, InputTransform(**fields.pop("transform")))
+        EgammaCNN.from_config(config).load_state_dict(document["state_dict"])  # the weights fit the network
+    return PretrainedCNN(state=document["state_dict"], config=config, provenance=document["provenance"])
+
+
+def pretrain(
+    n_per_class: int = PRETRAINING_EVENTS_PER_CLASS,
+    *,
+    seed: int = 0,
+    config: CNNConfig = PRETRAINING_CONFIG,
+    device: str | torch.device | None = None,
+    threads: int | None = None,
+    progress: bool = True,
+) -> tuple[PretrainedCNN, TrainingHistory]:
+    """Simulate a pretraining sample and train one network on it.
+
+    Parameters
+    ----------
+    n_per_class : int
+        Electrons and photons simulated from the pretraining streams; 5 % of them (stratified) are held out to
+        choose the kept network.
+    seed : int
+        Seed of the simulation and of the training.
+    config : CNNConfig
+        Network, transform and training plan (default :data:`PRETRAINING_CONFIG`).
+    device, threads, progress
+        As for :func:`egid.models.stacking.cross_fit_cnn`.
+
+    Returns
+    -------
+    pretrained : PretrainedCNN
+    history : TrainingHistory
+        The learning curves of the pretraining.
+    """
+    dev = resolve_device(device)
+    configure_threads(threads)
+    inputs, labels = _simulated_inputs(n_per_class, seed=seed, config=config)
+    held_out = stratified_subsample(labels, round(_HELD_OUT * len(labels)), seed=seed)
+    train_rows = np.setdiff1d(np.arange(len(labels)), held_out)
+    logger.info("pretraining on %d simulated images, %d held out, %s", len(train_rows), len(held_out), dev)
+    model, history = train_cnn(
+        inputs[torch.from_numpy(train_rows)],
+        labels[train_rows],
+        inputs[torch.from_numpy(held_out)],
+        labels[held_out],
+        config=dataclasses.replace(config, validation_events=None),
+        seed=seed,
+        device=dev,
+        progress=progress,
+    )
+    best = (history.best or history.steps) - 1
+    provenance = {
+        "egid_version": __version__,
+        "simulation_version": SIMULATION_VERSION,
+        "simulation_streams": "pretraining",
+        "seed": seed,
+        "events_per_class": n_per_class,
+        "training_images": len(train_rows),
+        "held_out_images": len(held_out),
+        "optimizer_steps": int(history.x[best]),
+        "held_out_auc": history.curves["validation"]["auc"][best],
+        "created_utc": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
+    state = {name: tensor.detach().cpu() for name, tensor in model.state_dict().items()}
+    return PretrainedCNN(state=state, config=config, provenance=provenance), history
+
+
+def _simulated_inputs(n_per_class: int, *, seed: int, config: CNNConfig) -> tuple[torch.Tensor, np.ndarray]:
+    """The transformed pretraining images (float16, electrons first) and their labels, simulated chunk by chunk."""
+    blocks, labels = [], []
+    for particle, label in (("electron", ELECTRON), ("photon", PHOTON)):
+        for images, _ in iter_chunks(n_per_class, particle=particle, seed=seed, pretraining=True):  # type: ignore[arg-type]
+            blocks.append(config.transform(images).to(torch.float16))
+            labels.append(np.full(len(images), label, dtype=np.float32))
+    return torch.cat(blocks), np.concatenate(labels)

@@ -1,0 +1,53 @@
+"""``egid pretrain``: pretrain the CNN head on a sample of egid's simulation and write its weights file.
+
+The file is what ``egid run --cnn-init FILE`` starts every fold network from; the package ships the one made with
+the defaults (:data:`egid.models.pretrained.SHIPPED_WEIGHTS`). The events come from the simulation's reserved
+pretraining streams, so they are none of the events of an ``egid simulate`` sample or of the default sample.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+
+from egid.detector.paths import check_output_file
+from egid.pipelines.options import option_type
+
+__all__ = ("configure", "run")
+
+logger = logging.getLogger(__name__)
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    from egid.models.pretrained import PRETRAINING_EVENTS_PER_CLASS
+
+    parser.description = (
+        "Simulate N electrons and N photons from egid's reserved pretraining streams, train the CNN head on them "
+        "and write FILE (torch weights, for egid run --cnn-init FILE) and FILE's .json description."
+    )
+    parser.add_argument("--out", required=True, metavar="FILE", help="weights file to write (.pt)")
+    parser.add_argument(
+        "--n-per-class",
+        type=option_type("n_per_class"),
+        default=PRETRAINING_EVENTS_PER_CLASS,
+        metavar="N",
+        help=f"simulated events per class (default: {PRETRAINING_EVENTS_PER_CLASS})",
+    )
+    parser.add_argument("--seed", type=option_type("seed"), default=0, help="simulation and training seed (default: 0)")
+    parser.add_argument(
+        "--threads", type=option_type("threads"), metavar="N", help="torch threads (default: all cores)"
+    )
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    out = check_output_file(args.out, what="the weights file")
+    from egid.models.pretrained import pretrain
+    from egid.pipelines.progress import progress_bars
+
+    pretrained, _ = pretrain(args.n_per_class, seed=args.seed, threads=args.threads, progress=progress_bars())
+    written = pretrained.save(out)
+    logger.info("wrote %s", " and ".join(map(str, written)))
+    print(json.dumps(dict(pretrained.provenance), indent=2))
+    return 0

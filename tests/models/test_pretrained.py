@@ -1,0 +1,113 @@
+"""Pretrained CNN weights: made from the reserved simulation streams, saved and read back exactly, refused when
+damaged, and the shipped file is current and separates electrons from photons."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from egid.detector import InputError
+from egid.models.cnn import CNNConfig, EgammaCNN, InputTransform, predict_proba
+from egid.models.cnn_budget import FINE_TUNING_BUDGET, TrainingBudget
+from egid.models.history import TrainingHistory
+from egid.models.pretrained import (
+    FINE_TUNING_LEARNING_RATE,
+    load_pretrained,
+    pretrain,
+)
+from egid.simulation import SIMULATION_VERSION
+
+TINY = CNNConfig(
+    transform=InputTransform(crop_half_width=3),
+    channels=(4, 8, 8),
+    hidden=8,
+    batch_size=32,
+    budget=TrainingBudget(epochs=2, min_images=1, max_images=10**6, evaluations=2, patience=None),
+)
+
+
+@pytest.fixture(autouse=True)
+def _one_torch_thread() -> Iterator[None]:
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, TrainingHistory]:
+    """A tiny network pretrained on 150 + 150 simulated events, saved, and its learning curves."""
+    torch.set_num_threads(1)
+    pretrained, history = pretrain(150, seed=3, config=TINY, progress=False)
+    path = tmp_path_factory.mktemp("pretrained") / "tiny.pt"
+    assert pretrained.save(path) == [path, path.with_suffix(".json")]
+    return path, history
+
+
+@pytest.fixture(scope="module")
+def tiny_pretrained(tiny_run: tuple[Path, TrainingHistory]) -> Path:
+    return tiny_run[0]
+
+
+def test_pretraining_records_where_the_weights_came_from(tiny_run: tuple[Path, TrainingHistory]) -> None:
+    tiny_pretrained, history = tiny_run
+    provenance = load_pretrained(tiny_pretrained).provenance
+    assert provenance["simulation_version"] == SIMULATION_VERSION
+    assert provenance["simulation_streams"] == "pretraining"
+    assert (provenance["seed"], provenance["events_per_class"]) == (3, 150)
+    assert provenance["training_images"] + provenance["held_out_images"] == 300
+    assert provenance["held_out_images"] == 15  # 5 % held out, stratified
+    best = (history.best or history.steps) - 1
+    assert provenance["held_out_auc"] == history.curves["validation"]["auc"][best]
+    assert provenance["optimizer_steps"] == history.x[best]
+    sidecar = json.loads(tiny_pretrained.with_suffix(".json").read_text())
+    assert sidecar["provenance"] == provenance and sidecar["config"]["transform"]["crop_half_width"] == 3
+
+
+def test_saved_weights_read_back_exactly(tiny_pretrained: Path) -> None:
+    first, again = load_pretrained(tiny_pretrained), load_pretrained(tiny_pretrained)
+    assert first.config == TINY
+    model = EgammaCNN.from_config(first.config)
+    model.load_state_dict(first.state)
+    x = torch.rand(70, 2, 7, 7)
+    np.testing.assert_array_equal(predict_proba(model, x), predict_proba(model, x))
+    assert all(torch.equal(first.state[k], again.state[k]) for k in first.state)
+
+
+def test_fine_tuning_keeps_the_network_and_lowers_the_learning_rate(tiny_pretrained: Path) -> None:
+    pretrained = load_pretrained(tiny_pretrained)
+    tuned = pretrained.fine_tuning_config()
+    assert dataclasses.replace(tuned, budget=TINY.budget, learning_rate=TINY.learning_rate) == TINY
+    assert tuned.budget == FINE_TUNING_BUDGET and tuned.learning_rate == FINE_TUNING_LEARNING_RATE
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        (b"", "unreadable"),
+        (b"not a torch file", "unreadable"),
+        (None, "not a file of egid pretrain"),
+    ],
+)
+def test_a_damaged_or_foreign_weights_file_is_one_line_naming_it(
+    tmp_path: Path, content: bytes | None, problem: str
+) -> None:
+    path = tmp_path / "weights.pt"
+    if content is None:
+        torch.save({"weights": torch.zeros(3)}, path)
+    else:
+        path.write_bytes(content)
+    with pytest.raises(InputError, match=rf"weights\.pt: .*{problem}") as caught:
+        load_pretrained(path)
+    assert "\n" not in str(caught.value)
+
+
+def test_a_missing_weights_file_says_how_to_make_one(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match=r"nothing\.pt: no such file; make one with `egid pretrain"):
+        load_pretrained(tmp_path / "nothing.pt")
