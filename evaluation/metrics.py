@@ -2,7 +2,8 @@
 
 From a table of per-event scores this computes, per model and per split: the ROC AUC with a DeLong confidence
 interval (:mod:`egid.evaluation.delong`), the accuracy at score 0.5, working points at fixed signal efficiency, the
-same AUC/accuracy in bins of |eta|, and paired DeLong tests between models. :data:`METRICS_SCHEMA` documents the
+same AUC/accuracy in bins of |eta|, paired DeLong tests between models, and the AUC cost of a constrained model
+(the trigger-sized one) against the best of its reference models. :data:`METRICS_SCHEMA` documents the
 result; :func:`validate_metrics` checks a dict against it; :func:`format_summary` renders the terminal table.
 
 Definitions (an event is selected as an electron when its score >= the threshold t):
@@ -52,7 +53,8 @@ ACCURACY_THRESHOLD: Final = 0.5
 """Score at and above which an event counts as an electron for the accuracy."""
 CONFIDENCE_LEVEL: Final = 0.95
 """Coverage of the AUC confidence intervals."""
-SCHEMA_VERSION: Final = 1
+SCHEMA_VERSION: Final = 2
+"""Version 2 added ``costs``."""
 
 ThresholdSource = Literal["validation", "given", "test"]
 
@@ -110,6 +112,12 @@ METRICS_SCHEMA: Final[dict[str, Any]] = {
                 "type": "array",
                 "items": {"$ref": "#/$defs/comparison"},
             },
+            "costs": {
+                "description": "AUC cost of each constrained model against the best of its references, on the "
+                "events of the comparisons; empty when none was asked for or there are no comparisons",
+                "type": "array",
+                "items": {"$ref": "#/$defs/cost"},
+            },
         }
     ),
     "$defs": {
@@ -161,6 +169,19 @@ METRICS_SCHEMA: Final[dict[str, Any]] = {
                 "auc_difference": {"type": "number"},
                 "std": {"type": "number", "minimum": 0},
                 "p_value": {**_FRACTION, "description": "two-sided; null when both models rank events identically"},
+            }
+        ),
+        "cost": _object(
+            {
+                "split": {"enum": list(SPLITS)},
+                "model": {"type": "string"},
+                "reference": {"type": "string", "description": "the candidate with the highest AUC on this split"},
+                "candidates": {"type": "array", "items": {"type": "string"}, "minItems": 1},
+                "auc": _FRACTION,
+                "reference_auc": _FRACTION,
+                "auc_cost": {"type": "number", "description": "reference_auc - auc (positive: the model is worse)"},
+                "std": {"type": "number", "minimum": 0, "description": "paired DeLong standard deviation"},
+                "p_value": {**_FRACTION, "description": "two-sided paired DeLong test of no difference"},
             }
         ),
     },
@@ -242,6 +263,7 @@ def compute_metrics(
     signal_efficiencies: Sequence[float] = (0.8, 0.9),
     eta_bins: Sequence[float] = (0.0, 0.4, 0.8, 1.2),
     thresholds: Mapping[str, Mapping[float, float] | Mapping[str, float]] | None = None,
+    costs: Mapping[str, Sequence[str]] | None = None,
 ) -> dict[str, Any]:
     """Return the metrics of every model on every split present, as a dict following :data:`METRICS_SCHEMA`.
 
@@ -262,6 +284,11 @@ def compute_metrics(
         gives them back). They take precedence; otherwise a working point's threshold is chosen on the
         validation split, or on the test split when there is no validation split
         (``threshold_source == "test"`` and ``thresholds_from_test`` true: optimistic numbers).
+    costs : mapping of model -> sequence of reference models, optional
+        For each model (say the trigger-sized one), the models whose best it is measured against: on the events
+        of the paired comparisons (test), the reference is the candidate with the highest AUC, and the cost is
+        ``AUC_reference - AUC_model`` with the standard deviation and p-value of that pair's DeLong comparison.
+        Choosing the reference on those events makes the cost the largest over the candidates.
 
     Returns
     -------
@@ -274,9 +301,11 @@ def compute_metrics(
     Raises
     ------
     ValueError
-        If the scores table is malformed (:func:`check_scores`), or the efficiencies or bin edges are invalid.
+        If the scores table is malformed (:func:`check_scores`), the efficiencies or bin edges are invalid, or a
+        model of ``costs`` or one of its references is not among ``models`` (or is its own reference).
     """
     check_scores(scores, models)
+    _check_costs(costs or {}, models)
     efficiencies = [float(e) for e in signal_efficiencies]
     if not all(0.0 < e <= 1.0 for e in efficiencies):
         msg = f"Expected signal efficiencies in (0, 1]; got {efficiencies}."
@@ -318,6 +347,7 @@ def compute_metrics(
                 from_test |= point["threshold_source"] == "test"
                 results[model]["working_points"].append(point)
 
+    comparisons = _comparisons(labels, matrix, models, masks, present)
     return {
         "schema_version": SCHEMA_VERSION,
         "models": list(models),
@@ -328,7 +358,8 @@ def compute_metrics(
         "eta_bins": edges if has_eta else None,
         "thresholds_from_test": from_test,
         "results": results,
-        "comparisons": _comparisons(labels, matrix, models, masks, present),
+        "comparisons": comparisons,
+        "costs": _costs(costs or {}, results, comparisons),
     }
 
 
@@ -373,11 +404,20 @@ def format_summary(metrics: Mapping[str, Any]) -> str:
         for row in rows
     ]
     lines.insert(1, "-" * len(lines[0]))
+    lines += [
+        f"{cost['model']}: AUC cost {cost['auc_cost']:.4f} +- {cost['std']:.4f} against {cost['reference']} "
+        f"on {cost['split']} (paired DeLong p = {_fmt_p(cost['p_value'])})"
+        for cost in metrics["costs"]
+    ]
     return "\n".join(lines)
 
 
 def _fmt(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.4f}"
+
+
+def _fmt_p(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.3g}"
 
 
 def _finite_or_none(value: float) -> float | None:
@@ -490,3 +530,46 @@ def _comparisons(
                 }
             )
     return comparisons
+
+
+def _check_costs(costs: Mapping[str, Sequence[str]], models: Sequence[str]) -> None:
+    for model, candidates in costs.items():
+        unknown = [name for name in (model, *candidates) if name not in models]
+        if unknown or not candidates or model in candidates:
+            msg = (
+                f"Expected a cost of a model against at least one other model, all among {list(models)}; "
+                f"got {model!r} against {list(candidates)}."
+            )
+            raise ValueError(msg)
+
+
+def _costs(
+    costs: Mapping[str, Sequence[str]], results: Mapping[str, Any], comparisons: Sequence[Mapping[str, Any]]
+) -> list[dict[str, Any]]:
+    """Each model's cost against the best of its candidates, read from the paired comparisons (none without)."""
+    if not comparisons:
+        return []
+    split = comparisons[0]["split"]
+
+    def auc(name: str) -> float:
+        return float(results[name]["splits"][split]["auc"])
+
+    out = []
+    for model, candidates in costs.items():
+        reference = max(candidates, key=auc)
+        pair = next(c for c in comparisons if {c["model_a"], c["model_b"]} == {model, reference})
+        sign = 1.0 if pair["model_a"] == reference else -1.0
+        out.append(
+            {
+                "split": split,
+                "model": model,
+                "reference": reference,
+                "candidates": list(candidates),
+                "auc": auc(model),
+                "reference_auc": auc(reference),
+                "auc_cost": sign * pair["auc_difference"],
+                "std": pair["std"],
+                "p_value": pair["p_value"],
+            }
+        )
+    return out

@@ -104,6 +104,7 @@ def publish(
     histories: Mapping[str, Sequence[TrainingHistory]] | None = None,
     thresholds: Mapping[str, Mapping[float, float] | Mapping[str, float]] | None = None,
     shap: Mapping[str, ShapValues] | None = None,
+    costs: Mapping[str, Sequence[str]] | None = None,
     notes: Sequence[str] = (),
 ) -> dict[str, Any]:
     """Write ``metrics.json``, ``plots/`` and the reports into ``out_dir``; return the metrics.
@@ -125,8 +126,10 @@ def publish(
         Saved working-point thresholds (for data without a validation split).
     shap : mapping of str to ShapValues, optional
         :func:`shap_on_test_events` of ``trees``, when the caller has them already.
+    costs : mapping of model -> reference models, optional
+        The AUC costs to state (see :func:`egid.evaluation.metrics.compute_metrics`).
     """
-    metrics = compute_metrics(scores, models, thresholds=thresholds)
+    metrics = compute_metrics(scores, models, thresholds=thresholds, costs=costs)
     validate_metrics(metrics)
     with atomic_path(out_dir / METRICS_FILE) as tmp:
         tmp.write_text(json.dumps(metrics, indent=2) + "\n")

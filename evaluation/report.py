@@ -2,7 +2,8 @@
 
 Both are rendered from one list of blocks (headings, paragraphs, tables, figures, code), so the two files never
 disagree: the summary table (AUC with its DeLong interval and accuracy per model and split), the working points
-(threshold chosen on validation, efficiencies on test), the paired model comparisons, the |eta|-binned tables,
+(threshold chosen on validation, efficiencies on test), the paired model comparisons, the AUC cost of a constrained
+model (the trigger-sized one) against the best of its references, the |eta|-binned tables,
 the figures, and the resolved configuration. The HTML embeds every PNG as a base64 data URI and its CSS inline,
 so it can be mailed or archived as one file; the Markdown links the PNGs by relative path.
 """
@@ -160,6 +161,17 @@ def _blocks(
             ),
             _comparison_table(metrics),
         ]
+    if metrics["costs"]:
+        split = metrics["costs"][0]["split"]
+        blocks += [
+            _Heading(2, "AUC cost of the constrained models"),
+            _Paragraph(
+                f"Each constrained model against the best of its reference models on the same {split} events (the "
+                "reference with the highest AUC there): the cost is the reference's AUC minus the model's, with the "
+                "standard deviation and two-sided p-value of the paired DeLong test."
+            ),
+            _cost_table(metrics),
+        ]
     blocks += _eta_blocks(metrics)
     if figures:
         blocks.append(_Heading(2, "Figures"))
@@ -170,6 +182,10 @@ def _blocks(
 
 def _fmt(value: float | None, digits: int = 4) -> str:
     return "n/a" if value is None else f"{value:.{digits}f}"
+
+
+def _fmt_p(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.3g}"
 
 
 def _events_sentence(metrics: Mapping[str, Any]) -> str:
@@ -230,11 +246,27 @@ def _comparison_table(metrics: Mapping[str, Any]) -> _Table:
             item["model_b"],
             f"{item['auc_difference']:+.4f}",
             _fmt(item["std"]),
-            "n/a" if item["p_value"] is None else f"{item['p_value']:.3g}",
+            _fmt_p(item["p_value"]),
         )
         for item in metrics["comparisons"]
     )
     return _Table(("Model A", "Model B", "AUC A - AUC B", "Std", "p-value"), rows)
+
+
+def _cost_table(metrics: Mapping[str, Any]) -> _Table:
+    rows = tuple(
+        (
+            cost["model"],
+            f"{cost['reference']} (best of {', '.join(cost['candidates'])})",
+            _fmt(cost["auc"]),
+            _fmt(cost["reference_auc"]),
+            f"{cost['auc_cost']:+.4f}",
+            _fmt(cost["std"]),
+            _fmt_p(cost["p_value"]),
+        )
+        for cost in metrics["costs"]
+    )
+    return _Table(("Model", "Reference", "AUC", "Reference AUC", "Cost", "Std", "p-value"), rows)
 
 
 def _eta_blocks(metrics: Mapping[str, Any]) -> list[_Block]:

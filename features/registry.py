@@ -26,6 +26,7 @@ __all__ = (
     "FEATURE_SET_VERSION",
     "REGISTRY",
     "TABLE_DTYPE",
+    "WINDOW_FEATURES",
     "build_table",
     "compute_columns",
     "get_feature",
@@ -49,6 +50,41 @@ REGISTRY: Mapping[str, Feature] = MappingProxyType(
 
 FEATURE_NAMES: tuple[str, ...] = tuple(REGISTRY)
 """All feature names in their stable table order."""
+
+WINDOW_FEATURES: tuple[str, ...] = (
+    "e_seed",
+    "e2x2",
+    "e3x3",
+    "e5x5",
+    "e1x3_ieta",
+    "e1x3_iphi",
+    "e1x5_ieta",
+    "e1x5_iphi",
+    "e2x5_max",
+    "e_left",
+    "e_right",
+    "e_top",
+    "e_bottom",
+    "s4",
+    "e1x5_iphi_over_e5x5",
+    "e1x5_ieta_over_e5x5",
+    "e2x5_max_over_e5x5",
+    "sigma_ietaieta",
+    "sigma_iphiiphi",
+    "sigma_ietaiphi",
+    "seed_time",
+)
+"""The features that depend only on the 5x5 crystals around the seed (both channels), in table order.
+
+A trigger that reads the 5x5 window around the seed crystal (16, 16) can compute exactly these, without the rest
+of the crop: the sums and ratios inside the 5x5 (:mod:`egid.features.energies`), the log-weighted local covariances
+(:mod:`egid.features.shower_shapes`, whose weights are normalised to ``e5x5``) and the seed's time. Every other
+feature reads some crystal outside it: ``e_sum`` and what is divided by it (``r9``, the profiles), counts and
+clusters over the crop, widths over all lit crystals, and the hottest (``e_max``, ``seed_is_max``) or second-hottest
+crystal of the crop, which can lie outside the 5x5. ``tests/features/test_window.py`` proves the list exact on
+Geant4 and simulated crops: these features do not change when every crystal outside the 5x5 is zeroed or
+randomised, and every other feature changes for some crop.
+"""
 
 
 def get_feature(name: str) -> Feature:

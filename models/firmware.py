@@ -17,6 +17,9 @@ Conversion:
   value, leaf values listed in onnxmltools' traversal order) meet none of the three, so
   :func:`ensemble_from_onnx` hands it a two-node copy of the graph that does (base value 0: the LightGBM margin
   has none).
+* Both: the ensemble's depth, which sizes the firmware and its estimates, is read from its trees; conifer's
+  converters guess it (XGBoost's from a training configuration that a booster read from its file no longer holds,
+  the ONNX one from the node count as if every tree were balanced, which LightGBM's leaf-wise trees are not).
 
 conifer's score (:meth:`Emulation.decision_function`) is the raw sum of the leaf values: the log-odds of the
 electron class, to which :meth:`Emulation.predict` applies the sigmoid. conifer routes no missing values (a NaN
@@ -112,21 +115,40 @@ def ensemble_from_xgboost(booster: Any) -> Ensemble:
     XGBoost compares float32 inputs to float32 thresholds; conifer reads them from the booster's text dump, whose
     decimal is not exactly the float32. An input equal to the threshold then branched the other way (a log-odds
     error of 0.4 on one event in ten of ``tests/models/test_firmware.py``), so each threshold is set back to its
-    float32 value.
+    float32 value. The depth is that of the deepest tree: conifer reads it from the booster's training configuration,
+    which a booster read from its JSON model file no longer carries (conifer then says XGBoost's default, 6).
     """
     from conifer.converters import get_converter
 
     ensemble: Ensemble = get_converter("xgboost").convert(booster)
     for tree in (tree for trees in ensemble["trees"] for tree in trees):
         tree["threshold"] = [float(np.float32(t)) for t in tree["threshold"]]
+    return _with_tree_depth(ensemble)
+
+
+def _with_tree_depth(ensemble: Ensemble) -> Ensemble:
+    """``ensemble`` with its ``max_depth`` set to that of its deepest tree (see the module notes)."""
+    ensemble["max_depth"] = max(_depth(tree) for trees in ensemble["trees"] for tree in trees)
     return ensemble
+
+
+def _depth(tree: dict[str, Any]) -> int:
+    """Levels of splits of one tree of an :data:`Ensemble` (0 for a lone leaf), from its child index lists."""
+    deepest, pending = 0, [(0, 0)]
+    while pending:
+        node, level = pending.pop()
+        if tree["children_left"][node] < 0:
+            deepest = max(deepest, level)
+        else:
+            pending += [(tree["children_left"][node], level + 1), (tree["children_right"][node], level + 1)]
+    return deepest
 
 
 def ensemble_from_onnx(graph: Any) -> Ensemble:
     """conifer's intermediate form of an egid ONNX tree graph (``onnx.ModelProto`` from :func:`to_onnx`).
 
     Only the ``TreeEnsembleClassifier`` node is read; see the module notes for the ZipMap and ``base_values``
-    that conifer 1.11 needs and egid's graphs lack.
+    that conifer 1.11 needs and egid's graphs lack, and for the depth.
     """
     import onnx
     from conifer.converters import get_converter
@@ -146,7 +168,7 @@ def ensemble_from_onnx(graph: Any) -> Ensemble:
         onnx.helper.make_graph([node, zipmap], "egid_trees", list(graph.graph.input), list(graph.graph.output))
     )
     ensemble: Ensemble = get_converter("onnx").convert(adapted)
-    return ensemble
+    return _with_tree_depth(ensemble)
 
 
 def _leaves_in_node_order(node: Any) -> None:

@@ -35,6 +35,7 @@ from optuna.trial import FixedTrial, TrialState
 
 from egid.detector import InputError, atomic_path, stratified_subsample
 from egid.models.boosters import BoosterParams, TreeKind, get_booster_library
+from egid.models.boosters.base import SearchSpace
 from egid.models.interrupt import TrialBoundaryInterrupt
 from egid.models.storage import JOURNAL_NAME, StorageSpec, fail_dead_trials, open_storage
 from egid.models.trees import TreeModel, fit_tree_model
@@ -132,6 +133,7 @@ def tune(
     *,
     out_dir: str | os.PathLike[str],
     warm_start: Mapping[str, Any] | None = None,
+    space: SearchSpace | None = None,
 ) -> optuna.Study:
     """Run the study of ``kind`` until it holds ``settings.n_trials`` finished (complete or pruned) trials.
 
@@ -152,6 +154,9 @@ def tune(
     warm_start : mapping of str to Any, optional
         Parameter name -> value (e.g. the best parameters of a related study), enqueued as the first trial of a
         new study so the search starts from a known good point; a resumed study ignores it.
+    space : callable, optional
+        The search space (trial -> the library's parameters); default the library's ``space``. A narrower one
+        (for example :func:`egid.models.boosters.xgboost.depth_capped_space`) tunes a model under limits.
 
     Returns
     -------
@@ -159,7 +164,9 @@ def tune(
         Each trial's value is its best validation AUC; its user attribute ``best_iteration`` the number of
         boosting rounds reaching it.
     """
-    return _optimize(kind, X_train, y_train, X_val, y_val, settings, out_dir=out_dir, warm_start=warm_start)[0]
+    return _optimize(
+        kind, X_train, y_train, X_val, y_val, settings, out_dir=out_dir, warm_start=warm_start, space=space
+    )[0]
 
 
 class _BestModel:
@@ -189,6 +196,7 @@ def _optimize(
     *,
     out_dir: str | os.PathLike[str],
     warm_start: Mapping[str, Any] | None,
+    space: SearchSpace | None,
 ) -> tuple[optuna.Study, _BestModel]:
     """:func:`tune`, also returning the best model among the trials this process completed."""
     best_model = _BestModel()
@@ -203,6 +211,7 @@ def _optimize(
         pruner_warmup_rounds=settings.pruner_warmup_rounds,
     )
     library = get_booster_library(kind)
+    draw = space or library.space
     if warm_start is not None and not study.get_trials(deepcopy=False):
         study.enqueue_trial(dict(warm_start), skip_if_exists=True)
 
@@ -213,7 +222,7 @@ def _optimize(
             y_train,
             X_val,
             y_val,
-            params=library.space(trial),
+            params=draw(trial),
             max_rounds=settings.max_rounds,
             early_stopping_rounds=settings.early_stopping_rounds,
             seed=settings.seed,
@@ -288,6 +297,7 @@ def tune_and_fit(
     *,
     out_dir: str | os.PathLike[str],
     warm_start: Mapping[str, Any] | None = None,
+    space: SearchSpace | None = None,
 ) -> TreeModel:
     """Tune ``kind`` with :func:`tune`, then refit the best parameters for the best number of rounds.
 
@@ -296,6 +306,7 @@ def tune_and_fit(
     process on every training event its model is returned as it is, without training it again (its history
     then extends past ``best_iteration`` by the rounds early stopping waited). The trials table
     (``<kind>_trials.csv``) and the best parameters (``<kind>_best_params.json``) are written to ``out_dir``.
+    ``warm_start`` and ``space`` are as for :func:`tune`; the refit draws the best trial's parameters from ``space``.
 
     With ``settings.tuning_rows`` smaller than the training sample, the trials train on a seeded subsample of
     that many training events (stratified by label, :func:`egid.detector.stratified_subsample`), which keeps
@@ -312,13 +323,21 @@ def tune_and_fit(
     tuning_rows = settings.tuning_rows if settings.n_trials > 1 else None
     rows = stratified_subsample(labels, tuning_rows, seed=settings.seed)
     study, best_model = _optimize(
-        kind, X_train.iloc[rows], labels[rows], X_val, y_val, settings, out_dir=out_dir, warm_start=warm_start
+        kind,
+        X_train.iloc[rows],
+        labels[rows],
+        X_val,
+        y_val,
+        settings,
+        out_dir=out_dir,
+        warm_start=warm_start,
+        space=space,
     )
     if not study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
         msg = f"{out_dir}: no {kind} trial of study '{study.study_name}' completed; run more trials"
         raise InputError(msg)
     best = study.best_trial
-    params = get_booster_library(kind).space(FixedTrial(best.params))
+    params = (space or get_booster_library(kind).space)(FixedTrial(best.params))
     best_iteration = int(best.user_attrs[_BEST_ITERATION])
     logger.info(
         "%s: best trial %d, validation AUC %.5f at %d rounds", study.study_name, best.number, best.value, best_iteration

@@ -1,14 +1,17 @@
 """The exported models of a run, and scoring a dataset with them.
 
-A run's ``models/`` folder holds two self-contained model sets, each with its own ``manifest.json``::
+A run's ``models/`` folder holds up to three self-contained model sets, each with its own ``manifest.json``::
 
     models/features_only/   lightgbm.txt, xgboost.json, their .onnx graphs, parameters, training curves,
                             feature importances, working_points.json
+    models/trigger/         the same for the trigger-sized model (xgboost.json: an XGBoost booster reading only
+                            its 5x5-window features)
     models/stacked/         the same for the trees that also read cnn_score, plus the CNN fold networks
                             (cnn_fold{k}.pt / .onnx), cnn_config.json and cnn_transform.json
 
-Each manifest pins the feature names (``stacked`` adds ``cnn_score``), the feature-set version and the SHA-256
-of every file, so loading refuses a model set that does not match the features egid computes.
+Each manifest pins the feature names (``stacked`` adds ``cnn_score``, ``trigger`` reads a subset), the feature-set
+version and the SHA-256 of every file, so loading refuses a model set that does not match the features egid
+computes.
 """
 
 from __future__ import annotations
@@ -50,17 +53,40 @@ from egid.models import (
     write_manifest,
 )
 from egid.models.manifest import MANIFEST_NAME
-from egid.pipelines.training import CNN_MODEL, CNN_SCORE, FittedModels, model_names, score_table, stacked_name
+from egid.models.trees import TreeKind
+from egid.models.trigger import TRIGGER_KIND
+from egid.pipelines.training import (
+    CNN_MODEL,
+    CNN_SCORE,
+    TRIGGER_MODEL,
+    FittedModels,
+    model_names,
+    score_table,
+    stacked_name,
+)
 
 if TYPE_CHECKING:
     from egid.models.stacking import CNNEnsemble
 
-__all__ = ("FEATURES_ONLY", "STACKED", "ModelBundle", "export_models", "model_dir_of", "model_sets")
+__all__ = ("FEATURES_ONLY", "STACKED", "TRIGGER", "ModelBundle", "export_models", "model_dir_of", "model_sets")
 
 logger = logging.getLogger(__name__)
 
 FEATURES_ONLY = "features_only"
 STACKED = "stacked"
+TRIGGER = TRIGGER_MODEL
+_TREES: dict[str, dict[str, TreeKind]] = {
+    FEATURES_ONLY: {kind: kind for kind in TREE_KINDS},
+    TRIGGER: {TRIGGER_MODEL: TRIGGER_KIND},
+    STACKED: {stacked_name(kind): kind for kind in TREE_KINDS},
+}
+"""Model set -> its tree models' names -> their kinds (which name their files in the set's folder)."""
+_COLUMNS: dict[str, tuple[str, ...] | None] = {
+    FEATURES_ONLY: FEATURE_NAMES,
+    TRIGGER: None,
+    STACKED: (*FEATURE_NAMES, CNN_SCORE),
+}
+"""The columns each model set must read; None: the manifest's own, each a feature egid computes."""
 WORKING_POINTS_FILE = "working_points.json"
 _PARITY_ROWS = 20_000
 """Test events, drawn seeded and stratified by class, on which each ONNX export must match its booster."""
@@ -109,9 +135,10 @@ def model_dir_of(path: str | os.PathLike[str]) -> Path:
     return sets[0].parent
 
 
-def _set_names(fitted_names: list[str], stacked: bool) -> list[str]:
-    stacked_models = {CNN_MODEL, *(stacked_name(k) for k in TREE_KINDS)}
-    return [name for name in fitted_names if (name in stacked_models) == stacked]
+def _set_members(set_name: str, fitted_names: list[str]) -> list[str]:
+    """The models of ``fitted_names`` that belong to model set ``set_name`` (the CNN goes with the stacked trees)."""
+    members = {*_TREES[set_name], *([CNN_MODEL] if set_name == STACKED else [])}
+    return [name for name in fitted_names if name in members]
 
 
 def export_models(
@@ -125,7 +152,7 @@ def export_models(
     shap: Mapping[str, ShapValues],
     probe_images: np.ndarray | None = None,
 ) -> list[Path]:
-    """Write both model sets into ``model_dir`` and return their folders.
+    """Write the run's model sets into ``model_dir`` and return their folders.
 
     Parameters
     ----------
@@ -147,10 +174,12 @@ def export_models(
     drawn = stratified_subsample(table[LABEL_COLUMN].to_numpy()[split.test], _PARITY_ROWS, seed=seed)
     test_rows = table.iloc[split.test[drawn]]
     written = []
-    for set_name, columns in ((FEATURES_ONLY, list(FEATURE_NAMES)), (STACKED, [*FEATURE_NAMES, CNN_SCORE])):
-        names = _set_names(fitted.names, stacked=set_name == STACKED)
+    for set_name in _TREES:
+        names = _set_members(set_name, fitted.names)
         if not names:
             continue
+        first_tree = next(name for name in names if name in _TREES[set_name])
+        columns = list(fitted.trees[first_tree].feature_names)  # every tree of a set reads the same columns
         folder = model_dir / set_name
         folder.mkdir(parents=True, exist_ok=True)
         for name in names:
@@ -181,7 +210,7 @@ class ModelBundle:
     Attributes
     ----------
     trees : dict of str to TreeModel
-        By model name (``lightgbm``, ``xgboost``, ``lightgbm+cnn``, ``xgboost+cnn``).
+        By model name (``lightgbm``, ``xgboost``, ``trigger``, ``lightgbm+cnn``, ``xgboost+cnn``).
     cnn : CNNEnsemble or None
         The CNN fold networks when the run trained them.
     thresholds : dict
@@ -211,15 +240,12 @@ class ModelBundle:
         trees: dict[str, TreeModel] = {}
         cnn = None
         thresholds: dict[str, dict[float, float]] = {}
-        for set_name, columns in ((FEATURES_ONLY, FEATURE_NAMES), (STACKED, (*FEATURE_NAMES, CNN_SCORE))):
+        for set_name, members in _TREES.items():
             folder = root / set_name
             if not folder.is_dir():
                 continue
-            for kind in TREE_KINDS:
-                name = stacked_name(kind) if set_name == STACKED else kind
-                trees[name] = load_tree_model(
-                    folder, kind, feature_names=tuple(columns), feature_set_version=FEATURE_SET_VERSION
-                )
+            for name, kind in members.items():
+                trees[name] = _load_member(folder, kind, _COLUMNS[set_name])
             if set_name == STACKED:
                 from egid.models.stacking import CNNEnsemble
 
@@ -288,6 +314,16 @@ class ModelBundle:
                 bar.update(len(images))
         table = pd.concat(parts, ignore_index=True)
         return table, score_table(self.trees, table, with_cnn=self.cnn is not None)
+
+
+def _load_member(folder: Path, kind: TreeKind, columns: tuple[str, ...] | None) -> TreeModel:
+    """The ``kind`` model of a model set, checked to read ``columns`` (None: only features egid computes)."""
+    model = load_tree_model(folder, kind, feature_names=columns, feature_set_version=FEATURE_SET_VERSION)
+    unknown = [name for name in model.feature_names if name not in FEATURE_NAMES]
+    if columns is None and unknown:
+        msg = f"{folder / MANIFEST_NAME}: the {kind} model reads {unknown[:3]}, which egid does not compute"
+        raise InputError(msg)
+    return model
 
 
 def _checked_array(images: npt.ArrayLike) -> Images:

@@ -66,6 +66,9 @@ class RunConfig:
         Where the CNN fold networks start: ``"pretrained"`` (the weights shipped with egid, pretrained on its
         own simulation, then fine-tuned on each fold), ``"scratch"`` (random weights), or the path of a file
         written by ``egid pretrain``.
+    trigger : bool
+        Train the trigger-sized model ``trigger`` (a booster within :data:`egid.models.trigger.TRIGGER_LIMITS`)
+        and state its AUC cost against the features-only boosters.
     seed : int
         Seed of the split, the folds, the samplers and the models.
     threads : int or None
@@ -111,6 +114,7 @@ class RunConfig:
     cnn_folds: int = DEFAULT_FOLDS
     cnn_epochs: int | None = None
     cnn_init: str = CNN_INIT_SCRATCH
+    trigger: bool = True
     seed: int = 0
     threads: int | None = None
     out: str | None = None

@@ -189,4 +189,5 @@ def fit_settings(config: RunConfig) -> FitSettings:
         cnn_folds=config.cnn_folds,
         cnn_epochs=config.cnn_epochs,
         cnn_init=config.cnn_init,
+        trigger=config.trigger,
     )

@@ -1,10 +1,13 @@
-"""The fitting step of a run: tuned boosted trees on the features, the CNN head, and the stacked trees.
+"""The fitting step of a run: tuned boosted trees on the features, the trigger-sized model, the CNN head, and the
+stacked trees.
 
-Five models come out, named as they appear in every table and plot:
+Six models come out, named as they appear in every table and plot:
 
 ==================  ==========================================================================
 ``lightgbm``        LightGBM on the physics features (Optuna-tuned)
 ``xgboost``         XGBoost on the physics features (Optuna-tuned)
+``trigger``         XGBoost within the trigger's limits on 5x5-window features (Optuna-tuned,
+                    :mod:`egid.models.trigger`)
 ``cnn``             the CNN head alone: its out-of-fold score on training events, fold mean elsewhere
 ``lightgbm+cnn``    LightGBM on the features plus ``cnn_score`` (Optuna-tuned)
 ``xgboost+cnn``     XGBoost on the features plus ``cnn_score`` (Optuna-tuned)
@@ -30,6 +33,7 @@ from egid.detector import EventDataset, Split, stratified_subsample
 from egid.features import FEATURE_NAMES
 from egid.models import TREE_KINDS, TreeModel, TuningSettings, tune_and_fit
 from egid.models.cnn_budget import CNN_INIT_PRETRAINED, CNN_INIT_SCRATCH
+from egid.models.trigger import TRIGGER_LIMITS, tune_and_fit_trigger
 from egid.models.tuning import tune
 from egid.pipelines.timing import StepTimer
 
@@ -42,6 +46,7 @@ if TYPE_CHECKING:  # torch is imported only when the CNN runs
 __all__ = (
     "CNN_MODEL",
     "CNN_SCORE",
+    "TRIGGER_MODEL",
     "FitSettings",
     "FittedModels",
     "cnn_start",
@@ -50,6 +55,7 @@ __all__ = (
     "score_table",
     "stacked_name",
     "study_name",
+    "trigger_costs",
     "tune_shared_trees",
 )
 
@@ -58,6 +64,8 @@ logger = logging.getLogger(__name__)
 CNN_SCORE = "cnn_score"
 """Feature column that carries the CNN's electron probability into the stacked trees."""
 CNN_MODEL = "cnn"
+TRIGGER_MODEL = "trigger"
+"""Name of the trigger-sized model (:mod:`egid.models.trigger`) in every table, plot and model set."""
 
 
 def stacked_name(kind: str) -> str:
@@ -84,6 +92,8 @@ class FitSettings:
         Optional cap on each fold network's passes over its training images.
     cnn_init : str
         ``"pretrained"``, ``"scratch"`` or a file of ``egid pretrain`` (see :func:`cnn_start`).
+    trigger : bool
+        Tune and fit the trigger-sized model.
     """
 
     tuning: TuningSettings
@@ -91,6 +101,7 @@ class FitSettings:
     stacked_trials: int
     cnn_folds: int
     cnn_epochs: int | None
+    trigger: bool
     cnn_init: str = CNN_INIT_PRETRAINED
 
     @property
@@ -106,7 +117,8 @@ class FittedModels:
     Attributes
     ----------
     trees : dict of str to TreeModel
-        ``lightgbm``, ``xgboost`` and, with the CNN, ``lightgbm+cnn``, ``xgboost+cnn``.
+        ``lightgbm``, ``xgboost``, ``trigger`` (unless skipped) and, with the CNN, ``lightgbm+cnn``,
+        ``xgboost+cnn``.
     cnn : CrossFitResult or None
         The CNN head's cross-fitting (fold models, per-event scores, training curves).
     """
@@ -149,11 +161,21 @@ def tune_shared_trees(table: pd.DataFrame, split: Split, *, settings: FitSetting
 
 
 def model_names(trees: Iterable[str], *, with_cnn: bool) -> list[str]:
-    """Model names in display order: features-only trees, the CNN, then the stacked trees."""
+    """Model names in display order: features-only trees, the trigger model, the CNN, then the stacked trees."""
     present = set(trees)
     plain = [k for k in TREE_KINDS if k in present]
+    trigger = [TRIGGER_MODEL] if TRIGGER_MODEL in present else []
     stacked = [stacked_name(k) for k in TREE_KINDS if stacked_name(k) in present]
-    return plain + ([CNN_MODEL] if with_cnn else []) + stacked
+    return plain + trigger + ([CNN_MODEL] if with_cnn else []) + stacked
+
+
+def trigger_costs(names: Iterable[str]) -> dict[str, list[str]]:
+    """The AUC costs that the metrics state (see :func:`egid.evaluation.metrics.compute_metrics`): the trigger model's
+    against the best of the features-only boosters among ``names``; empty without the trigger model."""
+    present = list(names)
+    if TRIGGER_MODEL not in present:
+        return {}
+    return {TRIGGER_MODEL: [kind for kind in TREE_KINDS if kind in present]}
 
 
 def score_table(trees: Mapping[str, TreeModel], table: pd.DataFrame, *, with_cnn: bool) -> pd.DataFrame:
@@ -188,9 +210,11 @@ def fit_models(
         Train/validation/test indices; tuning and early stopping use validation, test is never looked at.
     settings : FitSettings
     tuning_dir : Path
-        Where the Optuna studies and their trials tables go (``features_only/`` and ``stacked/`` inside).
+        Where the Optuna studies and their trials tables go (``features_only/``, ``trigger/`` and ``stacked/``
+        inside).
     timer : StepTimer
-        Records the wall time of the steps "tune trees", "CNN cross-fitting" and "tune stacked trees".
+        Records the wall time of the steps "tune trees", "tune trigger", "CNN cross-fitting" and "tune stacked
+        trees".
 
     Returns
     -------
@@ -203,6 +227,17 @@ def fit_models(
         trees = _tune_trees(
             table, labels, split, list(FEATURE_NAMES), settings.tuning, tuning_dir / "features_only", ""
         )
+    if settings.trigger:
+        logger.info("tuning %s: %d trials, %s", TRIGGER_MODEL, settings.tuning.n_trials, TRIGGER_LIMITS.describe())
+        with timer.step("tune trigger"):
+            trees[TRIGGER_MODEL] = tune_and_fit_trigger(
+                table.iloc[split.train],
+                labels[split.train],
+                table.iloc[split.validation],
+                labels[split.validation],
+                dataclasses.replace(settings.tuning, study_name=study_name(settings.tuning, TRIGGER_MODEL)),
+                out_dir=tuning_dir / TRIGGER_MODEL,
+            )
     if not settings.cnn:
         return FittedModels(trees=trees), table
     from egid.models.stacking import cross_fit_cnn

@@ -28,7 +28,7 @@ from tests.runs import egid_run
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "benchmarks" / "seed_models.py"
-EGID_MODELS = ["lightgbm", "xgboost", "cnn", "lightgbm+cnn", "xgboost+cnn"]
+EGID_MODELS = ["lightgbm", "xgboost", "trigger", "cnn", "lightgbm+cnn", "xgboost+cnn"]
 SEED_MODELS = ["lenet5", "resnet15"]
 
 

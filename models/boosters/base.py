@@ -11,7 +11,7 @@ Boosting rounds are counted from 1; ``n_rounds`` arguments use the first that ma
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Literal, Protocol, TypeAlias
@@ -34,6 +34,7 @@ __all__ = (
     "FittedBooster",
     "ImportanceType",
     "Matrix",
+    "SearchSpace",
     "SplittingConvention",
     "history_frame",
 )
@@ -65,6 +66,11 @@ class BoosterParams(Protocol):
     def native(self) -> dict[str, Any]:
         """The parameters under the library's native names, as its ``train`` function expects them."""
         ...
+
+
+SearchSpace: TypeAlias = Callable[[BaseTrial], BoosterParams]
+"""An Optuna search space: draws one library's hyperparameters from a trial (a library's ``space`` or a narrower
+one, such as :func:`egid.models.boosters.xgboost.depth_capped_space`)."""
 
 
 @dataclass(frozen=True)

@@ -6,8 +6,9 @@ count. The native file is XGBoost's JSON model, which carries the feature names 
 
 from __future__ import annotations
 
+import functools
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -40,6 +41,7 @@ __all__ = (
     "SPLITTING_CONVENTION",
     "XGBoostParams",
     "contributions",
+    "depth_capped_space",
     "feature_names",
     "fit",
     "importance",
@@ -117,11 +119,36 @@ class XGBoostParams:
 PARAMS_TYPE: Final = XGBoostParams
 
 
+_DEPTHS = (2, 10)
+"""Smallest and largest tree depth of the search space."""
+
+
 def space(trial: BaseTrial) -> XGBoostParams:
-    """The XGBoost search space: depth, minimum child weight, split penalty, L1/L2 and sampling."""
+    """The XGBoost search space: depth 2-10, minimum child weight, split penalty, L1/L2 and sampling."""
+    return _space(trial, max_depth=_DEPTHS[1])
+
+
+def depth_capped_space(max_depth: int) -> Callable[[BaseTrial], XGBoostParams]:
+    """:func:`space` with the tree depth drawn from ``[min(2, max_depth), max_depth]``, every other range unchanged.
+
+    Depth-wise trees of depth at most ``max_depth`` have at most ``2**max_depth`` leaves: the limit a trigger's
+    firmware budget sets (each tree is a ``max_depth``-deep comparator cascade in conifer's HLS).
+
+    Raises
+    ------
+    ValueError
+        ``max_depth`` is below 1.
+    """
+    if max_depth < 1:
+        msg = f"Expected a maximum tree depth >= 1; got {max_depth}."
+        raise ValueError(msg)
+    return functools.partial(_space, max_depth=max_depth)
+
+
+def _space(trial: BaseTrial, *, max_depth: int) -> XGBoostParams:
     return XGBoostParams(
         learning_rate=trial.suggest_float("learning_rate", LEARNING_RATE_MIN, 0.3, log=True),
-        max_depth=trial.suggest_int("max_depth", 2, 10),
+        max_depth=trial.suggest_int("max_depth", min(_DEPTHS[0], max_depth), max_depth),
         min_child_weight=trial.suggest_float("min_child_weight", 1e-2, 20.0, log=True),
         gamma=trial.suggest_float("gamma", 1e-8, 1.0, log=True),
         reg_alpha=trial.suggest_float("reg_alpha", 1e-8, 10.0, log=True),

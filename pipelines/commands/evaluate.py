@@ -18,6 +18,7 @@ from egid.evaluation.metrics import format_summary
 from egid.evaluation.publish import DataDescription, publish
 from egid.pipelines.bundle import ModelBundle, model_dir_of
 from egid.pipelines.inputs import add_input_arguments, dataset_from_args
+from egid.pipelines.training import trigger_costs
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -52,6 +53,7 @@ def run(args: argparse.Namespace) -> int:
         data=DataDescription(label=args.data_label, simulated=args.simulated),
         config={"model_dir": str(args.model_dir), "inputs": dataset.paths, "max_events": args.max_events},
         thresholds=bundle.thresholds,
+        costs=trigger_costs(bundle.names),
     )
     print(format_summary(metrics))
     print(f"evaluation directory: {out_dir}")

@@ -20,6 +20,7 @@ from egid.detector.schema import ELECTRON, PHOTON, class_name
 from egid.evaluation.metrics import format_summary, working_point_thresholds
 from egid.evaluation.publish import DataDescription, publish, shap_on_test_events, tree_history
 from egid.models.cnn_budget import CNN_INIT_PRETRAINED, CNN_INIT_SCRATCH
+from egid.models.trigger import TRIGGER_LIMITS
 from egid.pipelines.bundle import export_models
 from egid.pipelines.config import RunConfig, given_settings, restore_config, save_config
 from egid.pipelines.options import option_type
@@ -44,7 +45,7 @@ from egid.pipelines.rundir import (
     write_data_record,
 )
 from egid.pipelines.timing import StepTimer
-from egid.pipelines.training import CNN_MODEL, FitSettings, cnn_start, fit_models, score_table
+from egid.pipelines.training import CNN_MODEL, FitSettings, cnn_start, fit_models, score_table, trigger_costs
 
 logger = logging.getLogger(__name__)
 
@@ -86,6 +87,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help=f"where the CNN fold networks start: '{CNN_INIT_PRETRAINED}' (egid's weights pretrained on its "
         f"simulation, fine-tuned per fold), '{CNN_INIT_SCRATCH}' (random weights) or a file of egid pretrain "
         f"(default {DEFAULTS.cnn_init})",
+    )
+    add(
+        "--no-trigger",
+        dest="trigger",
+        action="store_false",
+        help=f"skip the trigger-sized model ({TRIGGER_LIMITS.describe()})",
     )
     add("--out", metavar="DIR", help="run directory (default reports/runs/<name>)")
     add("--name", help="run name (default: UTC time stamp)")
@@ -178,6 +185,7 @@ def _run_job(config: RunConfig, settings: FitSettings, run_dir: Path, dataset: E
             config=dataclasses.asdict(config),
             histories=histories,
             shap=shap,
+            costs=trigger_costs(fitted.names),
         )
     with timer.step("export"):
         probe = None

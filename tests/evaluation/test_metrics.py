@@ -211,6 +211,7 @@ def test_summary_lists_every_model_and_value(metrics: dict) -> None:
     ("breakage", "error"),
     [
         (lambda m: m.pop("results"), jsonschema.ValidationError),
+        (lambda m: m.pop("costs"), jsonschema.ValidationError),
         (lambda m: m["results"]["cnn"]["splits"]["test"].update(auc=1.5), jsonschema.ValidationError),
         (lambda m: m["results"]["cnn"]["splits"]["test"].update(n_events="many"), jsonschema.ValidationError),
         (lambda m: m["results"]["cnn"]["working_points"][0].update(threshold_source="x"), jsonschema.ValidationError),
@@ -253,3 +254,31 @@ def test_rejects_malformed_score_tables(
 def test_rejects_bad_options(scores: pd.DataFrame, options: dict, match: str) -> None:
     with pytest.raises(ValueError, match=match):
         compute_metrics(scores, MODELS, **options)
+
+
+@pytest.mark.parametrize("order", [MODELS, ["cnn", "xgboost", "lightgbm"]])
+def test_the_cost_is_the_paired_comparison_with_the_best_reference(scores: pd.DataFrame, order: list[str]) -> None:
+    """In either display order (the comparison's sign flips), the cost is AUC_best - AUC_model on test."""
+    result = compute_metrics(scores, order, costs={"cnn": ["xgboost", "lightgbm"]})
+    validate_metrics(result)
+    (cost,) = result["costs"]
+    test = scores[scores["split"] == "test"]
+    auc = {model: roc_auc_score(test["label"], test[model]) for model in MODELS}
+    assert cost["reference"] == max(("lightgbm", "xgboost"), key=auc.__getitem__) == "lightgbm"
+    assert (cost["model"], cost["candidates"], cost["split"]) == ("cnn", ["xgboost", "lightgbm"], "test")
+    assert cost["auc_cost"] == pytest.approx(auc["lightgbm"] - auc["cnn"], abs=1e-12) and cost["auc_cost"] > 0
+    assert (cost["auc"], cost["reference_auc"]) == (pytest.approx(auc["cnn"]), pytest.approx(auc["lightgbm"]))
+    (pair,) = [c for c in result["comparisons"] if {c["model_a"], c["model_b"]} == {"cnn", "lightgbm"}]
+    assert (cost["std"], cost["p_value"]) == (pair["std"], pair["p_value"])
+    assert "cnn: AUC cost" in format_summary(result) and "against lightgbm" in format_summary(result)
+
+
+def test_no_cost_is_stated_unless_asked_for(metrics: dict) -> None:
+    assert metrics["costs"] == []
+    assert "AUC cost" not in format_summary(metrics)
+
+
+@pytest.mark.parametrize("costs", [{"cnn": []}, {"cnn": ["cnn"]}, {"cnn": ["catboost"]}, {"trigger": ["lightgbm"]}])
+def test_rejects_a_cost_against_no_other_known_model(scores: pd.DataFrame, costs: dict) -> None:
+    with pytest.raises(ValueError, match="Expected a cost of a model against at least one other model"):
+        compute_metrics(scores, MODELS, costs=costs)

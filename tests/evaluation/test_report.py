@@ -115,3 +115,18 @@ def test_refuses_invalid_metrics_and_non_png_figures(tmp_path: Path, metrics: di
     with pytest.raises(FileNotFoundError):
         write_report(tmp_path / "c", title="x", metrics=metrics, figures={"roc": tmp_path / "gone.png"}, config={})
     assert not any((tmp_path / name).exists() for name in ("a", "b", "c"))  # nothing half-written
+
+
+def test_the_cost_of_a_constrained_model_has_its_section(tmp_path: Path, metrics: dict) -> None:
+    with_cost = compute_metrics(synthetic_scores(("validation", "test")), MODELS, costs={"lightgbm": ["xgboost+cnn"]})
+    _, md_path = write_report(tmp_path / "run", title="x", metrics=with_cost, figures={}, config={})
+    text = md_path.read_text(encoding="utf-8")
+    (cost,) = with_cost["costs"]
+    assert "## AUC cost of the constrained models" in text
+    row = (
+        f"| lightgbm | xgboost+cnn (best of xgboost+cnn) | {cost['auc']:.4f} | {cost['reference_auc']:.4f} | "
+        f"{cost['auc_cost']:+.4f} | {cost['std']:.4f} | {cost['p_value']:.3g} |"
+    )
+    assert row in text and cost["auc_cost"] > 0
+    _, plain = write_report(tmp_path / "plain", title="x", metrics=metrics, figures={}, config={})
+    assert "AUC cost" not in plain.read_text(encoding="utf-8")

@@ -123,6 +123,7 @@ def test_public_api_is_pinned() -> None:
             "FEATURE_SET_VERSION",
             "REGISTRY",
             "TABLE_DTYPE",
+            "WINDOW_FEATURES",
             "Feature",
             "build_table",
             "cached_table",

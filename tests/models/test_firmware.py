@@ -8,8 +8,10 @@ import onnx
 import pytest
 
 from egid.models import firmware
-from egid.models.export import to_onnx
+from egid.models.boosters import xgboost as xgboost_booster
+from egid.models.export import native_path, to_native, to_onnx
 from egid.models.trees import feature_matrix
+from tests.models.conftest import DEPLOY_DEPTH
 
 
 def _log_odds(p: np.ndarray) -> np.ndarray:
@@ -25,6 +27,24 @@ def ensembles(deploy_models, deploy_events, tmp_path_factory):
         "lightgbm": firmware.ensemble_from_onnx(onnx.load(str(path))),
         "xgboost": firmware.ensemble_from_xgboost(deploy_models["xgboost"].booster),
     }
+
+
+def test_the_depth_of_a_reloaded_xgboost_booster_is_that_of_its_trees(deploy_models, tmp_path):
+    """A booster read from its JSON file has lost its training configuration; conifer alone would say depth 6."""
+    model = deploy_models["xgboost"]
+    path = to_native(model, native_path(tmp_path, "xgboost"))
+    reloaded = xgboost_booster.load_native(path)
+    for booster in (model.booster, reloaded):
+        assert firmware.ensemble_from_xgboost(booster)["max_depth"] == DEPLOY_DEPTH
+
+
+def test_the_depth_of_a_lightgbm_ensemble_is_that_of_its_unbalanced_trees(tree_models, tree_table, tmp_path):
+    """Leaf-wise trees are deeper than conifer's ONNX converter infers from their node count."""
+    model = tree_models["lightgbm"]
+    path = to_onnx(model, tmp_path / "lightgbm.onnx", check_X=tree_table.X_test)
+    assert path is not None
+    depth = int(model.booster.trees_to_dataframe()["node_depth"].max()) - 1  # LightGBM counts the root as 1
+    assert firmware.ensemble_from_onnx(onnx.load(str(path)))["max_depth"] == depth
 
 
 def _defined(X):

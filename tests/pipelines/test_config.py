@@ -37,6 +37,7 @@ def test_unknown_key_is_one_line(tmp_path: Path) -> None:
     [
         ("trials: five\n", r"key 'trials' must be int, got str 'five'"),
         ("cnn: 1\n", r"key 'cnn' must be bool, got int 1"),
+        ("trigger: off-please\n", r"key 'trigger' must be bool, got str 'off-please'"),
         ("trials: true\n", r"key 'trials' must be int, got bool True"),
         ("- 1\n- 2\n", r"expected a mapping of option names to values, got list"),
         ("trials: [\n", r"not a readable YAML file"),

@@ -16,6 +16,7 @@ import pytest
 import egid
 from egid.detector import InputError, load_dataset
 from egid.evaluation.metrics import validate_metrics
+from egid.models.trigger import TRIGGER_LIMITS
 from egid.pipelines.bundle import ModelBundle
 from egid.pipelines.config import load_config
 from egid.pipelines.run import main
@@ -24,7 +25,7 @@ from tests.runs import egid_run
 
 pytestmark = pytest.mark.slow
 
-MODELS = ["lightgbm", "xgboost", "cnn", "lightgbm+cnn", "xgboost+cnn"]
+MODELS = ["lightgbm", "xgboost", "trigger", "cnn", "lightgbm+cnn", "xgboost+cnn"]
 
 
 @pytest.fixture(scope="module")
@@ -61,12 +62,18 @@ def test_run_directory_is_complete(run_dir: Path) -> None:
         "models/features_only/lightgbm.txt",
         "models/features_only/xgboost.json",
         "models/features_only/lightgbm.onnx",
+        "models/trigger/manifest.json",
+        "models/trigger/xgboost.json",
+        "models/trigger/xgboost.onnx",
+        "models/trigger/working_points.json",
         "models/stacked/manifest.json",
         "models/stacked/cnn_fold0.pt",
         "models/stacked/cnn_fold1.onnx",
         "models/stacked/cnn_transform.json",
         "tuning/features_only/lightgbm_trials.csv",
+        "tuning/trigger/xgboost_trials.csv",
         "tuning/stacked/xgboost_best_params.json",
+        "plots/scores_trigger.png",
     ]
     missing = [name for name in expected if not (run_dir / name).is_file()]
     assert missing == []
@@ -81,6 +88,20 @@ def test_metrics_follow_the_schema_and_name_every_model(run_dir: Path) -> None:
     test = metrics["results"]["lightgbm"]["splits"]["test"]
     assert 0.6 < test["auc"] <= 1.0 and test["auc_ci"][0] < test["auc"] < test["auc_ci"][1]
     assert metrics["results"]["lightgbm"]["eta_bins"]
+
+
+def test_metrics_state_the_trigger_cost_against_the_best_features_only_booster(run_dir: Path) -> None:
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    (cost,) = metrics["costs"]
+    test = {model: metrics["results"][model]["splits"]["test"]["auc"] for model in ("lightgbm", "xgboost", "trigger")}
+    assert cost["model"] == "trigger" and cost["candidates"] == ["lightgbm", "xgboost"]
+    assert cost["reference"] == max(("lightgbm", "xgboost"), key=test.__getitem__)
+    assert cost["auc_cost"] == pytest.approx(test[cost["reference"]] - test["trigger"], abs=1e-12)
+    assert "## AUC cost of the constrained models" in (run_dir / "report.md").read_text()
+    assert json.loads((run_dir / "timings.json").read_text())["seconds"]["tune trigger"] > 0
+    trigger = ModelBundle.load(run_dir).trees["trigger"]
+    assert trigger.feature_names == TRIGGER_LIMITS.features
+    assert trigger.best_iteration <= TRIGGER_LIMITS.max_trees and trigger.params.max_depth <= TRIGGER_LIMITS.max_depth
 
 
 def test_report_is_self_contained(run_dir: Path) -> None:
@@ -124,6 +145,27 @@ def test_evaluate_on_an_unseen_sample_agrees_with_the_run(
         assert abs(a["auc"] - b["auc"]) < tolerance, (model, a["auc"], b["auc"], tolerance)
         point = unseen[model]["working_points"][0]
         assert point["threshold_source"] == "given"
+    assert json.loads((out / "metrics.json").read_text())["costs"][0]["model"] == "trigger"
+
+
+def test_the_trigger_model_set_exports_to_firmware_and_c(
+    run_dir: Path, unseen_sample: tuple[Path, Path], tmp_path: Path
+) -> None:
+    table = tmp_path / "unseen.parquet"
+    electrons, photons = (str(path) for path in unseen_sample)
+    assert main(["features", "--electrons", electrons, "--photons", photons, "--out", str(table)]) == 0
+    export = ["export", "--model-dir", str(run_dir), "--model-set", "trigger", "--table", str(table)]
+    assert main([*export, "--target", "conifer", "--widths", "16", "--out", str(tmp_path / "fw")]) == 0
+    (firmware,) = json.loads((tmp_path / "fw" / "report.json").read_text())["exports"]
+    trigger = ModelBundle.load(run_dir).trees["trigger"]
+    assert firmware["model"] == "xgboost" and firmware["n_trees"] == trigger.best_iteration
+    assert firmware["max_depth"] <= TRIGGER_LIMITS.max_depth
+    double, fixed = firmware["scan"]
+    assert double["max_abs_probability_difference"] < 1e-6 and fixed["width"] == 16
+    assert (tmp_path / "fw" / "xgboost" / "hls" / "firmware" / "parameters.h").is_file()
+    assert main([*export, "--target", "c", "--out", str(tmp_path / "c")]) == 0
+    (compiled,) = json.loads((tmp_path / "c" / "report.json").read_text())["exports"]
+    assert compiled["max_abs_probability_difference"] < 1e-6
 
 
 def test_predict_keeps_input_order(run_dir: Path, unseen_sample: tuple[Path, Path], tmp_path: Path) -> None:
