@@ -23,7 +23,7 @@ import yaml
 from egid.detector import InputError, atomic_path
 from egid.detector.errors import shorten
 from egid.detector.paths import check_input_file
-from egid.models.cnn_budget import CNN_INIT_SCRATCH, DEFAULT_FOLDS
+from egid.models.cnn_budget import CNN_INIT_PRETRAINED, DEFAULT_FOLDS
 from egid.models.storage import DEFAULT_HEARTBEAT
 from egid.pipelines.options import BOUNDS
 
@@ -113,7 +113,7 @@ class RunConfig:
     stacked_trials: int = 1
     cnn_folds: int = DEFAULT_FOLDS
     cnn_epochs: int | None = None
-    cnn_init: str = CNN_INIT_SCRATCH
+    cnn_init: str = CNN_INIT_PRETRAINED
     trigger: bool = True
     seed: int = 0
     threads: int | None = None

@@ -62,3 +62,7 @@ def test_the_wheel_installs_one_top_level_package_egid(tmp_path: Path) -> None:
     for part in ("detector", "simulation", "features", "models", "evaluation", "pipelines"):
         assert f"egid/{part}/__init__.py" in names
     assert "egid/pipelines/commands/run_all.py" in names and "egid/py.typed" in names
+    # The pretrained CNN weights travel with the package: nothing is downloaded at run time.
+    assert {"egid/models/pretrained/egid_cnn_simulation.pt", "egid/models/pretrained/egid_cnn_simulation.json"} <= set(
+        names
+    )

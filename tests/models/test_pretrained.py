@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from sklearn.metrics import roc_auc_score
 
 from egid.detector import InputError
 from egid.models.cnn import CNNConfig, EgammaCNN, InputTransform, predict_proba
@@ -18,10 +19,12 @@ from egid.models.cnn_budget import FINE_TUNING_BUDGET, TrainingBudget
 from egid.models.history import TrainingHistory
 from egid.models.pretrained import (
     FINE_TUNING_LEARNING_RATE,
+    PRETRAINING_CONFIG,
+    SHIPPED_WEIGHTS,
     load_pretrained,
     pretrain,
 )
-from egid.simulation import SIMULATION_VERSION
+from egid.simulation import SIMULATION_VERSION, simulate_events
 
 TINY = CNNConfig(
     transform=InputTransform(crop_half_width=3),
@@ -111,3 +114,17 @@ def test_a_damaged_or_foreign_weights_file_is_one_line_naming_it(
 def test_a_missing_weights_file_says_how_to_make_one(tmp_path: Path) -> None:
     with pytest.raises(InputError, match=r"nothing\.pt: no such file; make one with `egid pretrain"):
         load_pretrained(tmp_path / "nothing.pt")
+
+
+def test_the_shipped_weights_are_current_and_separate_electrons_from_photons() -> None:
+    """The package's weights come from this simulation version and score an unseen simulated sample well."""
+    shipped = load_pretrained()
+    assert SHIPPED_WEIGHTS.is_file() and shipped.config == PRETRAINING_CONFIG
+    assert shipped.provenance["simulation_version"] == SIMULATION_VERSION
+    model = EgammaCNN.from_config(shipped.config)
+    model.load_state_dict(shipped.state)
+    electrons, _ = simulate_events(1500, particle="electron", seed=11)
+    photons, _ = simulate_events(1500, particle="photon", seed=11)
+    scores = predict_proba(model, shipped.config.transform(np.concatenate([electrons, photons])))
+    auc = roc_auc_score(np.r_[np.ones(1500), np.zeros(1500)], scores)
+    assert auc > 0.78, f"shipped weights reach AUC {auc:.3f} on 3000 simulated events"
