@@ -353,12 +353,8 @@ def _new_grid(
 
 
 def _finish_grid(fig: Figure, axes: list[Axes], *, data: str, simulated: bool) -> Figure:
-    """Lay the panels out without overlaps, then label the top-left panel once.
-
-    One label, not one per panel, because mplhep draws the whole figure to place it (twice per label); the
-    layout runs once, before, so the label is placed where it stays (the saved file's tight bounding box takes
-    in the label above the panels).
-    """
+    """Lay the panels out without overlaps, then label the top-left panel once, above the grid (the saved file's
+    tight bounding box takes it in)."""
     fig.tight_layout()
     label_axes(axes[0], data=data, simulated=simulated)
     return fig
