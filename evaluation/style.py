@@ -15,6 +15,7 @@ import logging
 
 import matplotlib.pyplot as plt
 import mplhep as hep
+from matplotlib.artist import Artist
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.offsetbox import AnchoredOffsetbox, HPacker, TextArea
@@ -46,7 +47,7 @@ def label_axes(ax: Axes, *, data: str, simulated: bool) -> None:
         Whether the events are simulated.
     """
     size = plt.rcParams["font.size"]
-    parts = [TextArea(PRIVATE_WORK, textprops={"fontweight": "bold", "fontsize": _EXP_SCALE * size})]
+    parts: list[Artist] = [TextArea(PRIVATE_WORK, textprops={"fontweight": "bold", "fontsize": _EXP_SCALE * size})]
     if simulated:
         parts.append(TextArea("Simulation", textprops={"fontstyle": "italic", "fontsize": size}))
     left = HPacker(children=parts, sep=0.3 * size, align="baseline")

@@ -129,9 +129,7 @@ class TrainingBudget:
 SCRATCH_BUDGET: Final = TrainingBudget()
 """The budget of a network trained from random weights."""
 
-FINE_TUNING_BUDGET: Final = TrainingBudget(
-    epochs=4.0, min_images=50_000, max_images=400_000, evaluations=8, patience=3
-)
+FINE_TUNING_BUDGET: Final = TrainingBudget(epochs=4.0, min_images=50_000, max_images=400_000, evaluations=8, patience=3)
 """The budget of a network that starts from pretrained weights (:mod:`egid.models.pretrained`): it already
 separates the classes, so a few passes adapt it to the user's data. On the 2000 + 2000 Geant4 events (1,867
 training images per fold) the validation AUC peaked after 12k-25k images (0.775 before fine-tuning, 0.780-0.787

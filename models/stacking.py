@@ -232,7 +232,8 @@ def cross_fit_cnn(
     device : str or torch.device, optional
         None picks a GPU when present; everything also runs on the CPU.
     threads : int, optional
-        torch threads; None uses every core this process may run on.
+        torch threads; None takes, before each fold, the cores other jobs leave idle
+        (:func:`egid.models.cnn.configure_threads`).
     initial_state : mapping of str to tensor, optional
         Pretrained weights every fold network starts from (:mod:`egid.models.pretrained`; they must come from
         a network that never trained on this dataset's events); None: random weights.
@@ -245,7 +246,6 @@ def cross_fit_cnn(
     """
     config = config or CNNConfig()
     dev = resolve_device(device)
-    threads = configure_threads(threads)
     labels = dataset.labels
     require_both_classes(labels[split.train], name="training split")
     require_both_classes(labels[split.validation], name="validation split")
@@ -255,17 +255,17 @@ def cross_fit_cnn(
     x_val = _transformed(dataset, split.validation, config.transform, device=dev)
     seconds = {"prepare": time.perf_counter() - clock}
     logger.info(
-        "CNN cross-fitting: %d folds, %d training and %d validation images, %s, %d threads",
+        "CNN cross-fitting: %d folds, %d training and %d validation images, %s",
         n_folds,
         len(split.train),
         len(split.validation),
         dev,
-        threads,
     )
 
     clock = time.perf_counter()
     models, histories, trained_on = [], [], []
     for k in tqdm(range(n_folds), desc="CNN folds", disable=not progress):
+        fold_threads = configure_threads(threads)  # None: the cores idle now, asked again for every fold
         keep = np.flatnonzero(train_folds != k)
         fold_seed = int(np.random.SeedSequence([seed, k]).generate_state(1)[0])
         model, history = train_cnn(
@@ -284,11 +284,12 @@ def cross_fit_cnn(
         trained_on.append(split.train[keep])
         best = (history.best or history.steps) - 1
         logger.info(
-            "fold %d: kept step %d of %d, validation AUC %.4f",
+            "fold %d: kept step %d of %d, validation AUC %.4f (%d threads)",
             k,
             history.x[best],
             history.x[-1],
             history.curves["validation"]["auc"][best],
+            fold_threads,
         )
     del x_train, x_val
     seconds["train"] = time.perf_counter() - clock
