@@ -26,6 +26,12 @@ electron class, to which :meth:`Emulation.predict` applies the sigmoid. conifer 
 feature takes neither learned default direction), so the emulation refuses NaN inputs; a trigger's features
 are always defined.
 
+Fixed point: conifer gives every input, threshold and score one ``ap_fixed<W,I>`` type. Fitting ``I`` to the
+largest threshold (:func:`integer_bits` of the raw ensemble) leaves features of small magnitude few fractional bits
+(energies up to 84 GeV need 8 integer bits; at 18 bits ``sigma_ietaieta``, near 0.01, then spans about ten
+steps). :func:`scale_inputs` multiplies each feature's thresholds by its own power of two so that every feature
+uses the range the score needs anyway; the firmware then takes each input multiplied by the same power of two.
+
 The ``ap_fixed`` headers come from the hls4ml wheel (``hls4ml/templates/vivado/ap_types``, conifer's wheel lacks
 them), handed to conifer through ``XILINX_AP_INCLUDE`` unless that is already set.
 """
@@ -39,6 +45,8 @@ import logging
 import os
 import re
 import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeAlias
 
@@ -53,14 +61,18 @@ __all__ = (
     "FLOAT_PRECISIONS",
     "Emulation",
     "Ensemble",
+    "InputScaling",
     "build_emulation",
     "check_precision",
     "ensemble_from_onnx",
     "ensemble_from_xgboost",
     "fixed_point",
+    "fixed_point_bits",
     "integer_bits",
     "performance_estimates",
     "reference_decision_function",
+    "scale_inputs",
+    "score_integer_bits",
     "write_hls_project",
 )
 
@@ -107,6 +119,18 @@ def check_precision(precision: str) -> str:
         return precision.strip()
     msg = f"expected 'float', 'double' or 'ap_fixed<W,I>' with 1 <= I <= W; got {precision!r}"
     raise ValueError(msg)
+
+
+def fixed_point_bits(precision: str) -> tuple[int, int] | None:
+    """``(W, I)`` of an ``ap_fixed<W,I[,modes]>`` precision; ``None`` for ``float`` and ``double``.
+
+    Raises
+    ------
+    ValueError
+        As :func:`check_precision`.
+    """
+    match = _FIXED.fullmatch(check_precision(precision))
+    return None if match is None else (int(match[1]), int(match[2]))
 
 
 def ensemble_from_xgboost(booster: Any) -> Ensemble:
@@ -189,26 +213,151 @@ def _leaves_in_node_order(node: Any) -> None:
     attributes["class_weights"].floats.extend(weights)
 
 
+def _splits(ensemble: Ensemble) -> Iterator[tuple[int, float]]:
+    """``(feature, threshold)`` of every split node of ``ensemble`` (leaves have feature ``-2``)."""
+    for tree in (tree for trees in ensemble["trees"] for tree in trees):
+        yield from ((f, t) for f, t in zip(tree["feature"], tree["threshold"], strict=True) if f >= 0)
+
+
+def _score_bound(ensemble: Ensemble) -> float:
+    """``|init| + sum over trees of max |leaf value|``: no partial sum of the score (log-odds) exceeds it."""
+    leaves = [
+        max(abs(float(v)) for v, f in zip(tree["value"], tree["feature"], strict=True) if f < 0)
+        for trees in ensemble["trees"]
+        for tree in trees
+    ]
+    return abs(float(ensemble["init_predict"][0])) + sum(leaves)
+
+
+def _bits_for(bound: float) -> int:
+    """Integer bits (sign included) whose range ``[-2**(I-1), 2**(I-1))`` holds ``±bound``; at least 2."""
+    return int(np.floor(np.log2(max(bound, 1.0)))) + 2
+
+
 def integer_bits(ensemble: Ensemble) -> int:
     """Integer bits (sign included) an ``ap_fixed`` needs to hold every threshold and every partial score sum.
 
-    The score bound is ``|init| + sum over trees of max |leaf value|`` (log-odds); inputs beyond the range
-    saturate, which keeps their side of every threshold.
+    The score bound is ``|init| + sum over trees of max |leaf value|`` (log-odds); ``I = floor(log2(bound)) + 2``
+    puts the largest threshold or score bound in ``[2**(I-2), 2**(I-1))``. Of an ensemble from
+    :func:`scale_inputs` this is its :attr:`InputScaling.integer_bits` (the thresholds stay below the score's range).
     """
-    thresholds = [
-        abs(t)
-        for trees in ensemble["trees"]
-        for tree in trees
-        for t, f in zip(tree["threshold"], tree["feature"], strict=True)
-        if f >= 0
-    ]
-    leaves = [
-        max(abs(v) for v, f in zip(tree["value"], tree["feature"], strict=True) if f < 0)
-        for trees in ensemble["trees"]
-        for tree in trees
-    ]
-    bound = max([*thresholds, abs(float(ensemble["init_predict"][0])) + sum(leaves), 1.0])
-    return int(np.floor(np.log2(bound))) + 2
+    return _bits_for(max([abs(t) for _, t in _splits(ensemble)] + [_score_bound(ensemble)]))
+
+
+def score_integer_bits(ensemble: Ensemble) -> int:
+    """Integer bits (sign included) that every partial score sum needs, thresholds aside: those of
+    :func:`scale_inputs`, which fits the thresholds into the same range."""
+    return _bits_for(_score_bound(ensemble))
+
+
+@dataclass(frozen=True)
+class InputScaling:
+    """Per-feature power-of-two scaling of an ensemble's inputs, from :func:`scale_inputs`.
+
+    Attributes
+    ----------
+    shifts : tuple of int
+        ``s_i`` per feature index: the firmware's input ``i`` is ``x_i * 2**s_i`` (0 for a feature no split reads).
+    integer_bits : int
+        ``I`` of the ``ap_fixed<W,I>`` the shifts were chosen for: that of the score bound alone.
+    width : int
+        ``W``, the narrowest total width at which every scaled threshold is guaranteed to quantise strictly inside
+        the range (see :func:`scale_inputs`); any wider width keeps the guarantee.
+    """
+
+    shifts: tuple[int, ...]
+    integer_bits: int
+    width: int
+
+    def apply(self, X: npt.ArrayLike) -> npt.NDArray[np.float64]:
+        """``X`` (n, n_features) with column ``i`` multiplied by ``2**shifts[i]``: exact in floating point."""
+        values = np.asarray(X, dtype=np.float64)
+        return np.asarray(np.ldexp(values, np.asarray(self.shifts, dtype=np.int64)), dtype=np.float64)
+
+
+def scale_inputs(ensemble: Ensemble, *, width: int) -> tuple[Ensemble, InputScaling]:
+    r"""Scale each feature's thresholds by a power of two so that it uses the range the score needs anyway.
+
+    With ``I`` the integer bits of the score bound alone (:func:`score_integer_bits`), the step
+    ``q = 2**(I - width)`` of ``ap_fixed<width, I>`` and ``m_i`` the largest ``|threshold|`` of feature ``i``,
+
+    .. math::
+
+        s_i = \max\{s \in \mathbb{Z} : m_i \, 2^{s} \le 2^{I-1} - 2q\},
+
+    so each feature's largest scaled threshold lies in ``(2**(I-2) - q, 2**(I-1) - 2q]``: the top of the range,
+    two steps below its end. The scaled ensemble has every threshold ``t`` of feature ``i`` replaced by
+    ``t * 2**s_i`` and the leaves unchanged.
+
+    Why powers of two: multiplying a float by ``2**s`` only changes its exponent, so it is exact (no threshold or
+    input moves relative to another; no overflow or underflow at these magnitudes), and the double-precision
+    emulation of the scaled ensemble on scaled inputs takes exactly the branches, hence gives exactly the scores,
+    of the unscaled one on raw inputs. In firmware a power of two is free: it moves the binary point.
+
+    What the firmware then expects: input ``i`` is ``x_i * 2**s_i`` (:meth:`InputScaling.apply`), converted to
+    ``ap_fixed<W,I>`` with rounding and saturation. A trigger upstream that computes ``x_i`` in fixed point
+    delivers its bits with the binary point moved ``s_i`` places to the right (left for ``s_i < 0``): the same
+    wires, read as a type with ``s_i`` more integer bits, then assigned to the firmware's input type (which
+    rounds, and saturates what lies beyond the range) rather than shifted within a narrower type, which would wrap.
+
+    Saturation: an input beyond the range, ``|x_i| * 2**s_i >= 2**(I-1)``, lies beyond every threshold of its
+    feature, and its saturated value ``2**(I-1) - q`` (or ``-2**(I-1)``) keeps that side of every threshold that
+    quantises strictly inside the range: under both ``<`` and ``<=``. The two steps of headroom guarantee that at
+    ``width`` and every wider width: each scaled ``|t| <= 2**(I-1) - 2q`` rounds to at most ``2**(I-1) - 2q``.
+    Without them, a largest threshold whose float mantissa is close to 2 can round onto an end of the range
+    (``2**(I-1) - q`` or ``-2**(I-1)``), where a saturated input meets it and takes the wrong branch (under ``<=`` at
+    the top, ``<`` at the bottom); an unscaled ensemble (:func:`integer_bits`) carries that risk for its largest
+    threshold. At widths below ``width`` the shifts still apply, without the guarantee.
+
+    Parameters
+    ----------
+    ensemble : Ensemble
+        From :func:`ensemble_from_xgboost` or :func:`ensemble_from_onnx`; not modified.
+    width : int
+        Total bits of the narrowest ``ap_fixed`` the scaled ensemble is meant for (the HLS project's); more than
+        ``I``.
+
+    Returns
+    -------
+    scaled : Ensemble
+        A copy with scaled thresholds; its :func:`integer_bits` is ``I``.
+    scaling : InputScaling
+        The shifts, ``I`` and ``width``.
+
+    Raises
+    ------
+    ValueError
+        If ``width <= I``: no fractional bit would be left.
+    """
+    integer = score_integer_bits(ensemble)
+    if width <= integer:
+        msg = f"Expected a width above the score's {integer} integer bits; got {width}."
+        raise ValueError(msg)
+    limit = 2.0 ** (integer - 1) - 2.0 ** (integer + 1 - width)
+    largest = np.zeros(int(ensemble["n_features"]))
+    for feature, threshold in _splits(ensemble):
+        largest[feature] = max(largest[feature], abs(threshold))
+    shifts = tuple(_largest_shift(m, limit) for m in largest)
+    scaled = copy.deepcopy(ensemble)
+    for tree in (tree for trees in scaled["trees"] for tree in trees):
+        tree["threshold"] = [
+            float(np.ldexp(t, shifts[f])) if f >= 0 else t
+            for t, f in zip(tree["threshold"], tree["feature"], strict=True)
+        ]
+    return scaled, InputScaling(shifts=shifts, integer_bits=integer, width=width)
+
+
+def _largest_shift(magnitude: float, limit: float) -> int:
+    """The largest integer ``s`` with ``magnitude * 2**s <= limit`` (0 for a magnitude of 0: no threshold)."""
+    if magnitude == 0.0:
+        return 0
+    shift = int(np.floor(np.log2(limit / magnitude)))
+    # log2 rounds; settle the boundary with exact products.
+    while np.ldexp(magnitude, shift + 1) <= limit:
+        shift += 1
+    while np.ldexp(magnitude, shift) > limit:
+        shift -= 1
+    return shift
 
 
 def _ap_types_dir() -> Path:

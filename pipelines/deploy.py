@@ -19,7 +19,7 @@ import numpy.typing as npt
 import pandas as pd
 from sklearn.metrics import roc_auc_score
 
-from egid.detector import atomic_path
+from egid.detector import InputError, atomic_path
 from egid.evaluation.precision_plots import plot_precision_scan
 from egid.models import compiled, firmware
 from egid.models.trees import TreeModel, feature_matrix
@@ -40,6 +40,8 @@ DEFAULT_SCAN_WIDTHS = (8, 10, 12, 14, 16, 18, 24)
 DEFAULT_HLS_WIDTH = 18
 """Total width of the HLS project's ``ap_fixed`` when no precision is given (conifer's default is 18 bits)."""
 REPORT_JSON, REPORT_MD, SCAN_PLOT = "report.json", "report.md", "precision_scan.png"
+INPUT_SCALING = "input_scaling.json"
+"""File of the HLS project (``hls/``) that lists each input's power-of-two scaling."""
 
 
 def stratified_sample(labels: npt.ArrayLike, n: int, *, seed: int) -> npt.NDArray[np.intp]:
@@ -72,6 +74,7 @@ def conifer_export(
     *,
     widths: Sequence[int] = DEFAULT_SCAN_WIDTHS,
     precision: str | None = None,
+    input_scaling: bool = True,
 ) -> dict[str, Any]:
     """Write the HLS project, build the emulations and scan the ``ap_fixed`` width; return the report section.
 
@@ -84,17 +87,34 @@ def conifer_export(
     X, labels : DataFrame, ndarray
         Events with every feature defined (conifer routes no NaN) and their labels (1 electron).
     out : Path
-        Receives ``hls/`` (the HLS project) and ``emulation/<precision>/`` (each compiled emulation).
+        Receives ``hls/`` (the HLS project, with ``input_scaling.json`` when the inputs are scaled) and
+        ``emulation/<precision>/`` (each compiled emulation).
     widths : sequence of int
-        Total widths of the scan; the integer bits are :func:`firmware.integer_bits` of the ensemble.
+        Total widths of the scan; the integer bits are :func:`firmware.integer_bits` of the (scaled) ensemble.
     precision : str, optional
         The HLS project's precision; default ``ap_fixed<18, integer bits>``.
+    input_scaling : bool, default=True
+        Scale each feature by its power of two (:func:`firmware.scale_inputs`, chosen for the HLS project's
+        width): the HLS project and every emulation then take input ``i`` times ``2**s_i``, and the emulations are
+        fed the events scaled so. The native booster, the reference, always reads the raw events.
+
+    Raises
+    ------
+    InputError
+        With input scaling, if ``precision`` has fewer integer bits than the scaled ensemble needs or no fractional
+        bit beyond them.
     """
     values = feature_matrix(X, model.feature_names)
     native = model.predict(X)
+    scaling = None
+    if input_scaling:
+        ensemble, scaling = _scale(ensemble, precision)
+        values = scaling.apply(values)
     integer = firmware.integer_bits(ensemble)
     hls_precision = precision or firmware.fixed_point(DEFAULT_HLS_WIDTH, integer)
     firmware.write_hls_project(ensemble, hls_precision, out / "hls")
+    if scaling is not None:
+        _write_input_scaling(out / "hls" / INPUT_SCALING, scaling, model.feature_names, hls_precision)
     native_logodds = np.log(native) - np.log1p(-native)
     points: list[tuple[int | None, str]] = [(None, "double")]
     points += [(w, firmware.fixed_point(w, integer)) for w in widths if w > integer]
@@ -124,6 +144,7 @@ def conifer_export(
         "native_auc": _auc(labels, native),
         "integer_bits": integer,
         "hls_precision": hls_precision,
+        "input_scaling": None if scaling is None else _scaling_section(scaling, model.feature_names),
         "fpga_part": firmware.DEFAULT_FPGA_PART,
         "clock_period_ns": firmware.DEFAULT_CLOCK_PERIOD_NS,
         "estimates": firmware.performance_estimates(ensemble),
@@ -131,6 +152,47 @@ def conifer_export(
         "synthesis results; experimental), not a synthesis of this model",
         "scan": rows,
     }
+
+
+def _scale(ensemble: firmware.Ensemble, precision: str | None) -> tuple[firmware.Ensemble, firmware.InputScaling]:
+    """:func:`firmware.scale_inputs` for the HLS project's width, checking that ``precision`` can hold the result."""
+    bits = None if precision is None else firmware.fixed_point_bits(precision)
+    integer = firmware.score_integer_bits(ensemble)
+    if bits is not None and not (integer <= bits[1] and integer < bits[0]):
+        msg = (
+            f"precision {precision}: the input-scaled thresholds and scores need {integer} integer bits and a width "
+            f"above {integer}; give more bits or turn the input scaling off"
+        )
+        raise InputError(msg)
+    return firmware.scale_inputs(ensemble, width=DEFAULT_HLS_WIDTH if bits is None else bits[0])
+
+
+def _scaling_section(scaling: firmware.InputScaling, names: Sequence[str]) -> dict[str, Any]:
+    return {
+        "file": f"hls/{INPUT_SCALING}",
+        "integer_bits": scaling.integer_bits,
+        "width": scaling.width,
+        "shifts": dict(zip(names, scaling.shifts, strict=True)),
+    }
+
+
+def _write_input_scaling(path: Path, scaling: firmware.InputScaling, names: Sequence[str], hls_precision: str) -> None:
+    """The firmware's contract with its upstream: which power of two multiplies each input, and where it saturates."""
+    bits = firmware.fixed_point_bits(hls_precision)
+    top = scaling.integer_bits if bits is None else bits[1]
+    document = {
+        "precision": hls_precision,
+        "rule": "firmware input i = x_i * 2**shift_i (x_i in the feature's own units), converted to the input type "
+        "with rounding and saturation; |x_i| at or beyond saturates_beyond clips to the end of the range",
+        "integer_bits": scaling.integer_bits,
+        "headroom_width": scaling.width,
+        "inputs": [
+            {"index": i, "feature": name, "shift": shift, "saturates_beyond": 2.0 ** (top - 1 - shift)}
+            for i, (name, shift) in enumerate(zip(names, scaling.shifts, strict=True))
+        ],
+    }
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(document, indent=2) + "\n")
 
 
 def compiled_export(model: TreeModel, X: pd.DataFrame, out: Path) -> dict[str, Any]:
@@ -167,6 +229,8 @@ def _markdown(sections: Sequence[Mapping[str, Any]], header: Mapping[str, Any]) 
             f"HLS project in `{section['model']}/hls` at `{section['hls_precision']}`, part {section['fpga_part']}, "
             f"{section['clock_period_ns']} ns clock.",
             "",
+            _scaling_line(section),
+            "",
             f"Estimated latency {estimates['latency']} clock cycles "
             f"({estimates['latency'] * section['clock_period_ns']:.0f} ns), "
             f"{estimates['lut']} LUT, {estimates['ff']} FF. "
@@ -184,6 +248,21 @@ def _markdown(sections: Sequence[Mapping[str, Any]], header: Mapping[str, Any]) 
         ]
         lines.append("")
     return "\n".join(lines)
+
+
+def _scaling_line(section: Mapping[str, Any]) -> str:
+    scaling = section["input_scaling"]
+    if scaling is None:
+        return (
+            f"Inputs not scaled: one `ap_fixed` type for inputs, thresholds and scores, {section['integer_bits']} "
+            "integer bits fitted to the largest threshold or score bound."
+        )
+    shifts = ", ".join(f"{name} 2^{shift}" for name, shift in scaling["shifts"].items())
+    return (
+        f"Inputs scaled by powers of two: the firmware takes input i as `x_i * 2**s_i` "
+        f"(`{section['model']}/{scaling['file']}`), each feature's thresholds scaled into the "
+        f"{scaling['integer_bits']} integer bits the score needs: {shifts}."
+    )
 
 
 def write_report(

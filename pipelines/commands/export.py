@@ -2,7 +2,8 @@
 
 ``--target conifer`` writes each booster's HLS project, builds conifer's C++ emulation in double precision and at
 each ``ap_fixed`` width of the scan, and reports the emulated AUC and score error against the native booster, and
-conifer's latency/LUT/FF estimates. ``--target c`` writes each booster's C source and shared library and reports
+conifer's latency/LUT/FF estimates. Each input is scaled by a power of two (``hls/input_scaling.json``) unless
+``--no-input-scaling``. ``--target c`` writes each booster's C source and shared library and reports
 its parity. The events come from a labelled feature table (``egid features --out TABLE``; the stacked model set
 also needs a ``cnn_score`` column). Everything is built in a temporary folder next to ``--out``, renamed at the end.
 """
@@ -77,8 +78,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--widths", type=_widths, metavar="W,W,...", help="ap_fixed widths of the conifer scan "
                         "(default: 8,10,12,14,16,18,24)")  # fmt: skip
     parser.add_argument("--precision", type=_precision, metavar="TYPE",
-                        help="precision of the HLS project, e.g. 'ap_fixed<18,8>' (default: 18 bits, integer bits "
-                        "fitted to the thresholds and scores)")  # fmt: skip
+                        help="precision of the HLS project, e.g. 'ap_fixed<18,6>' (default: 18 bits, integer bits "
+                        "fitted to the scores, or with --no-input-scaling to the thresholds and scores)")  # fmt: skip
+    parser.add_argument("--no-input-scaling", dest="input_scaling", action="store_false",
+                        help="conifer: give the firmware the raw inputs, one ap_fixed type fitted to the largest "
+                        "threshold or score (default: each input scaled by a power of two, listed in "
+                        "<model>/hls/input_scaling.json)")  # fmt: skip
     parser.add_argument("--data-label", default="egid simulation", metavar="TEXT", help="name of the data on the plot")
     parser.add_argument("--simulated", action="store_true", help="the events are simulated (the plot says so)")
     parser.set_defaults(handler=run)
@@ -158,6 +163,7 @@ def _export_one(args: argparse.Namespace, folder: Path, model: TreeModel, table:
         out,
         widths=args.widths or deploy.DEFAULT_SCAN_WIDTHS,
         precision=args.precision,
+        input_scaling=args.input_scaling,
     )
     section["events_with_undefined_features_excluded"] = len(table) - len(defined)
     return section

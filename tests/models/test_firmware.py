@@ -1,13 +1,17 @@
 """conifer firmware: conversion of both boosters (split convention, base score), the compiled C++ emulation in double
-and ap_fixed precision, the HLS project and the resource estimates."""
+and ap_fixed precision, the per-feature power-of-two input scaling, the HLS project and the resource estimates."""
 
 from __future__ import annotations
 
+import copy
+from dataclasses import dataclass
+
 import numpy as np
 import onnx
+import pandas as pd
 import pytest
 
-from egid.models import firmware
+from egid.models import TreeModel, XGBoostParams, firmware, fit_tree_model
 from egid.models.boosters import xgboost as xgboost_booster
 from egid.models.export import native_path, to_native, to_onnx
 from egid.models.trees import feature_matrix
@@ -27,6 +31,43 @@ def ensembles(deploy_models, deploy_events, tmp_path_factory):
         "lightgbm": firmware.ensemble_from_onnx(onnx.load(str(path))),
         "xgboost": firmware.ensemble_from_xgboost(deploy_models["xgboost"].booster),
     }
+
+
+@dataclass(frozen=True)
+class Multiscale:
+    """An XGBoost booster on features of very different scales, its conifer form and its test events."""
+
+    model: TreeModel
+    ensemble: firmware.Ensemble
+    X: pd.DataFrame
+    y: np.ndarray
+    small: int
+    """Column of the feature of order 0.01."""
+
+
+@pytest.fixture(scope="module")
+def multiscale() -> Multiscale:
+    """40 trees of depth 3 on an energy-like feature in [0, 200], a width-like one of spread 0.01 around 0 and
+    noise; the first two are equally informative."""
+    rng = np.random.default_rng(11)
+    n = 12_000
+    X = pd.DataFrame(
+        {"energy": rng.uniform(0.0, 200.0, n), "width": rng.normal(0.0, 0.01, n), "noise": rng.normal(size=n)}
+    ).astype(np.float32)
+    logit = 1.5 * (X["energy"].to_numpy() - 100.0) / 50.0 + 1.5 * X["width"].to_numpy() / 0.01
+    y = (rng.random(n) < 1.0 / (1.0 + np.exp(-logit))).astype(np.float32)
+    train, val, test = slice(0, 6000), slice(6000, 8000), slice(8000, n)
+    model = fit_tree_model(
+        "xgboost",
+        X[train],
+        y[train],
+        X[val],
+        y[val],
+        params=XGBoostParams(max_depth=3),
+        max_rounds=40,
+        early_stopping_rounds=None,
+    )
+    return Multiscale(model, firmware.ensemble_from_xgboost(model.booster), X[test], y[test], small=1)
 
 
 def test_the_depth_of_a_reloaded_xgboost_booster_is_that_of_its_trees(deploy_models, tmp_path):
@@ -140,3 +181,162 @@ def test_fixed_point_spelling() -> None:
     assert firmware.check_precision(firmware.fixed_point(16, 6)) == "ap_fixed<16,6,AP_RND_CONV,AP_SAT>"
     with pytest.raises(ValueError, match="integer bits"):
         firmware.fixed_point(8, 0)
+
+
+# Input scaling: one power of two per feature, so that a feature of order 0.01 and one of order 100 share the range.
+
+SCALED_WIDTH = 12
+"""The modest ap_fixed width of the scaling tests."""
+
+
+def _on_thresholds(ensemble, X: np.ndarray) -> np.ndarray:
+    """``X`` with row k's split feature set to split k's threshold (cycling over the rows)."""
+    X = X.copy()
+    for k, (feature, threshold) in enumerate(firmware._splits(ensemble)):
+        X[k % len(X), feature] = threshold
+    return X
+
+
+def _quantised(values, width: int, integer: int) -> np.ndarray:
+    """``values`` rounded to the ap_fixed<width, integer> grid (to nearest, ties to even), without saturation."""
+    step = 2.0 ** (integer - width)
+    return np.round(np.asarray(values, dtype=np.float64) / step) * step
+
+
+@pytest.mark.parametrize("kind", ["lightgbm", "xgboost"])
+def test_input_shifts_put_each_feature_at_the_top_of_the_score_range(kind, ensembles) -> None:
+    ensemble = ensembles[kind]
+    scaled, scaling = firmware.scale_inputs(ensemble, width=18)
+    integer = firmware.score_integer_bits(ensemble)
+    assert scaling.integer_bits == integer == firmware.integer_bits(scaled)
+    assert all(isinstance(s, int) for s in scaling.shifts) and len(scaling.shifts) == ensemble["n_features"]
+    raw, new = list(firmware._splits(ensemble)), list(firmware._splits(scaled))
+    assert [f for f, _ in raw] == [f for f, _ in new]
+    # Each threshold times its feature's power of two, exactly.
+    assert all(t_new == np.ldexp(t, scaling.shifts[f]) for (f, t), (_, t_new) in zip(raw, new, strict=True))
+    limit = 2.0 ** (integer - 1) - 2 * 2.0 ** (integer - 18)
+    for feature, shift in enumerate(scaling.shifts):
+        largest = max((abs(t) for f, t in new if f == feature), default=None)
+        if largest is None:
+            assert shift == 0
+        else:
+            assert limit / 2 < largest <= limit
+    assert ensemble["trees"][0][0]["threshold"] != scaled["trees"][0][0]["threshold"]  # the input is left intact
+
+
+@pytest.mark.parametrize("kind", ["lightgbm", "xgboost"])
+def test_scaled_ensemble_takes_the_same_branches(kind, ensembles, deploy_models, deploy_events) -> None:
+    """On random inputs (beyond the training range too) and on inputs equal to each threshold, the scaled ensemble
+    on scaled inputs gives exactly the scores of the raw ensemble on raw inputs (conifer's Python reference)."""
+    ensemble = ensembles[kind]
+    scaled, scaling = firmware.scale_inputs(ensemble, width=SCALED_WIDTH)
+    rng = np.random.default_rng(5)
+    events = feature_matrix(_defined(deploy_events[0]).iloc[:300], deploy_models[kind].feature_names)
+    for X in (rng.normal(scale=4.0, size=(300, ensemble["n_features"])), _on_thresholds(ensemble, events)):
+        raw = firmware.reference_decision_function(ensemble, X)
+        np.testing.assert_array_equal(firmware.reference_decision_function(scaled, scaling.apply(X)), raw)
+
+
+def _with_end_threshold(ensemble, feature: int):
+    """A copy of ``ensemble`` whose most negative threshold of ``feature`` becomes ``-(2 - 2**-20) * 2**k``, the
+    largest |threshold| of the feature, with a float mantissa that the plain rule puts half a step or less from the
+    bottom of the range at 12 bits."""
+    ensemble = copy.deepcopy(ensemble)
+    splits = [
+        (tree, node)
+        for tree in (tree for trees in ensemble["trees"] for tree in trees)
+        for node, f in enumerate(tree["feature"])
+        if f == feature
+    ]
+    largest = max(abs(tree["threshold"][node]) for tree, node in splits)
+    tree, node = min(splits, key=lambda split: split[0]["threshold"][split[1]])
+    assert tree["threshold"][node] < 0
+    tree["threshold"][node] = -(2 - 2.0**-20) * 2.0 ** np.floor(np.log2(largest))
+    return ensemble
+
+
+def test_headroom_keeps_every_threshold_inside_the_range(multiscale) -> None:
+    ensemble = _with_end_threshold(multiscale.ensemble, multiscale.small)
+    scaled, scaling = firmware.scale_inputs(ensemble, width=SCALED_WIDTH)
+    integer = scaling.integer_bits
+    step = 2.0 ** (integer - SCALED_WIDTH)
+    for width in (SCALED_WIDTH, 16, 24):
+        quantised = _quantised([t for _, t in firmware._splits(scaled)], width, integer)
+        assert quantised.min() > -(2.0 ** (integer - 1)) and quantised.max() < 2.0 ** (integer - 1) - step
+    # The plain rule (largest |threshold| just below 2**(I-1)) would round that threshold onto the range's bottom.
+    largest = max(abs(t) for f, t in firmware._splits(ensemble) if f == multiscale.small)
+    plain = firmware._largest_shift(largest, np.nextafter(2.0 ** (integer - 1), 0))
+    assert plain == scaling.shifts[multiscale.small] + 1
+    assert _quantised(-np.ldexp(largest, plain), SCALED_WIDTH, integer) == -(2.0 ** (integer - 1))
+
+
+def test_scale_inputs_needs_a_fractional_bit(ensembles) -> None:
+    integer = firmware.score_integer_bits(ensembles["xgboost"])
+    with pytest.raises(ValueError, match=f"above the score's {integer} integer bits"):
+        firmware.scale_inputs(ensembles["xgboost"], width=integer)
+
+
+def test_fixed_point_bits() -> None:
+    assert firmware.fixed_point_bits(firmware.fixed_point(16, 6)) == (16, 6)
+    assert firmware.fixed_point_bits("double") is None
+    with pytest.raises(ValueError, match="expected 'float'"):
+        firmware.fixed_point_bits("ap_fixed<4,8>")
+
+
+@pytest.mark.slow
+def test_double_emulation_is_unchanged_by_the_scaling(multiscale, tmp_path) -> None:
+    """The compiled double emulations of the raw and the scaled ensemble agree bit for bit."""
+    scaled, scaling = firmware.scale_inputs(multiscale.ensemble, width=SCALED_WIDTH)
+    raw = firmware.build_emulation(multiscale.ensemble, "double", tmp_path / "raw")
+    new = firmware.build_emulation(scaled, "double", tmp_path / "scaled")
+    rng = np.random.default_rng(6)
+    random = multiscale.X.to_numpy(np.float64)[:500] * rng.uniform(0.0, 3.0, size=(500, 3))
+    for X in (random, _on_thresholds(multiscale.ensemble, multiscale.X.to_numpy(np.float64)[:500])):
+        np.testing.assert_array_equal(new.decision_function(scaling.apply(X)), raw.decision_function(X))
+
+
+@pytest.mark.slow
+def test_scaling_rescues_a_small_feature_at_a_modest_width(multiscale, tmp_path) -> None:
+    """A feature of order 0.01 beside one of order 100: one ap_fixed<12,I> fitted to the large thresholds rounds the
+    small feature's splits away; scaled, both keep their resolution."""
+    from sklearn.metrics import roc_auc_score
+
+    X = multiscale.X.to_numpy(np.float64)
+    native = multiscale.model.predict(multiscale.X)
+    native_auc = roc_auc_score(multiscale.y, native)
+    raw_integer = firmware.integer_bits(multiscale.ensemble)
+    scaled, scaling = firmware.scale_inputs(multiscale.ensemble, width=SCALED_WIDTH)
+    assert scaling.integer_bits < raw_integer
+    results = {}
+    for name, ensemble, integer, inputs in (
+        ("raw", multiscale.ensemble, raw_integer, X),
+        ("scaled", scaled, scaling.integer_bits, scaling.apply(X)),
+    ):
+        precision = firmware.fixed_point(SCALED_WIDTH, integer)
+        emulation = firmware.build_emulation(ensemble, precision, tmp_path / name)
+        logodds = emulation.decision_function(inputs)
+        results[name] = (np.abs(logodds - _log_odds(native)).max(), roc_auc_score(multiscale.y, logodds))
+    (raw_error, raw_auc), (scaled_error, scaled_auc) = results["raw"], results["scaled"]
+    assert scaled_error < raw_error / 5, results
+    assert abs(scaled_auc - native_auc) < 0.005 < 0.03 < native_auc - raw_auc, (native_auc, results)
+
+
+@pytest.mark.slow
+def test_saturated_inputs_keep_their_side_of_every_threshold(multiscale, tmp_path) -> None:
+    """Inputs far beyond the range saturate and take the raw ensemble's branches, even beside a threshold whose
+    mantissa the plain rule would round onto the range's end: the fixed-point score equals the raw ensemble's
+    with its leaves rounded to the same grid, exactly."""
+    ensemble = _with_end_threshold(multiscale.ensemble, multiscale.small)
+    scaled, scaling = firmware.scale_inputs(ensemble, width=SCALED_WIDTH)
+    integer = scaling.integer_bits
+    emulation = firmware.build_emulation(scaled, firmware.fixed_point(SCALED_WIDTH, integer), tmp_path)
+    rounded = copy.deepcopy(ensemble)
+    rounded["init_predict"] = list(_quantised(rounded["init_predict"], SCALED_WIDTH, integer))
+    for tree in (tree for trees in rounded["trees"] for tree in trees):
+        tree["value"] = list(_quantised(tree["value"], SCALED_WIDTH, integer))
+    rng = np.random.default_rng(7)
+    X = rng.choice([-1.0, 1.0], size=(400, 3)) * 10.0 ** rng.uniform(4, 9, size=(400, 3))
+    assert (np.abs(scaling.apply(X)) >= 2.0 ** (integer - 1)).all()
+    np.testing.assert_array_equal(
+        emulation.decision_function(scaling.apply(X)), firmware.reference_decision_function(rounded, X)
+    )

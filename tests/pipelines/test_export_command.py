@@ -9,7 +9,10 @@ import pandas as pd
 import pytest
 
 from egid.features.extract import LABEL_COLUMN
+from egid.models import firmware
+from egid.models.export import load_tree_model
 from egid.pipelines.run import main
+from tests.tree_fixtures import TREE_FEATURE_NAMES
 
 
 @pytest.fixture(scope="module")
@@ -38,9 +41,47 @@ def test_conifer_export_writes_project_emulations_and_report(tree_model_dir, tab
     assert section["events_with_undefined_features_excluded"] > 0
     assert (out / "xgboost" / "hls" / "firmware" / "parameters.h").is_file()
     assert (out / "precision_scan.png").stat().st_size > 10_000
-    assert "| precision | AUC |" in (out / "report.md").read_text()
+    markdown = (out / "report.md").read_text()
+    assert "| precision | AUC |" in markdown
     assert [p.name for p in tmp_path.iterdir()] == ["fw"]
     assert "export directory:" in capsys.readouterr().out
+    # The inputs are scaled by default: the shifts are in the report and beside the HLS project, which holds the
+    # thresholds times 2**shift, and the scan's type has the integer bits of the scores alone.
+    scaling = section["input_scaling"]
+    names = list(TREE_FEATURE_NAMES)
+    assert list(scaling["shifts"]) == names and scaling["file"] == "hls/input_scaling.json"
+    written = json.loads((out / "xgboost" / "hls" / "input_scaling.json").read_text())
+    assert [(i["feature"], i["shift"]) for i in written["inputs"]] == list(scaling["shifts"].items())
+    assert written["precision"] == section["hls_precision"] == firmware.fixed_point(18, section["integer_bits"])
+    assert "Inputs scaled by powers of two" in markdown
+    assert f"{names[0]} 2^{scaling['shifts'][names[0]]}" in markdown
+    raw = firmware.ensemble_from_xgboost(load_tree_model(tree_model_dir, "xgboost").booster)
+    assert section["integer_bits"] == firmware.score_integer_bits(raw)
+    assert _hls_thresholds(out) == [np.ldexp(t, scaling["shifts"][names[f]]) for f, t in firmware._splits(raw)]
+
+
+def _hls_thresholds(out):
+    """The split thresholds of the HLS project's model file, in conifer's order."""
+    return [t for f, t in firmware._splits(json.loads((out / "xgboost" / "hls" / "egid_bdt.json").read_text()))]
+
+
+@pytest.mark.slow
+def test_no_input_scaling_gives_the_firmware_raw_inputs(tree_model_dir, table_file, tmp_path):
+    """The behaviour before input scaling: one type fitted to the largest threshold or score, raw thresholds."""
+    out = tmp_path / "fw"
+    options = ["--target", "conifer", "--model", "xgboost", "--widths", "16", "--no-input-scaling"]
+    assert _export(tree_model_dir, table_file, out, *options) == 0
+    (section,) = json.loads((out / "report.json").read_text())["exports"]
+    raw = firmware.ensemble_from_xgboost(load_tree_model(tree_model_dir, "xgboost").booster)
+    assert section["input_scaling"] is None and section["integer_bits"] == firmware.integer_bits(raw)
+    assert [row["precision"] for row in section["scan"]] == [
+        "double",
+        firmware.fixed_point(16, firmware.integer_bits(raw)),
+    ]
+    assert section["scan"][0]["max_abs_probability_difference"] < 1e-6
+    assert not (out / "xgboost" / "hls" / "input_scaling.json").exists()
+    assert _hls_thresholds(out) == [t for _, t in firmware._splits(raw)]
+    assert "Inputs not scaled" in (out / "report.md").read_text()
 
 
 @pytest.mark.slow
@@ -95,6 +136,14 @@ def test_unreadable_table(tree_model_dir, tmp_path, capsys):
     path.write_text("not parquet")
     assert _export(tree_model_dir, path, tmp_path / "out", "--target", "conifer") == 2
     _one_line_error(capsys, "cannot read the feature table")
+
+
+def test_a_precision_too_narrow_for_the_scaled_inputs(tree_model_dir, table_file, tmp_path, capsys):
+    """The scaled thresholds fill the scores' integer bits; a project type with fewer would saturate them all."""
+    options = ["--target", "conifer", "--model", "xgboost", "--precision", "ap_fixed<18,1>"]
+    assert _export(tree_model_dir, table_file, tmp_path / "out", *options) == 2
+    _one_line_error(capsys, "precision ap_fixed<18,1>: the input-scaled thresholds and scores need")
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
 
 
 @pytest.mark.parametrize(
