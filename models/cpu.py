@@ -22,8 +22,12 @@ from typing import Final
 
 __all__ = ("IDLE_WINDOW_S", "busy_cores", "threads_for_next_fit", "usable_cores")
 
-IDLE_WINDOW_S: Final = 0.2
-"""Seconds over which the other processes' CPU use is measured before a fit (cost: this much per trial)."""
+IDLE_WINDOW_S: Final = 0.05
+"""Seconds over which the other processes' CPU use is measured before a fit (cost: this much per trial).
+
+``/proc/stat`` counts in ticks of 10 ms (USER_HZ = 100), so 50 ms on 2 cores give 10 ticks: enough to tell 0, 1 or
+2 busy cores apart. A 200 ms window cost 6 of the 14.4 s that 30 short LightGBM trials took on the quiet 2-core
+machine (``benchmarks/bench_contention.py``)."""
 _PROC_STAT = Path("/proc/stat")
 
 
