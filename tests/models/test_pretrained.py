@@ -128,3 +128,15 @@ def test_the_shipped_weights_are_current_and_separate_electrons_from_photons() -
     scores = predict_proba(model, shipped.config.transform(np.concatenate([electrons, photons])))
     auc = roc_auc_score(np.r_[np.ones(1500), np.zeros(1500)], scores)
     assert auc > 0.78, f"shipped weights reach AUC {auc:.3f} on 3000 simulated events"
+
+
+def test_weights_of_another_network_are_refused_naming_the_file(tmp_path: Path) -> None:
+    """A file with egid's layout whose tensors do not fit the network it declares (here a layer's weights
+    missing) is refused before any training, like a damaged one."""
+    document = torch.load(SHIPPED_WEIGHTS, weights_only=True)
+    document["state_dict"].pop(next(iter(document["state_dict"])))
+    path = tmp_path / "other.pt"
+    torch.save(document, path)
+    with pytest.raises(InputError, match=r"other\.pt: unreadable pretrained CNN weights") as caught:
+        load_pretrained(path)
+    assert "\n" not in str(caught.value)
