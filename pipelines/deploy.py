@@ -236,7 +236,7 @@ def _markdown(sections: Sequence[Mapping[str, Any]], header: Mapping[str, Any]) 
             f"{estimates['lut']} LUT, {estimates['ff']} FF. "
             f"Source: {section['estimates_source']}.",
             "",
-            f"Native AUC {section['native_auc']:.5f} on {section['events']} events with every feature defined.",
+            _events_line(section),
             "",
             "| precision | AUC | max abs dp | max abs d(log-odds) |",
             "|---|---|---|---|",
@@ -248,6 +248,19 @@ def _markdown(sections: Sequence[Mapping[str, Any]], header: Mapping[str, Any]) 
         ]
         lines.append("")
     return "\n".join(lines)
+
+
+def _events_line(section: Mapping[str, Any]) -> str:
+    """The events the scan used: conifer routes no NaN, so events with an undefined feature are left out, and the
+    AUC is that of the remaining subset (which can differ much from the model's AUC on all events)."""
+    line = f"Native AUC {section['native_auc']:.5f} on {section['events']} events with every feature defined"
+    excluded = section.get("events_with_undefined_features_excluded")
+    if not excluded:
+        return line + "."
+    return (
+        f"{line}; {excluded} events of the table have an undefined feature and are left out (conifer routes no "
+        "missing value), so this AUC is of a selected subset, not the model's on all events."
+    )
 
 
 def _scaling_line(section: Mapping[str, Any]) -> str:

@@ -43,6 +43,8 @@ def test_conifer_export_writes_project_emulations_and_report(tree_model_dir, tab
     assert (out / "precision_scan.png").stat().st_size > 10_000
     markdown = (out / "report.md").read_text()
     assert "| precision | AUC |" in markdown
+    excluded = section["events_with_undefined_features_excluded"]
+    assert f"{excluded} events of the table have an undefined feature and are left out" in markdown
     assert [p.name for p in tmp_path.iterdir()] == ["fw"]
     assert "export directory:" in capsys.readouterr().out
     # The inputs are scaled by default: the shifts are in the report and beside the HLS project, which holds the
