@@ -237,3 +237,12 @@ def test_toy_crops_put_the_electron_deposit_along_i_phi() -> None:
     x = toy_crops(20, label=1.0, seed=0)
     off_seed = x[:, SEED_IETA, SEED_IPHI + 2 : SEED_IPHI + 6, ENERGY].sum(axis=1)
     assert (off_seed > 0).all() and (x[..., TIME][x[..., ENERGY] == 0] == 0).all()
+
+
+def test_a_gpu_trains_on_larger_batches_at_a_higher_rate_and_the_cpu_as_configured() -> None:
+    """The device rule alone (no GPU here): batches GPU_BATCH_FACTOR times larger, peak rate times its root."""
+    config = CNNConfig(batch_size=64, learning_rate=1e-3)
+    assert cnn._device_batch(config, torch.device("cpu")) == (64, 1e-3)
+    batch, rate = cnn._device_batch(config, torch.device("cuda"))
+    assert batch == 64 * cnn.GPU_BATCH_FACTOR
+    assert rate == pytest.approx(1e-3 * cnn.GPU_BATCH_FACTOR**0.5)
