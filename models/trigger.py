@@ -20,16 +20,18 @@ from dataclasses import dataclass
 from typing import Final
 
 import numpy.typing as npt
+import optuna
 import pandas as pd
 
 from egid.features import WINDOW_FEATURES
 from egid.models.boosters import TreeKind
 from egid.models.boosters import xgboost as xgboost_booster
+from egid.models.boosters.base import SearchSpace
 from egid.models.trees import TreeModel
-from egid.models.tuning import tune_and_fit
+from egid.models.tuning import tune, tune_and_fit
 from egid.models.tuning_settings import TuningSettings
 
-__all__ = ("TRIGGER_KIND", "TRIGGER_LIMITS", "TriggerLimits", "tune_and_fit_trigger")
+__all__ = ("TRIGGER_KIND", "TRIGGER_LIMITS", "TriggerLimits", "tune_and_fit_trigger", "tune_trigger")
 
 TRIGGER_KIND: Final[TreeKind] = "xgboost"
 """The library of the trigger model (see the module docstring for why)."""
@@ -133,15 +135,34 @@ def tune_and_fit_trigger(
         An XGBoost model of at most ``limits.max_trees`` trees of depth at most ``limits.max_depth``, reading
         exactly ``limits.features`` in that order.
     """
-    columns = list(limits.features)
-    capped = dataclasses.replace(settings, max_rounds=min(settings.max_rounds, limits.max_trees))
+    columns, capped, space = _study(settings, limits)
     return tune_and_fit(
-        TRIGGER_KIND,
-        X_train[columns],
-        y_train,
-        X_val[columns],
-        y_val,
-        capped,
-        out_dir=out_dir,
-        space=xgboost_booster.depth_capped_space(limits.max_depth),
+        TRIGGER_KIND, X_train[columns], y_train, X_val[columns], y_val, capped, out_dir=out_dir, space=space
     )
+
+
+def tune_trigger(
+    X_train: pd.DataFrame,
+    y_train: npt.ArrayLike,
+    X_val: pd.DataFrame,
+    y_val: npt.ArrayLike,
+    settings: TuningSettings,
+    *,
+    out_dir: str | os.PathLike[str],
+    limits: TriggerLimits = TRIGGER_LIMITS,
+) -> optuna.Study:
+    """Run trials of the trigger model's study without fitting the model (an ``egid tune`` worker's share).
+
+    The study, its search space and its rounds cap are those of :func:`tune_and_fit_trigger`, which later finds
+    the trials done. Like :func:`egid.models.tuning.tune`, every trial trains on ``X_train`` as given: pass the
+    tuning subsample that :func:`tune_and_fit_trigger` draws.
+    """
+    columns, capped, space = _study(settings, limits)
+    return tune(TRIGGER_KIND, X_train[columns], y_train, X_val[columns], y_val, capped, out_dir=out_dir, space=space)
+
+
+def _study(settings: TuningSettings, limits: TriggerLimits) -> tuple[list[str], TuningSettings, SearchSpace]:
+    """The trigger study's columns, its settings with the rounds lowered to the tree budget (a smaller value is
+    kept), and its depth-capped search space."""
+    capped = dataclasses.replace(settings, max_rounds=min(settings.max_rounds, limits.max_trees))
+    return list(limits.features), capped, xgboost_booster.depth_capped_space(limits.max_depth)

@@ -20,6 +20,7 @@ from egid.detector.errors import shorten
 from egid.features import cached_table
 from egid.models import TuningSettings
 from egid.models.storage import open_rdb
+from egid.models.trigger import TRIGGER_LIMITS
 from egid.pipelines.config import RunConfig
 from egid.pipelines.inputs import add_extraction_arguments, add_input_arguments, input_files
 from egid.pipelines.options import option_type
@@ -72,6 +73,12 @@ def add_tuning_options(parser: argparse.ArgumentParser, *, shared: bool) -> None
         help=f"finished Optuna trials per tree model and study (default {DEFAULTS.trials})",
     )
     add("--timeout", type=option_type("timeout"), metavar="SECONDS", help="tuning time limit per tree model")
+    add(
+        "--no-trigger",
+        dest="trigger",
+        action="store_false",
+        help=f"skip the trigger-sized model and its study ({TRIGGER_LIMITS.describe()})",
+    )
     add(
         "--tuning-rows",
         type=option_type("tuning_rows"),

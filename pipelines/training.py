@@ -33,7 +33,7 @@ from egid.detector import EventDataset, Split, stratified_subsample
 from egid.features import FEATURE_NAMES
 from egid.models import TREE_KINDS, TreeModel, TuningSettings, tune_and_fit
 from egid.models.cnn_budget import CNN_INIT_PRETRAINED, CNN_INIT_SCRATCH
-from egid.models.trigger import TRIGGER_LIMITS, tune_and_fit_trigger
+from egid.models.trigger import TRIGGER_LIMITS, tune_and_fit_trigger, tune_trigger
 from egid.models.tuning import tune
 from egid.pipelines.timing import StepTimer
 
@@ -138,11 +138,11 @@ def study_name(settings: TuningSettings, model: str) -> str:
 
 
 def tune_shared_trees(table: pd.DataFrame, split: Split, *, settings: FitSettings, tuning_dir: Path) -> None:
-    """Run trials of the features-only tree studies in the shared storage, without refitting (``egid tune``).
+    """Run trials of the features-only and trigger studies in the shared storage, without fitting (``egid tune``).
 
     A worker trains on exactly the events and columns that :func:`fit_models` tunes on (the same tuning
-    subsample), joins the studies and stops once each holds ``n_trials`` finished trials; the run that refits
-    then finds them done.
+    subsample), joins the studies (the trigger model's unless ``settings.trigger`` is off) and stops once each
+    holds ``n_trials`` finished trials; the run that refits then finds them done.
     """
     tuning = dataclasses.replace(settings.tuning, resume=True)
     labels = table["label"].to_numpy()
@@ -156,6 +156,15 @@ def tune_shared_trees(table: pd.DataFrame, split: Split, *, settings: FitSetting
             table.iloc[split.validation][columns],
             labels[split.validation],
             dataclasses.replace(tuning, study_name=study_name(settings.tuning, kind)),
+            out_dir=tuning_dir,
+        )
+    if settings.trigger:
+        tune_trigger(
+            table.iloc[rows],
+            labels[rows],
+            table.iloc[split.validation],
+            labels[split.validation],
+            dataclasses.replace(tuning, study_name=study_name(settings.tuning, TRIGGER_MODEL)),
             out_dir=tuning_dir,
         )
 

@@ -20,7 +20,6 @@ from egid.detector.schema import ELECTRON, PHOTON, class_name
 from egid.evaluation.metrics import format_summary, working_point_thresholds
 from egid.evaluation.publish import DataDescription, publish, shap_on_test_events, tree_history
 from egid.models.cnn_budget import CNN_INIT_PRETRAINED, CNN_INIT_SCRATCH
-from egid.models.trigger import TRIGGER_LIMITS
 from egid.pipelines.bundle import export_models
 from egid.pipelines.config import RunConfig, given_settings, restore_config, save_config
 from egid.pipelines.options import option_type
@@ -87,12 +86,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help=f"where the CNN fold networks start: '{CNN_INIT_PRETRAINED}' (egid's weights pretrained on its "
         f"simulation, fine-tuned per fold), '{CNN_INIT_SCRATCH}' (random weights) or a file of egid pretrain "
         f"(default {DEFAULTS.cnn_init})",
-    )
-    add(
-        "--no-trigger",
-        dest="trigger",
-        action="store_false",
-        help=f"skip the trigger-sized model ({TRIGGER_LIMITS.describe()})",
     )
     add("--out", metavar="DIR", help="run directory (default reports/runs/<name>)")
     add("--name", help="run name (default: UTC time stamp)")

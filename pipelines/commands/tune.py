@@ -2,10 +2,10 @@
 
 Every worker takes the data options of ``egid run`` (same files, ``--max-events``, ``--seed``, ``--config``), so
 all of them train on the events the run will refit on, and the same ``--storage URL --study-name NAME``. Each
-joins the studies ``NAME-lightgbm`` and ``NAME-xgboost`` and runs trials until each study holds ``--trials``
-finished trials in total. ``egid run --storage URL --study-name NAME`` afterwards refits the best trials, then
-stacks, reports and exports. A killed worker's trial is found by its stale heartbeat, marked failed and run again
-by another worker (see :mod:`egid.models.storage`).
+joins the studies ``NAME-lightgbm``, ``NAME-xgboost`` and ``NAME-trigger`` (not with ``--no-trigger``) and runs
+trials until each study holds ``--trials`` finished trials in total. ``egid run --storage URL --study-name NAME``
+afterwards refits the best trials, then stacks, reports and exports. A killed worker's trial is found by its
+stale heartbeat, marked failed and run again by another worker (see :mod:`egid.models.storage`).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from egid.pipelines.prepare import (
     resolved,
 )
 from egid.pipelines.timing import StepTimer
-from egid.pipelines.training import study_name, tune_shared_trees
+from egid.pipelines.training import TRIGGER_MODEL, study_name, tune_shared_trees
 
 __all__ = ("configure", "run")
 
@@ -63,8 +63,8 @@ def run(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(prefix="egid-tune-") as scratch:
         tune_shared_trees(prepared.table, prepared.split, settings=settings, tuning_dir=Path(scratch))
         store, _, _ = open_storage(storage, Path(scratch))
-    for kind in TREE_KINDS:
-        name = study_name(settings.tuning, kind)
+    for model in [*TREE_KINDS, *([TRIGGER_MODEL] if settings.trigger else [])]:
+        name = study_name(settings.tuning, model)
         states = [t.state for t in optuna.load_study(study_name=name, storage=store).trials]
         counts = ", ".join(f"{states.count(state)} {state.name.lower()}" for state in TrialState)
         logger.info("%s: %s", name, counts)

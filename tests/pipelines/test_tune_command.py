@@ -84,6 +84,9 @@ def tuned(tmp_path_factory: pytest.TempPathFactory, postgres_url: str) -> dict[s
     for worker in workers:
         output, _ = worker.communicate(timeout=WORKER_TIMEOUT_S)
         assert worker.returncode == 0, output
+    storage = optuna.storages.RDBStorage(driver_url(postgres_url))
+    trigger = optuna.load_study(study_name=f"{STUDY}-trigger", storage=storage)
+    trigger_before_run = len(_finished(trigger))
     run = subprocess.run(
         [*_command(files, root / "cache", postgres_url, "run"), "--no-cnn", "--out", str(root / "run")],
         capture_output=True,
@@ -92,11 +95,11 @@ def tuned(tmp_path_factory: pytest.TempPathFactory, postgres_url: str) -> dict[s
         check=False,
     )
     assert run.returncode == 0, run.stderr
-    storage = optuna.storages.RDBStorage(driver_url(postgres_url))
     studies = {
-        kind: optuna.load_study(study_name=f"{STUDY}-{kind}", storage=storage) for kind in ("lightgbm", "xgboost")
+        model: optuna.load_study(study_name=f"{STUDY}-{model}", storage=storage)
+        for model in ("lightgbm", "xgboost", "trigger")
     }
-    return {"studies": studies, "run_dir": root / "run"}
+    return {"studies": studies, "run_dir": root / "run", "trigger_before_run": trigger_before_run}
 
 
 def _finished(study: optuna.Study) -> list[optuna.trial.FrozenTrial]:
@@ -132,11 +135,17 @@ def test_the_trial_count_adds_up(tuned):
         assert len({tuple(sorted(t.params.items())) for t in _finished(study)}) == len(_finished(study)), kind
 
 
+def test_the_workers_tuned_the_trigger_model_before_the_run(tuned):
+    assert TRIALS <= tuned["trigger_before_run"] == len(_finished(tuned["studies"]["trigger"]))
+
+
 def test_the_run_refits_the_best_shared_trial_and_lists_every_trial(tuned):
-    tuning = tuned["run_dir"] / "tuning" / "features_only"
-    for kind, study in tuned["studies"].items():
+    """The workers filled every study the run tunes, the trigger model's included (an XGBoost study)."""
+    for model, study in tuned["studies"].items():
+        folder, kind = ("trigger", "xgboost") if model == "trigger" else ("features_only", model)
+        tuning = tuned["run_dir"] / "tuning" / folder
         summary = json.loads((tuning / f"{kind}_best_params.json").read_text())
-        assert summary["study_name"] == f"{STUDY}-{kind}"
+        assert summary["study_name"] == f"{STUDY}-{model}"
         assert summary["best_trial"] == study.best_trial.number
         assert summary["n_complete"] + summary["n_pruned"] == len(_finished(study))
         assert len(pd.read_csv(tuning / f"{kind}_trials.csv")) == len(study.trials)
