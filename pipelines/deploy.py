@@ -42,6 +42,8 @@ DEFAULT_HLS_WIDTH = 18
 REPORT_JSON, REPORT_MD, SCAN_PLOT = "report.json", "report.md", "precision_scan.png"
 INPUT_SCALING = "input_scaling.json"
 """File of the HLS project (``hls/``) that lists each input's power-of-two scaling."""
+TESTBENCH_DATA = "tb_data"
+"""Folder of the HLS project holding the C-simulation inputs and the expected log-odds (see ``conifer_export``)."""
 
 
 def stratified_sample(labels: npt.ArrayLike, n: int, *, seed: int) -> npt.NDArray[np.intp]:
@@ -118,11 +120,17 @@ def conifer_export(
     native_logodds = np.log(native) - np.log1p(-native)
     points: list[tuple[int | None, str]] = [(None, "double")]
     points += [(w, firmware.fixed_point(w, integer)) for w in widths if w > integer]
+    if hls_precision not in {p for _, p in points}:  # the project's own precision is always scanned
+        bits = firmware.fixed_point_bits(hls_precision)
+        points.append((None if bits is None else bits[0], hls_precision))
     rows = []
     for width, emulated_precision in points:
-        name = "double" if width is None else f"ap_fixed_{width}_{integer}"
-        emulation = firmware.build_emulation(ensemble, emulated_precision, out / "emulation" / name)
+        emulation = firmware.build_emulation(
+            ensemble, emulated_precision, out / "emulation" / _folder(emulated_precision)
+        )
         logodds = emulation.decision_function(values)
+        if emulated_precision == hls_precision:
+            _write_testbench_data(out / "hls" / TESTBENCH_DATA, values, logodds)
         probability = _sigmoid(logodds)
         rows.append(
             {
@@ -152,6 +160,26 @@ def conifer_export(
         "synthesis results; experimental), not a synthesis of this model",
         "scan": rows,
     }
+
+
+def _folder(precision: str) -> str:
+    """The emulation folder of ``precision``: ``double``, ``float`` or ``ap_fixed_<W>_<I>``."""
+    bits = firmware.fixed_point_bits(precision)
+    return precision if bits is None else f"ap_fixed_{bits[0]}_{bits[1]}"
+
+
+def _write_testbench_data(folder: Path, values: np.ndarray, logodds: np.ndarray) -> None:
+    """The HLS project's C-simulation inputs and what they should give.
+
+    ``tb_input_features.dat`` (read by conifer's testbench ``egid_bdt_test.cpp``): one event per line, its inputs
+    as the firmware takes them (scaled by their powers of two when the inputs are scaled), in feature order.
+    ``egid_expected_logodds.dat``: conifer's C++ emulation of the project's precision on those events, the
+    decision function (log-odds) that the C simulation should reproduce, one per line.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, table in (("tb_input_features.dat", values), ("egid_expected_logodds.dat", logodds[:, None])):
+        with atomic_path(folder / name) as tmp:
+            np.savetxt(tmp, table, fmt="%.17g", delimiter=" ")
 
 
 def _scale(ensemble: firmware.Ensemble, precision: str | None) -> tuple[firmware.Ensemble, firmware.InputScaling]:

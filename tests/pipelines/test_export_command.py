@@ -35,9 +35,10 @@ def test_conifer_export_writes_project_emulations_and_report(tree_model_dir, tab
     report = json.loads((out / "report.json").read_text())
     (section,) = report["exports"]
     assert section["model"] == "xgboost" and section["splitting_convention"] == "<"
-    double, fixed = section["scan"]
+    double, fixed, project = section["scan"]  # the HLS project's own precision is scanned too
     assert double["precision"] == "double" and double["max_abs_probability_difference"] < 1e-6
     assert fixed["width"] == 16 and abs(fixed["auc"] - section["native_auc"]) < 0.01
+    assert project["precision"] == section["hls_precision"] and project["width"] == 18
     assert section["events_with_undefined_features_excluded"] > 0
     assert (out / "xgboost" / "hls" / "firmware" / "parameters.h").is_file()
     assert (out / "precision_scan.png").stat().st_size > 10_000
@@ -60,6 +61,17 @@ def test_conifer_export_writes_project_emulations_and_report(tree_model_dir, tab
     raw = firmware.ensemble_from_xgboost(load_tree_model(tree_model_dir, "xgboost").booster)
     assert section["integer_bits"] == firmware.score_integer_bits(raw)
     assert _hls_thresholds(out) == [np.ldexp(t, scaling["shifts"][names[f]]) for f, t in firmware._splits(raw)]
+    # The C-simulation data: the checked events as the firmware takes them, and the log-odds the project's
+    # precision gives them. Unscaled and fed to the booster, they differ from those log-odds by exactly the
+    # scan's worst case at that precision, so both files hold the checked events in the same order.
+    testbench = out / "xgboost" / "hls" / "tb_data"
+    inputs = np.loadtxt(testbench / "tb_input_features.dat", ndmin=2)
+    expected = np.loadtxt(testbench / "egid_expected_logodds.dat", ndmin=1)
+    assert inputs.shape == (section["events"], len(names)) and expected.shape == (section["events"],)
+    raw_inputs = pd.DataFrame(np.ldexp(inputs, [-scaling["shifts"][n] for n in names]), columns=names)
+    native = load_tree_model(tree_model_dir, "xgboost").predict(raw_inputs)
+    worst = np.max(np.abs(expected - (np.log(native) - np.log1p(-native))))
+    assert worst == pytest.approx(project["max_abs_logodds_difference"], rel=1e-6, abs=1e-9)
 
 
 def _hls_thresholds(out):
@@ -76,9 +88,11 @@ def test_no_input_scaling_gives_the_firmware_raw_inputs(tree_model_dir, table_fi
     (section,) = json.loads((out / "report.json").read_text())["exports"]
     raw = firmware.ensemble_from_xgboost(load_tree_model(tree_model_dir, "xgboost").booster)
     assert section["input_scaling"] is None and section["integer_bits"] == firmware.integer_bits(raw)
+    integer = firmware.integer_bits(raw)
     assert [row["precision"] for row in section["scan"]] == [
         "double",
-        firmware.fixed_point(16, firmware.integer_bits(raw)),
+        firmware.fixed_point(16, integer),
+        firmware.fixed_point(18, integer),  # the HLS project's precision
     ]
     assert section["scan"][0]["max_abs_probability_difference"] < 1e-6
     assert not (out / "xgboost" / "hls" / "input_scaling.json").exists()
