@@ -20,13 +20,15 @@ A tree only ever sees a ``cnn_score`` made by networks that did not train on tha
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import optuna
 import pandas as pd
 
 from egid.detector import EventDataset, Split, stratified_subsample
@@ -137,36 +139,34 @@ def study_name(settings: TuningSettings, model: str) -> str:
     return f"{settings.study_name or 'egid'}-{model}"
 
 
-def tune_shared_trees(table: pd.DataFrame, split: Split, *, settings: FitSettings, tuning_dir: Path) -> None:
+def tune_shared_trees(
+    table: pd.DataFrame, split: Split, *, settings: FitSettings, tuning_dir: Path
+) -> list[optuna.Study]:
     """Run trials of the features-only and trigger studies in the shared storage, without fitting (``egid tune``).
 
     A worker trains on exactly the events and columns that :func:`fit_models` tunes on (the same tuning
     subsample), joins the studies (the trigger model's unless ``settings.trigger`` is off) and stops once each
-    holds ``n_trials`` finished trials; the run that refits then finds them done.
+    holds ``n_trials`` finished trials; the run that refits then finds them done. Returns the studies it joined.
     """
     tuning = dataclasses.replace(settings.tuning, resume=True)
     labels = table["label"].to_numpy()
     columns = list(FEATURE_NAMES)
     rows = split.train[stratified_subsample(labels[split.train], tuning.tuning_rows, seed=tuning.seed)]
-    for kind in TREE_KINDS:
-        tune(
-            kind,
-            table.iloc[rows][columns],
-            labels[rows],
-            table.iloc[split.validation][columns],
-            labels[split.validation],
-            dataclasses.replace(tuning, study_name=study_name(settings.tuning, kind)),
-            out_dir=tuning_dir,
-        )
+    x_train, x_val = table.iloc[rows][columns], table.iloc[split.validation][columns]
+    tuners: dict[str, Callable[..., optuna.Study]] = {kind: functools.partial(tune, kind) for kind in TREE_KINDS}
     if settings.trigger:
-        tune_trigger(
-            table.iloc[rows],
+        tuners[TRIGGER_MODEL] = tune_trigger  # it reads its own window features of the table
+    return [
+        run_trials(
+            x_train,
             labels[rows],
-            table.iloc[split.validation],
+            x_val,
             labels[split.validation],
-            dataclasses.replace(tuning, study_name=study_name(settings.tuning, TRIGGER_MODEL)),
+            dataclasses.replace(tuning, study_name=study_name(settings.tuning, model)),
             out_dir=tuning_dir,
         )
+        for model, run_trials in tuners.items()
+    ]
 
 
 def model_names(trees: Iterable[str], *, with_cnn: bool) -> list[str]:

@@ -19,8 +19,6 @@ import optuna
 from optuna.trial import TrialState
 
 from egid.detector import InputError
-from egid.models import TREE_KINDS
-from egid.models.storage import open_storage
 from egid.pipelines.config import load_config
 from egid.pipelines.prepare import (
     add_data_options,
@@ -31,7 +29,7 @@ from egid.pipelines.prepare import (
     resolved,
 )
 from egid.pipelines.timing import StepTimer
-from egid.pipelines.training import TRIGGER_MODEL, study_name, tune_shared_trees
+from egid.pipelines.training import tune_shared_trees
 
 __all__ = ("configure", "run")
 
@@ -61,11 +59,9 @@ def run(args: argparse.Namespace) -> int:
     prepared = prepare_data(config, StepTimer())
     # A shared storage holds the studies; the tuning folder would only hold a private journal, never opened here.
     with tempfile.TemporaryDirectory(prefix="egid-tune-") as scratch:
-        tune_shared_trees(prepared.table, prepared.split, settings=settings, tuning_dir=Path(scratch))
-        store, _, _ = open_storage(storage, Path(scratch))
-    for model in [*TREE_KINDS, *([TRIGGER_MODEL] if settings.trigger else [])]:
-        name = study_name(settings.tuning, model)
-        states = [t.state for t in optuna.load_study(study_name=name, storage=store).trials]
-        counts = ", ".join(f"{states.count(state)} {state.name.lower()}" for state in TrialState)
-        logger.info("%s: %s", name, counts)
+        studies = tune_shared_trees(prepared.table, prepared.split, settings=settings, tuning_dir=Path(scratch))
+        for study in studies:  # read from the shared storage: every worker's trials so far
+            states = [t.state for t in study.trials]
+            counts = ", ".join(f"{states.count(state)} {state.name.lower()}" for state in TrialState)
+            logger.info("%s: %s", study.study_name, counts)
     return 0
