@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 from sklearn.datasets import make_classification
 
-from egid.models.compiled import compile_tree_model
+from egid.deploy.compiled import compile_tree_model
 from egid.models.export import OnnxTreeScorer, to_onnx
 from egid.models.trees import TREE_KINDS, fit_tree_model
 

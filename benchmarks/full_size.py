@@ -25,7 +25,7 @@ from egid.pipelines.run import main as egid
 
 def timed_run(n_per_class: int, out: str, extra: list[str]) -> tuple[dict[str, Any], dict[str, Any]]:
     """Run ``egid run`` on ``n_per_class`` simulated events per class into ``out``; its timings and metrics."""
-    status = egid(["run", "--n-per-class", str(n_per_class), "--out", out, *extra])
+    status = egid(["run", "--events-per-class", str(n_per_class), "--out-dir", out, *extra])
     if status != 0:
         msg = f"egid run exited with status {status}"
         raise SystemExit(msg)
@@ -46,7 +46,7 @@ def print_run(n_per_class: int, timings: dict[str, Any], metrics: dict[str, Any]
 
 def run(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--n-per-class", type=int, default=249_000)
+    parser.add_argument("--events-per-class", type=int, default=249_000)
     parser.add_argument("--trials", type=int, default=12)
     parser.add_argument("--out", default="reports/runs/full-size")
     parser.add_argument("--extra", nargs=argparse.REMAINDER, default=[], help="further options for egid run")

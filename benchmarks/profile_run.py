@@ -59,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     extra = [arg for arg in args.extra if arg != "--"]
     profiles: dict[str, cProfile.Profile] = {}
     _profiled_steps(profiles)
-    status = egid(["run", "--out", args.out, *extra])
+    status = egid(["run", "--out-dir", args.out, *extra])
     if status != 0:
         return int(status)
     out = Path(args.out)

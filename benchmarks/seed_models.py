@@ -55,7 +55,7 @@ from egid.models.cpu import threads_for_next_fit
 from egid.pipelines.config import load_config
 from egid.pipelines.prepare import load_events
 from egid.pipelines.rundir import CONFIG_NAME, check_data_record
-from egid.pipelines.training import CNN_MODEL
+from egid.models.catalogue import CNN_MODEL
 
 DEFAULT_EPOCHS: Final = 20
 """Maximum epochs per seed network: the ML4SCI e/gamma sample notebook's 20."""

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from egid.detector.atomic import atomic_path, file_digest
 from egid.detector.dataset import DEFAULT_CHUNK, EventDataset, load_dataset, require_both_classes
 from egid.detector.errors import InputError
-from egid.detector.hdf5 import EventFile, EventWriter, atomic_path, check_images, file_digest
+from egid.detector.hdf5 import EventFile, check_images
 from egid.detector.split import Split, stratified_folds, stratified_split, stratified_subsample
+from egid.detector.writer import EventWriter
 
 __all__ = (
     "DEFAULT_CHUNK",

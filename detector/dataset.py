@@ -15,8 +15,9 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from egid.detector.atomic import file_digest
 from egid.detector.errors import InputError
-from egid.detector.hdf5 import EventFile, file_digest
+from egid.detector.hdf5 import EventFile
 from egid.detector.schema import ELECTRON, IMAGE_SHAPE, PHOTON, Images, IndexArray
 from egid.detector.split import stratified_ranks
 

@@ -1,4 +1,4 @@
-"""Reading and writing one HDF5 file of crops in the real CMS layout, with validation at the boundary.
+"""Reading one HDF5 file of crops in the real CMS layout, with validation at the boundary.
 
 Every problem with a user's file raises :class:`~egid.detector.errors.InputError` with one line,
 ``<path>: <problem>``. Opening a file checks everything that metadata can tell (the path, HDF5 format,
@@ -10,13 +10,9 @@ while the images stream through :meth:`EventFile.iter_blocks`, so no step needs 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import math
 import os
-import tempfile
-from collections.abc import Iterator, Mapping
-from pathlib import Path
-from types import TracebackType
+from collections.abc import Iterator
 
 import h5py
 import numpy as np
@@ -24,16 +20,28 @@ import numpy.typing as npt
 
 from egid.detector.errors import InputError, shorten
 from egid.detector.paths import check_input_file
-from egid.detector.schema import ELECTRON, ENERGY, IMAGE_SHAPE, PHOTON, Images, IndexArray, class_name
+from egid.detector.schema import (
+    ELECTRON,
+    ENERGY,
+    ENERGY_SCALE_GEV,
+    IMAGE_SHAPE,
+    MAX_ABS_TIME_NS,
+    MAX_ENERGY_GEV,
+    PHOTON,
+    TIME_SCALE_NS,
+    Images,
+    IndexArray,
+    class_name,
+)
 
-__all__ = ("EventFile", "EventWriter", "atomic_path", "check_images", "file_digest")
-
-#: Events per HDF5 chunk written by egid (about 0.5 MB of float32 per chunk).
-WRITE_CHUNK_EVENTS = 64
+__all__ = ("EventFile", "check_images")
 
 
 def check_images(x: npt.NDArray[np.floating], *, name: str, first_index: int = 0) -> None:
-    """Raise InputError if a block of crops holds NaN/inf values or negative energies.
+    """Raise InputError if a block of crops holds NaN/inf values, negative energies or values beyond physics.
+
+    The physical bounds are :data:`~egid.detector.schema.MAX_ENERGY_GEV` for a crystal energy and
+    :data:`~egid.detector.schema.MAX_ABS_TIME_NS` for a crystal time, in the file units GeV / 50 and ns / 50.
 
     Parameters
     ----------
@@ -55,6 +63,16 @@ def check_images(x: npt.NDArray[np.floating], *, name: str, first_index: int = 0
         msg = (
             f"{name}: {int(negative.sum())} images contain negative crystal energies (first at index {first}); "
             "zero-suppressed crops hold energies >= 0"
+        )
+        raise InputError(msg)
+    limits = np.array([MAX_ENERGY_GEV / ENERGY_SCALE_GEV, MAX_ABS_TIME_NS / TIME_SCALE_NS], dtype=np.float32)
+    huge = (np.abs(x) > limits).any(axis=(1, 2, 3))
+    if huge.any():
+        first = first_index + int(np.argmax(huge))
+        msg = (
+            f"{name}: {int(huge.sum())} images hold values beyond physics (first at index {first}): crystal "
+            f"energies must be <= {MAX_ENERGY_GEV:g} GeV ({limits[0]:g} in GeV / 50) and times within "
+            f"+-{MAX_ABS_TIME_NS:g} ns ({limits[1]:g} in ns / 50)"
         )
         raise InputError(msg)
 
@@ -324,102 +342,3 @@ def _check_labels(
                 f"but {int(wrong.sum())} of {labels.size} events carry {other} labels"
             )
             raise InputError(msg)
-
-
-def file_digest(path: str | os.PathLike[str], *, block_bytes: int = 1 << 22) -> str:
-    """Return the SHA-256 hex digest of a file's bytes: what a model manifest records of each artifact, and the
-    part of a dataset's cache key that follows content, not names."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(block_bytes):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-@contextlib.contextmanager
-def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
-    """Yield a temporary path beside ``path`` and rename it onto ``path`` only if the block succeeds.
-
-    A crash or kill inside the block never leaves a half-written ``path``: either the old file stays or
-    the complete new one replaces it (``os.replace`` is atomic on POSIX within one file system).
-    """
-    final = Path(path)
-    final.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent)
-    os.close(fd)
-    os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the final file the usual permissions
-    try:
-        yield Path(tmp)
-        os.replace(tmp, final)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-
-
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
-class EventWriter:
-    """Write crops in the real schema (lzf-compressed, chunked float32), appending block by block.
-
-    The file appears at ``path`` only when the ``with`` block ends without an exception.
-
-    Examples
-    --------
-    >>> with EventWriter("electron.hdf5", extras={"eta": np.float32}) as w:  # doctest: +SKIP
-    ...     w.append(images, labels, eta=eta)
-    """
-
-    def __init__(self, path: str | os.PathLike[str], *, extras: Mapping[str, npt.DTypeLike] | None = None) -> None:
-        self.path = Path(path)
-        self._extra_dtypes = dict(extras or {})
-        self._atomic: contextlib.AbstractContextManager[Path] | None = None
-        self._file: h5py.File | None = None
-
-    def __enter__(self) -> EventWriter:
-        self._atomic = atomic_path(self.path)
-        tmp = self._atomic.__enter__()
-        f = h5py.File(tmp, "w")
-        self._file = f
-        f.create_dataset(
-            "X",
-            shape=(0, *IMAGE_SHAPE),
-            maxshape=(None, *IMAGE_SHAPE),
-            dtype=np.float32,
-            chunks=(WRITE_CHUNK_EVENTS, *IMAGE_SHAPE),
-            compression="lzf",
-        )
-        f.create_dataset("y", shape=(0,), maxshape=(None,), dtype=np.float32, chunks=(4096,), compression="lzf")
-        for key, dtype in self._extra_dtypes.items():
-            f.create_dataset(key, shape=(0,), maxshape=(None,), dtype=dtype, chunks=(4096,), compression="lzf")
-        return self
-
-    def append(self, images: npt.ArrayLike, labels: npt.ArrayLike, **extras: npt.ArrayLike) -> None:
-        """Append a block of ``images`` (n, 32, 32, 2), ``labels`` (n,) and one (n,) array per declared extra."""
-        if self._file is None:
-            msg = "EventWriter.append called outside its with-block"
-            raise RuntimeError(msg)
-        x = np.asarray(images, dtype=np.float32)
-        y = np.asarray(labels, dtype=np.float32)
-        if x.shape[1:] != IMAGE_SHAPE or y.shape != (x.shape[0],):
-            msg = f"expected images (n, 32, 32, 2) and labels (n,), got {x.shape} and {y.shape}"
-            raise ValueError(msg)
-        if set(extras) != set(self._extra_dtypes):
-            msg = f"expected extras {sorted(self._extra_dtypes)}, got {sorted(extras)}"
-            raise ValueError(msg)
-        blocks = {"X": x, "y": y} | {k: np.asarray(v) for k, v in extras.items()}
-        for key, values in blocks.items():
-            dset = self._file[key]
-            n_old = dset.shape[0]
-            dset.resize(n_old + len(values), axis=0)
-            dset[n_old:] = values
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        assert self._file is not None and self._atomic is not None
-        self._file.close()
-        self._atomic.__exit__(exc_type, exc, tb)

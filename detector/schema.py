@@ -30,6 +30,8 @@ __all__ = (
     "ENERGY",
     "ENERGY_SCALE_GEV",
     "IMAGE_SHAPE",
+    "MAX_ABS_TIME_NS",
+    "MAX_ENERGY_GEV",
     "N_IETA",
     "N_IPHI",
     "PHOTON",
@@ -65,6 +67,13 @@ ENERGY_SCALE_GEV: Final = 50.0
 """Stored energy x ENERGY_SCALE_GEV = energy in GeV."""
 TIME_SCALE_NS: Final = 50.0
 """Stored time x TIME_SCALE_NS = time in ns."""
+
+MAX_ENERGY_GEV: Final = 14_000.0
+"""Largest crystal energy egid accepts, in GeV: the LHC's centre-of-mass energy, which no deposit can exceed.
+A value above it (for example 1e30 in a damaged or mis-scaled file) is a bad input, not a measurement."""
+MAX_ABS_TIME_NS: Final = 1_000.0
+"""Largest crystal time magnitude egid accepts, in ns: forty bunch crossings, four times the ECAL read-out window
+(the real files clip at +-125 ns)."""
 
 SEED_IETA: Final = 16
 SEED_IPHI: Final = 16

@@ -20,21 +20,17 @@ from __future__ import annotations
 
 import importlib
 import os
-from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
+
+from egid._version import __version__
 
 if TYPE_CHECKING:
     from egid import detector, evaluation, features, models, pipelines, simulation
-    from egid.pipelines.bundle import ModelBundle
+    from egid.models.bundle import ModelBundle
 
 __all__ = ("__version__", "detector", "evaluation", "features", "load", "models", "pipelines", "simulation")
 
 _SUBPACKAGES = frozenset({"detector", "evaluation", "features", "models", "pipelines", "simulation"})
-
-try:
-    __version__ = version("egid")
-except PackageNotFoundError:  # running from a source tree that was never installed
-    __version__ = "0+unknown"
 
 
 def load(run_dir: str | os.PathLike[str]) -> ModelBundle:
@@ -52,7 +48,7 @@ def load(run_dir: str | os.PathLike[str]) -> ModelBundle:
         ``run_dir`` is no egid run, an artifact is missing or corrupted, or the models were trained on another
         feature set.
     """
-    from egid.pipelines.bundle import ModelBundle
+    from egid.models.bundle import ModelBundle
 
     return ModelBundle.load(run_dir)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from egid.models.boosters import TREE_KINDS, TreeKind, get_booster_library
 from egid.models.boosters.lightgbm import LightGBMParams
 from egid.models.boosters.xgboost import XGBoostParams
+from egid.models.bundle import ModelBundle
 from egid.models.export import OnnxTreeScorer, export_tree_model, load_tree_model, to_native, to_onnx
 from egid.models.importance import ShapValues, importance_table, read_importances, shap_values, write_importances
 from egid.models.manifest import Manifest, read_manifest, write_manifest
@@ -22,6 +23,7 @@ __all__ = (
     "TREE_KINDS",
     "LightGBMParams",
     "Manifest",
+    "ModelBundle",
     "OnnxTreeScorer",
     "ShapValues",
     "TreeKind",

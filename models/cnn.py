@@ -33,8 +33,8 @@ from sklearn.metrics import roc_auc_score
 from torch import nn
 from tqdm import tqdm
 
+from egid.detector.atomic import atomic_path
 from egid.detector.errors import InputError
-from egid.detector.hdf5 import atomic_path
 from egid.detector.schema import ENERGY, ENERGY_SCALE_GEV, IMAGE_SHAPE, SEED_IETA, SEED_IPHI, TIME, TIME_SCALE_NS
 from egid.detector.split import stratified_subsample
 from egid.models.cnn_budget import SCRATCH_BUDGET, TrainingBudget

@@ -36,14 +36,20 @@ from typing import Any, Final
 import numpy as np
 import torch
 
-from egid import __version__
+from egid._version import __version__
+from egid.detector.atomic import atomic_path
 from egid.detector.errors import InputError
-from egid.detector.hdf5 import atomic_path
 from egid.detector.schema import ELECTRON, PHOTON
 from egid.detector.split import stratified_subsample
 from egid.models.artifacts import reading
 from egid.models.cnn import CNNConfig, EgammaCNN, InputTransform, configure_threads, resolve_device, train_cnn
-from egid.models.cnn_budget import FINE_TUNING_BUDGET, TrainingBudget
+from egid.models.cnn_budget import (
+    CNN_INIT_PRETRAINED,
+    CNN_INIT_SCRATCH,
+    FINE_TUNING_BUDGET,
+    SCRATCH_BUDGET,
+    TrainingBudget,
+)
 from egid.models.history import TrainingHistory
 from egid.simulation.generate import SIMULATION_VERSION, iter_chunks
 
@@ -54,6 +60,7 @@ __all__ = (
     "PRETRAINING_EVENTS_PER_CLASS",
     "SHIPPED_WEIGHTS",
     "PretrainedCNN",
+    "cnn_start",
     "load_pretrained",
     "pretrain",
 )
@@ -217,3 +224,24 @@ def _simulated_inputs(n_per_class: int, *, seed: int, config: CNNConfig) -> tupl
             blocks.append(config.transform(images).to(torch.float16))
             labels.append(np.full(len(images), label, dtype=np.float32))
     return torch.cat(blocks), np.concatenate(labels)
+
+
+def cnn_start(init: str, *, max_epochs: int | None = None) -> tuple[CNNConfig, Mapping[str, torch.Tensor] | None]:
+    """The settings and initial weights of the CNN fold networks for ``--cnn-init`` = ``init``.
+
+    ``"scratch"``: the default network from random weights with the from-scratch budget. ``"pretrained"`` or the
+    path of an ``egid pretrain`` file: that file's network and weights with the fine-tuning budget and learning
+    rate (:meth:`egid.models.pretrained.PretrainedCNN.fine_tuning_config`). ``max_epochs`` caps the passes over
+    the training images in both cases.
+
+    Raises
+    ------
+    InputError
+        When the weights file cannot be read (one line naming it).
+    """
+    if init == CNN_INIT_SCRATCH:
+        return CNNConfig(budget=dataclasses.replace(SCRATCH_BUDGET, max_epochs=max_epochs)), None
+    pretrained = load_pretrained(None if init == CNN_INIT_PRETRAINED else init)
+    tuned = pretrained.fine_tuning_config()
+    capped = dataclasses.replace(tuned, budget=dataclasses.replace(tuned.budget, max_epochs=max_epochs))
+    return capped, pretrained.state

@@ -34,9 +34,9 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
+from egid.detector.atomic import atomic_path
 from egid.detector.dataset import EventDataset, require_both_classes
 from egid.detector.errors import InputError
-from egid.detector.hdf5 import atomic_path
 from egid.detector.schema import IMAGE_SHAPE, FloatArray, Images, IndexArray
 from egid.detector.split import Split, stratified_folds
 from egid.models.artifacts import reading

@@ -9,7 +9,7 @@ narrowed to depths <= ``max_depth`` and its rounds capped at ``max_trees`` (earl
 
 The model is an XGBoost booster: its trees grow depth-wise, so ``max_depth`` bounds every tree directly (LightGBM
 grows leaf-wise and bounds leaves first), and conifer converts XGBoost natively
-(:func:`egid.models.firmware.ensemble_from_xgboost`), without the ONNX detour LightGBM needs.
+(:func:`egid.deploy.firmware.ensemble_from_xgboost`), without the ONNX detour LightGBM needs.
 """
 
 from __future__ import annotations

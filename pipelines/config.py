@@ -26,6 +26,7 @@ from egid.detector.paths import check_input_file
 from egid.models.cnn_budget import CNN_INIT_PRETRAINED, DEFAULT_FOLDS
 from egid.models.storage import DEFAULT_HEARTBEAT
 from egid.pipelines.options import BOUNDS
+from egid.pipelines.vocabulary import RENAMED_OPTIONS, deprecation_notice
 
 __all__ = ("RunConfig", "given_settings", "load_config", "restore_config", "save_config")
 
@@ -40,7 +41,7 @@ class RunConfig:
         Input files or glob patterns of each class (see :func:`egid.pipelines.inputs.input_files`).
     data : str or None
         A single input file of both classes; none of the three means the embedded simulation.
-    n_per_class : int
+    events_per_class : int
         Events per class of the embedded simulation when no input file is given.
     max_events : int or None
         Use at most this many events in total.
@@ -74,12 +75,12 @@ class RunConfig:
     threads : int or None
         Threads of each boosted-tree fit; None: before each fit, the cores other jobs leave idle
         (:func:`egid.models.cpu.threads_for_next_fit`). A fixed value makes a run on a busy machine reproducible.
-    out : str or None
+    out_dir : str or None
         Run directory; default ``reports/runs/<name>``.
     name : str or None
         Run name; default a UTC time stamp.
     resume : bool
-        Continue the Optuna studies stored in an existing run directory ``out``.
+        Continue the Optuna studies stored in an existing run directory ``out_dir``.
     storage : str or None
         Optuna storage URL shared by several processes (for example ``postgresql://...``); default a journal
         file inside the run directory.
@@ -104,7 +105,7 @@ class RunConfig:
     electrons: str | list[str] | None = None
     photons: str | list[str] | None = None
     data: str | None = None
-    n_per_class: int = 30_000
+    events_per_class: int = 30_000
     max_events: int | None = None
     trials: int = 12
     timeout: float | None = None
@@ -117,7 +118,7 @@ class RunConfig:
     trigger: bool = True
     seed: int = 0
     threads: int | None = None
-    out: str | None = None
+    out_dir: str | None = None
     name: str | None = None
     resume: bool = False
     storage: str | None = None
@@ -137,11 +138,17 @@ class RunConfig:
 
 MAX_CONFIG_BYTES = 64 * 1024
 """Largest config file read: a settings file is a few hundred bytes; a bigger one is not a config."""
-RESUMABLE_CHANGES = ("resume", "trials", "stacked_trials", "timeout", "threads", "cache_dir", "out", "name")
+RESUMABLE_CHANGES = ("resume", "trials", "stacked_trials", "timeout", "threads", "cache_dir", "out_dir", "name")
 """Settings a resumed run may change: the tuning budget and where things live (a run directory may have been
 moved), not what is computed."""
-PATH_KEYS = ("electrons", "photons", "data", "out", "cache_dir")
+PATH_KEYS = ("electrons", "photons", "data", "out_dir", "cache_dir")
 """Settings that name a path; two spellings of the same path are the same setting."""
+
+RENAMED_KEYS = {
+    old.removeprefix("--").replace("-", "_"): new.removeprefix("--").replace("-", "_")
+    for old, new in RENAMED_OPTIONS["run"].items()
+}
+"""Config keys of egid 0.1 -> their names now (the options' renames, spelled as keys); read with a notice."""
 
 _PREVIEW = reprlib.Repr()
 _PREVIEW.maxlevel, _PREVIEW.maxlist, _PREVIEW.maxdict, _PREVIEW.maxstring, _PREVIEW.maxother = 2, 4, 4, 40, 40
@@ -241,8 +248,13 @@ def _check_value(key: str, value: Any, source: str) -> Any:
     return value
 
 
-def given_settings(path: str | os.PathLike[str] | None, overrides: dict[str, Any]) -> dict[str, Any]:
+def given_settings(
+    path: str | os.PathLike[str] | None, overrides: dict[str, Any], *, saved: bool = False
+) -> dict[str, Any]:
     """The settings given explicitly: the YAML file at ``path`` (if any), then ``overrides``, each checked.
+
+    A key of egid 0.1 (:data:`RENAMED_KEYS`) is read as its new name, with a deprecation notice unless the file is
+    a run directory's own record (``saved``).
 
     Raises
     ------
@@ -255,6 +267,10 @@ def given_settings(path: str | os.PathLike[str] | None, overrides: dict[str, Any
     if path is not None:
         source = str(path)
         for key, value in _read_yaml(path).items():
+            if key in RENAMED_KEYS:
+                if not saved:
+                    deprecation_notice(f"{source}: key '{key}'", f"'{RENAMED_KEYS[key]}'")
+                key = RENAMED_KEYS[key]
             if key not in valid:
                 msg = f"{source}: unknown key {_preview(key)} (valid keys: {', '.join(valid)})"
                 raise InputError(msg)
@@ -264,7 +280,7 @@ def given_settings(path: str | os.PathLike[str] | None, overrides: dict[str, Any
     return values
 
 
-def load_config(path: str | os.PathLike[str] | None, overrides: dict[str, Any]) -> RunConfig:
+def load_config(path: str | os.PathLike[str] | None, overrides: dict[str, Any], *, saved: bool = False) -> RunConfig:
     """Build the run's settings from defaults, then the YAML file at ``path``, then ``overrides``.
 
     Raises
@@ -272,7 +288,7 @@ def load_config(path: str | os.PathLike[str] | None, overrides: dict[str, Any]) 
     InputError
         As :func:`given_settings`.
     """
-    return RunConfig(**given_settings(path, overrides))
+    return RunConfig(**given_settings(path, overrides, saved=saved))
 
 
 def restore_config(path: str | os.PathLike[str], given: dict[str, Any]) -> RunConfig:
@@ -286,7 +302,7 @@ def restore_config(path: str | os.PathLike[str], given: dict[str, Any]) -> RunCo
     InputError
         Naming the first option that contradicts the saved run.
     """
-    saved = load_config(path, {})
+    saved = load_config(path, {}, saved=True)
     changes = {}
     for key, value in given.items():
         old = getattr(saved, key)

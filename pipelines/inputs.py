@@ -15,7 +15,13 @@ from collections.abc import Sequence
 from egid.detector import EventDataset, InputError, load_dataset
 from egid.pipelines.options import option_type
 
-__all__ = ("add_extraction_arguments", "add_input_arguments", "dataset_from_args", "input_files")
+__all__ = (
+    "add_extraction_arguments",
+    "add_input_arguments",
+    "add_run_dir_argument",
+    "dataset_from_args",
+    "input_files",
+)
 
 
 def add_input_arguments(parser: argparse.ArgumentParser, *, required: bool = True) -> None:
@@ -33,6 +39,13 @@ def add_input_arguments(parser: argparse.ArgumentParser, *, required: bool = Tru
     seed_default = argparse.SUPPRESS if parser.argument_default == argparse.SUPPRESS else 0
     parser.add_argument(
         "--seed", type=option_type("seed"), default=seed_default, help="seed of every random choice (default: 0)"
+    )
+
+
+def add_run_dir_argument(parser: argparse.ArgumentParser) -> None:
+    """``--run-dir``: the run a command reads (a run directory of ``egid run``, its ``models/`` or one model set)."""
+    parser.add_argument(
+        "--run-dir", required=True, metavar="RUN", help="run directory of egid run (or its models/ or one model set)"
     )
 
 

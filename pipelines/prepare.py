@@ -51,10 +51,10 @@ def add_data_options(parser: argparse.ArgumentParser) -> None:
     add = parser.add_argument
     add("--config", metavar="FILE.yaml", help="settings file; keys are the option names with '_'")
     add(
-        "--n-per-class",
-        type=option_type("n_per_class"),
+        "--events-per-class",
+        type=option_type("events_per_class"),
         metavar="N",
-        help=f"events per class of the embedded simulation (default {DEFAULTS.n_per_class})",
+        help=f"events per class of the embedded simulation (default {DEFAULTS.events_per_class})",
     )
     add(
         "--cache-dir",
@@ -118,7 +118,7 @@ def resolved(config: RunConfig) -> RunConfig:
         return dataclasses.replace(config, data_label=label, simulated=bool(config.simulated))
     from egid.simulation import default_sample
 
-    electrons, photons = default_sample(config.n_per_class, seed=config.seed, cache_dir=config.cache_dir)
+    electrons, photons = default_sample(config.events_per_class, seed=config.seed, cache_dir=config.cache_dir)
     return dataclasses.replace(
         config,
         electrons=str(electrons),

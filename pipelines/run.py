@@ -17,6 +17,7 @@ from typing import NoReturn
 
 from egid.detector.errors import InputError
 from egid.pipelines.commands import COMMANDS
+from egid.pipelines.vocabulary import renamed_arguments, renamed_command
 
 DEFAULT_COMMAND = "run"
 EGID_LOGGER = "egid"
@@ -48,10 +49,17 @@ def main(argv: list[str] | None = None) -> int:
     """Parse ``argv``, run the subcommand and return the exit status (2 for a user's input error)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     first = next((i for i, arg in enumerate(argv) if arg not in ("-v", "--verbose")), len(argv))
-    if first == len(argv) or argv[first] not in (*COMMANDS, "-h", "--help"):
-        argv.insert(first, DEFAULT_COMMAND)
-    command = argv[first] if first < len(argv) and argv[first] in COMMANDS else None
     try:
+        if first < len(argv) and not argv[first].startswith("-"):
+            argv[first] = renamed_command(argv[first])
+            if argv[first] not in COMMANDS:
+                msg = f"unknown command {argv[first][:40]!r}; the commands are {', '.join(COMMANDS)} (egid --help)"
+                raise InputError(msg)
+        if first == len(argv) or argv[first] not in (*COMMANDS, "-h", "--help"):
+            argv.insert(first, DEFAULT_COMMAND)
+        command = argv[first] if argv[first] in COMMANDS else None
+        if command is not None:
+            argv[first + 1 :] = renamed_arguments(command, argv[first + 1 :])
         args = build_parser(command).parse_args(argv)
         logging.basicConfig(level=logging.WARNING, format="egid: %(message)s")
         logging.getLogger(EGID_LOGGER).setLevel(logging.DEBUG if args.verbose else logging.INFO)

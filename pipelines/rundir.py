@@ -49,16 +49,16 @@ LOCK_NAME = ".lock"
 DATA_RECORD = "data.json"
 
 
-def run_dir_path(out: str | None, name: str | None) -> Path:
-    """The run directory: ``out``, else ``reports/runs/<name>`` (``name`` defaults to a UTC time stamp).
+def run_dir_path(out_dir: str | None, name: str | None) -> Path:
+    """The run directory: ``out_dir``, else ``reports/runs/<name>`` (``name`` defaults to a UTC time stamp).
 
     Raises
     ------
     InputError
         When ``name`` is not a plain folder name (it may not hold ``/`` or be ``.`` or ``..``).
     """
-    if out is not None:
-        return Path(out)
+    if out_dir is not None:
+        return Path(out_dir)
     if name is not None and (name in (".", "..") or "/" in name or os.sep in name):
         msg = f"--name: must be a plain folder name, got {name!r}"
         raise InputError(msg)
@@ -154,7 +154,7 @@ def check_data_record(run_dir: Path, dataset: EventDataset) -> None:
 def point_latest_to(run_dir: Path) -> Path | None:
     """Make ``reports/latest`` a symbolic link to ``run_dir`` (replaced atomically) and return it.
 
-    Only runs kept under ``reports/`` get the pointer; a run written elsewhere with ``--out`` leaves the
+    Only runs kept under ``reports/`` get the pointer; a run written elsewhere with ``--out-dir`` leaves the
     link alone (and None is returned), so an ad-hoc run never hides the last regular one.
     """
     if not run_dir.resolve().is_relative_to(REPORTS_DIR.resolve()):

@@ -1,17 +1,5 @@
 """The fitting step of a run: tuned boosted trees on the features, the trigger-sized model, the CNN head, and the
-stacked trees.
-
-Six models come out, named as they appear in every table and plot:
-
-==================  ==========================================================================
-``lightgbm``        LightGBM on the physics features (Optuna-tuned)
-``xgboost``         XGBoost on the physics features (Optuna-tuned)
-``trigger``         XGBoost within the trigger's limits on 5x5-window features (Optuna-tuned,
-                    :mod:`egid.models.trigger`)
-``cnn``             the CNN head alone: its out-of-fold score on training events, fold mean elsewhere
-``lightgbm+cnn``    LightGBM on the features plus ``cnn_score`` (Optuna-tuned)
-``xgboost+cnn``     XGBoost on the features plus ``cnn_score`` (Optuna-tuned)
-==================  ==========================================================================
+stacked trees, in that order (the models and their names: :mod:`egid.models.catalogue`).
 
 A tree only ever sees a ``cnn_score`` made by networks that did not train on that event
 (:func:`egid.models.stacking.cross_fit_cnn`).
@@ -22,10 +10,10 @@ from __future__ import annotations
 import dataclasses
 import functools
 import logging
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import optuna
@@ -34,45 +22,15 @@ import pandas as pd
 from egid.detector import EventDataset, Split, stratified_subsample
 from egid.features import FEATURE_NAMES
 from egid.models import TREE_KINDS, TreeModel, TuningSettings, tune_and_fit
-from egid.models.cnn_budget import CNN_INIT_PRETRAINED, CNN_INIT_SCRATCH
+from egid.models.catalogue import CNN_MODEL, CNN_SCORE, TRIGGER_MODEL, FittedModels
+from egid.models.cnn_budget import CNN_INIT_PRETRAINED
 from egid.models.trigger import TRIGGER_LIMITS, tune_and_fit_trigger, tune_trigger
 from egid.models.tuning import tune
 from egid.pipelines.timing import StepTimer
 
-if TYPE_CHECKING:  # torch is imported only when the CNN runs
-    import torch
-
-    from egid.models.cnn import CNNConfig
-    from egid.models.stacking import CrossFitResult
-
-__all__ = (
-    "CNN_MODEL",
-    "CNN_SCORE",
-    "TRIGGER_MODEL",
-    "FitSettings",
-    "FittedModels",
-    "cnn_start",
-    "fit_models",
-    "model_names",
-    "score_table",
-    "stacked_name",
-    "study_name",
-    "trigger_costs",
-    "tune_shared_trees",
-)
+__all__ = ("FitSettings", "fit_models", "study_name", "tune_shared_trees")
 
 logger = logging.getLogger(__name__)
-
-CNN_SCORE = "cnn_score"
-"""Feature column that carries the CNN's electron probability into the stacked trees."""
-CNN_MODEL = "cnn"
-TRIGGER_MODEL = "trigger"
-"""Name of the trigger-sized model (:mod:`egid.models.trigger`) in every table, plot and model set."""
-
-
-def stacked_name(kind: str) -> str:
-    """Name of the tree model of ``kind`` that reads the CNN score too, e.g. ``"lightgbm+cnn"``."""
-    return f"{kind}+{CNN_MODEL}"
 
 
 @dataclass(frozen=True)
@@ -112,28 +70,6 @@ class FitSettings:
         return self.tuning.seed
 
 
-@dataclass
-class FittedModels:
-    """The run's trained models.
-
-    Attributes
-    ----------
-    trees : dict of str to TreeModel
-        ``lightgbm``, ``xgboost``, ``trigger`` (unless skipped) and, with the CNN, ``lightgbm+cnn``,
-        ``xgboost+cnn``.
-    cnn : CrossFitResult or None
-        The CNN head's cross-fitting (fold models, per-event scores, training curves).
-    """
-
-    trees: dict[str, TreeModel]
-    cnn: CrossFitResult | None = None
-
-    @property
-    def names(self) -> list[str]:
-        """All model names in display order (see :func:`model_names`)."""
-        return model_names(self.trees, with_cnn=self.cnn is not None)
-
-
 def study_name(settings: TuningSettings, model: str) -> str:
     """Name of the Optuna study of ``model`` (``lightgbm``, ``xgboost+cnn``, ...): ``<prefix>-<model>``."""
     return f"{settings.study_name or 'egid'}-{model}"
@@ -167,35 +103,6 @@ def tune_shared_trees(
         )
         for model, run_trials in tuners.items()
     ]
-
-
-def model_names(trees: Iterable[str], *, with_cnn: bool) -> list[str]:
-    """Model names in display order: features-only trees, the trigger model, the CNN, then the stacked trees."""
-    present = set(trees)
-    plain = [k for k in TREE_KINDS if k in present]
-    trigger = [TRIGGER_MODEL] if TRIGGER_MODEL in present else []
-    stacked = [stacked_name(k) for k in TREE_KINDS if stacked_name(k) in present]
-    return plain + trigger + ([CNN_MODEL] if with_cnn else []) + stacked
-
-
-def trigger_costs(names: Iterable[str]) -> dict[str, list[str]]:
-    """The AUC costs that the metrics state (see :func:`egid.evaluation.metrics.compute_metrics`): the trigger model's
-    against the best of the features-only boosters among ``names``; empty without the trigger model."""
-    present = list(names)
-    if TRIGGER_MODEL not in present:
-        return {}
-    return {TRIGGER_MODEL: [kind for kind in TREE_KINDS if kind in present]}
-
-
-def score_table(trees: Mapping[str, TreeModel], table: pd.DataFrame, *, with_cnn: bool) -> pd.DataFrame:
-    """Electron probability of every model for every row of the feature ``table``, one column per model.
-
-    ``table`` holds the feature columns and, ``with_cnn``, the ``cnn_score`` column (which is the CNN's score).
-    """
-    scores = {name: model.predict(table) for name, model in trees.items()}
-    if with_cnn:
-        scores[CNN_MODEL] = table[CNN_SCORE].to_numpy()
-    return pd.DataFrame({name: scores[name] for name in model_names(trees, with_cnn=with_cnn)}, index=table.index)
 
 
 def fit_models(
@@ -249,6 +156,7 @@ def fit_models(
             )
     if not settings.cnn:
         return FittedModels(trees=trees), table
+    from egid.models.pretrained import cnn_start
     from egid.models.stacking import cross_fit_cnn
 
     with timer.step("CNN cross-fitting"):
@@ -275,31 +183,6 @@ def fit_models(
             warm_starts={kind: trees[kind].params_dict() for kind in TREE_KINDS},
         )
     return FittedModels(trees=trees | stacked, cnn=cnn), table
-
-
-def cnn_start(init: str, *, max_epochs: int | None = None) -> tuple[CNNConfig, Mapping[str, torch.Tensor] | None]:
-    """The settings and initial weights of the CNN fold networks for ``--cnn-init`` = ``init``.
-
-    ``"scratch"``: the default network from random weights with the from-scratch budget. ``"pretrained"`` or the
-    path of an ``egid pretrain`` file: that file's network and weights with the fine-tuning budget and learning
-    rate (:meth:`egid.models.pretrained.PretrainedCNN.fine_tuning_config`). ``max_epochs`` caps the passes over
-    the training images in both cases.
-
-    Raises
-    ------
-    InputError
-        When the weights file cannot be read (one line naming it).
-    """
-    from egid.models.cnn import CNNConfig
-    from egid.models.cnn_budget import SCRATCH_BUDGET
-    from egid.models.pretrained import load_pretrained
-
-    if init == CNN_INIT_SCRATCH:
-        return CNNConfig(budget=dataclasses.replace(SCRATCH_BUDGET, max_epochs=max_epochs)), None
-    pretrained = load_pretrained(None if init == CNN_INIT_PRETRAINED else init)
-    tuned = pretrained.fine_tuning_config()
-    capped = dataclasses.replace(tuned, budget=dataclasses.replace(tuned.budget, max_epochs=max_epochs))
-    return capped, pretrained.state
 
 
 def _tune_trees(

@@ -13,6 +13,6 @@ def egid_run(electrons: Path, photons: Path, out: Path, *options: str) -> Path:
     ``options`` are further command-line options, e.g. ``"--trials", "2"``. Fails the test if the run fails.
     """
     files = ["--electrons", str(electrons), "--photons", str(photons)]
-    status = main(["run", *files, "--out", str(out), "--cache-dir", str(out.parent / "cache"), *options])
+    status = main(["run", *files, "--out-dir", str(out), "--cache-dir", str(out.parent / "cache"), *options])
     assert status == 0
     return out

@@ -38,7 +38,7 @@ COMMANDS = {
     "importances": Command("egid.pipelines.commands.importances", "rank the features of a run's boosted trees"),
     "evaluate": Command("egid.pipelines.commands.evaluate", "evaluate a run's models on an unseen labelled dataset"),
     "predict": Command("egid.pipelines.commands.predict", "score unlabelled crops with a run's models"),
-    "export": Command(
-        "egid.pipelines.commands.export", "export a run's boosted trees as trigger firmware (conifer) or compiled C"
+    "deploy": Command(
+        "egid.pipelines.commands.deploy", "deploy a run's boosted trees as trigger firmware (conifer) or compiled C"
     ),
 }

@@ -16,15 +16,15 @@ from egid.detector import require_both_classes
 from egid.detector.paths import check_output_dir
 from egid.evaluation.metrics import format_summary
 from egid.evaluation.publish import DataDescription, publish
-from egid.pipelines.bundle import ModelBundle, model_dir_of
-from egid.pipelines.inputs import add_input_arguments, dataset_from_args
-from egid.pipelines.training import trigger_costs
+from egid.models.bundle import ModelBundle, model_dir_of
+from egid.models.catalogue import trigger_costs
+from egid.pipelines.inputs import add_input_arguments, add_run_dir_argument, dataset_from_args
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--model-dir", required=True, metavar="RUN", help="run directory (or its models/ folder)")
+    add_run_dir_argument(parser)
     add_input_arguments(parser)
-    parser.add_argument("--out", metavar="DIR", help="output folder (default RUN/evaluations/<UTC time stamp>)")
+    parser.add_argument("--out-dir", metavar="DIR", help="output folder (default RUN/evaluations/<UTC time stamp>)")
     parser.add_argument("--data-label", default="CMS Open Data", metavar="TEXT", help="name of the data on the plots")
     parser.add_argument("--simulated", action="store_true", help="the input files are simulated (plots say so)")
     parser.set_defaults(handler=run)
@@ -32,10 +32,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
-    if args.out:
-        check_output_dir(args.out)
-    bundle = ModelBundle.load(args.model_dir)
-    out_dir = check_output_dir(args.out or model_dir_of(args.model_dir).parent / "evaluations" / stamp)
+    if args.out_dir:
+        check_output_dir(args.out_dir)
+    bundle = ModelBundle.load(args.run_dir)
+    out_dir = check_output_dir(args.out_dir or model_dir_of(args.run_dir).parent / "evaluations" / stamp)
     dataset = dataset_from_args(args)
     require_both_classes(dataset.labels, name=", ".join(dataset.paths))
     table, model_scores = bundle.score(dataset)
@@ -45,13 +45,13 @@ def run(args: argparse.Namespace) -> int:
     scores = pd.concat([scores, model_scores], axis=1)
     metrics = publish(
         out_dir,
-        title=f"egid evaluation of {Path(args.model_dir).name}",
+        title=f"egid evaluation of {Path(args.run_dir).name}",
         scores=scores,
         models=bundle.names,
         table=table,
         trees=bundle.trees,
         data=DataDescription(label=args.data_label, simulated=args.simulated),
-        config={"model_dir": str(args.model_dir), "inputs": dataset.paths, "max_events": args.max_events},
+        config={"run_dir": str(args.run_dir), "inputs": dataset.paths, "max_events": args.max_events},
         thresholds=bundle.thresholds,
         costs=trigger_costs(bundle.names),
     )

@@ -21,13 +21,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add_input_arguments(parser)
     add_extraction_arguments(parser)
     parser.add_argument("--cache-dir", metavar="DIR", help="with --scheduler or --workers: cache per file here")
-    parser.add_argument("--out", required=True, metavar="FILE", help="parquet file to write (atomically)")
+    parser.add_argument("--output", required=True, metavar="FILE", help="parquet file to write (atomically)")
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Extract the features of the selected events (with a progress bar) and write them to ``--out``."""
-    out = check_output_file(args.out, what="the parquet file")
+    out = check_output_file(args.output, what="the parquet file")
     dataset = dataset_from_args(args)
     if args.scheduler is None and args.workers is None:
         table = extract_table(dataset, progress=progress_bars())

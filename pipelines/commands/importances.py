@@ -11,11 +11,12 @@ import argparse
 import pandas as pd
 
 from egid.detector import InputError
+from egid.models.bundle import model_sets
 from egid.models.export import load_tree_model, native_path
 from egid.models.importance import IMPORTANCE_KINDS, ranked, read_importances
 from egid.models.manifest import read_manifest
 from egid.models.trees import TREE_KINDS
-from egid.pipelines.bundle import model_sets
+from egid.pipelines.inputs import add_run_dir_argument
 from egid.pipelines.options import option_type
 
 _DESCRIPTIONS = {
@@ -26,11 +27,13 @@ _DESCRIPTIONS = {
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--model-dir", required=True, metavar="RUN", help="a run directory or its models/ folder")
+    add_run_dir_argument(parser)
     parser.add_argument(
         "--top", type=option_type("top"), default=20, metavar="N", help="show the N leading features (default: 20)"
     )
-    parser.add_argument("--kind", choices=IMPORTANCE_KINDS, default="gain", help="importance measure (default: gain)")
+    parser.add_argument(
+        "--measure", choices=IMPORTANCE_KINDS, default="gain", help="importance measure (default: gain)"
+    )
     parser.add_argument("--model", choices=TREE_KINDS, help="only this model (default: every tree model in the run)")
     parser.set_defaults(handler=run)
 
@@ -51,21 +54,21 @@ def format_ranking(values: pd.Series, *, model: str, kind: str, top: int) -> str
 
 
 def run(args: argparse.Namespace) -> int:
-    folders = model_sets(args.model_dir)
+    folders = model_sets(args.run_dir)
     tables = []
     for folder in folders:
         manifest = read_manifest(folder, feature_names=None, feature_set_version=None)
         for kind in TREE_KINDS:
             if native_path(folder, kind).name not in manifest.artifacts or args.model not in (None, kind):
                 continue
-            if args.kind == "shap":
+            if args.measure == "shap":
                 values = read_importances(folder, kind)["shap"]
             else:
-                values = load_tree_model(folder, kind).importance(args.kind)
+                values = load_tree_model(folder, kind).importance(args.measure)
             title = kind if len(folders) == 1 else f"{folder.name}/{kind}"
-            tables.append(format_ranking(values, model=title, kind=args.kind, top=args.top))
+            tables.append(format_ranking(values, model=title, kind=args.measure, top=args.top))
     if not tables:
-        msg = f"{args.model_dir}: no {args.model or ' or '.join(TREE_KINDS)} model in this run"
+        msg = f"{args.run_dir}: no {args.model or ' or '.join(TREE_KINDS)} model in this run"
         raise InputError(msg)
     print("\n\n".join(tables))
     return 0

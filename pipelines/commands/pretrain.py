@@ -26,10 +26,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "Simulate N electrons and N photons from egid's reserved pretraining streams, train the CNN head on them "
         "and write FILE (torch weights, for egid run --cnn-init FILE) and FILE's .json description."
     )
-    parser.add_argument("--out", required=True, metavar="FILE", help="weights file to write (.pt)")
+    parser.add_argument("--output", required=True, metavar="FILE", help="weights file to write (.pt)")
     parser.add_argument(
-        "--n-per-class",
-        type=option_type("n_per_class"),
+        "--events-per-class",
+        type=option_type("events_per_class"),
         default=PRETRAINING_EVENTS_PER_CLASS,
         metavar="N",
         help=f"simulated events per class (default: {PRETRAINING_EVENTS_PER_CLASS})",
@@ -42,11 +42,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    out = check_output_file(args.out, what="the weights file")
+    out = check_output_file(args.output, what="the weights file")
     from egid.models.pretrained import pretrain
     from egid.pipelines.progress import progress_bars
 
-    pretrained, _ = pretrain(args.n_per_class, seed=args.seed, threads=args.threads, progress=progress_bars())
+    pretrained, _ = pretrain(args.events_per_class, seed=args.seed, threads=args.threads, progress=progress_bars())
     written = pretrained.save(out)
     logger.info("wrote %s", " and ".join(map(str, written)))
     print(json.dumps(dict(pretrained.provenance), indent=2))

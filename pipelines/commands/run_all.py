@@ -19,8 +19,9 @@ from egid.detector.paths import check_output_dir
 from egid.detector.schema import ELECTRON, PHOTON, class_name
 from egid.evaluation.metrics import format_summary, working_point_thresholds
 from egid.evaluation.publish import DataDescription, publish, shap_on_test_events, tree_history
+from egid.models.bundle import save_model_sets
+from egid.models.catalogue import CNN_MODEL, score_table, trigger_costs
 from egid.models.cnn_budget import CNN_INIT_PRETRAINED, CNN_INIT_SCRATCH
-from egid.pipelines.bundle import export_models
 from egid.pipelines.config import RunConfig, given_settings, restore_config, save_config
 from egid.pipelines.options import option_type
 from egid.pipelines.prepare import (
@@ -44,7 +45,7 @@ from egid.pipelines.rundir import (
     write_data_record,
 )
 from egid.pipelines.timing import StepTimer
-from egid.pipelines.training import CNN_MODEL, FitSettings, cnn_start, fit_models, score_table, trigger_costs
+from egid.pipelines.training import FitSettings, fit_models
 
 logger = logging.getLogger(__name__)
 
@@ -87,9 +88,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
         f"simulation, fine-tuned per fold), '{CNN_INIT_SCRATCH}' (random weights) or a file of egid pretrain "
         f"(default {DEFAULTS.cnn_init})",
     )
-    add("--out", metavar="DIR", help="run directory (default reports/runs/<name>)")
+    add("--out-dir", metavar="DIR", help="run directory (default reports/runs/<name>)")
     add("--name", help="run name (default: UTC time stamp)")
-    add("--resume", action="store_true", help="continue the Optuna studies of an existing run directory --out")
+    add("--resume", action="store_true", help="continue the Optuna studies of an existing run directory --out-dir")
     add("--data-label", metavar="TEXT", help="name of the data on the plots (default: 'CMS Open Data')")
     add("--simulated", action="store_true", help="the input files are simulated (the plots say so)")
     parser.set_defaults(handler=run)
@@ -104,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
     # Optuna reports an interrupted trial as a warning with a traceback; egid says "interrupted" itself.
     optuna.logging.set_verbosity(optuna.logging.INFO if args.verbose else optuna.logging.ERROR)
     given = given_settings(getattr(args, "config", None), command_line_options(args))
-    run_dir = run_dir_path(given.get("out"), given.get("name"))
+    run_dir = run_dir_path(given.get("out_dir"), given.get("name"))
     resume = bool(given.get("resume"))
     saved = check_resumable(run_dir) if resume else None
     if not resume:
@@ -114,11 +115,11 @@ def run(args: argparse.Namespace) -> int:
             claims.enter_context(claim_run_dir(run_dir, new=False))
             config = restore_config(saved, given)
         else:
-            config = dataclasses.replace(RunConfig(**given), out=str(run_dir), name=run_dir.name)
+            config = dataclasses.replace(RunConfig(**given), out_dir=str(run_dir), name=run_dir.name)
         check_output_dir(config.cache_dir)
         if config.uses_embedded_simulation:  # know the simulated sample is big enough before simulating it
-            k = min(config.n_per_class, (config.max_events or 2 * config.n_per_class) // 2)
-            _check_enough_events(np.r_[np.ones(k), np.zeros(k)], config, name="--n-per-class")
+            k = min(config.events_per_class, (config.max_events or 2 * config.events_per_class) // 2)
+            _check_enough_events(np.r_[np.ones(k), np.zeros(k)], config, name="--events-per-class")
         timer = StepTimer()
         with timer.step("simulate or find inputs"):
             config = resolved(config)
@@ -127,6 +128,8 @@ def run(args: argparse.Namespace) -> int:
             if saved is not None:
                 check_data_record(run_dir, dataset)
         if config.cnn:  # an unreadable weights file is refused before the run directory exists
+            from egid.models.pretrained import cnn_start
+
             cnn_start(config.cnn_init)
         settings = fit_settings(config)  # opens a database storage: a bad URL is refused before the directory
         if saved is None:
@@ -147,7 +150,7 @@ def _check_enough_events(labels: npt.NDArray[np.floating], config: RunConfig, *,
             if count < need:
                 msg = (
                     f"{name}: too few events, the {part} split holds {count} {class_name(value)}s and needs at "
-                    f"least {need}; use more events (--max-events, --n-per-class)"
+                    f"least {need}; use more events (--max-events, --events-per-class)"
                 )
                 raise InputError(msg)
 
@@ -185,7 +188,7 @@ def _run_job(config: RunConfig, settings: FitSettings, run_dir: Path, dataset: E
         if fitted.cnn is not None:
             drawn = stratified_subsample(dataset.labels[split.test], CNN_PROBE_EVENTS, seed=config.seed)
             probe = dataset.read_images(split.test[drawn])
-        export_models(
+        save_model_sets(
             fitted,
             table,
             split,

@@ -20,14 +20,16 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "Simulate N electrons and N photons (pT = 50 GeV, |eta| < 1.2) into DIR/electron.hdf5 and "
         "DIR/photon.hdf5, in the schema of the public CMS files plus 'eta' and, for photons, 'converted'."
     )
-    parser.add_argument("--n", type=option_type("n"), required=True, metavar="N", help="events per class")
-    parser.add_argument("--out", type=Path, required=True, metavar="DIR", help="output directory (created)")
+    parser.add_argument(
+        "--events-per-class", type=option_type("events_per_class"), required=True, metavar="N", help="events per class"
+    )
+    parser.add_argument("--out-dir", type=Path, required=True, metavar="DIR", help="output directory (created)")
     parser.add_argument("--seed", type=option_type("seed"), default=0, help="simulation seed (default: 0)")
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    check_output_dir(args.out)
-    electrons, photons = write_sample(args.out, args.n, seed=args.seed)
+    check_output_dir(args.out_dir)
+    electrons, photons = write_sample(args.out_dir, args.events_per_class, seed=args.seed)
     logger.info("wrote %s and %s", electrons, photons)
     return 0

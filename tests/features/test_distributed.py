@@ -77,8 +77,8 @@ def test_an_unreachable_scheduler_is_one_input_error():
 @pytest.mark.slow
 def test_egid_features_on_two_local_workers_writes_the_serial_table(many_files, tmp_path):
     common = ["features", "--electrons", str(many_files / "e_*.hdf5"), "--photons", str(many_files / "p_*.hdf5")]
-    assert main([*common, "--out", str(tmp_path / "serial.parquet")]) == 0
-    assert main([*common, "--workers", "2", "--out", str(tmp_path / "dask.parquet")]) == 0
+    assert main([*common, "--output", str(tmp_path / "serial.parquet")]) == 0
+    assert main([*common, "--workers", "2", "--output", str(tmp_path / "dask.parquet")]) == 0
     pd.testing.assert_frame_equal(
         pd.read_parquet(tmp_path / "dask.parquet"), pd.read_parquet(tmp_path / "serial.parquet"), check_exact=True
     )

@@ -30,7 +30,7 @@ def photons(tmp_path: Path) -> Path:
 
 
 def _features(electrons: Path, photons: Path, out: Path) -> list[str]:
-    return ["features", "--electrons", str(electrons), "--photons", str(photons), "--out", str(out)]
+    return ["features", "--electrons", str(electrons), "--photons", str(photons), "--output", str(out)]
 
 
 GOOD = toy_crops(6, label=1.0, seed=0)
@@ -106,7 +106,7 @@ def test_unreadable_cnn_weights(
     electrons = write_crops(tmp_path / "electron.hdf5", 40, label=1.0, seed=1)
     out = tmp_path / "run"
     argv = ["run", "--electrons", str(electrons), "--photons", str(photons), "--cnn-init", str(weights)]
-    _fails_cleanly([*argv, "--out", str(out)], capsys, names=weights, says=says)
+    _fails_cleanly([*argv, "--out-dir", str(out)], capsys, names=weights, says=says)
     assert not out.exists()
 
 
@@ -128,7 +128,7 @@ def trained_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "--no-cnn",
         "--trials",
         "1",
-        "--out",
+        "--out-dir",
         str(out),
         "--cache-dir",
         str(root / "cache"),
@@ -143,13 +143,13 @@ def _evaluate(run: Path, tmp_path: Path) -> list[str]:
     out = tmp_path / "evaluation"
     return [
         "evaluate",
-        "--model-dir",
+        "--run-dir",
         str(run),
         "--electrons",
         str(electrons),
         "--photons",
         str(photons),
-        "--out",
+        "--out-dir",
         str(out),
     ]
 
@@ -205,5 +205,5 @@ def test_config_with_a_bad_key(content: str, says: str, tmp_path: Path, capsys: 
     config = tmp_path / "run.yaml"
     config.write_text(content)
     out = tmp_path / "run"
-    _fails_cleanly(["run", "--config", str(config), "--out", str(out)], capsys, names=config, says=says)
+    _fails_cleanly(["run", "--config", str(config), "--out-dir", str(out)], capsys, names=config, says=says)
     assert not out.exists()

@@ -70,7 +70,7 @@ def test_alias_bomb_line_stays_short_through_the_command_line(
 ) -> None:
     path = tmp_path / "run.yaml"
     path.write_text(_alias_bomb())
-    assert main(["run", "--config", str(path), "--out", str(tmp_path / "run")]) == 2
+    assert main(["run", "--config", str(path), "--out-dir", str(tmp_path / "run")]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and len(err) < LINE_LIMIT, err[:500]
     assert not (tmp_path / "run").exists()

@@ -17,7 +17,7 @@ import egid
 from egid.detector import InputError, load_dataset
 from egid.evaluation.metrics import validate_metrics
 from egid.models.trigger import TRIGGER_LIMITS
-from egid.pipelines.bundle import ModelBundle
+from egid.models.bundle import ModelBundle
 from egid.pipelines.config import load_config
 from egid.pipelines.run import main
 from egid.simulation import write_sample
@@ -123,14 +123,14 @@ def test_evaluate_on_an_unseen_sample_agrees_with_the_run(
     status = main(
         [
             "evaluate",
-            "--model-dir",
+            "--run-dir",
             str(run_dir),
             "--electrons",
             str(unseen_sample[0]),
             "--photons",
             str(unseen_sample[1]),
             "--simulated",
-            "--out",
+            "--out-dir",
             str(out),
         ]
     )
@@ -153,9 +153,9 @@ def test_the_trigger_model_set_exports_to_firmware_and_c(
 ) -> None:
     table = tmp_path / "unseen.parquet"
     electrons, photons = (str(path) for path in unseen_sample)
-    assert main(["features", "--electrons", electrons, "--photons", photons, "--out", str(table)]) == 0
-    export = ["export", "--model-dir", str(run_dir), "--model-set", "trigger", "--table", str(table)]
-    assert main([*export, "--target", "conifer", "--widths", "18", "--out", str(tmp_path / "fw")]) == 0
+    assert main(["features", "--electrons", electrons, "--photons", photons, "--output", str(table)]) == 0
+    export = ["deploy", "--run-dir", str(run_dir), "--model-set", "trigger", "--table", str(table)]
+    assert main([*export, "--target", "conifer", "--widths", "18", "--out-dir", str(tmp_path / "fw")]) == 0
     (firmware,) = json.loads((tmp_path / "fw" / "report.json").read_text())["exports"]
     trigger = ModelBundle.load(run_dir).trees["trigger"]
     assert firmware["model"] == "xgboost" and firmware["n_trees"] == trigger.best_iteration
@@ -163,7 +163,7 @@ def test_the_trigger_model_set_exports_to_firmware_and_c(
     double, fixed = firmware["scan"]  # 18 bits is also the HLS project's width, so it is scanned once
     assert double["max_abs_probability_difference"] < 1e-6 and fixed["width"] == 18
     assert (tmp_path / "fw" / "xgboost" / "hls" / "firmware" / "parameters.h").is_file()
-    assert main([*export, "--target", "c", "--out", str(tmp_path / "c")]) == 0
+    assert main([*export, "--target", "c", "--out-dir", str(tmp_path / "c")]) == 0
     (compiled,) = json.loads((tmp_path / "c" / "report.json").read_text())["exports"]
     assert compiled["max_abs_probability_difference"] < 1e-6
 
@@ -181,11 +181,11 @@ def test_predict_keeps_input_order(run_dir: Path, unseen_sample: tuple[Path, Pat
             main(
                 [
                     "predict",
-                    "--model-dir",
+                    "--run-dir",
                     str(run_dir),
                     "--data",
                     str(files[name]),
-                    "--out",
+                    "--output",
                     str(tmp_path / f"{name}.parquet"),
                 ]
             )
@@ -225,6 +225,6 @@ def test_saved_models_reproduce_the_run_scores(run_dir: Path) -> None:
 def test_predict_rejects_an_unknown_output_format(
     run_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    status = main(["predict", "--model-dir", str(run_dir), "--data", "x.hdf5", "--out", str(tmp_path / "s.xlsx")])
+    status = main(["predict", "--run-dir", str(run_dir), "--data", "x.hdf5", "--output", str(tmp_path / "s.xlsx")])
     assert status == 2
     assert "unknown output format '.xlsx'" in capsys.readouterr().err

@@ -55,7 +55,7 @@ def _finished_trials(journal: Path) -> dict[int, float | None]:
 def test_killed_tuning_resumes_without_losing_trials(sig: signal.Signals, sample: list[str], tmp_path: Path) -> None:
     out = tmp_path / "run"
     journal = out / "tuning" / "features_only" / "optuna.journal"
-    command = [sys.executable, str(REPO / "pipelines" / "run.py"), "run", *sample, "--trials", "500", "--out", str(out)]
+    command = [sys.executable, str(REPO / "pipelines" / "run.py"), "run", *sample, "--trials", "500", "--out-dir", str(out)]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 240
     while len(_finished_trials(journal)) < 3:
@@ -69,7 +69,7 @@ def test_killed_tuning_resumes_without_losing_trials(sig: signal.Signals, sample
         assert err.strip().endswith("egid: interrupted") and "Traceback" not in err
     before = _finished_trials(journal)
 
-    argv = ["run", *sample, "--trials", str(len(before) + 2), "--out", str(out), "--resume"]
+    argv = ["run", *sample, "--trials", str(len(before) + 2), "--out-dir", str(out), "--resume"]
     assert main(argv) == 0
     after = _finished_trials(journal)
     assert len(after) == len(before) + 2
@@ -86,7 +86,7 @@ def test_rerun_without_resume_refuses_to_overwrite(
     out = tmp_path / "run"
     out.mkdir()
     (out / "metrics.json").write_text("{}")
-    assert main(["run", *sample, "--trials", "1", "--out", str(out)]) == 2
+    assert main(["run", *sample, "--trials", "1", "--out-dir", str(out)]) == 2
     assert "already exists and is not empty (use --resume" in capsys.readouterr().err
     assert (out / "metrics.json").read_text() == "{}"
 
@@ -95,7 +95,7 @@ def test_same_seed_gives_identical_tree_metrics(sample: list[str], tmp_path: Pat
     texts = []
     for name in ("first", "second"):
         out = tmp_path / name
-        assert main(["run", *sample, "--trials", "2", "--seed", "4", "--out", str(out)]) == 0
+        assert main(["run", *sample, "--trials", "2", "--seed", "4", "--out-dir", str(out)]) == 0
         texts.append((out / "metrics.json").read_bytes())
     assert texts[0] == texts[1]
 
@@ -103,7 +103,7 @@ def test_same_seed_gives_identical_tree_metrics(sample: list[str], tmp_path: Pat
 @pytest.fixture(scope="module")
 def finished_run(sample: list[str], tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("finished") / "run"
-    assert main(["run", *sample, "--trials", "1", "--out", str(out)]) == 0
+    assert main(["run", *sample, "--trials", "1", "--out-dir", str(out)]) == 0
     return out
 
 

@@ -21,7 +21,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
 
 def test_features_command_writes_the_table(tmp_path: Path) -> None:
     out = tmp_path / "tables" / "g4.parquet"
-    args = parse(["--data", str(G4_SLICE), "--out", str(out), "--max-events", "50"])
+    args = parse(["--data", str(G4_SLICE), "--output", str(out), "--max-events", "50"])
     assert args.handler(args) == 0
     table = pd.read_parquet(out)
     assert list(table.columns) == [*FEATURE_NAMES, "label", "converted", "eta"]
@@ -31,13 +31,13 @@ def test_features_command_writes_the_table(tmp_path: Path) -> None:
 
 def test_features_command_with_two_files(crop_files: tuple[Path, Path], tmp_path: Path) -> None:
     out = tmp_path / "toy.parquet"
-    args = parse(["--electrons", str(crop_files[0]), "--photons", str(crop_files[1]), "--out", str(out)])
+    args = parse(["--electrons", str(crop_files[0]), "--photons", str(crop_files[1]), "--output", str(out)])
     assert args.handler(args) == 0
     assert pd.read_parquet(out)["label"].tolist() == [1.0] * 120 + [0.0] * 80
 
 
 def test_output_directory_is_refused(tmp_path: Path) -> None:
-    args = parse(["--data", str(G4_SLICE), "--out", str(tmp_path)])
+    args = parse(["--data", str(G4_SLICE), "--output", str(tmp_path)])
     with pytest.raises(InputError, match=r"is a directory, expected the path of the parquet file to write$"):
         args.handler(args)
 
@@ -47,9 +47,9 @@ def test_command_is_registered_on_the_egid_command_line(tmp_path: Path, capsys: 
     from egid.pipelines.run import main  # builds every subcommand's parser, importing their libraries (seconds)
 
     out = tmp_path / "g4.parquet"
-    assert main(["features", "--data", str(G4_SLICE), "--out", str(out), "--max-events", "10"]) == 0
+    assert main(["features", "--data", str(G4_SLICE), "--output", str(out), "--max-events", "10"]) == 0
     assert len(pd.read_parquet(out)) == 10
-    assert main(["features", "--data", str(G4_SLICE), "--out", str(tmp_path)]) == 2
+    assert main(["features", "--data", str(G4_SLICE), "--output", str(tmp_path)]) == 2
     assert capsys.readouterr().err == (
         f"egid: error: {tmp_path}: is a directory, expected the path of the parquet file to write\n"
     )

@@ -24,7 +24,7 @@ def ranked_rows(output: str, model: str) -> list[list[str]]:
 
 @pytest.mark.parametrize("kind", ["gain", "split", "shap"])
 def test_prints_each_models_ranking(kind, run_dir, capsys):
-    assert main(["importances", "--model-dir", str(run_dir), "--top", "3", "--kind", kind]) == 0
+    assert main(["importances", "--run-dir", str(run_dir), "--top", "3", "--measure", kind]) == 0
     output = capsys.readouterr().out
     for model in ("lightgbm", "xgboost"):
         if kind == "shap":
@@ -40,7 +40,7 @@ def test_prints_each_models_ranking(kind, run_dir, capsys):
 
 
 def test_accepts_the_models_folder_and_one_model(run_dir, capsys):
-    assert main(["importances", "--model-dir", str(run_dir / "models"), "--model", "xgboost"]) == 0
+    assert main(["importances", "--run-dir", str(run_dir / "models"), "--model", "xgboost"]) == 0
     output = capsys.readouterr().out
     assert output.startswith("xgboost: gain") and "lightgbm" not in output
 
@@ -48,7 +48,7 @@ def test_accepts_the_models_folder_and_one_model(run_dir, capsys):
 def test_lists_every_model_set_of_a_run(tree_model_dir, tmp_path, capsys):
     for model_set in ("features_only", "stacked"):
         shutil.copytree(tree_model_dir, tmp_path / "run" / "models" / model_set)
-    assert main(["importances", "--model-dir", str(tmp_path / "run"), "--top", "2", "--model", "lightgbm"]) == 0
+    assert main(["importances", "--run-dir", str(tmp_path / "run"), "--top", "2", "--model", "lightgbm"]) == 0
     output = capsys.readouterr().out
     headers = [block.split(":")[0] for block in output.split("\n\n")]
     assert headers == ["features_only/lightgbm", "stacked/lightgbm"]
@@ -56,7 +56,7 @@ def test_lists_every_model_set_of_a_run(tree_model_dir, tmp_path, capsys):
 
 def test_a_corrupted_run_is_one_line_and_exit_2(run_dir, capsys):
     (run_dir / "models" / "xgboost_params.json").write_text("{}")
-    assert main(["importances", "--model-dir", str(run_dir)]) == 2
+    assert main(["importances", "--run-dir", str(run_dir)]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("egid: error: ") and err.endswith(
         "xgboost_params.json: SHA-256 differs from "
@@ -67,5 +67,5 @@ def test_a_corrupted_run_is_one_line_and_exit_2(run_dir, capsys):
 
 
 def test_a_directory_that_is_not_a_run_exits_2(tmp_path, capsys):
-    assert main(["importances", "--model-dir", str(tmp_path)]) == 2
+    assert main(["importances", "--run-dir", str(tmp_path)]) == 2
     assert "not an egid run directory" in capsys.readouterr().err

@@ -20,13 +20,13 @@ BAD_VALUES = {
     ("run", "--tuning-rows"): ["-10", "0"],
     ("run", "--cnn-folds"): ["1", "0"],
     ("run", "--cnn-epochs"): ["0"],
-    ("run", "--n-per-class"): ["0"],
+    ("run", "--events-per-class"): ["0"],
     ("run", "--max-events"): ["1", "-5"],
     ("run", "--timeout"): ["0", "-1", "nan", "inf", "-inf"],
     ("check", "--max-events"): ["0"],
     ("features", "--seed"): ["-2"],
-    ("simulate", "--n"): ["0", "-1"],
-    ("pretrain", "--n-per-class"): ["0"],
+    ("simulate", "--events-per-class"): ["0", "-1"],
+    ("pretrain", "--events-per-class"): ["0"],
     ("pretrain", "--seed"): ["-1"],
     ("importances", "--top"): ["0"],
 }
@@ -34,10 +34,10 @@ CASES = [(cmd, opt, value) for (cmd, opt), values in BAD_VALUES.items() for valu
 REQUIRED = {
     "run": [],
     "check": ["--data", "d.hdf5"],
-    "features": ["--data", "d.hdf5", "--out", "t.parquet"],
-    "simulate": ["--out", "sim"],
-    "pretrain": ["--out", "w.pt"],
-    "importances": ["--model-dir", "run"],
+    "features": ["--data", "d.hdf5", "--output", "t.parquet"],
+    "simulate": ["--out-dir", "sim"],
+    "pretrain": ["--output", "w.pt"],
+    "importances": ["--run-dir", "run"],
 }
 
 
@@ -52,10 +52,10 @@ def test_out_of_range_value_is_one_line_before_anything(
 ) -> None:
     monkeypatch.chdir(tmp_path)
     argv = [command, *REQUIRED[command], f"{option}={value}"]
-    if command == "simulate" and option != "--n":
-        argv += ["--n", "5"]
+    if command == "simulate" and option != "--events-per-class":
+        argv += ["--events-per-class", "5"]
     if command == "run":
-        argv += ["--out", "run", "--cache-dir", "cache"]
+        argv += ["--out-dir", "run", "--cache-dir", "cache"]
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith(f"egid: error: argument {option}: must be "), err
@@ -68,7 +68,7 @@ def test_config_file_values_meet_the_same_bound(
 ) -> None:
     config = tmp_path / "run.yaml"
     config.write_text(f"{key}: {'.nan' if isinstance(value, float) and math.isnan(value) else value}\n")
-    assert main(["run", "--config", str(config), "--out", str(tmp_path / "run")]) == 2
+    assert main(["run", "--config", str(config), "--out-dir", str(tmp_path / "run")]) == 2
     err = capsys.readouterr().err
     assert err == f"egid: error: {config}: key '{key}' must be {BOUNDS[key].describe()}, got {value!r}\n"
     assert not (tmp_path / "run").exists()

@@ -23,20 +23,20 @@ def test_predict_out_naming_a_directory_is_refused_before_scoring(
 ) -> None:
     folder = tmp_path / "scores.csv"
     folder.mkdir()
-    argv = ["predict", "--model-dir", str(tmp_path / "no-run"), "--data", "x.hdf5", "--out", str(folder)]
+    argv = ["predict", "--run-dir", str(tmp_path / "no-run"), "--data", "x.hdf5", "--output", str(folder)]
     _one_line(argv, capsys, f"egid: error: {folder}: is a directory")
 
 
 def test_evaluate_out_naming_a_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     existing = tmp_path / "evaluation"
     existing.write_text("x")
-    argv = ["evaluate", "--model-dir", str(tmp_path), "--data", "x.hdf5", "--out", str(existing)]
+    argv = ["evaluate", "--run-dir", str(tmp_path), "--data", "x.hdf5", "--out-dir", str(existing)]
     _one_line(argv, capsys, f"egid: error: {existing}: exists and is not a directory")
 
 
 def test_simulate_out_below_a_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (tmp_path / "f").write_text("x")
-    _one_line(["simulate", "--n", "3", "--out", str(tmp_path / "f" / "sim")], capsys, "is not a directory")
+    _one_line(["simulate", "--events-per-class", "3", "--out-dir", str(tmp_path / "f" / "sim")], capsys, "is not a directory")
     assert (tmp_path / "f").read_text() == "x"
 
 
@@ -47,8 +47,8 @@ def test_features_and_run_out_in_a_read_only_folder(capsys: pytest.CaptureFixtur
         folder.mkdir()
         folder.chmod(0o555)
         with as_nobody():
-            features = ["features", "--data", str(data), "--out", str(folder / "t.parquet")]
+            features = ["features", "--data", str(data), "--output", str(folder / "t.parquet")]
             _one_line(features, capsys, f"{folder} is not writable")
-            run = ["run", "--data", str(data), "--out", str(folder / "run"), "--cache-dir", str(root / "cache")]
+            run = ["run", "--data", str(data), "--out-dir", str(folder / "run"), "--cache-dir", str(root / "cache")]
             _one_line(run, capsys, f"{folder} is not writable")
         assert list(folder.iterdir()) == [] and not (root / "cache").exists()

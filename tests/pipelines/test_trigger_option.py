@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from egid.pipelines.bundle import ModelBundle
+from egid.models.bundle import ModelBundle
 from egid.pipelines.run import main
 from tests.conftest import write_crops
 
@@ -33,7 +33,7 @@ def test_no_trigger_skips_the_trigger_model(how: str, sample: list[str], tmp_pat
     else:
         (tmp_path / "run.yaml").write_text("trigger: false\n")
         skip = ["--config", str(tmp_path / "run.yaml")]
-    assert main(["run", *sample, *skip, "--out", str(out)]) == 0
+    assert main(["run", *sample, *skip, "--out-dir", str(out)]) == 0
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["models"] == ["lightgbm", "xgboost"] and metrics["costs"] == []
     assert not (out / "models" / "trigger").exists() and not (out / "tuning" / "trigger").exists()

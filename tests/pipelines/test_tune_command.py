@@ -88,7 +88,7 @@ def tuned(tmp_path_factory: pytest.TempPathFactory, postgres_url: str) -> dict[s
     trigger = optuna.load_study(study_name=f"{STUDY}-trigger", storage=storage)
     trigger_before_run = len(_finished(trigger))
     run = subprocess.run(
-        [*_command(files, root / "cache", postgres_url, "run"), "--no-cnn", "--out", str(root / "run")],
+        [*_command(files, root / "cache", postgres_url, "run"), "--no-cnn", "--out-dir", str(root / "run")],
         capture_output=True,
         text=True,
         timeout=WORKER_TIMEOUT_S,

@@ -36,13 +36,13 @@ def test_same_seed_gives_identical_files(tmp_path: Path) -> None:
 
 def test_cli_simulate_writes_both_classes(tmp_path: Path) -> None:
     out = tmp_path / "sample"
-    assert main(["simulate", "--n", "40", "--out", str(out), "--seed", "2"]) == 0
+    assert main(["simulate", "--events-per-class", "40", "--out-dir", str(out), "--seed", "2"]) == 0
     dataset = load_dataset(electrons=out / "electron.hdf5", photons=out / "photon.hdf5")
     assert len(dataset) == 80
 
 
 def test_cli_simulate_rejects_a_bad_count(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["simulate", "--n", "0", "--out", str(tmp_path)]) == 2
+    assert main(["simulate", "--events-per-class", "0", "--out-dir", str(tmp_path)]) == 2
     assert "argument --n: must be an integer >= 1" in capsys.readouterr().err
 
 

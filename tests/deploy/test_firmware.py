@@ -11,11 +11,12 @@ import onnx
 import pandas as pd
 import pytest
 
-from egid.models import TreeModel, XGBoostParams, firmware, fit_tree_model
+from egid.deploy import firmware
+from egid.models import TreeModel, XGBoostParams, fit_tree_model
 from egid.models.boosters import xgboost as xgboost_booster
 from egid.models.export import native_path, to_native, to_onnx
 from egid.models.trees import feature_matrix
-from tests.models.conftest import DEPLOY_DEPTH
+from tests.deploy.conftest import DEPLOY_DEPTH
 
 
 def _log_odds(p: np.ndarray) -> np.ndarray:

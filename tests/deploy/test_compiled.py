@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from egid.models.compiled import CompiledModel, compile_tree_model, write_c_source
+from egid.deploy.compiled import CompiledModel, compile_tree_model, write_c_source
 from egid.models.trees import TREE_KINDS
 
 pytestmark = pytest.mark.slow

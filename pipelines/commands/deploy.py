@@ -1,11 +1,12 @@
-"""``egid export``: a run's boosted trees as trigger firmware (conifer) or compiled C (tl2cgen), checked on events.
+"""``egid deploy`` (``egid export`` before 0.2): a run's boosted trees as trigger firmware (conifer) or compiled C
+(tl2cgen), checked on events.
 
 ``--target conifer`` writes each booster's HLS project, builds conifer's C++ emulation in double precision and at
 each ``ap_fixed`` width of the scan, and reports the emulated AUC and score error against the native booster, and
 conifer's latency/LUT/FF estimates. Each input is scaled by a power of two (``hls/input_scaling.json``) unless
 ``--no-input-scaling``. ``--target c`` writes each booster's C source and shared library and reports
-its parity. The events come from a labelled feature table (``egid features --out TABLE``; the stacked model set
-also needs a ``cnn_score`` column). Everything is built in a temporary folder next to ``--out``, renamed at the end.
+its parity. The events come from a labelled feature table (``egid features --output TABLE``; the stacked model set
+also needs a ``cnn_score`` column). Everything is built in a temporary folder next to ``--out-dir``, renamed at the end.
 """
 
 from __future__ import annotations
@@ -15,24 +16,27 @@ import logging
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from egid.deploy.targets import TARGETS
 from egid.detector import InputError
+from egid.detector.extras import require_extra
 from egid.features.extract import LABEL_COLUMN
+from egid.models.bundle import model_sets
 from egid.models.export import load_tree_model, native_path, onnx_path
 from egid.models.manifest import read_manifest
-from egid.models.trees import TREE_KINDS, TreeKind, TreeModel
-from egid.pipelines.bundle import model_sets
+from egid.models.trees import TREE_KINDS, TreeKind
+from egid.pipelines.inputs import add_run_dir_argument
+from egid.pipelines.options import option_type
 
 __all__ = ("configure", "run")
 
 logger = logging.getLogger(__name__)
 
-TARGETS = ("conifer", "c")
 DEFAULT_EVENTS = 4000
+"""Events drawn from the table to check each target on."""
 
 
 def _widths(text: str) -> tuple[int, ...]:
@@ -47,7 +51,7 @@ def _widths(text: str) -> tuple[int, ...]:
 
 
 def _precision(text: str) -> str:
-    from egid.models.firmware import check_precision
+    from egid.deploy.firmware import check_precision
 
     try:
         return check_precision(text)
@@ -55,25 +59,17 @@ def _precision(text: str) -> str:
         raise argparse.ArgumentTypeError(str(err)) from None
 
 
-def _positive(text: str) -> int:
-    value = int(text)
-    if value < 2:
-        msg = f"expected at least 2 events, got {value}"
-        raise argparse.ArgumentTypeError(msg)
-    return value
-
-
 def configure(parser: argparse.ArgumentParser) -> None:
-    """Give ``export`` its options."""
-    parser.add_argument("--model-dir", required=True, metavar="RUN", help="a run directory, its models/ or a model set")
+    """Give ``deploy`` its options."""
+    add_run_dir_argument(parser)
     parser.add_argument("--target", required=True, choices=TARGETS, help="conifer firmware or compiled C")
     parser.add_argument("--table", required=True, metavar="FILE", help="labelled feature table (parquet) to check on")
-    parser.add_argument("--out", required=True, metavar="DIR", help="output folder to create (must not exist)")
+    parser.add_argument("--out-dir", required=True, metavar="DIR", help="output folder to create (must not exist)")
     parser.add_argument(
         "--model-set", metavar="NAME", help="model set of the run (default: features_only or the only one)"
     )
     parser.add_argument("--model", choices=TREE_KINDS, help="only this booster (default: both)")
-    parser.add_argument("--events", type=_positive, default=DEFAULT_EVENTS, metavar="N",
+    parser.add_argument("--max-events", type=option_type("deploy_events"), default=DEFAULT_EVENTS, metavar="N",
                         help=f"check on N events drawn stratified by class (default: {DEFAULT_EVENTS})")  # fmt: skip
     parser.add_argument("--widths", type=_widths, metavar="W,W,...", help="ap_fixed widths of the conifer scan "
                         "(default: 8,10,12,14,16,18,24)")  # fmt: skip
@@ -138,61 +134,46 @@ def _check_out(out: Path) -> None:
         raise InputError(msg)
 
 
-def _export_one(args: argparse.Namespace, folder: Path, model: TreeModel, table: pd.DataFrame, out: Path) -> Any:
-    from egid.pipelines import deploy
-
-    kind = model.kind
-    sample = table.iloc[deploy.stratified_sample(table[LABEL_COLUMN].to_numpy(), args.events, seed=0)]
-    if args.target == "c":
-        return deploy.compiled_export(model, sample[list(model.feature_names)], out)
-    from egid.models import firmware
-
-    defined = table[table[list(model.feature_names)].notna().all(axis=1)]
-    events = defined.iloc[deploy.stratified_sample(defined[LABEL_COLUMN].to_numpy(), args.events, seed=0)]
-    if kind == "xgboost":
-        ensemble = firmware.ensemble_from_xgboost(model.booster)
-    else:
-        import onnx
-
-        ensemble = firmware.ensemble_from_onnx(onnx.load(str(onnx_path(folder, kind))))
-    section = deploy.conifer_export(
-        model,
-        ensemble,
-        events[list(model.feature_names)],
-        events[LABEL_COLUMN].to_numpy(),
-        out,
-        widths=args.widths or deploy.DEFAULT_SCAN_WIDTHS,
-        precision=args.precision,
-        input_scaling=args.input_scaling,
-    )
-    section["events_with_undefined_features_excluded"] = len(table) - len(defined)
-    return section
-
-
 def run(args: argparse.Namespace) -> int:
-    """Validate every input, build the exports in a temporary folder, write the report, rename it to ``--out``."""
-    out = Path(args.out)
+    """Validate every input, build the targets in a temporary folder, write the report, rename it to ``--out-dir``."""
+    require_extra("deploy", needed_by="egid deploy")
+    out = Path(args.out_dir)
     _check_out(out)
-    folder = _model_set(args.model_dir, args.model_set)
+    folder = _model_set(args.run_dir, args.model_set)
     kinds = _kinds(folder, args.model, args.target)
     models = [load_tree_model(folder, kind) for kind in kinds]
     table = _read_table(args.table, {LABEL_COLUMN, *(name for model in models for name in model.feature_names)})
-    from egid.pipelines import deploy
+    from egid.deploy.report import REPORT_MD, write_report
+    from egid.deploy.targets import DEFAULT_SCAN_WIDTHS, deploy_model
 
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
     try:
-        sections = [_export_one(args, folder, model, table, staging / model.kind) for model in models]
+        sections = [
+            deploy_model(
+                model,
+                folder,
+                table,
+                staging / model.kind,
+                target=args.target,
+                max_events=args.max_events,
+                widths=args.widths or DEFAULT_SCAN_WIDTHS,
+                precision=args.precision,
+                input_scaling=args.input_scaling,
+            )
+            for model in models
+        ]
         header = {
-            "model_dir": str(folder),
+            "run_dir": str(folder),
             "table": str(args.table),
             "target": args.target,
-            "events_note": f"at most {args.events} of {len(table)} in {args.table}, drawn stratified by class (seed 0)",
+            "events_note": f"at most {args.max_events} of {len(table)} in {args.table}, drawn stratified by class "
+            "(seed 0)",
         }
-        deploy.write_report(staging, sections, header, data=args.data_label, simulated=args.simulated)
+        write_report(staging, sections, header, data=args.data_label, simulated=args.simulated)
         staging.rename(out)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    print((out / deploy.REPORT_MD).read_text())
-    print(f"export directory: {out}")
+    print((out / REPORT_MD).read_text())
+    print(f"deploy directory: {out}")
     return 0

@@ -1,45 +1,47 @@
-"""Deployment exports of a tree model: conifer firmware (with its precision scan) and compiled C, checked and reported.
+"""The deploy targets of a tree model: conifer firmware (with its precision scan) and compiled C, each checked.
 
-Each export checks the deployed code against the native booster on a labelled feature table and returns a plain
-JSON-ready section of the export report (:func:`write_report`: ``report.json``, ``report.md`` and, for conifer,
-``precision_scan.png``). Scores are electron probabilities; conifer's log-odds go through the sigmoid first.
+Each target writes its project for one model, checks the deployed code against the native booster on a labelled
+feature table and returns a plain JSON-ready section of the deploy report (:func:`egid.deploy.report.write_report`).
+Scores are electron probabilities; conifer's log-odds go through the sigmoid first.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import matplotlib.pyplot as plt
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 from sklearn.metrics import roc_auc_score
 
+from egid.deploy import compiled, firmware
 from egid.detector import InputError, atomic_path
-from egid.evaluation.precision_plots import plot_precision_scan
-from egid.models import compiled, firmware
+from egid.features.extract import LABEL_COLUMN
+from egid.models.export import onnx_path
 from egid.models.trees import TreeModel, feature_matrix
 
 __all__ = (
     "DEFAULT_HLS_WIDTH",
     "DEFAULT_SCAN_WIDTHS",
+    "TARGETS",
     "compiled_export",
     "conifer_export",
+    "deploy_model",
     "stratified_sample",
-    "write_report",
 )
 
 logger = logging.getLogger(__name__)
 
+TARGETS = ("conifer", "c")
+"""The deploy targets: conifer firmware (an HLS project and its emulation) and compiled C (tl2cgen)."""
 DEFAULT_SCAN_WIDTHS = (8, 10, 12, 14, 16, 18, 24)
 """Total ``ap_fixed`` widths (bits) of the precision scan."""
 DEFAULT_HLS_WIDTH = 18
 """Total width of the HLS project's ``ap_fixed`` when no precision is given (conifer's default is 18 bits)."""
-REPORT_JSON, REPORT_MD, SCAN_PLOT = "report.json", "report.md", "precision_scan.png"
 INPUT_SCALING = "input_scaling.json"
 """File of the HLS project (``hls/``) that lists each input's power-of-two scaling."""
 TESTBENCH_DATA = "tb_data"
@@ -238,99 +240,44 @@ def compiled_export(model: TreeModel, X: pd.DataFrame, out: Path) -> dict[str, A
     }
 
 
-def _markdown(sections: Sequence[Mapping[str, Any]], header: Mapping[str, Any]) -> str:
-    lines = [f"# egid deployment export of {header['model_dir']}", "", f"Events: {header['events_note']}", ""]
-    for section in sections:
-        lines += [f"## {section['model']}: {section['target']}", ""]
-        if section["target"] == "c":
-            lines += [
-                f"Shared library `{section['model']}/{section['library']}` (tl2cgen, gcc); max |p_C - p_native| = "
-                f"{section['max_abs_probability_difference']:.3g} on {section['events']} events "
-                f"({section['events_with_undefined_features']} with an undefined feature).",
-                "",
-            ]
-            continue
-        estimates = section["estimates"]
-        lines += [
-            f"{section['n_trees']} trees of depth <= {section['max_depth']}, "
-            f"split `x {section['splitting_convention']} t`; "
-            f"HLS project in `{section['model']}/hls` at `{section['hls_precision']}`, part {section['fpga_part']}, "
-            f"{section['clock_period_ns']} ns clock.",
-            "",
-            _scaling_line(section),
-            "",
-            f"Estimated latency {estimates['latency']} clock cycles "
-            f"({estimates['latency'] * section['clock_period_ns']:.0f} ns), "
-            f"{estimates['lut']} LUT, {estimates['ff']} FF. "
-            f"Source: {section['estimates_source']}.",
-            "",
-            _events_line(section),
-            "",
-            "| precision | AUC | max abs dp | max abs d(log-odds) |",
-            "|---|---|---|---|",
-        ]
-        lines += [
-            f"| `{row['precision']}` | {row['auc']:.5f} | {row['max_abs_probability_difference']:.3g} | "
-            f"{row['max_abs_logodds_difference']:.3g} |"
-            for row in section["scan"]
-        ]
-        lines.append("")
-    return "\n".join(lines)
+def deploy_model(
+    model: TreeModel,
+    model_set: Path,
+    table: pd.DataFrame,
+    out: Path,
+    *,
+    target: str,
+    max_events: int,
+    widths: Sequence[int] = DEFAULT_SCAN_WIDTHS,
+    precision: str | None = None,
+    input_scaling: bool = True,
+) -> dict[str, Any]:
+    """Write and check ``target`` for ``model`` (of the model set folder ``model_set``); return its report section.
 
+    At most ``max_events`` events of the labelled feature ``table`` are drawn stratified by class (seed 0). conifer
+    routes no NaN, so its events are drawn among those with every feature defined, and the section says how many
+    were left out. conifer reads an XGBoost booster directly and a LightGBM one through its ONNX graph.
+    """
+    sample = table.iloc[stratified_sample(table[LABEL_COLUMN].to_numpy(), max_events, seed=0)]
+    if target == "c":
+        return compiled_export(model, sample[list(model.feature_names)], out)
+    defined = table[table[list(model.feature_names)].notna().all(axis=1)]
+    events = defined.iloc[stratified_sample(defined[LABEL_COLUMN].to_numpy(), max_events, seed=0)]
+    if model.kind == "xgboost":
+        ensemble = firmware.ensemble_from_xgboost(model.booster)
+    else:
+        import onnx
 
-def _events_line(section: Mapping[str, Any]) -> str:
-    """The events the scan used: conifer routes no NaN, so events with an undefined feature are left out, and the
-    AUC is that of the remaining subset (which can differ much from the model's AUC on all events)."""
-    line = f"Native AUC {section['native_auc']:.5f} on {section['events']} events with every feature defined"
-    excluded = section.get("events_with_undefined_features_excluded")
-    if not excluded:
-        return line + "."
-    return (
-        f"{line}; {excluded} events of the table have an undefined feature and are left out (conifer routes no "
-        "missing value), so this AUC is of a selected subset, not the model's on all events."
+        ensemble = firmware.ensemble_from_onnx(onnx.load(str(onnx_path(model_set, model.kind))))
+    section = conifer_export(
+        model,
+        ensemble,
+        events[list(model.feature_names)],
+        events[LABEL_COLUMN].to_numpy(),
+        out,
+        widths=widths,
+        precision=precision,
+        input_scaling=input_scaling,
     )
-
-
-def _scaling_line(section: Mapping[str, Any]) -> str:
-    scaling = section["input_scaling"]
-    if scaling is None:
-        return (
-            f"Inputs not scaled: one `ap_fixed` type for inputs, thresholds and scores, {section['integer_bits']} "
-            "integer bits fitted to the largest threshold or score bound."
-        )
-    shifts = ", ".join(f"{name} 2^{shift}" for name, shift in scaling["shifts"].items())
-    return (
-        f"Inputs scaled by powers of two: the firmware takes input i as `x_i * 2**s_i` "
-        f"(`{section['model']}/{scaling['file']}`), each feature's thresholds scaled into the "
-        f"{scaling['integer_bits']} integer bits the score needs: {shifts}."
-    )
-
-
-def write_report(
-    out: Path, sections: Sequence[Mapping[str, Any]], header: Mapping[str, Any], *, data: str, simulated: bool
-) -> list[Path]:
-    """Write ``report.json``, ``report.md`` and, when a conifer section has a scan, ``precision_scan.png``."""
-    document = {**header, "exports": list(sections)}
-    written = []
-    with atomic_path(out / REPORT_JSON) as tmp:
-        tmp.write_text(json.dumps(document, indent=2) + "\n")
-    with atomic_path(out / REPORT_MD) as tmp:
-        tmp.write_text(_markdown(sections, header))
-    written += [out / REPORT_JSON, out / REPORT_MD]
-    scans = {
-        s["model"]: pd.DataFrame([row for row in s["scan"] if row["width"] is not None])
-        for s in sections
-        if s["target"] == "conifer"
-    }
-    if scans:
-        figure = plot_precision_scan(
-            scans,
-            {s["model"]: s["native_auc"] for s in sections if s["target"] == "conifer"},
-            data=data,
-            simulated=simulated,
-        )
-        with atomic_path(out / SCAN_PLOT) as tmp:
-            figure.savefig(tmp, format="png", dpi=110)
-        plt.close(figure)
-        written.append(out / SCAN_PLOT)
-    return written
+    section["events_with_undefined_features_excluded"] = len(table) - len(defined)
+    return section

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from egid.features.extract import LABEL_COLUMN
-from egid.models import firmware
+from egid.deploy import firmware
 from egid.models.export import load_tree_model
 from egid.pipelines.run import main
 from tests.tree_fixtures import TREE_FEATURE_NAMES
@@ -25,7 +25,7 @@ def table_file(tree_table, tmp_path_factory):
 
 
 def _export(model_dir, table, out, *extra):
-    return main(["export", "--model-dir", str(model_dir), "--table", str(table), "--out", str(out), *extra])
+    return main(["deploy", "--run-dir", str(model_dir), "--table", str(table), "--out-dir", str(out), *extra])
 
 
 @pytest.mark.slow
@@ -47,7 +47,7 @@ def test_conifer_export_writes_project_emulations_and_report(tree_model_dir, tab
     excluded = section["events_with_undefined_features_excluded"]
     assert f"{excluded} events of the table have an undefined feature and are left out" in markdown
     assert [p.name for p in tmp_path.iterdir()] == ["fw"]
-    assert "export directory:" in capsys.readouterr().out
+    assert "deploy directory:" in capsys.readouterr().out
     # The inputs are scaled by default: the shifts are in the report and beside the HLS project, which holds the
     # thresholds times 2**shift, and the scan's type has the integer bits of the scores alone.
     scaling = section["input_scaling"]
