@@ -59,48 +59,75 @@ _ROWS = (
         "n_hits",
         "count",
         "number of crystals with E_i > 0 (above the zero-suppression threshold)",
+        r"\#\{k : E_k > 0\}",
         "size of the deposit in crystals",
     ),
-    ("n_above_0p1", "count", "number of crystals with E_i > 0.1 GeV", "crystals above the noise level"),
-    ("n_above_0p5", "count", "number of crystals with E_i > 0.5 GeV", "crystals carrying a real shower share"),
-    ("n_above_1", "count", "number of crystals with E_i > 1 GeV", "significant crystals"),
+    (
+        "n_above_0p1",
+        "count",
+        "number of crystals with E_i > 0.1 GeV",
+        r"\#\{k : E_k > 0.1\,\mathrm{GeV}\}",
+        "crystals above the noise level",
+    ),
+    (
+        "n_above_0p5",
+        "count",
+        "number of crystals with E_i > 0.5 GeV",
+        r"\#\{k : E_k > 0.5\,\mathrm{GeV}\}",
+        "crystals carrying a real shower share",
+    ),
+    (
+        "n_above_1",
+        "count",
+        "number of crystals with E_i > 1 GeV",
+        r"\#\{k : E_k > 1\,\mathrm{GeV}\}",
+        "significant crystals",
+    ),
     (
         "n_above_5",
         "count",
         "number of crystals with E_i > 5 GeV",
+        r"\#\{k : E_k > 5\,\mathrm{GeV}\}",
         "crystals of the hard core (one or two for a photon)",
     ),
     (
         "n_local_maxima",
         "count",
         "number of local maxima above 1 GeV (see the module docstring)",
+        r"\#\{k : E_k > 1\,\mathrm{GeV},\ E_k > E_l\ \forall l \in N(k)\}",
         "separate clusters: a converted pair or a brem photon adds one",
     ),
     (
         "e_2nd_local_max",
         "GeV",
         "energy of the second-hottest local maximum; NaN with fewer than two",
+        r"E_{m_2}",
         "the hottest crystal of the second cluster",
     ),
     (
         "e3x3_2nd_local_max",
         "GeV",
         "sum of the 3x3 around the second-hottest local maximum; NaN with fewer than two",
+        r"E_{m_2} + \sum_{l \in N(m_2)} E_l",
         "energy of the second cluster (brem photon or conversion leg)",
     ),
     (
         "dieta_2nd_local_max",
         "crystals",
         "|i(2nd local max) - i(hottest local max)|; NaN with fewer than two",
+        r"\left|i_{m_2} - i_{m_1}\right|",
         "i-eta separation of the two clusters (small: the field does not bend in eta)",
     ),
     (
         "diphi_2nd_local_max",
         "crystals",
         "|j(2nd local max) - j(hottest local max)|; NaN with fewer than two",
+        r"\left|j_{m_2} - j_{m_1}\right|",
         "i-phi separation of the two clusters, the opening that the 3.8 T field produces",
     ),
 )
 
-FEATURES = tuple(Feature(name, unit, formula, description, compute) for name, unit, formula, description in _ROWS)
+FEATURES = tuple(
+    Feature(name, unit, formula, description, compute, latex=latex) for name, unit, formula, latex, description in _ROWS
+)
 """The crystal-count and cluster family, in table order."""

@@ -30,6 +30,9 @@ class Feature:
     formula : str
         The definition, in the notation of the family module (E_i crystal energy in GeV, (i, j) = (i-eta, i-phi)
         index, the seed at (16, 16)).
+    latex : str
+        The same definition as LaTeX maths, without the surrounding ``$`` (for the rendered feature reference);
+        empty only for a feature defined outside egid's registry.
     description : str
         One line of physics: what the quantity measures and why it separates electrons from photons.
     compute : Family
@@ -41,6 +44,7 @@ class Feature:
     formula: str
     description: str
     compute: Family = field(repr=False, compare=False)
+    latex: str = ""
 
     @property
     def doc(self) -> str:

@@ -59,12 +59,15 @@ def compute(batch: CropBatch) -> dict[str, FloatArray]:
 
 
 _SIDE = {"major": "on the side the energy went", "minor": "on the other side"}
+_ROAD = r"\sum_{{|i| \leq 1,\ {distance},\ \mathrm{{{side}\ side}}}} E(i, j) \,/\, E_{{\mathrm{{sum}}}}"
+_COLUMN = r"\sum_{{|j| \leq 1,\ |i| = {k}}} E(i, j) \,/\, E_{{\mathrm{{sum}}}}"
 _ROWS = (
     *(
         (
             f"iphi_{side}_side_{k}",
             "dimensionless",
             f"sum of E(i, j) with |i| <= 1, |j| = {k} on the {side} side / E_sum",
+            _ROAD.format(distance=f"|j| = {k}", side=side),
             f"share of the i-phi road {k} crystal(s) from the seed {_SIDE[side]}",
         )
         for k in (1, 2, 3, 4)
@@ -74,27 +77,33 @@ _ROWS = (
         "iphi_major_side_far",
         "dimensionless",
         "sum of E(i, j) with |i| <= 1, |j| >= 5 on the major side / E_sum",
+        _ROAD.format(distance=r"|j| \geq 5", side="major"),
         "distant deposits on the major side: late brem, or one leg of a conversion",
     ),
     (
         "iphi_minor_side_far",
         "dimensionless",
         "sum of E(i, j) with |i| <= 1, |j| >= 5 on the minor side / E_sum",
+        _ROAD.format(distance=r"|j| \geq 5", side="minor"),
         "distant deposits on the minor side: a conversion leg bent the other way",
     ),
     (
         "ieta_sides_1",
         "dimensionless",
         "sum of E(i, j) with |j| <= 1, |i| = 1 (both sides) / E_sum",
+        _COLUMN.format(k=1),
         "i-eta profile next to the seed, untouched by the field: the shower's own lateral spread",
     ),
     (
         "ieta_sides_2",
         "dimensionless",
         "sum of E(i, j) with |j| <= 1, |i| = 2 (both sides) / E_sum",
+        _COLUMN.format(k=2),
         "i-eta profile two crystals from the seed",
     ),
 )
 
-FEATURES = tuple(Feature(name, unit, formula, description, compute) for name, unit, formula, description in _ROWS)
+FEATURES = tuple(
+    Feature(name, unit, formula, description, compute, latex=latex) for name, unit, formula, latex, description in _ROWS
+)
 """The profile family, in table order."""

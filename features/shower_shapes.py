@@ -96,92 +96,114 @@ def _local_covariances(window: FloatArray) -> dict[str, FloatArray]:
 
 
 _W = "w_i = max(0, 4.7 + ln(E_i / e5x5)) over the lit crystals of the 5x5, <i>, <j> its linear energy-weighted mean"
+_W_LATEX = r",\quad w_i = \max\left(0,\ 4.7 + \ln\frac{E_i}{E_{5\times5}}\right)"
+_C_LATEX = (
+    r",\quad C = \frac{1}{E_{\mathrm{sum}}} \sum_k E_k\, d_k d_k^{T},"
+    r"\ d_k = \left(i_k - \langle i \rangle,\ j_k - \langle j \rangle\right)"
+)
 _ROWS = (
     (
         "sigma_ietaieta",
         "dimensionless",
         f"0.01745 * sqrt(sum w_i (i - <i>)^2 / sum w_i), {_W}",
+        r"0.01745 \sqrt{\frac{\sum_i w_i \left(i - \langle i \rangle\right)^2}{\sum_i w_i}}" + _W_LATEX,
         "CMS sigma_ietaieta: lateral spread along i-eta, which the field does not widen",
     ),
     (
         "sigma_iphiiphi",
         "dimensionless",
         f"0.01745 * sqrt(sum w_i (j - <j>)^2 / sum w_i), {_W}",
+        r"0.01745 \sqrt{\frac{\sum_i w_i \left(j - \langle j \rangle\right)^2}{\sum_i w_i}}" + _W_LATEX,
         "CMS sigma_iphiiphi: lateral spread along i-phi, widened by brem and conversions",
     ),
     (
         "sigma_ietaiphi",
         "dimensionless",
         f"0.01745^2 * sum w_i (i - <i>)(j - <j>) / sum w_i (a covariance, signed, no square root as in CMSSW), {_W}",
+        r"0.01745^2 \frac{\sum_i w_i \left(i - \langle i \rangle\right)\left(j - \langle j \rangle\right)}{\sum_i w_i}"
+        + _W_LATEX,
         "CMS sigma_ietaiphi: tilt of the 5x5 shower",
     ),
     (
         "eta_width",
         "crystals",
         "sqrt(sum E_i (i - <i>)^2 / E_sum) over all lit crystals",
+        r"\sqrt{\sum_k E_k \left(i_k - \langle i \rangle\right)^2 / E_{\mathrm{sum}}}",
         "linear-weighted i-eta RMS of the whole deposit (CMS etaWidth, in crystals)",
     ),
     (
         "phi_width",
         "crystals",
         "sqrt(sum E_i (j - <j>)^2 / E_sum) over all lit crystals",
+        r"\sigma_j = \sqrt{\sum_k E_k \left(j_k - \langle j \rangle\right)^2 / E_{\mathrm{sum}}}",
         "linear-weighted i-phi RMS of the whole deposit (CMS phiWidth, in crystals): the brem/conversion spread",
     ),
     (
         "axis_major",
         "crystals",
         "sqrt(larger eigenvalue of the energy-weighted (i, j) covariance of all lit crystals)",
+        r"\sqrt{\lambda_{\max}(C)}" + _C_LATEX,
         "RMS length of the deposit along its principal axis",
     ),
     (
         "axis_minor",
         "crystals",
         "sqrt(smaller eigenvalue of the same covariance)",
+        r"\sqrt{\lambda_{\min}(C)}" + _C_LATEX,
         "RMS width of the deposit across its principal axis",
     ),
     (
         "elongation",
         "dimensionless",
         "1 - minor eigenvalue / major eigenvalue; NaN for a single crystal",
+        r"1 - \lambda_{\min}(C) / \lambda_{\max}(C)" + _C_LATEX,
         "0 for a round deposit, towards 1 for a line (a brem trail)",
     ),
     (
         "phi_asymmetry",
         "dimensionless",
         "(E(j > 0) - E(j < 0)) / (E(j > 0) + E(j < 0)) over the crop",
+        r"\frac{E(j > 0) - E(j < 0)}{E(j > 0) + E(j < 0)}",
         "energy on the high-i-phi side versus the low side of the seed; the sign follows the bending charge",
     ),
     (
         "phi_skewness",
         "dimensionless",
         "sum E_i (j - <j>)^3 / E_sum / phi_width^3",
+        r"\frac{\sum_k E_k \left(j_k - \langle j \rangle\right)^3}{E_{\mathrm{sum}}\, \sigma_j^3}",
         "one-sided tail along i-phi: an electron's brem trail lies on one side",
     ),
     (
         "phi_kurtosis",
         "dimensionless",
         "sum E_i (j - <j>)^4 / E_sum / phi_width^4 - 3",
+        r"\frac{\sum_k E_k \left(j_k - \langle j \rangle\right)^4}{E_{\mathrm{sum}}\, \sigma_j^4} - 3",
         "heavy tails along i-phi (distant brem or conversion deposits) versus a compact core",
     ),
     (
         "centroid_distance",
         "crystals",
         "sqrt(<i>^2 + <j>^2) over all lit crystals",
+        r"\sqrt{\langle i \rangle^2 + \langle j \rangle^2}",
         "offset of the energy centroid from the seed, large when energy lies away from the core",
     ),
     (
         "ieta_extent",
         "crystals",
         "max i - min i + 1 over crystals above 0.5 GeV; NaN if none",
+        r"\max_{E_k > 0.5\,\mathrm{GeV}} i_k - \min_{E_k > 0.5\,\mathrm{GeV}} i_k + 1",
         "i-eta span of the significant deposits",
     ),
     (
         "iphi_extent",
         "crystals",
         "max j - min j + 1 over crystals above 0.5 GeV; NaN if none",
+        r"\max_{E_k > 0.5\,\mathrm{GeV}} j_k - \min_{E_k > 0.5\,\mathrm{GeV}} j_k + 1",
         "i-phi span of the significant deposits: long for brem trails and opened conversion pairs",
     ),
 )
 
-FEATURES = tuple(Feature(name, unit, formula, description, compute) for name, unit, formula, description in _ROWS)
+FEATURES = tuple(
+    Feature(name, unit, formula, description, compute, latex=latex) for name, unit, formula, latex, description in _ROWS
+)
 """The shower-shape family, in table order."""

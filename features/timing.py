@@ -38,27 +38,39 @@ def compute(batch: CropBatch) -> dict[str, FloatArray]:
 
 
 _ROWS = (
-    ("seed_time", "ns", "t of the seed crystal (16, 16); NaN if it is not lit", "time of the shower core"),
-    ("time_mean", "ns", "sum E_i t_i / sum E_i over crystals with E_i > 1 GeV", "energy-weighted shower time"),
+    ("seed_time", "ns", "t of the seed crystal (16, 16); NaN if it is not lit", r"t(0, 0)", "time of the shower core"),
+    (
+        "time_mean",
+        "ns",
+        "sum E_i t_i / sum E_i over crystals with E_i > 1 GeV",
+        r"\bar{t} = \frac{\sum_{E_k > 1\,\mathrm{GeV}} E_k t_k}{\sum_{E_k > 1\,\mathrm{GeV}} E_k}",
+        "energy-weighted shower time",
+    ),
     (
         "time_rms",
         "ns",
         "sqrt(sum E_i (t_i - time_mean)^2 / sum E_i) over crystals with E_i > 1 GeV",
+        r"\sqrt{\frac{\sum_{E_k > 1\,\mathrm{GeV}} E_k \left(t_k - \bar{t}\right)^2}"
+        r"{\sum_{E_k > 1\,\mathrm{GeV}} E_k}}",
         "time spread of the significant crystals: small for one in-time shower",
     ),
     (
         "time_2nd_minus_seed",
         "ns",
         "t(second-hottest crystal) - t(seed); NaN if either is missing",
+        r"t_{k_2} - t(0, 0)",
         "whether the second deposit is in time with the core",
     ),
     (
         "time_max_abs",
         "ns",
         "max |t_i| over crystals with E_i > 1 GeV",
+        r"\max_{E_k > 1\,\mathrm{GeV}} \left|t_k\right|",
         "the most out-of-time significant crystal (spikes, pile-up)",
     ),
 )
 
-FEATURES = tuple(Feature(name, unit, formula, description, compute) for name, unit, formula, description in _ROWS)
+FEATURES = tuple(
+    Feature(name, unit, formula, description, compute, latex=latex) for name, unit, formula, latex, description in _ROWS
+)
 """The timing family, in table order."""
