@@ -38,9 +38,9 @@ from egid.models.cnn import (
     train_cnn,
 )
 from egid.models.cnn_budget import TrainingBudget
+from egid.models.pretrained import cnn_start
 from egid.models.stacking import DEFAULT_FOLDS, CNNEnsemble, cross_fit_cnn
 from egid.pipelines.inputs import add_input_arguments, dataset_from_args
-from egid.models.pretrained import cnn_start
 
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:

@@ -50,12 +50,12 @@ from egid.detector import EventDataset, InputError, Split, atomic_path, stratifi
 from egid.evaluation.delong import delong_compare, delong_covariance
 from egid.evaluation.metrics import ACCURACY_THRESHOLD, SPLITS, check_scores
 from egid.evaluation.publish import METRICS_FILE
+from egid.models.catalogue import CNN_MODEL
 from egid.models.cnn import configure_threads, count_parameters, predict_proba, resolve_device
 from egid.models.cpu import threads_for_next_fit
 from egid.pipelines.config import load_config
 from egid.pipelines.prepare import load_events
 from egid.pipelines.rundir import CONFIG_NAME, check_data_record
-from egid.models.catalogue import CNN_MODEL
 
 DEFAULT_EPOCHS: Final = 20
 """Maximum epochs per seed network: the ML4SCI e/gamma sample notebook's 20."""

@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from egid.features.extract import LABEL_COLUMN
 from egid.deploy import firmware
+from egid.features.extract import LABEL_COLUMN
 from egid.models.export import load_tree_model
 from egid.pipelines.run import main
 from tests.tree_fixtures import TREE_FEATURE_NAMES

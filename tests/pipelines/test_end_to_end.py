@@ -16,8 +16,8 @@ import pytest
 import egid
 from egid.detector import InputError, load_dataset
 from egid.evaluation.metrics import validate_metrics
-from egid.models.trigger import TRIGGER_LIMITS
 from egid.models.bundle import ModelBundle
+from egid.models.trigger import TRIGGER_LIMITS
 from egid.pipelines.config import load_config
 from egid.pipelines.run import main
 from egid.simulation import write_sample

@@ -55,7 +55,16 @@ def _finished_trials(journal: Path) -> dict[int, float | None]:
 def test_killed_tuning_resumes_without_losing_trials(sig: signal.Signals, sample: list[str], tmp_path: Path) -> None:
     out = tmp_path / "run"
     journal = out / "tuning" / "features_only" / "optuna.journal"
-    command = [sys.executable, str(REPO / "pipelines" / "run.py"), "run", *sample, "--trials", "500", "--out-dir", str(out)]
+    command = [
+        sys.executable,
+        str(REPO / "pipelines" / "run.py"),
+        "run",
+        *sample,
+        "--trials",
+        "500",
+        "--out-dir",
+        str(out),
+    ]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 240
     while len(_finished_trials(journal)) < 3:

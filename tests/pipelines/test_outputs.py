@@ -36,7 +36,9 @@ def test_evaluate_out_naming_a_file(tmp_path: Path, capsys: pytest.CaptureFixtur
 
 def test_simulate_out_below_a_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (tmp_path / "f").write_text("x")
-    _one_line(["simulate", "--events-per-class", "3", "--out-dir", str(tmp_path / "f" / "sim")], capsys, "is not a directory")
+    _one_line(
+        ["simulate", "--events-per-class", "3", "--out-dir", str(tmp_path / "f" / "sim")], capsys, "is not a directory"
+    )
     assert (tmp_path / "f").read_text() == "x"
 
 

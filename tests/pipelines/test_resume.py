@@ -34,7 +34,9 @@ def finished_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.mark.slow
 def test_resume_refuses_a_contradicting_option(finished_run: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    _refused(["run", "--out-dir", str(finished_run), "--resume", "--seed", "3"], capsys, "--seed: the run being resumed")
+    _refused(
+        ["run", "--out-dir", str(finished_run), "--resume", "--seed", "3"], capsys, "--seed: the run being resumed"
+    )
     _refused(["run", "--out-dir", str(finished_run), "--resume", "--cnn-folds", "4"], capsys, "--cnn-folds: ")
     _refused(
         ["run", "--out-dir", str(finished_run), "--resume", "--no-trigger"], capsys, "--trigger: the run being resumed"
