@@ -22,23 +22,32 @@ __all__ = (
     "CALIBRATED",
     "CONVERSION_PER_X0",
     "CRYSTAL_DETA",
+    "CRYSTAL_LENGTH_CM",
     "CRYSTAL_SIZE_CM",
     "CURVATURE_GEV_PER_T_M",
     "ECAL_RADIUS_M",
     "GUN_ETA_MAX",
     "GUN_PT_GEV",
+    "HADRON_CALIBRATED",
     "LAYER_RADII_M",
     "LAYER_SHARES",
     "MATERIAL_X0_AT_ETA0",
     "MATERIAL_X0_PER_ETA2",
     "NOISE_GEV",
     "PB_WO4_CRITICAL_GEV",
+    "PB_WO4_LANDAU_XI_GEV_PER_CM",
+    "PB_WO4_MEAN_EXCITATION_GEV",
+    "PB_WO4_PION_LAMBDA_CM",
+    "PB_WO4_PLASMA_ENERGY_GEV",
     "PB_WO4_X0_CM",
+    "PION_MASS_GEV",
     "SPEED_OF_LIGHT_CM_PER_NS",
     "THRESHOLD_GEV",
     "TIME_CLIP_NS",
     "TIME_CONSTANT_NS",
     "TIME_NOISE_TERM_NS",
+    "TRACKER_LAMBDA_PER_X0",
+    "HadronParams",
     "ShowerParams",
 )
 
@@ -81,6 +90,52 @@ PB_WO4_X0_CM: Final = 0.89
 PB_WO4_CRITICAL_GEV: Final = 0.009
 """Critical energy of PbWO4: a shower of energy E peaks at ``t_max = ln(E / E_c) + C`` X0."""
 SPEED_OF_LIGHT_CM_PER_NS: Final = 29.98
+CRYSTAL_LENGTH_CM: Final = 23.0
+"""Depth of a crystal along the flight line (25.8 X0; about one pion interaction length)."""
+
+# --- Charged pions -------------------------------------------------------------------------------------------
+AVOGADRO_PER_MOL: Final = 6.02214e23
+PION_MASS_GEV: Final = 0.13957
+ELECTRON_MASS_GEV: Final = 0.000511
+
+_PB_WO4_DENSITY_G_CM3 = 8.28
+_PB_WO4_MOLAR_MASS_G = 207.2 + 183.84 + 4 * 15.999
+_PB_WO4_ELECTRONS = 82 + 74 + 4 * 8
+_PION_XS_BARN = {"Pb": 1.53, "W": 1.41, "O": 0.225}
+"""Inelastic cross sections of a 50 GeV pi- on Pb, W and O (Barashenkov-Glauber-Gribov, as Geant4 uses)."""
+
+PB_WO4_PION_LAMBDA_CM: Final = _PB_WO4_MOLAR_MASS_G / (
+    AVOGADRO_PER_MOL
+    * _PB_WO4_DENSITY_G_CM3
+    * (_PION_XS_BARN["Pb"] + _PION_XS_BARN["W"] + 4 * _PION_XS_BARN["O"])
+    * 1e-24
+)
+"""Pion interaction length in PbWO4, ``lambda = M / (N_A rho sum sigma)`` over the molecule's atoms: 23.8 cm, so
+``exp(-23 / 23.8) = 0.38`` of the pions reaching the crystals cross them without an inelastic interaction."""
+
+_SI_X0_CM = 9.37
+_SI_DENSITY_G_CM3 = 2.329
+_SI_MOLAR_MASS_G = 28.086
+_SI_PION_XS_BARN = _PION_XS_BARN["O"] * (_SI_MOLAR_MASS_G / 15.999) ** 0.75
+"""pi- on Si: the O cross section scaled by ``A^0.75``, the scaling that also carries O to W and Pb (0.34 b)."""
+TRACKER_LAMBDA_PER_X0: Final = (
+    _SI_X0_CM * AVOGADRO_PER_MOL * _SI_DENSITY_G_CM3 * _SI_PION_XS_BARN * 1e-24 / _SI_MOLAR_MASS_G
+)
+"""Pion interaction lengths per radiation length of the silicon tracker, ``X0_Si / lambda_Si`` (0.16): a pion
+interacts in ``t`` X0 of tracker with probability ``1 - exp(-0.16 t)``, about 12% over |eta| < 1.2."""
+
+PB_WO4_LANDAU_XI_GEV_PER_CM: Final = (
+    0.5 * 0.307075e-3 * _PB_WO4_ELECTRONS / _PB_WO4_MOLAR_MASS_G * _PB_WO4_DENSITY_G_CM3
+)
+"""Landau width per cm of PbWO4 for a singly charged particle with beta = 1, ``xi / x = K/2 (Z/A) rho``
+(K = 0.307075 MeV mol^-1 cm^2; PDG, Passage of particles through matter, eq. 34.12)."""
+PB_WO4_MEAN_EXCITATION_GEV: Final = 600.7e-9
+"""Mean excitation energy I of PbWO4 (PDG atomic and nuclear properties)."""
+PB_WO4_PLASMA_ENERGY_GEV: Final = 28.816e-9 * float(
+    np.sqrt(_PB_WO4_DENSITY_G_CM3 * _PB_WO4_ELECTRONS / _PB_WO4_MOLAR_MASS_G)
+)
+"""Plasma energy ``hbar omega_p = 28.816 eV sqrt(rho <Z/A>)`` of PbWO4; it sets the density effect at high
+``beta gamma``: ``delta / 2 = ln(hbar omega_p / I) + ln(beta gamma) - 1/2``."""
 
 # --- Electronics ---------------------------------------------------------------------------------------------
 NOISE_GEV: Final = 0.040
@@ -156,3 +211,99 @@ class ShowerParams:
 
 CALIBRATED: Final = ShowerParams()
 """The calibrated shower parameters the simulation uses by default."""
+
+
+@dataclass(frozen=True)
+class HadronParams:
+    """Parameters of the charged-pion model, calibrated against the Geant4 pions (FTFP_BERT) of the reference.
+
+    A pion that interacts at depth ``d`` (cm) in the crystals starts a shower of two parts. Its
+    electromagnetic part (pi0 -> gamma gamma) takes a fraction ``f_em`` of the energy ``E``, drawn from a Beta
+    distribution of mean ``em_scale (1 - (E / 1 GeV)^(k - 1))`` with ``k = em_exponent`` (Groom's power law for
+    the pi0 share of hadron showers, Wigmans, Calorimetry, ch. 2) and concentration ``em_concentration``; it
+    develops like a photon shower (GFlash gamma profile in X0) and is contained up to the crystals' back face.
+    The hadronic rest deposits a fraction ``hadronic_visible`` of its energy (binding energy, neutrinos and
+    escaping neutrons take the rest) along a gamma profile in interaction lengths of shape
+    ``hadronic_shape`` and scale ``hadronic_scale`` (in ``lambda``), also cut at the back face. Laterally it is
+    ``clump_count`` sub-showers (GFlash, radius ``clump_radius`` crystals) scattered around the axis with a
+    Gaussian of ``clump_spread`` crystals, plus a wide halo. Energies in GeV, lengths in crystals unless stated.
+
+    Attributes
+    ----------
+    em_scale : float
+        Scale of the mean pi0 fraction (the share of the first generations that the crystals see).
+    em_exponent : float
+        ``k`` of Groom's power law ``f_h = (E / E0)^(k - 1)``, ``E0`` = 1 GeV.
+    em_concentration : float
+        ``alpha + beta`` of the Beta distribution of ``f_em``: lower means wilder event-to-event fluctuations.
+    em_photons : float
+        Photons sharing the electromagnetic part: each showers with ``E_em / em_photons``, which sets the depth
+        of the shower maximum ``ln(E / E_c) + 0.5`` X0 and so how much of it the crystals contain.
+    hadronic_visible : float
+        Visible share of the hadronic part's energy if fully contained (an e/h-like ratio).
+    hadronic_shape : float
+        Shape of the hadronic part's longitudinal gamma profile (depth from the interaction in ``lambda``).
+    hadronic_scale : float
+        Scale of that profile at 50 GeV, in interaction lengths.
+    hadronic_scale_log : float
+        Growth of the scale with energy, ``scale(E) = hadronic_scale (1 + hadronic_scale_log ln(E / 50 GeV))``
+        (at least 0.2 of it): a few-GeV secondary stops within a few cm.
+    clump_count : int
+        Hadronic sub-showers per interaction (the irregular, several-maxima look).
+    clump_spread : float
+        Gaussian spread of the sub-showers around the axis (crystals, per direction).
+    clump_radius : float
+        GFlash radius of a sub-shower (crystals); each draws its own with a log-normal spread of 0.3.
+    halo_fraction : float
+        Share of the hadronic part spread as a wide halo (slow neutrons, nuclear gammas).
+    halo_radius : float
+        GFlash radius of that halo (crystals).
+    spot_energy : float
+        Energy of an independent deposit of the hadronic part: crystal-by-crystal fluctuations
+        ``sigma^2 = spot_energy x E_ij`` (GeV).
+    late_fraction : float
+        Share of a sub-shower's energy that arrives late (neutron capture, nuclear de-excitation).
+    halo_late_fraction : float
+        The same for the halo, which the slow neutrons dominate.
+    late_time_ns : float
+        Mean delay of the late energy (exponential; what comes after the 25 ns read-out window is lost), ns.
+    time_offset_ns : float
+        Added to the time of the shower deposits of an interacting hadron (ns), like ``ShowerParams.time_offset_ns``.
+    multiplicity : float
+        Mean number of secondaries besides the leading hadron in a nuclear interaction in the tracker
+        (Poisson, at least one); a third of them are pi0 (two photons), the rest charged hadrons.
+    leading_min, leading_max : float
+        The leading hadron's energy fraction is uniform in ``[leading_min, leading_max]``.
+    mean_pt : float
+        Mean transverse momentum of a secondary relative to the pion's direction (GeV, Gamma(2) distributed).
+    tracker_invisible : float
+        Share of the energy of a tracker interaction that stays in the silicon (nuclear fragments, binding).
+    """
+
+    em_scale: float = 0.55
+    em_exponent: float = 0.82
+    em_concentration: float = 2.5
+    em_photons: float = 4.0
+    hadronic_visible: float = 0.7
+    hadronic_shape: float = 1.3
+    hadronic_scale: float = 0.8
+    hadronic_scale_log: float = 0.4
+    clump_count: int = 4
+    clump_spread: float = 0.45
+    clump_radius: float = 0.5
+    halo_fraction: float = 0.25
+    halo_radius: float = 2.5
+    spot_energy: float = 0.02
+    late_fraction: float = 0.03
+    halo_late_fraction: float = 0.3
+    late_time_ns: float = 6.0
+    time_offset_ns: float = -0.05
+    multiplicity: float = 8.0
+    leading_min: float = 0.2
+    leading_max: float = 0.7
+    mean_pt: float = 0.35
+    tracker_invisible: float = 0.05
+
+
+HADRON_CALIBRATED: Final = HadronParams()
+"""The calibrated pion parameters the simulation uses by default."""

@@ -35,7 +35,7 @@ from egid.simulation.constants import (
     TIME_CONSTANT_NS,
     TIME_NOISE_TERM_NS,
 )
-from egid.simulation.shower import WINDOW_CENTRE, WINDOW_COLS, WINDOW_ROWS, Deposits
+from egid.simulation.shower import Deposits
 
 __all__ = ("read_out", "time_resolution")
 
@@ -59,12 +59,16 @@ def time_resolution(energy: FloatArray) -> FloatArray:
 
 def _crop_window(window: FloatArray, seed_row: IndexArray, seed_col: IndexArray) -> FloatArray:
     """Cut the 32x32 crop centred on ``(seed_row, seed_col)`` out of each event's window, zero beyond it."""
-    n = window.shape[0]
-    padded = np.zeros((n, WINDOW_ROWS, WINDOW_COLS + N_IPHI), dtype=window.dtype)
-    padded[:, :, SEED_IPHI : SEED_IPHI + WINDOW_COLS] = window
-    strips = sliding_window_view(padded, N_IPHI, axis=2)[np.arange(n), :, seed_col]  # (n, WINDOW_ROWS, 32)
-    crop = np.zeros((n, N_IETA, N_IPHI), dtype=window.dtype)
-    crop[np.arange(n)[:, None], (SEED_IETA - seed_row)[:, None] + np.arange(WINDOW_ROWS)] = strips
+    n, rows, cols = window.shape
+    events = np.arange(n)
+    padded = np.zeros((n, rows, cols + N_IPHI), dtype=window.dtype)
+    padded[:, :, SEED_IPHI : SEED_IPHI + cols] = window
+    strips = sliding_window_view(padded, N_IPHI, axis=2)[events, :, seed_col]  # (n, rows, 32)
+    tall = np.zeros((n, rows + N_IETA, N_IPHI), dtype=window.dtype)
+    tall[:, SEED_IETA : SEED_IETA + rows] = strips
+    crop: FloatArray = np.ascontiguousarray(
+        sliding_window_view(tall, N_IETA, axis=1)[events, seed_row].transpose(0, 2, 1)
+    )
     return crop
 
 
@@ -96,7 +100,8 @@ def read_out(deposits: Deposits, impact_ieta: FloatArray, *, rng: np.random.Gene
     Parameters
     ----------
     deposits : Deposits
-        True energy (GeV) and time (ns) on each event's deposit window.
+        True energy (GeV) and time (ns) on each event's deposit window, of any size; its centre crystal (the
+        middle row and column) is the one the primary points at.
     impact_ieta : ndarray of shape (n,), int
         Barrel i-eta index of the window's centre crystal (crystals ``-85 .. 84`` exist); rows of the crop
         beyond the barrel are zero padding.
@@ -108,10 +113,10 @@ def read_out(deposits: Deposits, impact_ieta: FloatArray, *, rng: np.random.Gene
     ndarray of shape (n, 32, 32, 2), float32
         Energy / 50 and time / 50 with the hottest crystal at (16, 16).
     """
-    n = deposits.energy.shape[0]
+    n, window_rows, window_cols = deposits.energy.shape
     noisy = deposits.energy + np.float32(NOISE_GEV) * rng.standard_normal(deposits.energy.shape, dtype=np.float32)
     seed = np.argmax(noisy.reshape(n, -1), axis=1)
-    seed_row, seed_col = np.divmod(seed, WINDOW_COLS)
+    seed_row, seed_col = np.divmod(seed, window_cols)
     energy = _crop_window(noisy, seed_row, seed_col)
     true_time = _crop_window(deposits.time, seed_row, seed_col)
 
@@ -121,11 +126,11 @@ def read_out(deposits: Deposits, impact_ieta: FloatArray, *, rng: np.random.Gene
     row, col = np.divmod(position, N_IPHI)
     window_row = seed_row[event] + row - SEED_IETA
     window_col = seed_col[event] + col - SEED_IPHI
-    beyond = (window_row < 0) | (window_row >= WINDOW_ROWS) | (window_col < 0) | (window_col >= WINDOW_COLS)
+    beyond = (window_row < 0) | (window_row >= window_rows) | (window_col < 0) | (window_col >= window_cols)
     energy.reshape(-1)[flat[beyond]] = values[beyond]
 
     rows = seed_row[:, None, None] + (np.arange(N_IETA) - SEED_IETA)[None, :, None]
-    ieta = np.asarray(impact_ieta)[:, None, None] + rows - WINDOW_CENTRE[0]
+    ieta = np.asarray(impact_ieta)[:, None, None] + rows - window_rows // 2
     in_barrel = (ieta >= -BARREL_EDGE_IETA) & (ieta < BARREL_EDGE_IETA)
     kept = in_barrel & (energy >= THRESHOLD_GEV)
 

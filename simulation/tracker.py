@@ -37,7 +37,7 @@ from egid.simulation.constants import (
     MATERIAL_X0_PER_ETA2,
 )
 
-__all__ = ("EcalHits", "bethe_heitler_survival", "material_x0", "pair_fraction", "transport")
+__all__ = ("EcalHits", "bethe_heitler_survival", "ecal_hits", "material_x0", "pair_fraction", "transport")
 
 #: Radiated photons below this energy (GeV) are not emitted: the electron keeps the energy. They would
 #: deposit less than a third of the noise level and only lengthen the particle list.
@@ -245,14 +245,17 @@ def transport(
         p = _convert(p, thickness[p.event], rng, converted)
         _scatter(p, thickness[p.event], cosh_eta, rng)
         p = _radiate(p, thickness[p.event], rng)
-    p = _propagate(p, cosh_eta, radius, ECAL_RADIUS_M)
+    return ecal_hits(_propagate(p, cosh_eta, radius, ECAL_RADIUS_M), eta), converted
+
+
+def ecal_hits(p: _Particles, eta: FloatArray) -> EcalHits:
+    """The particles ``p``, already at the ECAL radius, as impact points on the crystal face of each event."""
     crystal_m = CRYSTAL_SIZE_CM / 100.0
-    hits = EcalHits(
+    return EcalHits(
         event=p.event,
         energy=p.energy,
         charge=p.charge,
         eta_offset=(p.v - (p.path - ECAL_RADIUS_M) * np.tanh(eta[p.event])) / crystal_m,
         phi_offset=p.y / crystal_m,
-        phi_slope=np.sin(p.psi) / cosh_eta[p.event],
+        phi_slope=np.sin(p.psi) / np.cosh(eta[p.event]),
     )
-    return hits, converted
