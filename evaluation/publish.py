@@ -29,12 +29,12 @@ from egid.evaluation.plots import (
     plot_training_curves,
     save_figure,
 )
-from egid.evaluation.report import write_report
+from egid.evaluation.report import ReportFigure, Section, best_model, write_report
 from egid.features import get_feature
 from egid.models import ShapValues, TreeModel, shap_values
 from egid.models.history import TrainingHistory
 from egid.models.importance import shap_rows
-from egid.models.catalogue import CNN_SCORE
+from egid.pipelines.training import CNN_SCORE
 
 __all__ = ("DataDescription", "publish", "shap_on_test_events", "tree_history")
 
@@ -43,6 +43,8 @@ logger = logging.getLogger(__name__)
 METRICS_FILE = "metrics.json"
 _TOP_FEATURES = 12
 _CONFUSION_EFFICIENCY = 0.9
+_SHOWN_FILES = 4
+"""Input files named in the report's headline; the configuration section lists them all."""
 
 
 class _Style(TypedDict):
@@ -136,7 +138,15 @@ def publish(
     if shap is None:
         shap = shap_on_test_events(trees, table, scores)
     figures = _draw_all(out_dir / "plots", scores, models, table, trees, shap, metrics, data, histories or {})
-    html, _md = write_report(out_dir, title=title, metrics=metrics, figures=figures, config=config, notes=notes)
+    html, _md = write_report(
+        out_dir,
+        title=title,
+        data=_data_used(data, config),
+        metrics=metrics,
+        figures=figures,
+        config=config,
+        notes=notes,
+    )
     logger.info("report: %s", html)
     return metrics
 
@@ -151,42 +161,109 @@ def _draw_all(
     metrics: Mapping[str, Any],
     data: DataDescription,
     histories: Mapping[str, Sequence[TrainingHistory]],
-) -> dict[str, Path]:
+) -> list[ReportFigure]:
+    """Draw and save every figure of the report, each with the section it belongs to and its caption."""
     style: _Style = {"data": data.label, "simulated": data.simulated}
     split = "test"
-    saved: dict[str, Path] = {}
+    test = f"the {split} sample of {data.label}"
+    saved: list[ReportFigure] = []
 
-    def keep(name: str, fig: Figure) -> None:  # save and close at once: a run draws dozens of figures
-        saved[name] = save_figure(fig, plot_dir, name.replace("+", "_plus_")).png
+    def keep(name: str, fig: Figure, section: Section, caption: str) -> None:
+        # Save and close at once: a run draws dozens of figures.
+        png = save_figure(fig, plot_dir, name.replace("+", "_plus_")).png
+        saved.append(ReportFigure(name=name, path=png, caption=caption, section=section))
 
-    keep("roc", plot_roc(scores, models, split=split, **style))
-    keep("background_rejection", plot_background_rejection(scores, models, split=split, **style))
-    for model in models:
-        keep(f"scores_{model}", plot_score_distributions(scores, model, **style))
-    for model, runs in histories.items():
-        keep(f"training_{model}", plot_training_curves(list(runs), model=model, **style))
-    best = max(models, key=lambda m: metrics["results"][m]["splits"][split]["auc"] or 0.0)
+    keep(
+        "roc",
+        plot_roc(scores, models, split=split, **style),
+        "headline",
+        f"ROC curves of all models on {test}: electron (signal) efficiency against photon (background) efficiency; "
+        "the legend gives each AUC with its DeLong standard deviation.",
+    )
+    keep(
+        "background_rejection",
+        plot_background_rejection(scores, models, split=split, **style),
+        "performance",
+        f"Background rejection 1/ε_B against signal efficiency ε_S of all models on {test}.",
+    )
+    best, _split = best_model(metrics)
     threshold = _working_point_threshold(metrics, best, _CONFUSION_EFFICIENCY)
-    keep(f"confusion_{best}", plot_confusion_matrix(scores, best, threshold=threshold, split=split, **style))
+    point = f"its {_CONFUSION_EFFICIENCY:.0%} signal-efficiency working point" if threshold is not None else "0.5"
+    keep(
+        f"confusion_{best}",
+        plot_confusion_matrix(scores, best, threshold=0.5 if threshold is None else threshold, split=split, **style),
+        "working_points",
+        f"Confusion matrix of the best model, {best}, on {test} at {point}: counts and fractions of each true class.",
+    )
+    for model in models:
+        keep(
+            f"scores_{model}",
+            plot_score_distributions(scores, model, **style),
+            "overtraining",
+            f"Overtraining check of {model}: its score for electrons and photons on the training (filled) and test "
+            f"(line) samples of {data.label}, with the Kolmogorov-Smirnov p-value of train against test per class.",
+        )
+    for model, runs in histories.items():
+        steps = f"{runs[0].x_label}, one line per fold" if len(runs) > 1 else runs[0].x_label
+        keep(
+            f"training_{model}",
+            plot_training_curves(list(runs), model=model, **style),
+            "overtraining",
+            f"Training curves of {model}: log loss and accuracy per {steps} on the training (solid) and validation "
+            f"(dashed) samples of {data.label}.",
+        )
     for name, tree in trees.items():
-        keep(f"importance_{name}", plot_importance_bars(tree.importance("gain"), kind="gain", model=name, **style))
+        keep(
+            f"importance_{name}",
+            plot_importance_bars(tree.importance("gain"), kind="gain", model=name, **style),
+            "importance",
+            f"Gain importance of the features of {name}: the total gain of the splits on each feature in training "
+            f"on {data.label}.",
+        )
         shown = shap[name].values.index
         events = table.loc[shown, list(tree.feature_names)]
         labels = scores["label"].to_numpy()[table.index.get_indexer(shown)]
-        keep(f"shap_{name}", plot_shap_summary(shap[name], events, labels=labels, model=name, **style))
-    reference = next(iter(trees.values()))  # the first tree model in display order
-    gain = reference.importance("gain").sort_values(ascending=False, kind="stable")
+        keep(
+            f"shap_{name}",
+            plot_shap_summary(shap[name], events, labels=labels, model=name, **style),
+            "importance",
+            f"SHAP values of {name} on {len(shown)} events of {test}: each point is one event's contribution "
+            "(log-odds) of the feature to its electron score, coloured by the feature's value.",
+        )
+    reference, tree = next(iter(trees.items()))  # the first tree model in display order
+    gain = tree.importance("gain").sort_values(ascending=False, kind="stable")
     top = [name for name in gain.index if name != CNN_SCORE][:_TOP_FEATURES]
     xlabels = {name: _axis_label(name) for name in top}
-    keep("top_features", plot_feature_distributions(table, scores["label"].to_numpy(), top, xlabels=xlabels, **style))
+    keep(
+        "top_features",
+        plot_feature_distributions(table, scores["label"].to_numpy(), top, xlabels=xlabels, **style),
+        "features",
+        f"Distributions of the {len(top)} features with the highest gain in {reference}, for electrons and photons "
+        f"of every split of {data.label}, each normalised to unit area.",
+    )
     return saved
 
 
-def _working_point_threshold(metrics: Mapping[str, Any], model: str, efficiency: float) -> float:
+def _working_point_threshold(metrics: Mapping[str, Any], model: str, efficiency: float) -> float | None:
     for point in metrics["results"][model]["working_points"]:
         if point["target_signal_efficiency"] == efficiency and point["threshold"] is not None:
             return float(point["threshold"])
-    return 0.5
+    return None
+
+
+def _data_used(data: DataDescription, config: Mapping[str, Any]) -> str:
+    """The data as the report's headline states it: its name, whether simulated, and the input files."""
+    kind = "simulated" if data.simulated else "recorded"
+    # `egid run` names its inputs in electrons/photons/data (the embedded simulation's files once resolved),
+    # `egid evaluate` in inputs; each holds a path, a glob or a list of them.
+    files: list[str] = []
+    for key in ("electrons", "photons", "data", "inputs"):
+        value = config.get(key) or []
+        files += [Path(str(item)).name for item in (value if isinstance(value, list) else [value])]
+    if not files:
+        return f"{data.label} ({kind} events)"
+    more = f" and {len(files) - _SHOWN_FILES} more" if len(files) > _SHOWN_FILES else ""
+    return f"{data.label} ({kind} events) from {', '.join(files[:_SHOWN_FILES])}{more}"
 
 
 def _axis_label(name: str) -> str:

@@ -1,11 +1,16 @@
-"""The run report a physicist reads: ``report.md`` and a self-contained ``report.html`` with the same content.
+"""The run report a physicist reads: a self-contained ``report.html`` and its ``report.md`` twin.
 
-Both are rendered from one list of blocks (headings, paragraphs, tables, figures, code), so the two files never
-disagree: the summary table (AUC with its DeLong interval and accuracy per model and split), the working points
-(threshold chosen on validation, efficiencies on test), the paired model comparisons, the AUC cost of a constrained
-model (the trigger-sized one) against the best of its references, the |eta|-binned tables,
-the figures, and the resolved configuration. The HTML embeds every PNG as a base64 data URI and its CSS inline,
-so it can be mailed or archived as one file; the Markdown links the PNGs by relative path.
+Both open with the headline: the data used (its name, files and events per class in each split), the best model's
+AUC with its DeLong interval and its accuracy, and the ROC curves of all models. A table of contents follows, then
+the details in sections a reader can jump to: the per-model summary table, the working points (threshold chosen on
+validation, efficiencies on test), the paired model comparisons, the AUC cost of a constrained model (the
+trigger-sized one) against the best of its references, the |eta|-binned tables, the overtraining check and
+training curves, the feature importances, the input features and the resolved configuration.
+
+Both files are rendered from one list of blocks, so they never disagree. The HTML embeds every PNG as a base64
+data URI and its CSS inline (no script, no external resource), so it can be mailed or archived as one file and
+opened from disk offline; the Markdown links the PNGs by relative path. Every figure carries a caption saying
+what it shows and on which data.
 """
 
 from __future__ import annotations
@@ -14,36 +19,90 @@ import base64
 import html
 import json
 import os
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from egid.detector import atomic_path
 from egid.evaluation.metrics import validate_metrics
 
-__all__ = ("write_report",)
+__all__ = ("HEADLINE_AUC_ID", "ReportFigure", "Section", "best_model", "write_report")
 
+Section = Literal["headline", "performance", "working_points", "overtraining", "importance", "features"]
+"""Where a figure is shown: next to the headline (the ROC curves) or in one of the detail sections."""
+
+HEADLINE_AUC_ID = "headline-auc"
+"""HTML id of the element holding the best model's AUC; its ``data-auc`` attribute holds metrics.json's value."""
+
+_TITLES = {
+    "performance": "Performance",
+    "working_points": "Working points",
+    "comparison": "Model comparison",
+    "costs": "AUC cost of the constrained models",
+    "eta": "Performance in |η| bins",
+    "overtraining": "Overtraining check and training curves",
+    "importance": "Feature importance",
+    "features": "Input features",
+    "configuration": "Configuration",
+}
+"""The detail sections in reading order, with their headings (whose slugs are the anchors)."""
 _WORKING_POINTS = (
     "An event is selected as an electron when its score is at least the threshold. Each threshold is the highest "
     "one that keeps the target fraction of electrons (signal efficiency ε_S) on the sample it was chosen on; the "
     "efficiencies ε_S and ε_B (photons passing) and the background rejection 1/ε_B are measured on the test sample."
 )
 _CSS = """
-body { font-family: system-ui, -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; max-width: 1100px;
-       margin: 2em auto; padding: 0 1em; color: #222; line-height: 1.45; }
-h1 { border-bottom: 2px solid #444; padding-bottom: .2em; }
+body { font-family: system-ui, -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; max-width: 1200px;
+       margin: 1em auto; padding: 0 1em; color: #222; line-height: 1.45; }
+h1 { border-bottom: 2px solid #444; padding-bottom: .2em; margin: .3em 0 .6em; font-size: 1.7em; }
 h2 { margin-top: 1.8em; border-bottom: 1px solid #ccc; }
+.headline { display: grid; gap: 0 2em; align-items: start; grid-template-columns: minmax(300px, 1fr) minmax(0, 640px);
+            grid-template-rows: auto 1fr; grid-template-areas: "facts roc" "contents roc"; }
+.headline .facts { grid-area: facts; }
+.headline figure { grid-area: roc; margin-top: 0; }
+.headline nav { grid-area: contents; }
+@media (max-width: 900px) { .headline { grid-template-columns: 1fr; grid-template-rows: auto;
+                                          grid-template-areas: "facts" "roc" "contents"; } }
+.best { font-size: 1.2em; }
+.figures { display: grid; grid-template-columns: repeat(auto-fit, minmax(min(100%, 460px), 1fr)); gap: 1em; }
+figure { margin: 1em 0; }
+figure img { display: block; max-width: 100%; height: auto; border: 1px solid #ddd; }
+figcaption { font-size: .9em; color: #444; margin-top: .3em; }
+nav ol { margin: .3em 0 0; }
+.table { overflow-x: auto; }
 table { border-collapse: collapse; margin: .8em 0; font-variant-numeric: tabular-nums; }
 th, td { border: 1px solid #ccc; padding: .3em .7em; text-align: right; }
 th:first-child, td:first-child { text-align: left; }
 thead th { background: #f0f0f0; }
 tbody tr:nth-child(even) { background: #fafafa; }
-figure { margin: 1.2em 0; }
-figure img { max-width: 100%; border: 1px solid #ddd; }
 pre { background: #f6f6f6; padding: .8em; overflow-x: auto; }
 .warning { background: #fff4e5; border-left: 4px solid #f0a020; padding: .5em .8em; }
 """
+
+
+@dataclass(frozen=True)
+class ReportFigure:
+    """One figure of the report.
+
+    Attributes
+    ----------
+    name : str
+        Stable identifier (the HTML element's id is ``fig-<name>``), e.g. ``"roc"``.
+    path : Path
+        The PNG file.
+    caption : str
+        What the figure shows and on which data, e.g. "ROC curves of all models on the test sample of egid
+        simulation."
+    section : Section
+        Where it is shown.
+    """
+
+    name: str
+    path: Path
+    caption: str
+    section: Section
 
 
 @dataclass(frozen=True)
@@ -59,20 +118,14 @@ class _Paragraph:
 
 
 @dataclass(frozen=True)
-class _Bullets:
-    items: tuple[str, ...]
-
-
-@dataclass(frozen=True)
 class _Table:
     header: tuple[str, ...]
     rows: tuple[tuple[str, ...], ...]
 
 
 @dataclass(frozen=True)
-class _Figure:
-    name: str
-    path: Path
+class _Figures:
+    items: tuple[ReportFigure, ...]
 
 
 @dataclass(frozen=True)
@@ -80,15 +133,35 @@ class _Code:
     text: str
 
 
-_Block = _Heading | _Paragraph | _Bullets | _Table | _Figure | _Code
+@dataclass(frozen=True)
+class _Headline:
+    """The opening of the report: the data, the best model's numbers, the headline figures and the contents."""
+
+    model: str
+    split: str
+    auc: float | None
+    auc_ci: tuple[float, float] | None
+    accuracy: float | None
+    level: int
+    threshold: float
+    data: str
+    events: _Table
+    notes: tuple[str, ...]
+    figures: tuple[ReportFigure, ...]
+    contents: tuple[str, ...]
+    """The titles of the detail sections."""
+
+
+_Block = _Heading | _Paragraph | _Table | _Figures | _Code | _Headline
 
 
 def write_report(
     run_dir: str | Path,
     *,
     title: str,
+    data: str,
     metrics: Mapping[str, Any],
-    figures: Mapping[str, Path],
+    figures: Sequence[ReportFigure],
     config: Mapping[str, Any],
     notes: Sequence[str] = (),
 ) -> tuple[Path, Path]:
@@ -100,29 +173,33 @@ def write_report(
         The run's output folder (created if missing); the Markdown links figures relative to it.
     title : str
         The report's title.
+    data : str
+        The data used, as the headline states it, e.g. "egid simulation (simulated events) from electron.hdf5,
+        photon.hdf5"; the events per class and split are taken from ``metrics``.
     metrics : dict
         The result of :func:`egid.evaluation.metrics.compute_metrics` (validated against its schema here).
-    figures : mapping of caption -> PNG path
-        Shown in the given order (see :func:`egid.evaluation.plots.save_figure`).
+    figures : sequence of ReportFigure
+        Shown in the given order within their sections (see :func:`egid.evaluation.plots.save_figure`).
     config : mapping
         The resolved configuration of the run, shown as JSON (values JSON cannot hold are shown as strings).
     notes : sequence of str
-        Free-form remarks listed near the top (data used, caveats).
+        Free-form remarks listed in the headline (caveats).
 
     Raises
     ------
     jsonschema.ValidationError, ValueError
-        If ``metrics`` does not follow :data:`egid.evaluation.metrics.METRICS_SCHEMA`, or a figure is not a ``.png``.
+        If ``metrics`` does not follow :data:`egid.evaluation.metrics.METRICS_SCHEMA` or holds no split, or a
+        figure is not a ``.png``.
     FileNotFoundError
         If a figure file is missing.
     """
     validate_metrics(metrics)
-    not_png = [str(path) for path in figures.values() if Path(path).suffix.lower() != ".png"]
+    not_png = [str(figure.path) for figure in figures if Path(figure.path).suffix.lower() != ".png"]
     if not_png:
         msg = f"Expected PNG figures to embed; got {not_png}."
         raise ValueError(msg)
     folder = Path(run_dir)
-    blocks = _blocks(title, metrics, {name: Path(path) for name, path in figures.items()}, config, notes)
+    blocks = _blocks(title, data, metrics, figures, config, notes)
     html_path, md_path = folder / "report.html", folder / "report.md"
     html_text = _to_html(title, blocks)  # reads the PNGs first, so a missing one leaves no partial report
     with atomic_path(md_path) as tmp:
@@ -132,51 +209,60 @@ def write_report(
     return html_path, md_path
 
 
+def best_model(metrics: Mapping[str, Any]) -> tuple[str, str]:
+    """The model the headline shows and the split it is judged on: ``(model, split)``.
+
+    The split is ``test`` when present, else the last split of ``metrics``; the model has the highest AUC there
+    (an undefined AUC ranks last; the first model in display order wins a tie).
+
+    Raises
+    ------
+    ValueError
+        If ``metrics`` holds no split.
+    """
+    if not metrics["splits"]:
+        msg = "Expected metrics of at least one split (train, validation or test); found none."
+        raise ValueError(msg)
+    split = "test" if "test" in metrics["splits"] else str(metrics["splits"][-1])
+    model = max(metrics["models"], key=lambda name: _auc_rank(metrics["results"][name]["splits"][split]["auc"]))
+    return str(model), split
+
+
+def _auc_rank(auc: float | None) -> float:
+    return -1.0 if auc is None else auc
+
+
 def _blocks(
-    title: str, metrics: Mapping[str, Any], figures: Mapping[str, Path], config: Mapping[str, Any], notes: Sequence[str]
+    title: str,
+    data: str,
+    metrics: Mapping[str, Any],
+    figures: Sequence[ReportFigure],
+    config: Mapping[str, Any],
+    notes: Sequence[str],
 ) -> list[_Block]:
-    """The report's content, in reading order."""
-    blocks: list[_Block] = [_Heading(1, title), _Paragraph(_events_sentence(metrics))]
-    if notes:
-        blocks += [_Heading(2, "Notes"), _Bullets(tuple(notes))]
-    blocks += [_Heading(2, "Summary"), _summary_table(metrics)]
-    if any(metrics["results"][model]["working_points"] for model in metrics["models"]):
-        blocks += [_Heading(2, "Working points"), _Paragraph(_WORKING_POINTS)]
-        if metrics["thresholds_from_test"]:
-            blocks.append(
-                _Paragraph(
-                    "Some thresholds were chosen on the test sample itself (no validation sample and no saved "
-                    "thresholds): their test efficiencies are optimistic.",
-                    warning=True,
-                )
-            )
-        blocks.append(_working_point_table(metrics))
-    if metrics["comparisons"]:
-        split = metrics["comparisons"][0]["split"]
-        blocks += [
-            _Heading(2, "Model comparison"),
-            _Paragraph(
-                f"Paired DeLong tests on the {split} sample: the difference of two models' AUCs on the same events, "
-                "its standard deviation and the two-sided p-value of no difference."
-            ),
-            _comparison_table(metrics),
-        ]
-    if metrics["costs"]:
-        split = metrics["costs"][0]["split"]
-        blocks += [
-            _Heading(2, "AUC cost of the constrained models"),
-            _Paragraph(
-                f"Each constrained model against the best of its reference models on the same {split} events (the "
-                "reference with the highest AUC there): the cost is the reference's AUC minus the model's, with the "
-                "standard deviation and two-sided p-value of the paired DeLong test."
-            ),
-            _cost_table(metrics),
-        ]
-    blocks += _eta_blocks(metrics)
-    if figures:
-        blocks.append(_Heading(2, "Figures"))
-        blocks += [_Figure(name, path) for name, path in figures.items()]
-    blocks += [_Heading(2, "Configuration"), _Code(json.dumps(config, indent=2, default=str))]
+    """The report's content, in reading order: title, headline, contents, then the detail sections."""
+    shown = {section: tuple(f for f in figures if f.section == section) for section in {f.section for f in figures}}
+    sections: dict[str, list[_Block]] = {
+        "performance": [_summary_table(metrics)],
+        "working_points": _working_point_blocks(metrics),
+        "comparison": _comparison_blocks(metrics),
+        "costs": _cost_blocks(metrics),
+        "eta": _eta_blocks(metrics),
+        "overtraining": [],
+        "importance": [],
+        "features": [],
+        "configuration": [_Code(json.dumps(config, indent=2, default=str))],
+    }
+    for section, items in shown.items():
+        if section != "headline":
+            sections[section].append(_Figures(items))
+    kept = [key for key in _TITLES if sections[key]]
+    blocks: list[_Block] = [
+        _Heading(1, title),
+        _headline(data, metrics, shown.get("headline", ()), notes, tuple(_TITLES[key] for key in kept)),
+    ]
+    for key in kept:
+        blocks += [_Heading(2, _TITLES[key]), *sections[key]]
     return blocks
 
 
@@ -188,17 +274,54 @@ def _fmt_p(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.3g}"
 
 
-def _events_sentence(metrics: Mapping[str, Any]) -> str:
-    samples = metrics["results"][metrics["models"][0]]["splits"]
-    parts = [
-        f"{split} {samples[split]['n_events']} ({samples[split]['n_signal']} electrons, "
-        f"{samples[split]['n_background']} photons)"
-        for split in metrics["splits"]
-    ]
+def _headline(
+    data: str,
+    metrics: Mapping[str, Any],
+    figures: tuple[ReportFigure, ...],
+    notes: Sequence[str],
+    contents: tuple[str, ...],
+) -> _Headline:
+    model, split = best_model(metrics)
+    sample = metrics["results"][model]["splits"][split]
+    counts = {name: metrics["results"][model]["splits"][name] for name in metrics["splits"]}
+    total = sum(part["n_events"] for part in counts.values())
+    rows = tuple(
+        (
+            name,
+            str(part["n_signal"]),
+            str(part["n_background"]),
+            str(part["n_events"]),
+            f"{100 * part['n_events'] / total:.0f}%" if total else "n/a",
+        )
+        for name, part in counts.items()
+    )
+    ci = sample["auc_ci"]
+    return _Headline(
+        model=model,
+        split=split,
+        auc=sample["auc"],
+        auc_ci=None if ci is None else (ci[0], ci[1]),
+        accuracy=sample["accuracy"],
+        level=round(100 * metrics["confidence_level"]),
+        threshold=metrics["accuracy_threshold"],
+        data=data,
+        events=_Table(("Split", "Electrons", "Photons", "Events", "Share"), rows),
+        notes=tuple(notes),
+        figures=figures,
+        contents=contents,
+    )
+
+
+def _headline_sentence(headline: _Headline) -> tuple[str, str]:
+    """The best model's result in words, as the text before and after its AUC (which each format marks up)."""
+    interval = ""
+    if headline.auc_ci is not None:
+        low, high = headline.auc_ci
+        interval = f" ({headline.level}% CI [{low:.4f}, {high:.4f}], DeLong)"
     return (
-        "Electron (signal, label 1) versus photon (background, label 0) identification. Events: "
-        + "; ".join(parts)
-        + f". Accuracy counts an event as an electron when its score is at least {metrics['accuracy_threshold']}."
+        f"Best model on the {headline.split} sample: {headline.model}, AUC ",
+        f"{interval}, accuracy {_fmt(headline.accuracy)} (an event counts as an electron when its score is at "
+        f"least {headline.threshold}).",
     )
 
 
@@ -217,7 +340,18 @@ def _summary_table(metrics: Mapping[str, Any]) -> _Table:
     return _Table(header, tuple(rows))
 
 
-def _working_point_table(metrics: Mapping[str, Any]) -> _Table:
+def _working_point_blocks(metrics: Mapping[str, Any]) -> list[_Block]:
+    if not any(metrics["results"][model]["working_points"] for model in metrics["models"]):
+        return []
+    blocks: list[_Block] = [_Paragraph(_WORKING_POINTS)]
+    if metrics["thresholds_from_test"]:
+        blocks.append(
+            _Paragraph(
+                "Some thresholds were chosen on the test sample itself (no validation sample and no saved "
+                "thresholds): their test efficiencies are optimistic.",
+                warning=True,
+            )
+        )
     header = ("Model", "Target ε_S", "Threshold", "Chosen on", "ε_S (test)", "ε_B (test)", "Rejection 1/ε_B")
     rows = []
     for model in metrics["models"]:
@@ -236,10 +370,12 @@ def _working_point_table(metrics: Mapping[str, Any]) -> _Table:
                     rejection,
                 )
             )
-    return _Table(header, tuple(rows))
+    return [*blocks, _Table(header, tuple(rows))]
 
 
-def _comparison_table(metrics: Mapping[str, Any]) -> _Table:
+def _comparison_blocks(metrics: Mapping[str, Any]) -> list[_Block]:
+    if not metrics["comparisons"]:
+        return []
     rows = tuple(
         (
             item["model_a"],
@@ -250,10 +386,19 @@ def _comparison_table(metrics: Mapping[str, Any]) -> _Table:
         )
         for item in metrics["comparisons"]
     )
-    return _Table(("Model A", "Model B", "AUC A - AUC B", "Std", "p-value"), rows)
+    split = metrics["comparisons"][0]["split"]
+    return [
+        _Paragraph(
+            f"Paired DeLong tests on the {split} sample: the difference of two models' AUCs on the same events, "
+            "its standard deviation and the two-sided p-value of no difference."
+        ),
+        _Table(("Model A", "Model B", "AUC A - AUC B", "Std", "p-value"), rows),
+    ]
 
 
-def _cost_table(metrics: Mapping[str, Any]) -> _Table:
+def _cost_blocks(metrics: Mapping[str, Any]) -> list[_Block]:
+    if not metrics["costs"]:
+        return []
     rows = tuple(
         (
             cost["model"],
@@ -266,7 +411,15 @@ def _cost_table(metrics: Mapping[str, Any]) -> _Table:
         )
         for cost in metrics["costs"]
     )
-    return _Table(("Model", "Reference", "AUC", "Reference AUC", "Cost", "Std", "p-value"), rows)
+    split = metrics["costs"][0]["split"]
+    return [
+        _Paragraph(
+            f"Each constrained model against the best of its reference models on the same {split} events (the "
+            "reference with the highest AUC there): the cost is the reference's AUC minus the model's, with the "
+            "standard deviation and two-sided p-value of the paired DeLong test."
+        ),
+        _Table(("Model", "Reference", "AUC", "Reference AUC", "Cost", "Std", "p-value"), rows),
+    ]
 
 
 def _eta_blocks(metrics: Mapping[str, Any]) -> list[_Block]:
@@ -289,12 +442,34 @@ def _eta_blocks(metrics: Mapping[str, Any]) -> list[_Block]:
         )
         accuracy_rows.append((model, *(_fmt(b["accuracy"]) for b in bins)))
     return [
-        _Heading(2, f"Performance in |η| bins ({split} sample)"),
-        _Paragraph("AUC with its DeLong standard deviation:"),
+        _Paragraph(f"AUC with its DeLong standard deviation on the {split} sample:"),
         _Table(("Model", *columns), tuple(auc_rows)),
-        _Paragraph(f"Accuracy at score {metrics['accuracy_threshold']}:"),
+        _Paragraph(f"Accuracy at score {metrics['accuracy_threshold']} on the {split} sample:"),
         _Table(("Model", *columns), tuple(accuracy_rows)),
     ]
+
+
+def _anchor(heading: str) -> str:
+    """The anchor of a heading as GitHub derives it, so the Markdown's contents links work there too.
+
+    Lower case, every character other than a letter, digit, ``_``, ``-`` or space dropped, spaces turned
+    into ``-``; the HTML uses the same ids.
+    """
+    return re.sub(r"[^\w\- ]", "", heading.lower()).replace(" ", "-")
+
+
+def _md_table(table: _Table) -> str:
+    cells = [table.header, tuple("---" for _ in table.header), *table.rows]
+    return "\n".join("| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" for row in cells)
+
+
+def _md_figures(figures: Sequence[ReportFigure], run_dir: Path) -> str:
+    parts = []
+    for figure in figures:
+        link = Path(os.path.relpath(figure.path, run_dir)).as_posix()
+        target = f"<{link}>" if " " in link else link
+        parts.append(f"![{figure.name}]({target})\n\n*{figure.caption}*")
+    return "\n\n".join(parts)
 
 
 def _to_markdown(blocks: Sequence[_Block], run_dir: Path) -> str:
@@ -303,20 +478,59 @@ def _to_markdown(blocks: Sequence[_Block], run_dir: Path) -> str:
         match block:
             case _Heading(level, text):
                 lines.append("#" * level + " " + text)
+            case _Headline() as headline:
+                before, after = _headline_sentence(headline)
+                lines += [f"Data: {headline.data}.", _md_table(headline.events)]
+                lines.append(f"{before}**{_fmt(headline.auc)}**{after}")
+                if headline.notes:
+                    lines.append("\n".join(f"- {note}" for note in headline.notes))
+                if headline.figures:
+                    lines.append(_md_figures(headline.figures, run_dir))
+                lines.append("Contents: " + " · ".join(f"[{title}](#{_anchor(title)})" for title in headline.contents))
             case _Paragraph(text, warning):
                 lines.append(("> **Warning:** " if warning else "") + text)
-            case _Bullets(items):
-                lines.append("\n".join(f"- {item}" for item in items))
-            case _Table(header, rows):
-                cells = [header, tuple("---" for _ in header), *rows]
-                lines.append("\n".join("| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" for row in cells))
-            case _Figure(name, path):
-                link = Path(os.path.relpath(path, run_dir)).as_posix()
-                target = f"<{link}>" if " " in link else link
-                lines.append(f"### {name}\n\n![{name}]({target})")
+            case _Table() as table:
+                lines.append(_md_table(table))
+            case _Figures(items):
+                lines.append(_md_figures(items, run_dir))
             case _Code(text):
                 lines.append(f"```json\n{text}\n```")
     return "\n\n".join(lines) + "\n"
+
+
+def _html_table(table: _Table) -> str:
+    esc = html.escape
+    head = "".join(f"<th>{esc(cell)}</th>" for cell in table.header)
+    body = "".join("<tr>" + "".join(f"<td>{esc(cell)}</td>" for cell in row) + "</tr>" for row in table.rows)
+    return f'<div class="table"><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>'
+
+
+def _html_figure(figure: ReportFigure) -> str:
+    esc = html.escape
+    data = base64.b64encode(figure.path.read_bytes()).decode("ascii")
+    return (
+        f'<figure id="fig-{esc(figure.name)}"><img alt="{esc(figure.caption)}" src="data:image/png;base64,{data}">'
+        f"<figcaption>{esc(figure.caption)}</figcaption></figure>"
+    )
+
+
+def _html_headline(headline: _Headline) -> str:
+    esc = html.escape
+    full = "" if headline.auc is None else f' data-auc="{headline.auc!r}"'
+    auc = f'<strong id="{HEADLINE_AUC_ID}"{full}>{_fmt(headline.auc)}</strong>'
+    before, after = _headline_sentence(headline)
+    facts = [
+        f"<p>Data: {esc(headline.data)}.</p>",
+        _html_table(headline.events),
+        f'<p class="best">{esc(before)}{auc}{esc(after)}</p>',
+    ]
+    if headline.notes:
+        facts.append("<ul>" + "".join(f"<li>{esc(note)}</li>" for note in headline.notes) + "</ul>")
+    figures = "".join(_html_figure(figure) for figure in headline.figures)
+    links = "".join(f'<li><a href="#{esc(_anchor(title))}">{esc(title)}</a></li>' for title in headline.contents)
+    contents = f'<nav id="contents" aria-label="Contents"><strong>Contents</strong><ol>{links}</ol></nav>'
+    facts_html = "".join(facts)
+    return f'<section class="headline" id="headline"><div class="facts">{facts_html}</div>{figures}{contents}</section>'
 
 
 def _to_html(title: str, blocks: Sequence[_Block]) -> str:
@@ -325,23 +539,21 @@ def _to_html(title: str, blocks: Sequence[_Block]) -> str:
     for block in blocks:
         match block:
             case _Heading(level, text):
-                parts.append(f"<h{level}>{esc(text)}</h{level}>")
+                anchor = f' id="{esc(_anchor(text))}"' if level == 2 else ""
+                parts.append(f"<h{level}{anchor}>{esc(text)}</h{level}>")
+            case _Headline() as headline:
+                parts.append(_html_headline(headline))
             case _Paragraph(text, warning):
                 parts.append(f'<p class="warning">{esc(text)}</p>' if warning else f"<p>{esc(text)}</p>")
-            case _Bullets(items):
-                parts.append("<ul>" + "".join(f"<li>{esc(item)}</li>" for item in items) + "</ul>")
-            case _Table(header, rows):
-                head = "".join(f"<th>{esc(cell)}</th>" for cell in header)
-                body = "".join("<tr>" + "".join(f"<td>{esc(cell)}</td>" for cell in row) + "</tr>" for row in rows)
-                parts.append(f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
-            case _Figure(name, path):
-                data = base64.b64encode(path.read_bytes()).decode("ascii")
-                image = f'<img alt="{esc(name)}" src="data:image/png;base64,{data}">'
-                parts.append(f"<h3>{esc(name)}</h3>\n<figure>{image}</figure>")
+            case _Table() as table:
+                parts.append(_html_table(table))
+            case _Figures(items):
+                parts.append('<div class="figures">' + "".join(_html_figure(figure) for figure in items) + "</div>")
             case _Code(text):
                 parts.append(f"<pre><code>{esc(text)}</code></pre>")
     return (
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         f"<title>{esc(title)}</title>\n<style>{_CSS}</style>\n</head>\n<body>\n"
         + "\n".join(parts)
         + "\n</body>\n</html>\n"
