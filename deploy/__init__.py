@@ -6,3 +6,6 @@
 (``pip install 'egid[deploy]'``); ``import egid.deploy`` works without them, and
 :func:`egid.detector.extras.require_extra` says in one line what is missing.
 """
+
+__all__: tuple[str, ...] = ()
+"""Nothing is re-exported: import the module of the step you need (each has its own ``__all__``)."""

@@ -2,8 +2,9 @@
 
 The package follows the data flow, one subpackage per step: :mod:`egid.detector` (files -> images),
 :mod:`egid.simulation` (the embedded default data), :mod:`egid.features` (images -> feature table),
-:mod:`egid.models` (boosted trees, the CNN head, exports), :mod:`egid.evaluation` (scores -> metrics, figures,
-reports) and :mod:`egid.pipelines` (the command line and the orchestration of the steps).
+:mod:`egid.models` (boosted trees, the CNN head, the saved models of a run), :mod:`egid.evaluation` (scores -> metrics,
+figures, reports), :mod:`egid.deploy` (trigger firmware and compiled C) and :mod:`egid.pipelines` (the command line
+and the order of the steps).
 
 The library entry points::
 
@@ -25,12 +26,22 @@ from typing import TYPE_CHECKING, Any
 from egid._version import __version__
 
 if TYPE_CHECKING:
-    from egid import detector, evaluation, features, models, pipelines, simulation
+    from egid import deploy, detector, evaluation, features, models, pipelines, simulation
     from egid.models.bundle import ModelBundle
 
-__all__ = ("__version__", "detector", "evaluation", "features", "load", "models", "pipelines", "simulation")
+__all__ = (
+    "__version__",
+    "deploy",
+    "detector",
+    "evaluation",
+    "features",
+    "load",
+    "models",
+    "pipelines",
+    "simulation",
+)
 
-_SUBPACKAGES = frozenset({"detector", "evaluation", "features", "models", "pipelines", "simulation"})
+_SUBPACKAGES = frozenset({"deploy", "detector", "evaluation", "features", "models", "pipelines", "simulation"})
 
 
 def load(run_dir: str | os.PathLike[str]) -> ModelBundle:

@@ -4,3 +4,6 @@
 :mod:`egid.evaluation.plots` and :mod:`egid.evaluation.importance_plots` draw them in the house style
 (:mod:`egid.evaluation.style`), and :mod:`egid.evaluation.publish` writes a run's metrics, plots and report.
 """
+
+__all__: tuple[str, ...] = ()
+"""Nothing is re-exported: import the module of the step you need (each has its own ``__all__``)."""
