@@ -61,7 +61,8 @@ h2 { margin-top: 1.8em; border-bottom: 1px solid #ccc; }
 .headline { display: grid; gap: 0 2em; align-items: start; grid-template-columns: minmax(300px, 1fr) minmax(0, 640px);
             grid-template-rows: auto 1fr; grid-template-areas: "facts roc" "contents roc"; }
 .headline .facts { grid-area: facts; }
-.headline figure { grid-area: roc; margin-top: 0; }
+.headline .lead { grid-area: roc; }
+.headline figure { margin-top: 0; }
 .headline nav { grid-area: contents; }
 @media (max-width: 900px) { .headline { grid-template-columns: 1fr; grid-template-rows: auto;
                                           grid-template-areas: "facts" "roc" "contents"; } }
@@ -241,7 +242,9 @@ def _blocks(
     notes: Sequence[str],
 ) -> list[_Block]:
     """The report's content, in reading order: title, headline, contents, then the detail sections."""
-    shown = {section: tuple(f for f in figures if f.section == section) for section in {f.section for f in figures}}
+    shown: dict[str, list[ReportFigure]] = {}
+    for figure in figures:
+        shown.setdefault(figure.section, []).append(figure)
     sections: dict[str, list[_Block]] = {
         "performance": [_summary_table(metrics)],
         "working_points": _working_point_blocks(metrics),
@@ -255,11 +258,11 @@ def _blocks(
     }
     for section, items in shown.items():
         if section != "headline":
-            sections[section].append(_Figures(items))
+            sections[section].append(_Figures(tuple(items)))
     kept = [key for key in _TITLES if sections[key]]
     blocks: list[_Block] = [
         _Heading(1, title),
-        _headline(data, metrics, shown.get("headline", ()), notes, tuple(_TITLES[key] for key in kept)),
+        _headline(data, metrics, tuple(shown.get("headline", ())), notes, tuple(_TITLES[key] for key in kept)),
     ]
     for key in kept:
         blocks += [_Heading(2, _TITLES[key]), *sections[key]]
@@ -526,7 +529,7 @@ def _html_headline(headline: _Headline) -> str:
     ]
     if headline.notes:
         facts.append("<ul>" + "".join(f"<li>{esc(note)}</li>" for note in headline.notes) + "</ul>")
-    figures = "".join(_html_figure(figure) for figure in headline.figures)
+    figures = '<div class="lead">' + "".join(_html_figure(figure) for figure in headline.figures) + "</div>"
     links = "".join(f'<li><a href="#{esc(_anchor(title))}">{esc(title)}</a></li>' for title in headline.contents)
     contents = f'<nav id="contents" aria-label="Contents"><strong>Contents</strong><ol>{links}</ol></nav>'
     facts_html = "".join(facts)
