@@ -2,7 +2,8 @@
 
 Every file egid writes goes through :func:`atomic_path` (a temporary name beside the target, renamed onto it only
 when complete), so a crash or kill never leaves a half-written output; :func:`file_digest` is the SHA-256 that model
-manifests, data records and cache keys store of a file's bytes.
+manifests, data records and cache keys store of a file's bytes. A folder of outputs (a report, a run's models,
+a deployment) is built in :func:`staged_dir` and moved into place only when complete.
 """
 
 from __future__ import annotations
@@ -10,11 +11,12 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ("atomic_path", "file_digest")
+__all__ = ("atomic_path", "file_digest", "staged_dir")
 
 
 def file_digest(path: str | os.PathLike[str], *, block_bytes: int = 1 << 22) -> str:
@@ -45,6 +47,33 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
+
+
+@contextlib.contextmanager
+def staged_dir(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """Yield an empty staging folder for the files of folder ``path``; move them into ``path`` if the block succeeds.
+
+    The staging folder is ``.NAME.partial-*`` inside ``path`` when it exists, else beside it (so the moves stay on
+    one file system). A new ``path`` appears whole by one rename. In an existing ``path`` each staged entry replaces
+    the one of the same name and every other entry is kept. When the block fails (an error, a full disk, a signal)
+    the staging folder is removed and ``path`` is as it was.
+    """
+    final = Path(path)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    existed = final.is_dir()
+    staging = Path(tempfile.mkdtemp(prefix=f".{final.name}.partial-", dir=final if existed else final.parent))
+    try:
+        yield staging
+        if not existed:
+            staging.rename(final)
+            return
+        for entry in sorted(staging.iterdir()):
+            target = final / entry.name
+            if target.is_dir() and not target.is_symlink():
+                shutil.rmtree(target)  # os.replace cannot put a folder onto a non-empty one
+            os.replace(entry, target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 def _umask() -> int:

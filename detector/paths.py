@@ -1,4 +1,5 @@
-"""Checks of the paths a user names: an input must be a readable regular file, an output must be writable.
+"""Checks of the paths a user names: an input must be a readable regular file, an output must be writable, and
+an output may neither name an input nor replace an existing file unasked.
 
 Each check raises :class:`~egid.detector.errors.InputError` with one line naming the path and the
 operating system's reason (no such file, a dangling or looping symbolic link, permission denied, ...). The
@@ -8,14 +9,25 @@ with what the later read or write would meet, also for root, who may read files 
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import stat
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from egid.detector.errors import InputError
 
-__all__ = ("check_input_file", "check_output_dir", "check_output_file")
+__all__ = (
+    "check_input_file",
+    "check_not_input",
+    "check_output_dir",
+    "check_output_file",
+    "check_outside",
+    "check_replaceable",
+    "disk_problem",
+    "writing",
+)
 
 
 def _os_problem(err: OSError, path: Path) -> str:
@@ -136,3 +148,94 @@ def check_output_dir(path: str | os.PathLike[str]) -> Path:
         return folder
     _writable_ancestor(folder)
     return folder
+
+
+def _same(a: Path, b: Path) -> bool:
+    """Whether ``a`` and ``b`` name one file or folder: the same inode (symbolic and hard links), else one real path."""
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # one of them does not exist yet: compare where its links lead
+        return os.path.realpath(a) == os.path.realpath(b)
+
+
+def check_not_input(
+    output: str | os.PathLike[str], inputs: Iterable[str | os.PathLike[str] | None], *, option: str
+) -> None:
+    """Raise InputError when the output path ``output`` names one of the ``inputs`` (None entries are skipped).
+
+    Symbolic links are followed and hard links recognised (same device and inode), so no spelling of an input's
+    path lets a command replace the file it reads.
+    """
+    for given in inputs:
+        if given is not None and _same(Path(output), Path(given)):
+            msg = f"{option} {output}: is the input {given}; writing it would destroy the input, choose another path"
+            raise InputError(msg)
+
+
+def check_outside(
+    output: str | os.PathLike[str], folder: str | os.PathLike[str], *, option: str, allowed: tuple[str, ...] = ()
+) -> None:
+    """Raise InputError when ``output`` is the folder ``folder`` being read or lies inside it.
+
+    Writing there would replace the folder's own files (a run's ``metrics.json``, report, models). ``allowed``
+    names subfolders of ``folder`` meant for outputs (a run's ``evaluations``). Links are resolved.
+    """
+    real = Path(os.path.realpath(output))
+    for ancestor in (real, *real.parents):
+        if _same(ancestor, Path(folder)):
+            below = real.relative_to(ancestor).parts
+            if below[:1] and below[0] in allowed:
+                return
+            msg = (
+                f"{option} {output}: lies in {folder}, which this command reads; writing there would replace its files"
+            )
+            raise InputError(msg)
+
+
+def check_replaceable(path: str | os.PathLike[str], *, overwrite: bool, option: str) -> None:
+    """Raise InputError when ``path`` exists (a file, or a folder that is not empty) and ``overwrite`` is False."""
+    target = Path(path)
+    occupied = any(target.iterdir()) if target.is_dir() else os.path.lexists(target)
+    if occupied and not overwrite:
+        msg = f"{option} {target}: already exists; give --overwrite to replace it"
+        raise InputError(msg)
+
+
+_DISK_PROBLEMS = {
+    errno.ENOSPC: "no space left on device",
+    errno.EDQUOT: "disk quota exceeded",
+    errno.EROFS: "read-only file system",
+    errno.EACCES: "permission denied",
+    errno.EPERM: "permission denied",
+    errno.EFBIG: "file too large for the file system",
+}
+# Libraries that wrap the C error (HDF5, Arrow) keep only its text, not its errno.
+_DISK_TEXTS = {os.strerror(code).lower(): reason for code, reason in _DISK_PROBLEMS.items()}
+
+
+def disk_problem(err: BaseException) -> str | None:
+    """Why writing failed, in words (``"no space left on device"``), when ``err`` is a full, read-only or forbidden
+    output, else None. HDF5 and Arrow report the system's error only in their message; it is recognised there too."""
+    if not isinstance(err, OSError):
+        return None
+    if err.errno in _DISK_PROBLEMS:
+        return _DISK_PROBLEMS[err.errno]
+    text = str(err).lower()
+    return next((reason for words, reason in _DISK_TEXTS.items() if words in text), None)
+
+
+@contextlib.contextmanager
+def writing(path: str | os.PathLike[str]) -> Iterator[None]:
+    """Turn a full, read-only or forbidden output met in the block into InputError ``<problem> while writing PATH``.
+
+    The writes of the block go through :func:`~egid.detector.atomic.atomic_path` or a staged folder, so nothing
+    half-written stays behind; the command line prints the line and exits with status 2.
+    """
+    try:
+        yield
+    except OSError as err:
+        reason = disk_problem(err)
+        if reason is None:
+            raise
+        msg = f"{reason} while writing {path}"
+        raise InputError(msg) from None

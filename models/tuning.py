@@ -22,7 +22,7 @@ import json
 import logging
 import os
 import zlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +30,7 @@ import numpy as np
 import numpy.typing as npt
 import optuna
 import pandas as pd
+from optuna.distributions import BaseDistribution
 from optuna.study import MaxTrialsCallback
 from optuna.trial import FixedTrial, TrialState
 
@@ -87,11 +88,11 @@ def open_study(
         silently mixes with an older one.
     seed : int
         Seed of the TPE sampler, mixed with the study name: two studies of one run (say features-only and
-        stacked) explore different random start points instead of repeating each other's trials; and with the
-        number of trials the study already holds, so that a resumed study (after a kill, or with more trials)
-        continues with new random start points instead of replaying the first trials' parameters. In a shared
-        storage each process seeds its sampler from the OS instead: workers sharing one seed would propose the
-        same parameters.
+        stacked) explore different random start points instead of repeating each other's trials; and, before
+        each trial, with the number of trials finished so far (:class:`_ReplayableSampler`), so that a resumed
+        study proposes what the uninterrupted one would have: the same models, whatever trial a kill or Ctrl-C
+        failed. In a shared storage each process seeds its sampler from the OS instead: workers sharing one seed
+        would propose the same parameters.
     pruner_startup_trials, pruner_warmup_rounds : int
         The median pruner prunes nothing before this many finished trials, nor before this boosting round.
 
@@ -110,7 +111,7 @@ def open_study(
         storage=store,
         study_name=name,
         direction="maximize",
-        sampler=optuna.samplers.TPESampler(seed=_sampler_seed(seed, name, existing.get(name, 0)) if private else None),
+        sampler=_ReplayableSampler(seed, name) if private else optuna.samplers.TPESampler(seed=None),
         pruner=optuna.pruners.MedianPruner(n_startup_trials=pruner_startup_trials, n_warmup_steps=pruner_warmup_rounds),
         load_if_exists=True,
     )
@@ -118,9 +119,57 @@ def open_study(
     return study
 
 
-def _sampler_seed(seed: int, study_name: str, n_existing_trials: int) -> int:
-    """The TPE sampler's seed: the run's ``seed`` mixed with the study's name and its number of trials so far."""
-    return (seed + zlib.crc32(study_name.encode()) + 7919 * n_existing_trials) % 2**32
+def _sampler_seed(seed: int, study_name: str, n_finished_trials: int) -> int:
+    """The TPE sampler's seed: the run's ``seed`` mixed with the study's name and its number of finished trials."""
+    return (seed + zlib.crc32(study_name.encode()) + 7919 * n_finished_trials) % 2**32
+
+
+class _ReplayableSampler(optuna.samplers.BaseSampler):
+    """Optuna's TPE sampler, seeded afresh before each trial from the number of trials finished before it.
+
+    A sampler seeded once draws from one random stream, so a trial failed by a kill or Ctrl-C (or a resumed study's
+    new sampler) would shift every later proposal. Here the ``k``-th finished trial always draws with the seed of
+    ``k``: TPE reads only finished (complete or pruned) trials, so an interrupted and resumed study proposes, trial
+    for trial, the parameters the uninterrupted one would have, and a resumed study never replays earlier draws.
+    """
+
+    def __init__(self, seed: int, study_name: str) -> None:
+        self._seed = seed
+        self._study_name = study_name
+        self._tpe = optuna.samplers.TPESampler(seed=_sampler_seed(seed, study_name, 0))
+
+    def before_trial(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+        finished = len(study.get_trials(deepcopy=False, states=_FINISHED))
+        self._tpe = optuna.samplers.TPESampler(seed=_sampler_seed(self._seed, self._study_name, finished))
+        self._tpe.before_trial(study, trial)
+
+    def infer_relative_search_space(
+        self, study: optuna.Study, trial: optuna.trial.FrozenTrial
+    ) -> dict[str, BaseDistribution]:
+        return self._tpe.infer_relative_search_space(study, trial)
+
+    def sample_relative(
+        self, study: optuna.Study, trial: optuna.trial.FrozenTrial, search_space: dict[str, BaseDistribution]
+    ) -> dict[str, Any]:
+        return self._tpe.sample_relative(study, trial, search_space)
+
+    def sample_independent(
+        self,
+        study: optuna.Study,
+        trial: optuna.trial.FrozenTrial,
+        param_name: str,
+        param_distribution: BaseDistribution,
+    ) -> Any:
+        return self._tpe.sample_independent(study, trial, param_name, param_distribution)
+
+    def after_trial(
+        self,
+        study: optuna.Study,
+        trial: optuna.trial.FrozenTrial,
+        state: TrialState,
+        values: Sequence[float] | None,
+    ) -> None:
+        self._tpe.after_trial(study, trial, state, values)
 
 
 def tune(
@@ -153,7 +202,8 @@ def tune(
         Tuning directory (holds the default journal storage, see :func:`open_study`).
     warm_start : mapping of str to Any, optional
         Parameter name -> value (e.g. the best parameters of a related study), enqueued as the first trial of a
-        new study so the search starts from a known good point; a resumed study ignores it.
+        new study so the search starts from a known good point; a resumed study whose warm-start trial was failed
+        by a kill or Ctrl-C queues it again, so it always runs.
     space : callable, optional
         The search space (trial -> the library's parameters); default the library's ``space``. A narrower one
         (for example :func:`egid.models.boosters.xgboost.depth_capped_space`) tunes a model under limits.
@@ -212,8 +262,8 @@ def _optimize(
     )
     library = get_booster_library(kind)
     draw = space or library.space
-    if warm_start is not None and not study.get_trials(deepcopy=False):
-        study.enqueue_trial(dict(warm_start), skip_if_exists=True)
+    if warm_start is not None and not _holds(study, warm_start):
+        study.enqueue_trial(dict(warm_start))
 
     def objective(trial: optuna.Trial) -> float:
         model = fit_tree_model(
@@ -251,6 +301,12 @@ def _optimize(
     else:
         logger.info("%s: already holds %d finished trials, none to run", study.study_name, finished)
     return study, best_model
+
+
+def _holds(study: optuna.Study, params: Mapping[str, Any]) -> bool:
+    """Whether a trial at ``params`` is queued, running or finished; one a kill or Ctrl-C failed does not count."""
+    live = study.get_trials(deepcopy=False, states=(*_FINISHED, TrialState.WAITING, TrialState.RUNNING))
+    return any(trial.system_attrs.get("fixed_params", trial.params) == dict(params) for trial in live)
 
 
 def trials_path(out_dir: str | os.PathLike[str], kind: TreeKind) -> Path:

@@ -18,6 +18,7 @@ from egid.pipelines.options import option_type
 __all__ = (
     "add_extraction_arguments",
     "add_input_arguments",
+    "add_overwrite_argument",
     "add_run_dir_argument",
     "dataset_from_args",
     "input_files",
@@ -47,6 +48,11 @@ def add_run_dir_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--run-dir", required=True, metavar="RUN", help="run directory of egid run (or its models/ or one model set)"
     )
+
+
+def add_overwrite_argument(parser: argparse.ArgumentParser, what: str) -> None:
+    """``--overwrite``: the explicit permission to replace ``what`` (an existing output is refused without it)."""
+    parser.add_argument("--overwrite", action="store_true", help=f"replace {what} (default: refuse)")
 
 
 def add_extraction_arguments(parser: argparse.ArgumentParser) -> None:

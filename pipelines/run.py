@@ -5,6 +5,10 @@ Without a subcommand it runs the whole job (``run``). Each subcommand lives in i
 ``pipelines/commands`` (see :data:`egid.pipelines.commands.COMMANDS`); only the chosen one is imported, so ``--help``
 and a user's input error answer at once. This file dispatches and turns a user's input error into one line on
 stderr and exit status 2.
+
+Exit statuses: 0 success; 2 a bad input or option, or an output that cannot be written (a full disk, a read-only
+or forbidden folder: ``egid: error: no space left on device while writing PATH``), nothing half-written left
+behind; 130 Ctrl-C and 143 SIGTERM (see :mod:`egid.pipelines.signals`).
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ import sys
 from typing import NoReturn
 
 from egid.detector.errors import InputError
+from egid.detector.paths import disk_problem
+from egid.pipelines import signals
 from egid.pipelines.commands import COMMANDS
 from egid.pipelines.vocabulary import renamed_arguments, renamed_command
 
@@ -48,6 +54,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Parse ``argv``, run the subcommand and return the exit status (2 for a user's input error)."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    signals.install()
     first = next((i for i, arg in enumerate(argv) if arg not in ("-v", "--verbose")), len(argv))
     try:
         if first < len(argv) and not argv[first].startswith("-"):
@@ -65,14 +72,25 @@ def main(argv: list[str] | None = None) -> int:
         logging.getLogger(EGID_LOGGER).setLevel(logging.DEBUG if args.verbose else logging.INFO)
         return int(args.handler(args) or 0)
     except InputError as err:
-        line = " ".join(f"egid: error: {err}".split())
-        if len(line) > MAX_ERROR_CHARS:
-            line = line[: MAX_ERROR_CHARS - 3] + "..."
-        print(line, file=sys.stderr)
+        _error_line(str(err))
         return 2
-    except KeyboardInterrupt:
-        print("egid: interrupted", file=sys.stderr)
-        return 130
+    except OSError as err:  # a write that no command wrapped in egid.detector.paths.writing
+        reason = disk_problem(err)
+        if reason is None:
+            raise
+        _error_line(f"{reason} while writing {err.filename or 'the output'}")
+        return 2
+    except KeyboardInterrupt as err:
+        print(signals.interrupted_line(err), file=sys.stderr)
+        return signals.exit_status(err)
+
+
+def _error_line(message: str) -> None:
+    """Print ``egid: error: MESSAGE`` as one line of at most :data:`MAX_ERROR_CHARS` characters on stderr."""
+    line = " ".join(f"egid: error: {message}".split())
+    if len(line) > MAX_ERROR_CHARS:
+        line = line[: MAX_ERROR_CHARS - 3] + "..."
+    print(line, file=sys.stderr)
 
 
 if __name__ == "__main__":

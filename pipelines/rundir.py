@@ -23,6 +23,7 @@ import errno
 import fcntl
 import json
 import os
+import shutil
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
@@ -34,6 +35,7 @@ from egid.detector.paths import check_output_dir
 __all__ = (
     "CONFIG_NAME",
     "REPORTS_DIR",
+    "TUNING_NAME",
     "check_data_record",
     "check_new_run_dir",
     "check_resumable",
@@ -45,6 +47,8 @@ __all__ = (
 
 REPORTS_DIR = Path("reports")
 CONFIG_NAME = "config.yaml"
+TUNING_NAME = "tuning"
+"""The folder of the run's Optuna studies."""
 LOCK_NAME = ".lock"
 DATA_RECORD = "data.json"
 
@@ -98,13 +102,51 @@ def claim_run_dir(run_dir: Path, *, new: bool) -> Iterator[Path]:
     The lock is ``flock`` on ``run_dir/.lock``: the kernel drops it when the process ends, however it ends,
     so a killed run never leaves a stale lock. A second process refuses at once instead of waiting.
 
+    When the block fails, a new run leaves nothing half-written: what it created is removed, except after a
+    Ctrl-C or SIGTERM once its Optuna studies exist (``tuning/``), which are kept, with the settings, for
+    ``--resume``; a resumed run always keeps its directory and studies. What is kept is added as a note to
+    the interrupt, for the command line's one line (:mod:`egid.pipelines.signals`).
+
     Raises
     ------
     InputError
         When another live process holds the lock, or (``new``) another run filled the directory meanwhile.
     """
+    created = new and not run_dir.exists()
     if new:
         run_dir.mkdir(parents=True, exist_ok=True)
+    with _locked(run_dir, new=new):  # another process's refusal below must not remove that process's run
+        try:
+            yield run_dir
+        except KeyboardInterrupt as err:
+            if not new or (run_dir / TUNING_NAME).is_dir():
+                err.add_note(
+                    f"kept {run_dir} with its finished trials; egid run --resume --out-dir {run_dir} continues it"
+                )
+            else:
+                _remove_new_run(run_dir, created=created)
+            raise
+        except BaseException:
+            if new:
+                _remove_new_run(run_dir, created=created)
+            raise
+
+
+def _remove_new_run(run_dir: Path, *, created: bool) -> None:
+    """Remove what a failed new run wrote: the whole folder if it made it, else the folder's contents."""
+    if created:
+        shutil.rmtree(run_dir, ignore_errors=True)
+        return
+    for entry in run_dir.iterdir():
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            entry.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def _locked(run_dir: Path, *, new: bool) -> Iterator[None]:
+    """Hold the flock of ``run_dir/.lock`` while the block runs (see :func:`claim_run_dir`)."""
     lock = run_dir / LOCK_NAME
     fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
     try:
@@ -118,7 +160,7 @@ def claim_run_dir(run_dir: Path, *, new: bool) -> Iterator[Path]:
         if new and _contents(run_dir):
             msg = f"{run_dir}: run directory already exists and is not empty (use --resume to continue it)"
             raise InputError(msg)
-        yield run_dir
+        yield
     finally:
         os.close(fd)
 

@@ -18,10 +18,21 @@ logger = logging.getLogger(__name__)
 
 
 class StepTimer:
-    """Collects the wall time of named steps, in order (a step timed twice adds up)."""
+    """Collects the wall time of named steps, in order (a step timed twice adds up).
+
+    Steps timed while a command still checks its inputs are logged only once :meth:`start` says the work has
+    begun: a refused input then gives its one error line alone, with no timing line before it.
+    """
 
     def __init__(self) -> None:
         self.seconds: dict[str, float] = {}
+        self._held: list[tuple[str, float]] | None = []
+
+    def start(self) -> None:
+        """The inputs passed their checks and the work begins: log the steps held so far, and later ones at once."""
+        held, self._held = self._held or [], None
+        for name, elapsed in held:
+            self._log(name, elapsed)
 
     @contextlib.contextmanager
     def step(self, name: str) -> Iterator[None]:
@@ -30,6 +41,13 @@ class StepTimer:
         yield  # a failed step is not logged: a user's error line must come alone
         elapsed = time.perf_counter() - start
         self.seconds[name] = self.seconds.get(name, 0.0) + elapsed
+        if self._held is None:
+            self._log(name, elapsed)
+        else:
+            self._held.append((name, elapsed))
+
+    @staticmethod
+    def _log(name: str, elapsed: float) -> None:
         logger.info("%s took %.1f s", name, elapsed)
 
     @staticmethod

@@ -13,23 +13,25 @@ from __future__ import annotations
 
 import argparse
 import logging
-import shutil
-import tempfile
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from egid.deploy.targets import TARGETS
 from egid.detector import InputError
+from egid.detector.atomic import staged_dir
 from egid.detector.extras import require_extra
+from egid.detector.paths import check_output_dir, check_outside, writing
 from egid.features.extract import LABEL_COLUMN
 from egid.models.bundle import model_sets
 from egid.models.export import load_tree_model, native_path, onnx_path
 from egid.models.manifest import read_manifest
-from egid.models.trees import TREE_KINDS, TreeKind
+from egid.models.trees import TREE_KINDS, TreeKind, TreeModel
 from egid.pipelines.inputs import add_run_dir_argument
 from egid.pipelines.options import option_type
+from egid.pipelines.signals import as_interrupt, shell_commands_interruptible
 
 __all__ = ("configure", "run")
 
@@ -132,6 +134,7 @@ def _check_out(out: Path) -> None:
     if not out.parent.is_dir():
         msg = f"{out.parent}: no such directory to create {out.name} in"
         raise InputError(msg)
+    check_output_dir(out)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -140,28 +143,21 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out_dir)
     _check_out(out)
     folder = _model_set(args.run_dir, args.model_set)
+    check_outside(out, folder.parent.parent, option="--out-dir")
     kinds = _kinds(folder, args.model, args.target)
     models = [load_tree_model(folder, kind) for kind in kinds]
     table = _read_table(args.table, {LABEL_COLUMN, *(name for model in models for name in model.feature_names)})
     from egid.deploy.report import REPORT_MD, write_report
-    from egid.deploy.targets import DEFAULT_SCAN_WIDTHS, deploy_model
 
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
-    try:
-        sections = [
-            deploy_model(
-                model,
-                folder,
-                table,
-                staging / model.kind,
-                target=args.target,
-                max_events=args.max_events,
-                widths=args.widths or DEFAULT_SCAN_WIDTHS,
-                precision=args.precision,
-                input_scaling=args.input_scaling,
-            )
-            for model in models
-        ]
+    # conifer calls g++ through os.system and turns any failure, a signal included, into a bare Exception.
+    with writing(out), staged_dir(out) as staging, shell_commands_interruptible():
+        try:
+            sections = _deploy(args, models, folder, table, staging)
+        except Exception as err:
+            interrupt = as_interrupt(err)
+            if interrupt is None:
+                raise
+            raise interrupt from None
         header = {
             "run_dir": str(folder),
             "table": str(args.table),
@@ -170,10 +166,28 @@ def run(args: argparse.Namespace) -> int:
             "(seed 0)",
         }
         write_report(staging, sections, header, data=args.data_label, simulated=args.simulated)
-        staging.rename(out)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     print((out / REPORT_MD).read_text())
     print(f"deploy directory: {out}")
     return 0
+
+
+def _deploy(
+    args: argparse.Namespace, models: list[TreeModel], folder: Path, table: pd.DataFrame, staging: Path
+) -> list[dict[str, Any]]:
+    """Build and check the target of each model in ``staging``; one report section each."""
+    from egid.deploy.targets import DEFAULT_SCAN_WIDTHS, deploy_model
+
+    return [
+        deploy_model(
+            model,
+            folder,
+            table,
+            staging / model.kind,
+            target=args.target,
+            max_events=args.max_events,
+            widths=args.widths or DEFAULT_SCAN_WIDTHS,
+            precision=args.precision,
+            input_scaling=args.input_scaling,
+        )
+        for model in models
+    ]

@@ -2,6 +2,7 @@
 
 Features and the CNN score are recomputed from the images with the saved models, so this is the honest
 "unseen test dataset" check. Working points use the thresholds chosen on the training run's validation split.
+The report is built in a staging folder and moved into ``--out-dir`` only when complete.
 """
 
 from __future__ import annotations
@@ -13,20 +14,27 @@ from pathlib import Path
 import pandas as pd
 
 from egid.detector import require_both_classes
-from egid.detector.paths import check_output_dir
+from egid.detector.atomic import staged_dir
+from egid.detector.paths import check_output_dir, check_outside, check_replaceable, writing
 from egid.evaluation.metrics import format_summary
 from egid.evaluation.publish import DataDescription, publish
 from egid.models.bundle import ModelBundle, model_dir_of
 from egid.models.catalogue import trigger_costs
-from egid.pipelines.inputs import add_input_arguments, add_run_dir_argument, dataset_from_args
+from egid.pipelines.inputs import add_input_arguments, add_overwrite_argument, add_run_dir_argument, dataset_from_args
+
+EVALUATIONS = "evaluations"
+"""The folder of a run directory that holds its evaluations, the one place inside a run that evaluate writes to."""
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     add_run_dir_argument(parser)
     add_input_arguments(parser)
-    parser.add_argument("--out-dir", metavar="DIR", help="output folder (default RUN/evaluations/<UTC time stamp>)")
+    parser.add_argument(
+        "--out-dir", metavar="DIR", help=f"output folder (default RUN/{EVALUATIONS}/<UTC time stamp>); not inside RUN"
+    )
     parser.add_argument("--data-label", default="CMS Open Data", metavar="TEXT", help="name of the data on the plots")
     parser.add_argument("--simulated", action="store_true", help="the input files are simulated (plots say so)")
+    add_overwrite_argument(parser, "the report files of an existing, non-empty --out-dir")
     parser.set_defaults(handler=run)
 
 
@@ -35,7 +43,10 @@ def run(args: argparse.Namespace) -> int:
     if args.out_dir:
         check_output_dir(args.out_dir)
     bundle = ModelBundle.load(args.run_dir)
-    out_dir = check_output_dir(args.out_dir or model_dir_of(args.run_dir).parent / "evaluations" / stamp)
+    run_root = model_dir_of(args.run_dir).parent
+    out_dir = check_output_dir(args.out_dir or run_root / EVALUATIONS / stamp)
+    check_outside(out_dir, run_root, option="--out-dir", allowed=(EVALUATIONS,))
+    check_replaceable(out_dir, overwrite=args.overwrite, option="--out-dir")
     dataset = dataset_from_args(args)
     require_both_classes(dataset.labels, name=", ".join(dataset.paths))
     table, model_scores = bundle.score(dataset)
@@ -43,18 +54,19 @@ def run(args: argparse.Namespace) -> int:
     if "eta" in dataset.extras:
         scores["eta"] = dataset.extras["eta"]
     scores = pd.concat([scores, model_scores], axis=1)
-    metrics = publish(
-        out_dir,
-        title=f"egid evaluation of {Path(args.run_dir).name}",
-        scores=scores,
-        models=bundle.names,
-        table=table,
-        trees=bundle.trees,
-        data=DataDescription(label=args.data_label, simulated=args.simulated),
-        config={"run_dir": str(args.run_dir), "inputs": dataset.paths, "max_events": args.max_events},
-        thresholds=bundle.thresholds,
-        costs=trigger_costs(bundle.names),
-    )
+    with writing(out_dir), staged_dir(out_dir) as staging:
+        metrics = publish(
+            staging,
+            title=f"egid evaluation of {Path(args.run_dir).name}",
+            scores=scores,
+            models=bundle.names,
+            table=table,
+            trees=bundle.trees,
+            data=DataDescription(label=args.data_label, simulated=args.simulated),
+            config={"run_dir": str(args.run_dir), "inputs": dataset.paths, "max_events": args.max_events},
+            thresholds=bundle.thresholds,
+            costs=trigger_costs(bundle.names),
+        )
     print(format_summary(metrics))
     print(f"evaluation directory: {out_dir}")
     return 0

@@ -6,9 +6,9 @@ import argparse
 from pathlib import Path
 
 from egid.detector import InputError, atomic_path
-from egid.detector.paths import check_output_file
-from egid.models.bundle import ModelBundle
-from egid.pipelines.inputs import add_run_dir_argument
+from egid.detector.paths import check_not_input, check_output_file, check_outside, check_replaceable, writing
+from egid.models.bundle import ModelBundle, model_dir_of
+from egid.pipelines.inputs import add_overwrite_argument, add_run_dir_argument
 from egid.pipelines.progress import progress_bars
 
 _FORMATS = (".parquet", ".csv")
@@ -18,6 +18,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add_run_dir_argument(parser)
     parser.add_argument("--data", required=True, metavar="FILE", help="HDF5 file with dataset X (y optional)")
     parser.add_argument("--output", required=True, metavar="FILE", help="scores file, .parquet or .csv")
+    add_overwrite_argument(parser, "an existing --output file")
     parser.set_defaults(handler=run)
 
 
@@ -27,8 +28,12 @@ def run(args: argparse.Namespace) -> int:
         msg = f"{out}: unknown output format '{out.suffix}', expected one of {', '.join(_FORMATS)}"
         raise InputError(msg)
     check_output_file(out)
-    scores = ModelBundle.load(args.run_dir).predict(args.data, progress=progress_bars())
-    with atomic_path(out) as tmp:
+    check_not_input(out, [args.data], option="--output")
+    check_replaceable(out, overwrite=args.overwrite, option="--output")
+    bundle = ModelBundle.load(args.run_dir)
+    check_outside(out, model_dir_of(args.run_dir).parent, option="--output")
+    scores = bundle.predict(args.data, progress=progress_bars())
+    with writing(out), atomic_path(out) as tmp:
         if out.suffix == ".csv":
             scores.to_csv(tmp)
         else:

@@ -11,7 +11,9 @@ import argparse
 import json
 import logging
 
-from egid.detector.paths import check_output_file
+from egid.detector import InputError
+from egid.detector.paths import check_not_input, check_output_file, check_replaceable, writing
+from egid.pipelines.inputs import add_overwrite_argument
 from egid.pipelines.options import option_type
 
 __all__ = ("configure", "run")
@@ -38,16 +40,24 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--threads", type=option_type("threads"), metavar="N", help="torch threads (default: all cores)"
     )
+    add_overwrite_argument(parser, "an existing --output file and its .json description")
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
     out = check_output_file(args.output, what="the weights file")
-    from egid.models.pretrained import pretrain
+    if out.suffix == ".json":
+        msg = f"--output {out}: the weights file may not end in .json, its description is written to FILE.json"
+        raise InputError(msg)
+    from egid.models.pretrained import SHIPPED_WEIGHTS, pretrain
     from egid.pipelines.progress import progress_bars
 
+    for path in (out, out.with_suffix(".json")):
+        check_not_input(path, [SHIPPED_WEIGHTS, SHIPPED_WEIGHTS.with_suffix(".json")], option="--output")
+        check_replaceable(path, overwrite=args.overwrite, option="--output")
     pretrained, _ = pretrain(args.events_per_class, seed=args.seed, threads=args.threads, progress=progress_bars())
-    written = pretrained.save(out)
+    with writing(out):
+        written = pretrained.save(out)
     logger.info("wrote %s", " and ".join(map(str, written)))
     print(json.dumps(dict(pretrained.provenance), indent=2))
     return 0

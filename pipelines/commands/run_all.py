@@ -13,9 +13,10 @@ import numpy.typing as npt
 import optuna
 import pandas as pd
 
-from egid.detector import EventDataset, InputError, Split, atomic_path, stratified_split, stratified_subsample
+from egid.detector import EventDataset, InputError, Split, stratified_split, stratified_subsample
+from egid.detector.atomic import staged_dir
 from egid.detector.errors import shorten
-from egid.detector.paths import check_output_dir
+from egid.detector.paths import check_output_dir, writing
 from egid.detector.schema import ELECTRON, PHOTON, class_name
 from egid.evaluation.metrics import format_summary, working_point_thresholds
 from egid.evaluation.publish import DataDescription, publish, shap_on_test_events, tree_history
@@ -36,6 +37,7 @@ from egid.pipelines.prepare import (
 )
 from egid.pipelines.rundir import (
     CONFIG_NAME,
+    TUNING_NAME,
     check_data_record,
     check_new_run_dir,
     check_resumable,
@@ -135,8 +137,10 @@ def run(args: argparse.Namespace) -> int:
         if saved is None:
             claims.enter_context(claim_run_dir(run_dir, new=True))
             write_data_record(run_dir, dataset)
-        save_config(config, run_dir / CONFIG_NAME)
-        return _run_job(config, settings, run_dir, dataset, timer)
+        timer.start()
+        with writing(run_dir):
+            save_config(config, run_dir / CONFIG_NAME)
+            return _run_job(config, settings, run_dir, dataset, timer)
 
 
 def _check_enough_events(labels: npt.NDArray[np.floating], config: RunConfig, *, name: str) -> None:
@@ -160,45 +164,46 @@ def _run_job(config: RunConfig, settings: FitSettings, run_dir: Path, dataset: E
     data = DataDescription(label=str(config.data_label), simulated=bool(config.simulated))
     table = feature_table(dataset, config, timer)
     split = stratified_split(dataset.labels, seed=config.seed)
-    fitted, table = fit_models(table, dataset, split, settings=settings, tuning_dir=run_dir / "tuning", timer=timer)
+    fitted, table = fit_models(table, dataset, split, settings=settings, tuning_dir=run_dir / TUNING_NAME, timer=timer)
 
-    with timer.step("report"):
-        scores = _score_frame(table, split, score_table(fitted.trees, table, with_cnn=fitted.cnn is not None))
-        with atomic_path(run_dir / "scores.parquet") as tmp:
-            scores.to_parquet(tmp, index=False)
-        histories = {name: [tree_history(model)] for name, model in fitted.trees.items()}
-        if fitted.cnn is not None:
-            histories[CNN_MODEL] = list(fitted.cnn.histories)
-        shap = shap_on_test_events(fitted.trees, table, scores, seed=config.seed)
-        metrics = publish(
-            run_dir,
-            title=f"egid run {run_dir.name}",
-            scores=scores,
-            models=fitted.names,
-            table=table,
-            trees=fitted.trees,
-            data=data,
-            config=dataclasses.asdict(config),
-            histories=histories,
-            shap=shap,
-            costs=trigger_costs(fitted.names),
-        )
-    with timer.step("export"):
-        probe = None
-        if fitted.cnn is not None:
-            drawn = stratified_subsample(dataset.labels[split.test], CNN_PROBE_EVENTS, seed=config.seed)
-            probe = dataset.read_images(split.test[drawn])
-        save_model_sets(
-            fitted,
-            table,
-            split,
-            run_dir / "models",
-            thresholds=working_point_thresholds(metrics),
-            seed=config.seed,
-            shap=shap,
-            probe_images=probe,
-        )
-    timer.write(run_dir / "timings.json")
+    # The report and the models appear together or not at all: a failure or signal leaves the previous ones.
+    with staged_dir(run_dir) as staging:
+        with timer.step("report"):
+            scores = _score_frame(table, split, score_table(fitted.trees, table, with_cnn=fitted.cnn is not None))
+            scores.to_parquet(staging / "scores.parquet", index=False)
+            histories = {name: [tree_history(model)] for name, model in fitted.trees.items()}
+            if fitted.cnn is not None:
+                histories[CNN_MODEL] = list(fitted.cnn.histories)
+            shap = shap_on_test_events(fitted.trees, table, scores, seed=config.seed)
+            metrics = publish(
+                staging,
+                title=f"egid run {run_dir.name}",
+                scores=scores,
+                models=fitted.names,
+                table=table,
+                trees=fitted.trees,
+                data=data,
+                config=dataclasses.asdict(config),
+                histories=histories,
+                shap=shap,
+                costs=trigger_costs(fitted.names),
+            )
+        with timer.step("export"):
+            probe = None
+            if fitted.cnn is not None:
+                drawn = stratified_subsample(dataset.labels[split.test], CNN_PROBE_EVENTS, seed=config.seed)
+                probe = dataset.read_images(split.test[drawn])
+            save_model_sets(
+                fitted,
+                table,
+                split,
+                staging / "models",
+                thresholds=working_point_thresholds(metrics),
+                seed=config.seed,
+                shap=shap,
+                probe_images=probe,
+            )
+        timer.write(staging / "timings.json")
     point_latest_to(run_dir)
     print(format_summary(metrics))
     print(

@@ -4,15 +4,21 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 from pathlib import Path
 
-from egid.detector.paths import check_output_dir
+from egid.detector.atomic import staged_dir
+from egid.detector.paths import check_output_dir, check_replaceable, writing
+from egid.pipelines.inputs import add_overwrite_argument
 from egid.pipelines.options import option_type
 from egid.simulation import write_sample
 
 __all__ = ("configure", "run")
 
 logger = logging.getLogger(__name__)
+
+PARTICLES = ("electron", "photon")
+"""The files written, ``DIR/<particle>.hdf5``."""
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -25,11 +31,17 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--out-dir", type=Path, required=True, metavar="DIR", help="output directory (created)")
     parser.add_argument("--seed", type=option_type("seed"), default=0, help="simulation seed (default: 0)")
+    add_overwrite_argument(parser, "DIR/electron.hdf5 and DIR/photon.hdf5 when they exist")
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    check_output_dir(args.out_dir)
-    electrons, photons = write_sample(args.out_dir, args.events_per_class, seed=args.seed)
+    out = check_output_dir(args.out_dir)
+    for particle in PARTICLES:
+        check_replaceable(out / f"{particle}.hdf5", overwrite=args.overwrite, option="--out-dir")
+    # Both files appear together: a failure or signal after the first leaves neither (nor their temporary files).
+    with writing(out), staged_dir(out) as staging:
+        written = write_sample(staging, args.events_per_class, seed=args.seed, particles=PARTICLES)
+    electrons, photons = (out / os.path.basename(path) for path in written)
     logger.info("wrote %s and %s", electrons, photons)
     return 0

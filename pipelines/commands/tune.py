@@ -56,7 +56,9 @@ def run(args: argparse.Namespace) -> int:
     if storage is None:  # argparse requires --storage; a config file cannot unset it
         msg = "--storage: egid tune needs a shared storage"
         raise InputError(msg)
-    prepared = prepare_data(config, StepTimer())
+    timer = StepTimer()
+    timer.start()  # every input and the storage passed their checks
+    prepared = prepare_data(config, timer)
     # A shared storage holds the studies; the tuning folder would only hold a private journal, never opened here.
     with tempfile.TemporaryDirectory(prefix="egid-tune-") as scratch:
         studies = tune_shared_trees(prepared.table, prepared.split, settings=settings, tuning_dir=Path(scratch))
