@@ -21,7 +21,7 @@ import egid  # noqa: E402  (after the path set-up; the installed package, editab
 
 project = "egid"
 author = "the egid developers"
-copyright = "the egid developers, Apache-2.0"  # noqa: A001  (Sphinx's name)
+copyright = "the egid developers, Apache-2.0"
 release = egid.__version__
 version = ".".join(release.split(".")[:2])
 

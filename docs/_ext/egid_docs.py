@@ -4,12 +4,14 @@ Directives
 ----------
 ``egid-cli``
     The command-line reference: for every entry of :data:`egid.pipelines.commands.COMMANDS`, the usage, description
-    and options of the parser that :func:`egid.pipelines.run.build_parser` builds for it (deprecated spellings
-    included, marked as such where the parser marks them).
+    and options of the parser that :func:`egid.pipelines.run.build_parser` builds for it, and the deprecated
+    spellings that ``egid.pipelines.vocabulary`` still reads (or that the parser marks as deprecated).
 ``egid-features``
     The feature reference: every :class:`egid.features.Feature` of :data:`egid.features.REGISTRY`, grouped by the
     family module that computes it, with its formula as maths (``feature.latex`` when the attribute exists and is
     non-empty), its formula as written in the code, unit, physics meaning and module.
+``egid-renames``
+    The table of deprecated command and option spellings (``egid.pipelines.vocabulary``).
 ``egid-autoclass``
     ``.. autoclass::`` of the first of several dotted paths that imports (a class that is being moved between
     modules), so the build does not break while both spellings are in flux.
@@ -27,9 +29,9 @@ import os
 import string
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, ClassVar
 
-__all__ = ("cli_rst", "features_rst", "rst_escape", "setup")
+__all__ = ("cli_rst", "features_rst", "renames_rst", "rst_escape", "setup")
 
 #: Width of the generated usage lines (argparse wraps to the terminal otherwise, which would make builds differ).
 USAGE_COLUMNS = 100
@@ -148,11 +150,35 @@ def _option_lines(parser: argparse.ArgumentParser, action: argparse.Action) -> l
     return [", ".join(spelled), f"   {body}", ""]
 
 
-def _command_section(name: str, summary: str, aliases: list[str], sub: argparse.ArgumentParser) -> list[str]:
+def _vocabulary() -> tuple[dict[str, str], dict[str, dict[str, str]], str]:
+    """The renamed commands and options of :mod:`egid.pipelines.vocabulary` (empty where it does not exist)."""
+    try:
+        vocabulary = importlib.import_module("egid.pipelines.vocabulary")
+    except ImportError:
+        return {}, {}, ""
+    return (
+        dict(getattr(vocabulary, "RENAMED_COMMANDS", {})),
+        {command: dict(renames) for command, renames in getattr(vocabulary, "RENAMED_OPTIONS", {}).items()},
+        str(getattr(vocabulary, "REMOVED_IN", "")),
+    )
+
+
+def _removal(removed_in: str) -> str:
+    return f"removed in {removed_in}" if removed_in else "to be removed"
+
+
+def _command_section(
+    name: str, summary: str, aliases: list[str], sub: argparse.ArgumentParser, old_options: dict[str, str]
+) -> list[str]:
+    renamed_commands, _, removed_in = _vocabulary()
     lines = [f".. _cli-{name}:", "", *_title(f"egid {name}", "-")]
     lines += [rst_escape(sub.description or summary), ""]
+    old_names = [old for old, new in renamed_commands.items() if new == name]
     if aliases:
         lines += ["Also spelled: " + ", ".join(f"``egid {alias}``" for alias in aliases) + ".", ""]
+    if old_names:
+        spelled = ", ".join(f"``egid {old}``" for old in old_names)
+        lines += [f"Deprecated name: {spelled} (still works, with a warning on stderr; {_removal(removed_in)}).", ""]
     lines += ["Usage:", "", *_literal_block(sub.format_usage().removeprefix("usage: ").rstrip())]
     for group in sub._action_groups:
         actions = [a for a in group._group_actions if not isinstance(a, argparse._HelpAction)]
@@ -168,9 +194,37 @@ def _command_section(name: str, summary: str, aliases: list[str], sub: argparse.
             lines += [".. rubric:: Other spellings (not listed by --help)", ""]
             for action in hidden:
                 lines += _option_lines(sub, action)
+    if old_options:
+        lines += [".. rubric:: Deprecated spellings", ""]
+        lines += [f"Still read, with a warning on stderr; {_removal(removed_in)}.", ""]
+        lines += [f"* ``{old}``: use ``{new}``" for old, new in old_options.items()]
+        lines += [""]
     if sub.epilog:
         lines += [rst_escape(sub.epilog), ""]
     return lines
+
+
+def renames_rst() -> str:
+    """The table of deprecated command and option spellings, from :mod:`egid.pipelines.vocabulary`."""
+    renamed_commands, renamed_options, removed_in = _vocabulary()
+    rows = [(f"``egid {old}``", f"``egid {new}``", "(the command)") for old, new in renamed_commands.items()]
+    for command, renames in renamed_options.items():
+        rows += [(f"``{old}``", f"``{new}``", f":ref:`egid {command} <cli-{command}>`") for old, new in renames.items()]
+    if not rows:
+        return "No deprecated spellings in this version.\n"
+    lines = [
+        f"Each old spelling still works, with one warning line on stderr, and is {_removal(removed_in)}.",
+        "",
+        ".. list-table::",
+        "   :header-rows: 1",
+        "",
+        "   * - deprecated",
+        "     - use instead",
+        "     - in",
+    ]
+    for old, new, where in rows:
+        lines += [f"   * - {old}", f"     - {new}", f"     - {where}"]
+    return "\n".join(lines) + "\n"
 
 
 def cli_rst() -> str:
@@ -195,7 +249,7 @@ def cli_rst() -> str:
             choices = _subparsers(build_parser(name)).choices
             sub = choices[name]
             aliases = [alias for alias, parser in choices.items() if parser is sub and alias != name]
-            lines += _command_section(name, command.help, aliases, sub)
+            lines += _command_section(name, command.help, aliases, sub, _vocabulary()[1].get(name, {}))
     return "\n".join(lines) + "\n"
 
 
@@ -255,10 +309,11 @@ def _feature_lines(feature: Any, module: str, in_window: bool) -> list[str]:
     latex = getattr(feature, "latex", "")
     if isinstance(latex, str) and latex.strip():
         lines += [".. math::", "", *(f"   {line}" for line in latex.strip().splitlines()), ""]
-    lines += [f":Unit: {rst_escape(feature.unit)}", f":Module: :mod:`{module}`"]
+    facts = [f"**Unit:** {rst_escape(feature.unit)}", f"**Module:** :mod:`{module}`"]
     if in_window:
-        lines += [":Trigger window: computable from the 5x5 crystals around the seed (``WINDOW_FEATURES``)"]
-    lines += ["", "Formula as written in the code:", "", *_literal_block(feature.formula)]
+        facts.append("**Trigger window:** computable from the 5x5 crystals around the seed")
+    lines += [" · ".join(facts), "", "Formula as written in the code:", ""]
+    lines += [".. code-block:: text", "", *(f"   {line}" for line in feature.formula.splitlines()), ""]
     return lines
 
 
@@ -277,6 +332,8 @@ def _generated_directive(generate: Any) -> Any:
         has_content = False
 
         def run(self) -> list[nodes.Node]:
+            # The page depends on the code, not on its source file: rebuild it on every build.
+            self.env.egid_generated_docs = getattr(self.env, "egid_generated_docs", set()) | {self.env.docname}
             text = generate()
             source = f"<generated by {generate.__name__}>"
             content = StringList(text.splitlines(), source=source)
@@ -299,7 +356,7 @@ def _autoclass_directive() -> Any:
         required_arguments = 1
         optional_arguments = 10
         has_content = False
-        option_spec = {"members": str, "no-index": lambda _: True}
+        option_spec: ClassVar[dict[str, Any]] = {"members": str, "no-index": lambda _: True}
 
         def run(self) -> list[nodes.Node]:
             for path in self.arguments:
@@ -324,10 +381,26 @@ def _autoclass_directive() -> Any:
     return FirstImportableAutoclass
 
 
+def _always_outdated(app: Any, env: Any, added: set[str], changed: set[str], removed: set[str]) -> list[str]:
+    """The pages generated from the code are re-read on every build (their source file rarely changes)."""
+    return sorted(getattr(env, "egid_generated_docs", set()) - removed)
+
+
+def _merge_generated(app: Any, env: Any, docnames: set[str], other: Any) -> None:
+    env.egid_generated_docs = getattr(env, "egid_generated_docs", set()) | getattr(other, "egid_generated_docs", set())
+
+
+def _purge_generated(app: Any, env: Any, docname: str) -> None:
+    getattr(env, "egid_generated_docs", set()).discard(docname)
+
+
 def setup(app: Any) -> dict[str, Any]:
     """Register the directives (``egid-cli``, ``egid-features``, ``egid-autoclass``)."""
+    app.connect("env-get-outdated", _always_outdated)
+    app.connect("env-merge-info", _merge_generated)
+    app.connect("env-purge-doc", _purge_generated)
     app.add_directive("egid-cli", _generated_directive(cli_rst))
     app.add_directive("egid-features", _generated_directive(features_rst))
+    app.add_directive("egid-renames", _generated_directive(renames_rst))
     app.add_directive("egid-autoclass", _autoclass_directive())
     return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}
-

@@ -25,14 +25,14 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
 
-from egid import features  # noqa: E402
-from egid.detector import load_dataset  # noqa: E402
-from egid.simulation import simulate_events  # noqa: E402
-from egid.simulation.tracker import material_x0  # noqa: E402
+from egid import features
+from egid.detector import load_dataset
+from egid.simulation import simulate_events
+from egid.simulation.tracker import material_x0
 
 DOCS = Path(__file__).resolve().parents[1]
 REPO = DOCS.parent
@@ -80,7 +80,12 @@ def shapes_figure(particle: str, sim: pd.DataFrame, ref: pd.DataFrame) -> plt.Fi
         scale = 1.0 / (counts.sum() * width)
         centres = 0.5 * (edges[1:] + edges[:-1])
         ax.errorbar(
-            centres, counts * scale, yerr=np.sqrt(counts) * scale, fmt="o", ms=3, color="black",
+            centres,
+            counts * scale,
+            yerr=np.sqrt(counts) * scale,
+            fmt="o",
+            ms=3,
+            color="black",
             label=f"Geant4 ({len(r)})",
         )
         ax.set_xlabel(label)
