@@ -13,11 +13,13 @@ its energy is non-zero.
 from __future__ import annotations
 
 from functools import cached_property
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
 
+from egid.detector import InputError, check_images
+from egid.detector.errors import shorten
 from egid.detector.schema import (
     CHANNELS,
     ENERGY,
@@ -34,12 +36,15 @@ from egid.detector.schema import (
     IndexArray,
 )
 
-__all__ = ("WINDOW_HALF", "CropBatch", "Hits", "Segments", "as_crops", "take")
+__all__ = ("WINDOW_HALF", "CropBatch", "Hits", "Segments", "as_crops", "checked_crops", "take")
 
 ScalarT = TypeVar("ScalarT", bound=np.generic)
 
 WINDOW_HALF = 2
 """The seed window spans seed +- 2 crystals in both directions (the CMS 5x5)."""
+
+_CHECK_BLOCK = 8192
+"""Crops checked together by :func:`checked_crops`, bounding the memory of the check's boolean masks."""
 
 # Flat crystal indices split into (event, i-eta, i-phi) with shifts: a crop is 32 x 32 = 2^5 x 2^5 crystals.
 _IPHI_BITS = 5
@@ -151,8 +156,8 @@ class CropBatch:
 
     Raises
     ------
-    ValueError
-        ``images`` does not have the shape (N, 32, 32, 2).
+    InputError
+        ``images`` is not an array of real numbers of shape (N, 32, 32, 2) (see :func:`as_crops`).
     """
 
     def __init__(self, images: npt.ArrayLike) -> None:
@@ -218,19 +223,56 @@ class CropBatch:
         return out
 
 
-def as_crops(images: npt.ArrayLike) -> Images:
+def as_crops(images: npt.ArrayLike, *, name: str = "images") -> Images:
     """``images`` as a C-contiguous float32 (N, 32, 32, 2) array (no copy when it already is one).
+
+    Real numbers of any width are accepted (float64 and integer crops are cast); the pixel values are not
+    checked here (:func:`checked_crops` does that).
 
     Raises
     ------
-    ValueError
-        ``images`` does not have the shape (N, 32, 32, 2).
+    InputError
+        ``images`` cannot be read as an array (a torch tensor that requires grad or lives on a GPU, a ragged
+        list), holds no real numbers (complex, bool, strings, objects) or does not have the shape (N, 32, 32, 2).
     """
-    x = np.asarray(images)
-    if x.ndim != 4 or x.shape[1:] != IMAGE_SHAPE:
-        msg = f"images: expected shape (N, 32, 32, 2), got {x.shape}; pass a batch of crops in the CMS layout"
-        raise ValueError(msg)
+    return np.ascontiguousarray(_real_crops(images, name), dtype=np.float32)
+
+
+def checked_crops(images: npt.ArrayLike, *, name: str = "images") -> Images:
+    """:func:`as_crops`, with the pixel rule of the input files applied to the values as given.
+
+    The rule is :func:`egid.detector.check_images` (finite values, energies >= 0, both channels within their
+    physical bounds). It runs block by block before the cast to float32, so that a finite float64 value beyond
+    float32's range is reported as out of bounds instead of overflowing to inf.
+
+    Raises
+    ------
+    InputError
+        As :func:`as_crops`, or a crop breaks the pixel rule (the message names the first offending index).
+    """
+    x = _real_crops(images, name)
+    for start in range(0, len(x), _CHECK_BLOCK):
+        check_images(x[start : start + _CHECK_BLOCK], name=name, first_index=start)
     return np.ascontiguousarray(x, dtype=np.float32)
+
+
+def _real_crops(images: npt.ArrayLike, name: str) -> npt.NDArray[Any]:
+    """``images`` as an array of real numbers of shape (N, 32, 32, 2), in its own dtype (see :func:`as_crops`)."""
+    if getattr(images, "requires_grad", False) is True:
+        msg = f"{name}: a tensor that requires grad; pass {name}.detach() (features are not differentiable)"
+        raise InputError(msg)
+    try:
+        x = np.asarray(images)
+    except (TypeError, ValueError, RuntimeError) as err:  # a tensor on a GPU, ragged nesting, ...
+        msg = f"{name}: cannot be read as an array of shape (N, 32, 32, 2) ({shorten(err)})"
+        raise InputError(msg) from None
+    if x.dtype.kind not in "fiu":
+        msg = f"{name}: expected real numbers (float32 crops), got dtype {x.dtype}"
+        raise InputError(msg)
+    if x.ndim != 4 or x.shape[1:] != IMAGE_SHAPE:
+        msg = f"{name}: expected shape (N, 32, 32, 2), got {x.shape}; pass a batch of crops in the CMS layout"
+        raise InputError(msg)
+    return x
 
 
 def take(values: npt.NDArray[ScalarT], index: IndexArray, *, missing: float = np.nan) -> npt.NDArray[ScalarT]:

@@ -51,6 +51,7 @@ def reference_features(image: np.ndarray) -> dict[str, float]:
     f.update(_profiles(hits, f["e_sum"]))
     f.update(_clusters(energy, hits))
     f.update(_timing(energy, time, hits))
+    f.update(_hadronic(energy, hits, f["e_sum"], f["e_max"]))
     return f
 
 
@@ -220,4 +221,30 @@ def _timing(energy, time, hits) -> dict[str, float]:
         "time_rms": math.sqrt(sum(h[2] * (h[3] - mean) ** 2 for h in timed) / weight) if timed else NAN,
         "time_2nd_minus_seed": float(time.ravel()[second]) - seed_time if flat[second] > 0 else NAN,
         "time_max_abs": max(abs(h[3]) for h in timed) if timed else NAN,
+    }
+
+
+def _hadronic(energy, hits, e_sum, e_max) -> dict[str, float]:
+    def neighbours(i: int, j: int) -> list[float]:
+        return [
+            float(energy[i + di, j + dj]) if 0 <= i + di < 32 and 0 <= j + dj < 32 else 0.0
+            for di in (-1, 0, 1)
+            for dj in (-1, 0, 1)
+            if (di, dj) != (0, 0)
+        ]
+
+    soft = halo = isolated = contrast = 0.0
+    for di, dj, en, _ in hits:
+        around = neighbours(SEED_IETA + di, SEED_IPHI + dj)
+        soft += en if en < 0.5 else 0.0
+        halo += en if abs(di) >= 2 else 0.0
+        isolated += en if all(k == 0 for k in around) else 0.0
+        contrast += abs(en - sum(around) / 8)
+    return {
+        "mip_like": float(0.1 <= e_max <= 0.6 and e_sum - e_max <= 0.5),
+        "e_max_over_e_sum": _div(e_max, e_sum),
+        "soft_energy_fraction": _div(soft, e_sum),
+        "ieta_halo_fraction": _div(halo, e_sum),
+        "isolated_energy_fraction": _div(isolated, e_sum),
+        "lateral_contrast": _div(contrast, e_sum),
     }

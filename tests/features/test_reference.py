@@ -9,9 +9,9 @@ import pytest
 import egid.features.registry as registry
 from egid.detector import load_dataset
 from egid.detector.schema import ENERGY_SCALE_GEV, IMAGE_SHAPE, TIME_SCALE_NS
-from egid.features import FEATURE_NAMES, build_table
+from egid.features import THREE_CLASS_FEATURES, build_table
 from tests.features.reference import reference_table
-from tests.features.toy_images import G4_SLICE, random_showers
+from tests.features.toy_images import G4_SLICE, g4_pion_crops, random_showers
 
 RTOL = 1e-5
 #: Absolute slack for values that are exactly 0 by symmetry in one implementation and ~1e-16 in the other
@@ -21,10 +21,10 @@ DEFAULT_ATOL = 1e-9
 
 
 def assert_matches_reference(images: np.ndarray) -> None:
-    fast, slow = build_table(images), reference_table(images)
-    assert set(slow) == set(FEATURE_NAMES)
+    fast, slow = build_table(images, THREE_CLASS_FEATURES), reference_table(images)
+    assert set(slow) == set(THREE_CLASS_FEATURES)
     failures = []
-    for name in FEATURE_NAMES:
+    for name in THREE_CLASS_FEATURES:
         a, b = fast[name].to_numpy(np.float64), slow[name]
         ok = np.isclose(a, b, rtol=RTOL, atol=ATOL.get(name, DEFAULT_ATOL), equal_nan=True)
         if not ok.all():
@@ -50,6 +50,10 @@ def test_g4_slice_matches_reference() -> None:
     assert_matches_reference(load_dataset(data=G4_SLICE).read_images())
 
 
+def test_g4_pion_slice_matches_reference() -> None:
+    assert_matches_reference(g4_pion_crops())
+
+
 def test_random_showers_match_reference() -> None:
     assert_matches_reference(random_showers(np.random.default_rng(7), 150))
 
@@ -62,8 +66,8 @@ def test_sparse_random_crops_with_ties_match_reference() -> None:
 
 def test_result_does_not_depend_on_batching(monkeypatch: pytest.MonkeyPatch) -> None:
     images = random_showers(np.random.default_rng(3), 30)
-    whole = build_table(images)
-    parts = pd.concat([build_table(part) for part in np.array_split(images, 3)], ignore_index=True)
-    pd.testing.assert_frame_equal(parts, whole)
+    whole = build_table(images, THREE_CLASS_FEATURES)
+    parts = [build_table(part, THREE_CLASS_FEATURES) for part in np.array_split(images, 3)]
+    pd.testing.assert_frame_equal(pd.concat(parts, ignore_index=True), whole)
     monkeypatch.setattr(registry, "BLOCK_SIZE", 7)  # 30 images in blocks of 7, 7, 7, 7 and 2
-    pd.testing.assert_frame_equal(build_table(images), whole)
+    pd.testing.assert_frame_equal(build_table(images, THREE_CLASS_FEATURES), whole)

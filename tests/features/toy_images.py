@@ -9,11 +9,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
+import h5py
 import numpy as np
 
 from egid.detector.schema import ENERGY, ENERGY_SCALE_GEV, IMAGE_SHAPE, SEED_IETA, SEED_IPHI, TIME, TIME_SCALE_NS
 
 __all__ = (
+    "G4_PION_SLICE",
     "G4_SLICE",
     "PHI_STRIP",
     "SINGLE_HOT_PIXEL",
@@ -21,10 +23,13 @@ __all__ = (
     "TWO_CLUSTERS",
     "crop",
     "crops",
+    "g4_pion_crops",
     "random_showers",
 )
 
 G4_SLICE = Path(__file__).resolve().parents[1] / "data" / "g4_slice.hdf5"
+G4_PION_SLICE = Path(__file__).resolve().parents[1] / "data" / "g4_pion_slice.hdf5"
+"""100 Geant4 charged pions (label 2.0), see ``tests/data/README.md``."""
 
 SINGLE_HOT_PIXEL = {(0, 0): 50.0}
 """One lit crystal, the seed."""
@@ -34,6 +39,12 @@ PHI_STRIP = {(0, -2): 1.0, (0, -1): 4.0, (0, 0): 30.0, (0, 1): 4.0, (0, 2): 1.0}
 """Energy spread only along i-phi, symmetric about the seed."""
 TWO_CLUSTERS = {(0, 0): 30.0, (0, 1): 3.0, (0, 6): 8.0, (0, 7): 2.0, (1, 6): 1.5}
 """A core at the seed and a second cluster 6 crystals away along i-phi (a brem photon)."""
+
+
+def g4_pion_crops() -> np.ndarray:
+    """The crops of :data:`G4_PION_SLICE`, read directly (the feature tests need no label rule for pions)."""
+    with h5py.File(G4_PION_SLICE, "r") as f:
+        return np.asarray(f["X"][:], dtype=np.float32)
 
 
 def crop(energies: Mapping[tuple[int, int], float], times: Mapping[tuple[int, int], float] | None = None) -> np.ndarray:
