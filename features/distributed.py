@@ -18,7 +18,7 @@ import contextlib
 import importlib
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -91,14 +91,21 @@ def dask_client(
         yield client
 
 
-def _file_features(part: EventDataset, cache_dir: str | None) -> pd.DataFrame:
+def _file_features(part: EventDataset, cache_dir: str | None, names: tuple[str, ...]) -> pd.DataFrame:
     """The feature columns of one file's events, computed on a worker (through that file's cache if given)."""
-    table = extract_table(part, progress=False) if cache_dir is None else cached_table(part, cache_dir=cache_dir)
-    return table[list(FEATURE_NAMES)]
+    if cache_dir is None:
+        table = extract_table(part, names=names, progress=False)
+    else:
+        table = cached_table(part, cache_dir=cache_dir, names=names, progress=False)
+    return table[list(names)]
 
 
 def extract_distributed(
-    dataset: EventDataset, *, client: Client, cache_dir: str | os.PathLike[str] | None = None
+    dataset: EventDataset,
+    *,
+    client: Client,
+    cache_dir: str | os.PathLike[str] | None = None,
+    names: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """The feature table of ``dataset`` (as :func:`~egid.features.extract.extract_table`), one Dask task per file.
 
@@ -110,6 +117,8 @@ def extract_distributed(
         From :func:`dask_client`.
     cache_dir : path-like, optional
         Folder of the per-file caches, seen by every worker; None computes every file.
+    names : sequence of str, optional
+        The feature columns, as for :func:`~egid.features.extract.extract_table`.
 
     Raises
     ------
@@ -120,7 +129,8 @@ def extract_distributed(
     parts = dataset.parts()
     folder = None if cache_dir is None else str(cache_dir)
     logger.info("features: %d files on the Dask scheduler %s", len(parts), client.scheduler_info()["address"])
-    futures = client.map(_file_features, parts, cache_dir=folder, pure=False)
+    wanted = FEATURE_NAMES if names is None else tuple(names)
+    futures = client.map(_file_features, parts, cache_dir=folder, names=wanted, pure=False)
     tables: list[pd.DataFrame] = [future.result() for future in futures]
-    columns = {name: np.concatenate([table[name].to_numpy() for table in tables]) for name in FEATURE_NAMES}
-    return assemble_table(dataset, columns)
+    columns = {name: np.concatenate([table[name].to_numpy() for table in tables]) for name in wanted}
+    return assemble_table(dataset, columns, names=wanted)

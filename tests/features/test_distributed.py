@@ -53,7 +53,7 @@ def test_each_file_is_cached_and_reused(client, many_files, tmp_path):
     dataset = _dataset(many_files)
     first = extract_distributed(dataset, client=client, cache_dir=tmp_path / "cache")
     cached = sorted((tmp_path / "cache").iterdir())
-    assert len(cached) == 5
+    assert len(cached) == 10 and len(list((tmp_path / "cache").glob("*.parquet"))) == 5  # and a digest file each
     stamps = [path.stat().st_mtime_ns for path in cached]
     second = extract_distributed(dataset, client=client, cache_dir=tmp_path / "cache")
     assert [path.stat().st_mtime_ns for path in sorted((tmp_path / "cache").iterdir())] == stamps

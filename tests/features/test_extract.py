@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import logging
 import shutil
 import threading
 from collections.abc import Iterator
@@ -14,9 +13,10 @@ import pandas as pd
 import pytest
 
 import egid.features.extract as extract_module
+import egid.features.registry as registry_module
 from egid.detector import EventWriter, InputError, load_dataset
-from egid.features import FEATURE_NAMES, build_table, cached_table, extract_table
-from egid.features.extract import cache_path, prefetched
+from egid.features import FEATURE_NAMES, THREE_CLASS_FEATURES, build_table, cached_table, extract_table
+from egid.features.extract import cache_path, digest_path, prefetched
 from tests.features.toy_images import G4_SLICE
 
 
@@ -69,7 +69,22 @@ def test_cache_hit_skips_extraction(tmp_path: Path, counting: CountingExtract) -
     second = cached_table(dataset, cache_dir=tmp_path / "cache", progress=False)
     assert counting.calls == 1
     pd.testing.assert_frame_equal(first, second)
-    assert [p.name for p in (tmp_path / "cache").iterdir()] == [cache_path(dataset, tmp_path / "cache").name]
+    entry = cache_path(dataset, tmp_path / "cache")
+    assert sorted(p.name for p in (tmp_path / "cache").iterdir()) == [entry.name, digest_path(entry).name]
+    assert entry.name == f"features-v2-{dataset.fingerprint()}.parquet"  # the e/gamma key did not change
+
+
+def test_each_feature_set_has_its_own_entry(tmp_path: Path, counting: CountingExtract) -> None:
+    dataset = load_dataset(data=G4_SLICE, max_events=60)
+    egamma = cached_table(dataset, cache_dir=tmp_path, progress=False)
+    three_class = cached_table(dataset, cache_dir=tmp_path, names=THREE_CLASS_FEATURES, progress=False)
+    assert counting.calls == 2
+    assert list(three_class.columns) == [*THREE_CLASS_FEATURES, "label", "converted", "eta"]
+    pd.testing.assert_frame_equal(three_class.drop(columns=list(THREE_CLASS_FEATURES[len(FEATURE_NAMES) :])), egamma)
+    again = cached_table(dataset, cache_dir=tmp_path, names=THREE_CLASS_FEATURES, progress=False)
+    assert counting.calls == 2
+    pd.testing.assert_frame_equal(again, three_class)
+    assert len(list(tmp_path.glob("*.parquet"))) == 2
 
 
 def test_cache_follows_content_not_the_file_name(tmp_path: Path, counting: CountingExtract) -> None:
@@ -92,24 +107,11 @@ def test_cache_misses_when_the_feature_set_version_changes(
 ) -> None:
     dataset = load_dataset(data=G4_SLICE, max_events=40)
     cached_table(dataset, cache_dir=tmp_path, progress=False)
-    monkeypatch.setattr(extract_module, "FEATURE_SET_VERSION", "next")
+    monkeypatch.setattr(registry_module, "FEATURE_SET_VERSION", "next")
     cached_table(dataset, cache_dir=tmp_path, progress=False)
     cached_table(dataset, cache_dir=tmp_path, progress=False)
     assert counting.calls == 2
     assert len(list(tmp_path.glob("features-v*.parquet"))) == 2
-
-
-def test_unreadable_cache_is_recomputed(
-    tmp_path: Path, counting: CountingExtract, caplog: pytest.LogCaptureFixture
-) -> None:
-    dataset = load_dataset(data=G4_SLICE, max_events=40)
-    path = cache_path(dataset, tmp_path)
-    path.write_bytes(b"not parquet")
-    with caplog.at_level(logging.WARNING, logger="egid.features.extract"):
-        table = cached_table(dataset, cache_dir=tmp_path, progress=False)
-    assert counting.calls == 1 and len(table) == 40
-    assert "ignoring unreadable cache" in caplog.text
-    pd.testing.assert_frame_equal(pd.read_parquet(path), table)
 
 
 def test_prefetched_yields_everything_in_order() -> None:
