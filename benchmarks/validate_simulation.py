@@ -10,18 +10,27 @@ photon conversion fraction in bins of |eta|, and two classifier tests on the ful
 * two-sample test per class: simulated vs Geant4 images of the same class (0.5 = indistinguishable);
 * electron-vs-photon separation on each sample: the simulation is useful if both AUCs agree (within 0.03).
 
+Then the charged pions against the Geant4 ``pion.hdf5``: the fractions of events under 1 GeV of summed crop energy
+and above 10 / 20 / 30 GeV, the mean and median summed energy, the crystals above threshold, the energy-weighted
+RMS along i-eta and i-phi, the fractions without an inelastic interaction and with one in the tracker, the most
+probable seed energy of the pions that make none (the MIP), a two-sample classifier AUC on the same features, and
+what a simulated pion costs relative to an electron or photon, measured in this run (the machine is printed).
+
 Usage::
 
-    python benchmarks/validate_simulation.py [--g4-dir DIR] [--n 20000] [--seed 0]
+    python benchmarks/validate_simulation.py [--g4-dir DIR] [--n 20000] [--n-pions 20000] [--seed 0]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import platform
 import sys
 import time
 from pathlib import Path
 
+import h5py
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
@@ -29,7 +38,7 @@ from sklearn.model_selection import StratifiedKFold, cross_val_score
 
 from egid import features
 from egid.detector import load_dataset
-from egid.detector.schema import ELECTRON
+from egid.detector.schema import ELECTRON, ENERGY, ENERGY_SCALE_GEV, SEED_IETA, SEED_IPHI
 from egid.simulation import simulate_events
 from egid.simulation.tracker import material_x0
 
@@ -95,8 +104,10 @@ def main(argv: list[str] | None = None) -> int:
         help="directory holding the Geant4 electron.hdf5 and photon.hdf5 (default: %(default)s)",
     )
     parser.add_argument("--n", type=int, default=20_000, help="simulated events per class (default: %(default)s)")
+    parser.add_argument("--n-pions", type=int, default=20_000, help="simulated pions (default: %(default)s)")
     parser.add_argument("--seed", type=int, default=0, help="simulation and classifier seed (default: 0)")
     args = parser.parse_args(argv)
+    egamma_seconds = 0.0
 
     g4 = load_dataset(electrons=args.g4_dir / "electron.hdf5", photons=args.g4_dir / "photon.hdf5")
     g4_images = g4.read_images()
@@ -106,6 +117,7 @@ def main(argv: list[str] | None = None) -> int:
         start = time.perf_counter()
         images, extras = simulate_events(args.n, particle=particle, seed=args.seed)
         elapsed = time.perf_counter() - start
+        egamma_seconds += elapsed
         sim = features.build_table(images).assign(abs_eta=np.abs(extras["eta"]))
         ref = features.build_table(g4_images[is_class]).assign(abs_eta=np.abs(g4.extras["eta"][is_class]))
         if particle == "photon":
@@ -151,7 +163,66 @@ def main(argv: list[str] | None = None) -> int:
         x = pd.concat([pair["electron"][names], pair["photon"][names]], ignore_index=True)
         y = np.r_[np.ones(len(pair["electron"])), np.zeros(len(pair["photon"]))]
         print(f"electron vs photon separation on {label}: AUC {classifier_auc(x, y, seed=args.seed):.3f}")
+
+    validate_pions(
+        args.g4_dir / "pion.hdf5", n=args.n_pions, seed=args.seed, egamma_per_event=egamma_seconds / (2 * args.n)
+    )
     return 0
+
+
+def pion_figures(images: np.ndarray, int_depth: np.ndarray) -> dict[str, float]:
+    """The pion figures of one sample: fractions, summed energy (GeV), hits, lateral RMS (crystals), MIP (GeV)."""
+    energy = images[..., ENERGY].astype(np.float64) * ENERGY_SCALE_GEV
+    e_sum = energy.sum(axis=(1, 2))
+    weights = energy / np.where(e_sum > 0, e_sum, 1.0)[:, None, None]
+    index = np.arange(energy.shape[1])
+    rms = {}
+    for name, profile in (("eta", weights.sum(axis=2)), ("phi", weights.sum(axis=1))):
+        mean = (profile * index).sum(axis=1)
+        rms[name] = np.sqrt((profile * (index - mean[:, None]) ** 2).sum(axis=1))[e_sum > 0].mean()
+    mip_seed = energy[np.isnan(int_depth), SEED_IETA, SEED_IPHI]
+    counts, edges = np.histogram(mip_seed, bins=np.arange(0.12, 0.80, 0.02))
+    return {
+        "fraction under 1 GeV": float(np.mean(e_sum < 1.0)),
+        "fraction above 10 GeV": float(np.mean(e_sum > 10.0)),
+        "fraction above 20 GeV": float(np.mean(e_sum > 20.0)),
+        "fraction above 30 GeV": float(np.mean(e_sum > 30.0)),
+        "fraction without inelastic interaction": float(np.mean(np.isnan(int_depth))),
+        "fraction interacting in the tracker": float(np.mean(int_depth < 0)),
+        "mean summed energy (GeV)": float(e_sum.mean()),
+        "median summed energy (GeV)": float(np.median(e_sum)),
+        "crystals above threshold": float((energy > 0).sum(axis=(1, 2)).mean()),
+        "energy-weighted RMS i-eta (crystals)": float(rms["eta"]),
+        "energy-weighted RMS i-phi (crystals)": float(rms["phi"]),
+        "MIP most probable seed energy (GeV)": float(edges[counts.argmax()] + 0.01),
+    }
+
+
+def validate_pions(path: Path, *, n: int, seed: int, egamma_per_event: float) -> None:
+    """Print egid's pions beside the Geant4 ones, the two-sample AUC and the cost per event against e/gamma."""
+    with h5py.File(path) as f:
+        g4_images, g4_depth = f["X"][:], f["int_depth"][:]
+    start = time.perf_counter()
+    images, extras = simulate_events(n, particle="pion", seed=seed)
+    per_event = (time.perf_counter() - start) / n
+
+    sim, ref = pion_figures(images, extras["int_depth"]), pion_figures(g4_images, g4_depth)
+    print(f"\n=== charged pions: {n} simulated vs {len(g4_images)} Geant4 ===")
+    table = pd.DataFrame({"egid": sim, "Geant4": ref})
+    table["egid - Geant4"] = table["egid"] - table["Geant4"]
+    print(table.to_string(float_format=lambda v: f"{v:.3f}"))
+
+    names = list(features.FEATURE_NAMES)
+    rng = np.random.default_rng(seed)
+    sim_images = images[rng.choice(n, size=min(n, len(g4_images)), replace=False)]
+    x = pd.concat([features.build_table(g4_images)[names], features.build_table(sim_images)[names]], ignore_index=True)
+    y = np.r_[np.zeros(len(g4_images)), np.ones(len(sim_images))]
+    print(f"two-sample sim vs Geant4, pions: AUC {classifier_auc(x, y, seed=seed):.3f} (0.5 = indistinguishable)")
+    print(
+        f"simulation cost: {per_event * 1e3:.3f} ms per pion, {egamma_per_event * 1e3:.3f} ms per electron or photon "
+        f"(ratio {per_event / egamma_per_event:.2f}) on {platform.machine()} with {os.cpu_count()} cores, "
+        "numpy on the CPU, no GPU"
+    )
 
 
 def _fmt(values: list[float]) -> str:

@@ -127,7 +127,11 @@ def read_out(deposits: Deposits, impact_ieta: FloatArray, *, rng: np.random.Gene
     window_row = seed_row[event] + row - SEED_IETA
     window_col = seed_col[event] + col - SEED_IPHI
     beyond = (window_row < 0) | (window_row >= window_rows) | (window_col < 0) | (window_col >= window_cols)
-    energy.reshape(-1)[flat[beyond]] = values[beyond]
+    # The seed is the hottest crystal of the whole read-out: pure noise beyond the window cannot top it. Only an
+    # event without any deposit above the noise (a pion's MIP lost under it) can meet this; it is capped just under.
+    seed_energy = noisy.reshape(n, -1)[np.arange(n), seed]
+    below_seed = np.nextafter(seed_energy, np.float32(0.0))
+    energy.reshape(-1)[flat[beyond]] = np.minimum(values[beyond], below_seed[event[beyond]])
 
     rows = seed_row[:, None, None] + (np.arange(N_IETA) - SEED_IETA)[None, :, None]
     ieta = np.asarray(impact_ieta)[:, None, None] + rows - window_rows // 2
