@@ -7,7 +7,7 @@ Usage::
     python benchmarks/bench_cnn.py --simulate 50000 --cross-fit        # needs the simulation package
 
 Training speed is one epoch of :func:`egid.models.cnn.train_cnn` (forward, backward, AdamW step, augmentation) on
-the training split; inference speed is :meth:`egid.models.stacking.CNNEnsemble.score` on raw crops (transform and
+the training split; inference speed is :meth:`egid.models.cnn_ensemble.CNNEnsemble.score` on raw crops (transform and
 all K networks included, reported per image and per image x network). Figures depend heavily on the machine
 and on what else runs on it: state both when quoting them.
 """
@@ -38,8 +38,9 @@ from egid.models.cnn import (
     train_cnn,
 )
 from egid.models.cnn_budget import TrainingBudget
+from egid.models.cnn_ensemble import CNNEnsemble
 from egid.models.pretrained import cnn_start
-from egid.models.stacking import DEFAULT_FOLDS, CNNEnsemble, cross_fit_cnn
+from egid.models.stacking import DEFAULT_FOLDS, cross_fit_cnn
 from egid.pipelines.inputs import add_input_arguments, dataset_from_args
 
 

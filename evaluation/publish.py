@@ -32,9 +32,9 @@ from egid.evaluation.plots import (
 from egid.evaluation.report import ReportFigure, Section, best_model, write_report
 from egid.features import get_feature
 from egid.models import ShapValues, TreeModel, shap_values
+from egid.models.catalogue import CNN_SCORE
 from egid.models.history import TrainingHistory
 from egid.models.importance import shap_rows
-from egid.pipelines.training import CNN_SCORE
 
 __all__ = ("DataDescription", "publish", "shap_on_test_events", "tree_history")
 

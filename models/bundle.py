@@ -61,7 +61,7 @@ from egid.models.manifest import MANIFEST_NAME, write_manifest
 from egid.models.trees import TreeKind, TreeModel
 
 if TYPE_CHECKING:
-    from egid.models.stacking import CNNEnsemble
+    from egid.models.cnn_ensemble import CNNEnsemble
 
 __all__ = ("WORKING_POINTS_FILE", "ModelBundle", "model_dir_of", "model_sets", "save_model_sets")
 
@@ -221,7 +221,7 @@ class ModelBundle:
             for name, kind in members.items():
                 trees[name] = _load_member(folder, kind, SET_COLUMNS[set_name])
             if set_name == STACKED:
-                from egid.models.stacking import CNNEnsemble
+                from egid.models.cnn_ensemble import CNNEnsemble
 
                 cnn = CNNEnsemble.load(folder)
             thresholds |= _read_thresholds(folder / WORKING_POINTS_FILE)

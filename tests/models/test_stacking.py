@@ -14,12 +14,15 @@ import pytest
 import torch
 from sklearn.metrics import roc_auc_score
 
+import egid.models.cnn_ensemble as cnn_ensemble
 import egid.models.stacking as stacking
 from egid.detector import EventDataset, EventWriter, InputError, Split, load_dataset, stratified_folds, stratified_split
 from egid.detector.schema import IMAGE_SHAPE
 from egid.models.cnn import CNNConfig, EgammaCNN, InputTransform
 from egid.models.cnn_budget import TrainingBudget
-from egid.models.stacking import CNNEnsemble, CrossFitResult, cross_fit_cnn
+from egid.models.cnn_ensemble import CNNEnsemble
+from egid.models.onnx_parity import ONNX_TOLERANCE
+from egid.models.stacking import CrossFitResult, cross_fit_cnn
 from tests.conftest import write_crops
 
 CNN_TINY = CNNConfig(
@@ -132,7 +135,7 @@ def test_onnx_graphs_score_raw_crops_like_torch(cnn_cross_fit: CrossFit, tmp_pat
         session = onnxruntime.InferenceSession(str(tmp_path / f"cnn_fold{k}.onnx"), providers=["CPUExecutionProvider"])
         members.append(session.run(["probability"], {"images": images})[0])
     onnx_scores = np.mean(members, axis=0)
-    np.testing.assert_allclose(onnx_scores, result.scores[split.test], rtol=0, atol=stacking.ONNX_TOLERANCE)
+    np.testing.assert_allclose(onnx_scores, result.scores[split.test], rtol=0, atol=ONNX_TOLERANCE)
 
 
 def test_onnx_file_is_skipped_with_a_warning_when_parity_fails(
@@ -140,7 +143,7 @@ def test_onnx_file_is_skipped_with_a_warning_when_parity_fails(
 ) -> None:
     ensemble = CNNEnsemble([EgammaCNN.from_config(CNN_TINY)], CNN_TINY, device="cpu")
     (tmp_path / "cnn_fold0.onnx").write_bytes(b"an older export")
-    monkeypatch.setattr(stacking, "ONNX_TOLERANCE", -1.0)  # no difference is small enough
+    monkeypatch.setattr(cnn_ensemble, "ONNX_TOLERANCE", -1.0)  # no difference is small enough
     with caplog.at_level(logging.WARNING, logger="egid.models.stacking"):
         written = ensemble.save(tmp_path)
     assert "cnn_fold0.onnx: not written, onnxruntime differs from torch" in caplog.text
