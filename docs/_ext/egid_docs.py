@@ -34,7 +34,7 @@ from typing import Any, ClassVar
 __all__ = ("cli_rst", "features_rst", "renames_rst", "rst_escape", "setup")
 
 #: Width of the generated usage lines (argparse wraps to the terminal otherwise, which would make builds differ).
-USAGE_COLUMNS = 100
+USAGE_COLUMNS = 88
 
 _PUNCTUATION = frozenset(string.punctuation)
 
@@ -48,9 +48,9 @@ def rst_escape(text: str) -> str:
     return "".join("\\" + char if char in _PUNCTUATION else char for char in " ".join(text.split()))
 
 
-def _literal_block(text: str, indent: str = "") -> list[str]:
-    body = [f"{indent}   {line}" if line.strip() else "" for line in text.splitlines()]
-    return [f"{indent}::", "", *body, ""]
+def _literal_block(text: str, language: str = "text") -> list[str]:
+    body = [f"   {line}" if line.strip() else "" for line in text.splitlines()]
+    return [f".. code-block:: {language}", "", *body, ""]
 
 
 def _title(text: str, underline: str) -> list[str]:
@@ -313,7 +313,7 @@ def _feature_lines(feature: Any, module: str, in_window: bool) -> list[str]:
     if in_window:
         facts.append("**Trigger window:** computable from the 5x5 crystals around the seed")
     lines += [" · ".join(facts), "", "Formula as written in the code:", ""]
-    lines += [".. code-block:: text", "", *(f"   {line}" for line in feature.formula.splitlines()), ""]
+    lines += _literal_block(feature.formula)
     return lines
 
 

@@ -93,6 +93,16 @@ def test_every_command_and_option_is_in_the_cli_reference(cli_page: str, name: s
         assert f"* ``{old}``: use ``{new}``" in section, f"egid {name}: deprecated {old} not listed"
 
 
+def test_every_deprecated_spelling_is_on_the_changes_page() -> None:
+    vocabulary = pytest.importorskip("egid.pipelines.vocabulary")
+    table = egid_docs.renames_rst()
+    for old, new in vocabulary.RENAMED_COMMANDS.items():
+        assert f"   * - ``egid {old}``\n     - ``egid {new}``" in table
+    for command, renames in vocabulary.RENAMED_OPTIONS.items():
+        for old, new in renames.items():
+            assert f"   * - ``{old}``\n     - ``{new}``\n     - :ref:`egid {command} <cli-{command}>`" in table
+
+
 def test_escaped_text_renders_as_written() -> None:
     docutils_core = pytest.importorskip("docutils.core")
     text = "|eta| < 1.2, E_i * w_i, `q`, [1], x_ <y>: **not bold**"
