@@ -6,12 +6,15 @@ Usage::
     python benchmarks/bench_features.py [--events 100000] [--file-events 50000] [--source FILE] [--repeats 3]
 
 The crops are real showers: the 200 Geant4 events of ``tests/data/g4_slice.hdf5`` (or the events of
-``--source``, a file in the CMS layout), repeated to ``--events``. *In memory* times
-:func:`egid.features.build_table` over the whole array in 8192-image chunks, as
-:func:`egid.features.extract_table` does.
+``--source``, a file in the CMS layout), repeated to ``--events``. *In memory* times the feature code
+(:func:`egid.features.registry.crop_columns`) over the whole array in 8192-image chunks, as
+:func:`egid.features.extract_table` does on crops the reader has checked, and then
+:func:`egid.features.build_table`, which applies the input rule (:func:`egid.detector.check_images`) first.
 *HDF5* writes ``--file-events`` of them to a temporary lzf file with :class:`egid.detector.EventWriter` and times
 (1) reading ``X`` with h5py alone, (2) streaming the validated images with ``EventDataset.iter_images`` and
-(3) the full :func:`egid.features.extract_table`. Each figure is the best of ``--repeats`` runs (wall clock; CPU
+(3) the full :func:`egid.features.extract_table`, (4) the same with the three-class feature set
+(:data:`egid.features.THREE_CLASS_FEATURES`) and (5) a verified cache hit of :func:`egid.features.cached_table`
+(fingerprint, digest, label and spot checks). Each figure is the best of ``--repeats`` runs (wall clock; CPU
 time in brackets). Figures depend heavily on the machine and on what else runs on it: state both when quoting.
 """
 
@@ -28,7 +31,8 @@ import h5py
 import numpy as np
 
 from egid.detector import DEFAULT_CHUNK, EventWriter, load_dataset
-from egid.features import FEATURE_NAMES, build_table, extract_table
+from egid.features import FEATURE_NAMES, THREE_CLASS_FEATURES, build_table, cached_table, extract_table
+from egid.features.registry import crop_columns
 
 G4_SLICE = Path(__file__).resolve().parents[1] / "tests" / "data" / "g4_slice.hdf5"
 
@@ -58,9 +62,9 @@ def _repeat(images: np.ndarray, labels: np.ndarray, n: int) -> tuple[np.ndarray,
     return np.tile(images, (reps, 1, 1, 1))[:n], np.tile(labels, reps)[:n]
 
 
-def _in_memory(images: np.ndarray) -> None:
+def _in_memory(images: np.ndarray, table: Callable[[np.ndarray], object] = crop_columns) -> None:
     for start in range(0, len(images), DEFAULT_CHUNK):
-        build_table(images[start : start + DEFAULT_CHUNK])
+        table(images[start : start + DEFAULT_CHUNK])
 
 
 def _read_only(path: Path) -> None:
@@ -75,6 +79,14 @@ def _stream(path: Path) -> None:
         pass
 
 
+def _three_class(path: Path) -> None:
+    extract_table(load_dataset(data=path), names=THREE_CLASS_FEATURES, progress=False)
+
+
+def _cache_hit(path: Path, cache: Path) -> None:
+    cached_table(load_dataset(data=path), cache_dir=cache, progress=False)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parse(argv)
     source = load_dataset(data=args.source)
@@ -85,6 +97,8 @@ def main(argv: list[str] | None = None) -> int:
     _in_memory(memory[:DEFAULT_CHUNK])  # warm-up
     wall, cpu = _best(lambda: _in_memory(memory), args.repeats)
     print(f"in memory : {args.events} images in {wall:.3f} s (cpu {cpu:.3f} s) = {args.events / wall:,.0f} images/s")
+    wall, cpu = _best(lambda: _in_memory(memory, build_table), args.repeats)
+    print(f"build_table (checked): {wall:.3f} s (cpu {cpu:.3f} s) = {args.events / wall:,.0f} images/s")
 
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "bench.hdf5"
@@ -97,7 +111,11 @@ def main(argv: list[str] | None = None) -> int:
             ("read X only (h5py)", _best(lambda: _read_only(path), args.repeats)),
             ("read + validate (iter_images)", _best(lambda: _stream(path), args.repeats)),
             ("extract_table", _best(lambda: extract_table(load_dataset(data=path), progress=False), args.repeats)),
+            ("extract_table, three-class set", _best(lambda: _three_class(path), args.repeats)),
         ]
+        cache = Path(tmp) / "cache"
+        cached_table(load_dataset(data=path), cache_dir=cache, progress=False)  # the entry the hits below verify
+        rows.append(("verified cache hit", _best(lambda: _cache_hit(path, cache), args.repeats)))
         read_wall, read_cpu = rows[0][1]
         for name, (wall, cpu) in rows:
             print(
