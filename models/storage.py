@@ -17,10 +17,13 @@ SQLite3?"; Optuna tutorial "Heartbeat monitoring" (RDBStorage ``heartbeat_interv
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import logging
 import os
 import warnings
+import zlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TypeAlias
 
@@ -29,8 +32,10 @@ from optuna.exceptions import ExperimentalWarning
 from optuna.storages import BaseStorage, JournalStorage, RDBStorage, RetryHeartbeatStaleTrialCallback
 from optuna.storages.journal import JournalFileBackend
 from optuna.trial import TrialState
+from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy.pool import NullPool
 
 from egid.detector import InputError
 
@@ -41,6 +46,7 @@ __all__ = (
     "StorageSpec",
     "driver_url",
     "fail_dead_trials",
+    "open_journal",
     "open_rdb",
     "open_storage",
 )
@@ -113,7 +119,15 @@ def _lock_sqlite(url: str) -> None:
     path = str(Path(database).resolve())
     if path in _SQLITE_LOCKS:
         return
-    fd = os.open(f"{path}.egid-lock", os.O_RDWR | os.O_CREAT, 0o644)
+    folder = Path(path).parent
+    if not folder.is_dir():
+        msg = f"{url}: no such directory {folder} for the SQLite database; create it first"
+        raise InputError(msg)
+    try:
+        fd = os.open(f"{path}.egid-lock", os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as err:
+        msg = f"{url}: cannot create the SQLite database in {folder} ({os.strerror(err.errno or 0).lower()})"
+        raise InputError(msg) from None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
@@ -124,6 +138,43 @@ def _lock_sqlite(url: str) -> None:
         )
         raise InputError(msg) from None
     _SQLITE_LOCKS[path] = fd
+
+
+SCHEMA_LOCK = "egid-optuna-schema"
+"""Name of the database lock held while a process creates or checks Optuna's tables (its number for PostgreSQL:
+the CRC-32 of the name)."""
+
+
+@contextlib.contextmanager
+def _schema_lock(url: str) -> Iterator[None]:
+    """Hold a database-wide lock while the block opens the storage at ``url`` (PostgreSQL and MySQL).
+
+    ``RDBStorage`` creates Optuna's tables when they are missing, and workers started together on an empty
+    database would all create them at once: PostgreSQL then refuses all but one (``duplicate key value violates
+    unique constraint "pg_type_typname_nsp_index"``, a known problem of concurrent ``CREATE TABLE``). Under the
+    lock (PostgreSQL's ``pg_advisory_lock``, MySQL's ``GET_LOCK``, both released with their connection) the
+    first worker creates the tables and the others find them. SQLite takes one process at a time anyway.
+    """
+    backend = make_url(url).get_backend_name()
+    statements = {
+        "postgresql": ("SELECT pg_advisory_lock(:key)", "SELECT pg_advisory_unlock(:key)"),
+        "mysql": ("SELECT GET_LOCK(:name, -1)", "SELECT RELEASE_LOCK(:name)"),
+    }
+    if backend not in statements:
+        yield
+        return
+    lock, unlock = statements[backend]
+    parameters = {"key": zlib.crc32(SCHEMA_LOCK.encode()), "name": SCHEMA_LOCK}
+    engine = create_engine(url, poolclass=NullPool)
+    try:
+        with engine.connect() as connection:
+            connection.execute(text(lock), parameters)
+            try:
+                yield
+            finally:
+                connection.execute(text(unlock), parameters)
+    finally:
+        engine.dispose()
 
 
 def open_rdb(url: str, *, heartbeat: int = DEFAULT_HEARTBEAT) -> RDBStorage:
@@ -142,7 +193,7 @@ def open_rdb(url: str, *, heartbeat: int = DEFAULT_HEARTBEAT) -> RDBStorage:
     try:
         if make_url(full).get_backend_name() == "sqlite":
             _lock_sqlite(full)
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), _schema_lock(full):
             # Heartbeats have been "experimental" since Optuna 2.9; egid relies on them knowingly.
             warnings.simplefilter("ignore", ExperimentalWarning)
             return RDBStorage(
@@ -171,7 +222,17 @@ def open_storage(spec: StorageSpec, out_dir: Path) -> tuple[BaseStorage, str, bo
         return _journal(str(journal)), str(journal), True
     if "://" in spec:
         return open_rdb(spec), spec, False
-    return _journal(spec), spec, False
+    return open_journal(spec), spec, False
+
+
+def open_journal(path: str) -> JournalStorage:
+    """The shared journal file ``path``, its folder created; a path that cannot hold a file raises InputError."""
+    try:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        return _journal(path)
+    except OSError as err:
+        msg = f"{path}: cannot open the Optuna journal ({os.strerror(err.errno or 0).lower()})"
+        raise InputError(msg) from None
 
 
 def fail_dead_trials(study: optuna.Study, store: BaseStorage, *, private: bool, where: str) -> None:

@@ -1,13 +1,16 @@
 """The allowed range of every numeric option, stated once for the command line and the config file.
 
-``--trials 0`` and ``trials: 0`` in a ``--config`` file are refused by the same :class:`Bound`: on the command
-line at parse time (``type=option_type("trials")``), in a file when it is loaded, before anything is created.
+Every option has a lower and an upper bound (what makes sense on a machine: threads up to four per core, a
+heartbeat up to an hour). ``--trials 0`` and ``trials: 0`` in a ``--config`` file are refused by the same
+:class:`Bound`: on the command line at parse time (``type=option_type("trials")``), in a file when it is loaded,
+before anything is created.
 """
 
 from __future__ import annotations
 
 import argparse
 import math
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -62,22 +65,33 @@ class Bound:
         return value
 
 
+MAX_THREADS = 4 * (os.cpu_count() or 1)
+"""Most threads (or local Dask workers) a command may start: four per core. Each OpenMP thread reserves its own
+stack and buffers, so far beyond the cores a fit only slows down, then exhausts memory (100000 threads crashed
+LightGBM with a segmentation fault, 10000 hung it)."""
+MAX_EVENTS = 10**9
+"""Most events of any count option: twice the full CMS dataset would still be far below it."""
+MAX_TRIALS = 100_000
+"""Most Optuna trials of one study; TPE's cost per proposal grows with the trials, so more never ends."""
+WEEK_S = 7 * 24 * 3600
+"""Longest tuning time limit and heartbeat period: a week in seconds."""
+
 #: Option name (as in RunConfig and the config file) -> its allowed range.
 BOUNDS: dict[str, Bound] = {
-    "trials": Bound(1),
-    "stacked_trials": Bound(1),
+    "trials": Bound(1, MAX_TRIALS),
+    "stacked_trials": Bound(1, MAX_TRIALS),
     "seed": Bound(0, SEED_MAX),
-    "tuning_rows": Bound(1),
-    "cnn_folds": Bound(2),
-    "cnn_epochs": Bound(1),
-    "max_events": Bound(2),
-    "events_per_class": Bound(1),
-    "timeout": Bound(0, integer=False, closed=False),
-    "top": Bound(1),
-    "deploy_events": Bound(2),
-    "heartbeat": Bound(1),
-    "workers": Bound(1),
-    "threads": Bound(1),
+    "tuning_rows": Bound(1, MAX_EVENTS),
+    "cnn_folds": Bound(2, 100),
+    "cnn_epochs": Bound(1, 100_000),
+    "max_events": Bound(2, MAX_EVENTS),
+    "events_per_class": Bound(1, MAX_EVENTS),
+    "timeout": Bound(0, WEEK_S, integer=False, closed=False),
+    "top": Bound(1, 100_000),
+    "deploy_events": Bound(2, MAX_EVENTS),
+    "heartbeat": Bound(1, 3600),
+    "workers": Bound(1, MAX_THREADS),
+    "threads": Bound(1, MAX_THREADS),
 }
 
 

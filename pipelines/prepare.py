@@ -19,7 +19,7 @@ from egid.detector import EventDataset, Split, load_dataset, require_both_classe
 from egid.detector.errors import shorten
 from egid.features import cached_table
 from egid.models import TuningSettings
-from egid.models.storage import open_rdb
+from egid.models.storage import open_journal, open_rdb
 from egid.models.trigger import TRIGGER_LIMITS
 from egid.pipelines.config import RunConfig
 from egid.pipelines.inputs import add_extraction_arguments, add_input_arguments, input_files
@@ -177,6 +177,8 @@ def fit_settings(config: RunConfig) -> FitSettings:
     """How to fit the models of ``config``. A database ``storage`` is opened here, with the chosen heartbeat."""
     shared = config.storage is not None and config.study_name is not None
     storage = config.storage
+    if storage and "://" not in storage:
+        open_journal(storage)  # a journal path that cannot hold a file is refused before any work
     tuning = TuningSettings(
         n_trials=config.trials,
         timeout=config.timeout,

@@ -14,6 +14,7 @@ import pwd
 import shutil
 import subprocess
 import tempfile
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -99,3 +100,22 @@ def postgres_url() -> Iterator[str]:
             _run([pg_ctl, "-D", str(data), "-m", "immediate", "-w", "stop"], user)
     finally:
         shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def fresh_postgres_url(postgres_url: str) -> Iterator[str]:
+    """URL of a new, empty database on the session's server (no Optuna tables yet), dropped afterwards."""
+    import sqlalchemy
+
+    from egid.models.storage import driver_url
+
+    name = f"fresh_{uuid.uuid4().hex[:12]}"
+    engine = sqlalchemy.create_engine(driver_url(postgres_url), isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as connection:
+            connection.execute(sqlalchemy.text(f"CREATE DATABASE {name}"))
+        yield postgres_url.replace(f"/{DATABASE}?", f"/{name}?")
+        with engine.connect() as connection:
+            connection.execute(sqlalchemy.text(f"DROP DATABASE {name} WITH (FORCE)"))
+    finally:
+        engine.dispose()
