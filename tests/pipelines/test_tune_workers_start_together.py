@@ -37,8 +37,9 @@ def test_workers_started_together_on_a_fresh_database(tmp_path: Path, fresh_post
     electrons = write_crops(tmp_path / "e.hdf5", 150, label=1.0, seed=41)
     photons = write_crops(tmp_path / "p.hdf5", 150, label=0.0, seed=42)
     cache = tmp_path / "cache"
-    argv = ["tune", "--electrons", str(electrons), "--photons", str(photons), "--cache-dir", str(cache),
-            "--storage", fresh_postgres_url, "--study-name", STUDY, "--trials", str(TRIALS), "--threads", "1"]  # fmt: skip
+    files = ["--electrons", str(electrons), "--photons", str(photons), "--cache-dir", str(cache)]
+    shared = ["--storage", fresh_postgres_url, "--study-name", STUDY, "--trials", str(TRIALS), "--threads", "1"]
+    argv = ["tune", *files, *shared]
     go = tmp_path / "go"
     processes = [
         subprocess.Popen(
@@ -46,7 +47,7 @@ def test_workers_started_together_on_a_fresh_database(tmp_path: Path, fresh_post
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
-        )  # fmt: skip
+        )
         for _ in range(workers)
     ]
     time.sleep(8)  # every worker has imported egid and waits
