@@ -147,6 +147,40 @@ def test_prose_pages_name_only_real_options() -> None:
     assert not unknown, f"the docs name options the parsers do not have: {unknown}"
 
 
+_DOTTED = re.compile(r"`(egid(?:\.[A-Za-z_][A-Za-z0-9_]*)+)(?:\([^`]*\))?`")
+
+
+def _resolves(dotted: str) -> bool:
+    parts = dotted.split(".")
+    for i in range(len(parts), 0, -1):
+        try:
+            obj = importlib.import_module(".".join(parts[:i]))
+        except ImportError:
+            continue
+        for attribute in parts[i:]:
+            if not hasattr(obj, attribute):
+                return False
+            obj = getattr(obj, attribute)
+        return True
+    return False
+
+
+def test_prose_pages_name_only_real_python_names() -> None:
+    named = set()
+    for page in sorted(DOCS.rglob("*.md")):
+        relative = page.relative_to(DOCS).as_posix()
+        if relative.startswith("_"):
+            continue
+        for dotted in _DOTTED.findall(page.read_text(encoding="utf-8")):
+            # Only names inside egid's subpackages (``egid.feature_names`` is an ONNX metadata key, not Python).
+            second = dotted.split(".")[1]
+            if second == "load" or importlib.util.find_spec(f"egid.{second}") is not None:
+                named.add((relative, dotted))
+    assert named, "found no egid names in the docs"
+    broken = sorted((page, dotted) for page, dotted in named if not _resolves(dotted))
+    assert not broken, f"the docs name egid objects that do not exist: {broken}"
+
+
 @pytest.mark.slow
 def test_site_builds_offline_with_warnings_as_errors(tmp_path: Path) -> None:
     pytest.importorskip("sphinx")
