@@ -1,0 +1,1 @@
+"""Tests of egid.models.boosters, one module per library module."""
