@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 from egid.detector.atomic import atomic_path, file_digest
-from egid.detector.dataset import DEFAULT_CHUNK, EventDataset, load_dataset, require_both_classes
+from egid.detector.dataset import (
+    DEFAULT_CHUNK,
+    EventDataset,
+    is_three_class,
+    load_dataset,
+    require_both_classes,
+    require_classes,
+)
 from egid.detector.errors import InputError
 from egid.detector.hdf5 import EventFile, check_images
 from egid.detector.split import Split, stratified_folds, stratified_split, stratified_subsample
@@ -19,8 +26,10 @@ __all__ = (
     "atomic_path",
     "check_images",
     "file_digest",
+    "is_three_class",
     "load_dataset",
     "require_both_classes",
+    "require_classes",
     "stratified_folds",
     "stratified_split",
     "stratified_subsample",

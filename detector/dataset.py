@@ -1,8 +1,9 @@
-"""A labelled set of crops drawn from one or two HDF5 files, streamed in chunks.
+"""A labelled set of crops drawn from HDF5 files, streamed in chunks.
 
-The real data come as one file per class (``--electrons FILE --photons FILE``); a single file holding both
-classes (``--data FILE``) works the same way. :class:`EventDataset` concatenates the selected events of its
-files in a fixed order (electrons first, then photons) and never holds more than one chunk of images.
+The real data come as one file per class (``--electrons FILE --photons FILE``, and ``--pions FILE`` for the
+three-class electron/photon/charged-pion identification); a single file holding the classes (``--data FILE``)
+works the same way. :class:`EventDataset` concatenates the selected events of its files in a fixed order
+(electrons, photons, then pions) and never holds more than one chunk of images.
 """
 
 from __future__ import annotations
@@ -18,10 +19,26 @@ import numpy.typing as npt
 from egid.detector.atomic import file_digest
 from egid.detector.errors import InputError
 from egid.detector.hdf5 import EventFile
-from egid.detector.schema import ELECTRON, IMAGE_SHAPE, PHOTON, Images, IndexArray
+from egid.detector.schema import (
+    CLASS_LABELS,
+    ELECTRON,
+    IMAGE_SHAPE,
+    PHOTON,
+    PION,
+    Images,
+    IndexArray,
+    class_name,
+)
 from egid.detector.split import stratified_ranks
 
-__all__ = ("DEFAULT_CHUNK", "EventDataset", "load_dataset", "require_both_classes")
+__all__ = (
+    "DEFAULT_CHUNK",
+    "EventDataset",
+    "is_three_class",
+    "load_dataset",
+    "require_both_classes",
+    "require_classes",
+)
 
 DEFAULT_CHUNK = 8192
 """Images per streamed block: 8192 x 32 x 32 x 2 float32 = 64 MiB."""
@@ -39,7 +56,7 @@ class EventDataset:
     Attributes
     ----------
     labels : ndarray of shape (n_events,), float32
-        1.0 electron, 0.0 photon.
+        1.0 electron, 0.0 photon, 2.0 charged pion.
     extras : dict of str to ndarray of shape (n_events,)
         Per-event extras. An extra present in only some files (``converted`` exists only for photons)
         is NaN for the events of the other files.
@@ -132,6 +149,7 @@ def load_dataset(
     *,
     electrons: PathArg | Sequence[PathArg] | None = None,
     photons: PathArg | Sequence[PathArg] | None = None,
+    pions: PathArg | Sequence[PathArg] | None = None,
     data: str | os.PathLike[str] | None = None,
     max_events: int | None = None,
     seed: int = 0,
@@ -144,12 +162,16 @@ def load_dataset(
     electrons, photons : path-like or sequence of path-likes, optional
         The files of each class (the real CMS layout: one or more per class), concatenated in the order given;
         both must be given together.
+    pions : path-like or sequence of path-likes, optional
+        The charged-pion files (``y`` = 2.0 only), for the three-class identification; needs ``electrons`` and
+        ``photons`` too.
     data : path-like, optional
-        A single file that holds both classes. Exclusive with ``electrons``/``photons``.
+        A single file that holds the classes: labels 0 and 1 (an electron/photon dataset) or 0, 1 and 2 (a
+        three-class one). Exclusive with ``electrons``/``photons``/``pions``.
     max_events : int, optional
-        Keep at most this many events in total: the first ``max_events // 2`` of each class (taken from its
-        files in order), or a
-        seeded random subset stratified by label from a single file (which may be sorted by class).
+        Keep at most this many events in total: the first ``max_events // n_classes`` of each class (taken from
+        its files in order; ``n_classes`` is 2, or 3 with ``pions``), or a seeded random subset stratified by
+        label from a single file (which may be sorted by class).
     seed : int
         Seed of that subset.
     labelled : bool
@@ -165,8 +187,8 @@ def load_dataset(
         msg = f"--max-events: must be at least 2, got {max_events}"
         raise InputError(msg)
     if data is not None:
-        if electrons is not None or photons is not None:
-            msg = "--data: give either --data or --electrons/--photons, not both"
+        if electrons is not None or photons is not None or pions is not None:
+            msg = "--data: give either --data or --electrons/--photons (/--pions), not both"
             raise InputError(msg)
         file = EventFile(data, labelled=labelled)
         if not file.has_labels:
@@ -174,13 +196,19 @@ def load_dataset(
         return EventDataset([_Selection(file, _stratified_subset(file, max_events, seed))])
     if electrons is None or photons is None:
         missing = "--photons" if photons is None else "--electrons"
-        msg = f"{missing}: both --electrons and --photons are needed (or a single --data file)"
+        needed = " (with --pions too)" if pions is not None else ""
+        msg = f"{missing}: both --electrons and --photons are needed{needed} (or a single --data file)"
         raise InputError(msg)
-    per_class = None if max_events is None else max_events // 2
+    per_class_files = [(ELECTRON, electrons), (PHOTON, photons)] + ([(PION, pions)] if pions is not None else [])
+    if max_events is not None and max_events < len(per_class_files):
+        msg = f"--max-events: must be at least {len(per_class_files)} (one event per class), got {max_events}"
+        raise InputError(msg)
+    per_class = None if max_events is None else max_events // len(per_class_files)
     return EventDataset(
         [
-            *_first_events([EventFile(p, expected_label=ELECTRON) for p in _path_list(electrons)], per_class),
-            *_first_events([EventFile(p, expected_label=PHOTON) for p in _path_list(photons)], per_class),
+            selection
+            for label, paths in per_class_files
+            for selection in _first_events([EventFile(p, expected_label=label) for p in _path_list(paths)], per_class)
         ]
     )
 
@@ -210,7 +238,7 @@ def _stratified_subset(file: EventFile, max_events: int | None, seed: int) -> In
     """
     if max_events is None or max_events >= file.n_events:
         return np.arange(file.n_events)
-    counts = dict.fromkeys((PHOTON, ELECTRON), 0)  # the order of np.unique, as the in-memory subsample
+    counts = dict.fromkeys(sorted(CLASS_LABELS), 0)  # the order of np.unique, as the in-memory subsample
     for _, labels in file.iter_labels():
         for value in counts:
             counts[value] += int(np.count_nonzero(labels == value))
@@ -234,3 +262,23 @@ def require_both_classes(labels: npt.NDArray[np.float32], *, name: str) -> None:
             other = "electrons" if value == ELECTRON else "photons"
             msg = f"{name}: holds no {other}; training and evaluation need both classes"
             raise InputError(msg)
+
+
+def is_three_class(labels: npt.NDArray[np.floating]) -> bool:
+    """Whether ``labels`` hold a charged pion (label 2): the events are for the three-class identification."""
+    return bool((np.asarray(labels) == PION).any())
+
+
+def require_classes(labels: npt.NDArray[np.floating], *, name: str) -> None:
+    """Raise InputError unless ``labels`` hold every class of their task.
+
+    A dataset with a pion (label 2) is a three-class dataset and needs electrons, photons and pions; any other
+    needs electrons and photons (:func:`require_both_classes`).
+    """
+    if not is_three_class(labels):
+        require_both_classes(np.asarray(labels, dtype=np.float32), name=name)
+        return
+    missing = [f"{class_name(value)}s" for value in CLASS_LABELS if not (labels == value).any()]
+    if missing:
+        msg = f"{name}: holds no {' and no '.join(missing)}; the three-class training and evaluation need all three"
+        raise InputError(msg)

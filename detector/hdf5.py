@@ -21,13 +21,13 @@ import numpy.typing as npt
 from egid.detector.errors import InputError, shorten
 from egid.detector.paths import check_input_file
 from egid.detector.schema import (
+    CLASS_LABELS,
     ELECTRON,
     ENERGY,
     ENERGY_SCALE_GEV,
     IMAGE_SHAPE,
     MAX_ABS_TIME_NS,
     MAX_ENERGY_GEV,
-    PHOTON,
     TIME_SCALE_NS,
     Images,
     IndexArray,
@@ -91,8 +91,9 @@ class EventFile:
     ----------
     path : path-like
         The file.
-    expected_label : {1.0, 0.0, None}
-        1.0 for a file that must hold only electrons, 0.0 for photons only, None for a file of both classes.
+    expected_label : {1.0, 0.0, 2.0, None}
+        1.0 for a file that must hold only electrons, 0.0 for photons only, 2.0 for charged pions only, None for a
+        file of several classes (labels among 0, 1 and 2).
     labelled : bool
         Whether the file must hold labels ``y``. An unlabelled file (for ``egid predict``) gets NaN labels.
 
@@ -130,7 +131,7 @@ class EventFile:
             raise InputError(msg) from None
 
     def read_labels(self, indices: IndexArray) -> npt.NDArray[np.float32]:
-        """The labels at the sorted file ``indices`` (NaN without ``y``), checked to be 0/1 and of the expected class.
+        """The labels at the sorted file ``indices`` (NaN without ``y``), checked to be 0/1/2 and of the expected class.
 
         Reads at most :data:`ROW_BLOCK` rows at a time, so a file declaring far more rows than asked for costs
         only what is asked for.
@@ -323,22 +324,22 @@ def _check_written(dset: h5py.Dataset, key: str, name: str) -> None:
 def _check_labels(
     labels: npt.NDArray[np.float32], indices: IndexArray, name: str, expected_label: float | None
 ) -> None:
-    """Refuse labels other than 0/1, or of the other class in a one-class file; ``indices`` are the file rows."""
-    invalid = ~np.isin(labels, (ELECTRON, PHOTON))
+    """Refuse labels other than 0/1/2, or of another class in a one-class file; ``indices`` are the file rows."""
+    invalid = ~np.isin(labels, CLASS_LABELS)
     if invalid.any():
         first = int(np.argmax(invalid))
         msg = (
-            f"{name}: dataset 'y' holds labels other than 0 and 1 "
-            f"(found {labels[first]!r} at index {int(indices[first])})"
+            f"{name}: dataset 'y' holds labels other than 0 and 1 (photon, electron) or 2 (pion) "
+            f"(found {float(labels[first])!r} at index {int(indices[first])})"
         )
         raise InputError(msg)
     if expected_label is not None:
         wrong = labels != expected_label
         if wrong.any():
-            other = class_name(1.0 - expected_label)
+            others = "/".join(class_name(value) for value in np.unique(labels[wrong]))
             article = "an" if expected_label == ELECTRON else "a"
             msg = (
                 f"{name}: expected {article} {class_name(expected_label)} file (y = {expected_label:g}) "
-                f"but {int(wrong.sum())} of {labels.size} events carry {other} labels"
+                f"but {int(wrong.sum())} of {labels.size} events carry {others} labels"
             )
             raise InputError(msg)

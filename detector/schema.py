@@ -10,8 +10,12 @@ dataset type                     content
                                  ns / 50; axis 1 is i-eta, axis 2 is i-phi; the hottest crystal sits
                                  at index (16, 16); crystals below the zero-suppression threshold are
                                  exactly 0 in both channels
-``y``   float32 (N,)             1.0 for electrons, 0.0 for photons
+``y``   float32 (N,)             1.0 for electrons, 0.0 for photons, 2.0 for charged pions
 ======= ======================== ==================================================================
+
+The e/gamma files hold one class each (``--electrons``, ``--photons``); charged-pion files (``--pions``) have the
+same layout with ``y`` = 2.0 only. A single ``--data`` file may hold any of the three labels; one holding only 0
+and 1 is an electron/photon (binary) dataset.
 
 Further one-dimensional datasets of length N (for example ``eta`` or ``converted``) are per-event
 extras that egid carries along into its feature tables.
@@ -25,7 +29,10 @@ import numpy as np
 import numpy.typing as npt
 
 __all__ = (
+    "BINARY_LABELS",
     "CHANNELS",
+    "CLASS_LABELS",
+    "CLASS_NAMES",
     "ELECTRON",
     "ENERGY",
     "ENERGY_SCALE_GEV",
@@ -35,6 +42,7 @@ __all__ = (
     "N_IETA",
     "N_IPHI",
     "PHOTON",
+    "PION",
     "SEED_IETA",
     "SEED_IPHI",
     "TIME",
@@ -81,8 +89,28 @@ SEED_IPHI: Final = 16
 
 ELECTRON: Final = 1.0
 PHOTON: Final = 0.0
+PION: Final = 2.0
+"""Label of a charged pion (pi+ or pi-), the third class of the three-class (e / gamma / pi) identification."""
+
+BINARY_LABELS: Final = (PHOTON, ELECTRON)
+"""The labels of an electron/photon dataset, in the order of ``np.unique``."""
+CLASS_LABELS: Final = (ELECTRON, PHOTON, PION)
+"""Every label egid accepts, in the three-class models' column order: the probability of class ``CLASS_LABELS[k]``
+is column ``k`` of a three-class model's output."""
+CLASS_NAMES: Final = ("electron", "photon", "pion")
+"""The class names in the order of :data:`CLASS_LABELS` (the suffixes of a three-class model's score columns)."""
 
 
 def class_name(label: float) -> str:
-    """Return ``"electron"`` for label 1 and ``"photon"`` for label 0."""
-    return "electron" if label == ELECTRON else "photon"
+    """Return ``"electron"`` for label 1, ``"photon"`` for label 0 and ``"pion"`` for label 2.
+
+    Raises
+    ------
+    ValueError
+        ``label`` is none of :data:`CLASS_LABELS`.
+    """
+    for value, name in zip(CLASS_LABELS, CLASS_NAMES, strict=True):
+        if label == value:
+            return name
+    msg = f"Expected a class label among {CLASS_LABELS}; got {label!r}."
+    raise ValueError(msg)

@@ -103,7 +103,7 @@ BAD_FILES = {
     "wrong image size": ({"X": GOOD_X[:, :31], "y": np.ones(4, np.float32)}, r"'X' has shape \(4, 31, 32, 2\)"),
     "one channel": ({"X": GOOD_X[..., :1], "y": np.ones(4, np.float32)}, r"'X' has shape \(4, 32, 32, 1\)"),
     "length mismatch": ({"X": GOOD_X, "y": np.ones(3, np.float32)}, r"different lengths \(4 and 3\)"),
-    "labels not 0/1": ({"X": GOOD_X, "y": np.array([1, 1, 2, 1], np.float32)}, r"labels other than 0 and 1 .*index 2"),
+    "labels not 0/1/2": ({"X": GOOD_X, "y": np.array([1, 1, 3, 1], np.float32)}, r"labels other than 0 and 1.*index 2"),
     "photon labels": (
         {"X": GOOD_X, "y": np.array([1, 0, 1, 0], np.float32)},
         r"expected an electron file \(y = 1\) but 2 of 4 events carry photon labels",
