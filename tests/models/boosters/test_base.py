@@ -62,12 +62,6 @@ def test_history_frame_ignores_other_evaluation_sets() -> None:
     assert frame.dtypes.eq(np.float64).all()
 
 
-def test_history_frame_needs_every_metric() -> None:
-    evals = {"train": {"auc": [0.6]}, "validation": {"auc": [0.6]}}
-    with pytest.raises(KeyError):
-        history_frame(evals, {"auc": "auc"})
-
-
 def test_a_fitted_booster_is_frozen() -> None:
     fitted = FittedBooster(booster=None, best_iteration=3, history=pd.DataFrame())
     with pytest.raises(dataclasses.FrozenInstanceError):
