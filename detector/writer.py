@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 import h5py
 import numpy as np
@@ -19,6 +21,68 @@ __all__ = ("WRITE_CHUNK_EVENTS", "EventWriter")
 
 #: Events per HDF5 chunk written by egid (about 0.5 MB of float32 per chunk).
 WRITE_CHUNK_EVENTS = 64
+
+
+class _FailSafeFile(io.RawIOBase):
+    """An unbuffered file for HDF5 that records the first write error instead of passing it to HDF5.
+
+    When a write fails (a full disk), HDF5's own file driver is left in a state where closing the file fails and
+    the next close, at the latest the one HDF5 makes when the interpreter exits, crashes the process (a
+    segmentation fault). Behind this file HDF5 never sees an error: after the first failure the bytes are
+    dropped, HDF5 closes cleanly, and :class:`EventWriter` raises the recorded error itself.
+    """
+
+    def __init__(self, path: Path) -> None:
+        super().__init__()
+        self._file = open(path, "r+b", buffering=0)  # noqa: SIM115 (closed in close())
+        self.error: OSError | None = None
+
+    def readable(self) -> bool:
+        return True
+
+    def writable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        return self._file.readinto(buffer) or 0
+
+    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
+        return self._file.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self._file.tell()
+
+    def write(self, data: Any) -> int:
+        size = memoryview(data).nbytes
+        if self.error is None:
+            try:
+                return self._file.write(data) or 0
+            except OSError as err:
+                self.error = err
+        return size
+
+    def truncate(self, size: int | None = None) -> int:
+        if self.error is None:
+            try:
+                return self._file.truncate(size)
+            except OSError as err:
+                self.error = err
+        return self.tell() if size is None else size
+
+    def close(self) -> None:
+        try:
+            self._file.close()
+        except OSError as err:
+            self.error = self.error or err
+        super().close()
+
+    def raise_error(self) -> None:
+        """Raise the first write error, if one happened."""
+        if self.error is not None:
+            raise self.error
 
 
 class EventWriter:
@@ -37,11 +101,13 @@ class EventWriter:
         self._extra_dtypes = dict(extras or {})
         self._atomic: contextlib.AbstractContextManager[Path] | None = None
         self._file: h5py.File | None = None
+        self._sink: _FailSafeFile
 
     def __enter__(self) -> EventWriter:
         self._atomic = atomic_path(self.path)
         tmp = self._atomic.__enter__()
-        f = h5py.File(tmp, "w")
+        self._sink = _FailSafeFile(tmp)
+        f = h5py.File(self._sink, "w")
         self._file = f
         f.create_dataset(
             "X",
@@ -75,10 +141,18 @@ class EventWriter:
             n_old = dset.shape[0]
             dset.resize(n_old + len(values), axis=0)
             dset[n_old:] = values
+        self._sink.raise_error()
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         assert self._file is not None and self._atomic is not None
-        self._file.close()
+        try:
+            # HDF5 closes cleanly even on a full disk (see _FailSafeFile); only then is the temporary file removed.
+            self._file.close()
+            self._sink.close()
+            self._sink.raise_error()
+        except BaseException as err:
+            self._atomic.__exit__(type(err), err, err.__traceback__)
+            raise
         self._atomic.__exit__(exc_type, exc, tb)

@@ -35,13 +35,12 @@ from egid.detector import (
     InputError,
     Split,
     atomic_path,
-    check_images,
     load_dataset,
     stratified_subsample,
 )
 from egid.detector.schema import Images
 from egid.features import FEATURE_NAMES, FEATURE_SET_VERSION, build_table
-from egid.features.crops import as_crops
+from egid.features.crops import checked_crops
 from egid.features.extract import LABEL_COLUMN
 from egid.models.catalogue import (
     CNN_MODEL,
@@ -263,8 +262,9 @@ class ModelBundle:
         Raises
         ------
         InputError
-            The array does not have the shape (N, 32, 32, 2), holds NaN/inf or negative energies, or the file
-            cannot be used.
+            The array is not of real numbers (complex, a torch tensor that requires grad) of shape (N, 32, 32, 2),
+            breaks the pixel rule (NaN/inf, negative energies, values beyond physics, see
+            :func:`egid.detector.check_images`), or the file cannot be used.
         """
         if isinstance(images, (str, os.PathLike)):
             _, scores = self.score(load_dataset(data=images, labelled=False), progress=progress)
@@ -301,16 +301,12 @@ def _load_member(folder: Path, kind: TreeKind, columns: tuple[str, ...] | None) 
 
 
 def _checked_array(images: npt.ArrayLike) -> Images:
-    """``images`` as float32 crops, refused (one line) unless (N >= 1, 32, 32, 2), finite, energies >= 0."""
-    try:
-        x = as_crops(images)
-    except (ValueError, TypeError) as err:
-        raise InputError(str(err)) from None
+    """``images`` as float32 crops, refused (one line) unless real numbers of shape (N >= 1, 32, 32, 2) within the
+    pixel rule of the input files (:func:`egid.features.crops.checked_crops`, the rule ``build_table`` applies)."""
+    x = checked_crops(images, name="images")
     if len(x) == 0:
         msg = "images: holds no crops, expected an array of shape (N, 32, 32, 2) with N >= 1"
         raise InputError(msg)
-    for start in range(0, len(x), DEFAULT_CHUNK):
-        check_images(x[start : start + DEFAULT_CHUNK], name="images", first_index=start)
     return x
 
 

@@ -50,8 +50,9 @@ def run(args: argparse.Namespace) -> int:
     """Prepare the run's data, then run trials of the shared studies until each holds ``--trials``."""
     optuna.logging.set_verbosity(optuna.logging.INFO if args.verbose else optuna.logging.ERROR)
     options = command_line_options(args)
-    config = resolved(load_config(getattr(args, "config", None), options))
-    settings = fit_settings(config)
+    config = load_config(getattr(args, "config", None), options)
+    settings = fit_settings(config)  # the storage is checked before the embedded simulation may run
+    config = resolved(config)
     storage = settings.tuning.storage
     if storage is None:  # argparse requires --storage; a config file cannot unset it
         msg = "--storage: egid tune needs a shared storage"
