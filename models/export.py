@@ -8,7 +8,9 @@ One function per target:
   probabilities within :data:`~egid.models.onnx_parity.ONNX_TOLERANCE` on a check set.
 
 The ONNX graph has one float32 input ``input`` of shape ``(n, n_features)`` whose columns are the model's
-``feature_names`` in order, and outputs ``label`` and ``probabilities`` ``(n, 2)`` (column 1: electron). The
+``feature_names`` in order, and outputs ``label`` and ``probabilities`` ``(n, 2)`` (column 1: electron); a
+three-class model's ``probabilities`` are ``(n, 3)``, column ``k`` the class of label ``k`` (0 photon, 1 electron,
+2 pion), checked against the native probabilities of every class. The
 names the graph itself uses for its input columns (``f0..f{n-1}`` for XGBoost, whose onnxmltools converter
 accepts no others) are stored with the map back to the real names in the graph's metadata (``egid.input_names``,
 ``egid.feature_names``) and in ``<kind>_params.json``. How each library converts (including LightGBM's
@@ -33,7 +35,7 @@ from egid.detector import InputError, atomic_path
 from egid.detector.schema import FloatArray
 from egid.models.artifacts import read_numeric_table, reading
 from egid.models.boosters import TreeKind, get_booster_library
-from egid.models.boosters.base import HISTORY_COLUMNS
+from egid.models.boosters.base import BINARY, HISTORY_COLUMNS
 from egid.models.manifest import read_manifest
 from egid.models.onnx_parity import ONNX_TOLERANCE
 from egid.models.trees import TreeModel, feature_matrix
@@ -92,8 +94,9 @@ def _session(serialized: bytes) -> Any:
 
 
 def _onnx_scores(session: Any, values: npt.NDArray[np.float64]) -> FloatArray:
-    probabilities = session.run(["probabilities"], {ONNX_INPUT: values.astype(np.float32)})[0]
-    return np.asarray(probabilities, dtype=np.float64)[:, 1]
+    """The electron probability ``(n,)`` of a binary graph, every class's ``(n, n_classes)`` of a multiclass one."""
+    probabilities = np.asarray(session.run(["probabilities"], {ONNX_INPUT: values.astype(np.float32)})[0])
+    return probabilities.astype(np.float64)[:, 1] if probabilities.shape[1] == BINARY else probabilities
 
 
 class OnnxTreeScorer:
@@ -127,7 +130,8 @@ class OnnxTreeScorer:
         self.input_names: tuple[str, ...] = tuple(json.loads(meta[_META_INPUTS]))
 
     def predict(self, X: pd.DataFrame) -> FloatArray:
-        """Return the electron probability of each row of ``X``, shape ``(n,)`` (computed in float32)."""
+        """Return the electron probability of each row of ``X``, shape ``(n,)`` (computed in float32); a
+        multiclass graph's class probabilities ``(n, n_classes)``."""
         return _onnx_scores(self._session, feature_matrix(X, self.feature_names))
 
 
@@ -202,6 +206,7 @@ def export_tree_model(model: TreeModel, model_dir: str | os.PathLike[str], *, ch
         "kind": kind,
         "seed": model.seed,
         "best_iteration": model.best_iteration,
+        **({} if model.n_classes == BINARY else {"n_classes": model.n_classes}),
         "feature_names": list(model.feature_names),
         "params": model.params_dict(),
         "onnx": None
@@ -285,4 +290,5 @@ def load_tree_model(
         params=params,
         history=history,
         seed=seed,
+        n_classes=library.n_classes(booster),
     )

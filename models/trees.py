@@ -12,6 +12,11 @@ deterministic for a fixed thread count). A different ``n_jobs`` may change the l
 
 The library specifics live in :mod:`egid.models.boosters` (one module per library); :class:`TreeModel` delegates
 to the module of its ``kind``.
+
+Three classes (electron / photon / charged pion): ``fit_tree_model(..., n_classes=3)`` trains a multiclass model
+(LightGBM ``multiclass``, XGBoost ``multi:softprob``) on labels 0 (photon), 1 (electron), 2 (pion), early-stopped
+on the validation multiclass log-loss; its :meth:`TreeModel.predict` returns ``(n, 3)`` probabilities whose
+column ``k`` is the class of label ``k``. Binary models are trained exactly as before.
 """
 
 from __future__ import annotations
@@ -25,9 +30,9 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from egid.detector.schema import FloatArray
+from egid.detector.schema import FloatArray, class_name
 from egid.models.boosters import TREE_KINDS, BoosterParams, TreeKind, get_booster_library
-from egid.models.boosters.base import HISTORY_COLUMNS, ImportanceType
+from egid.models.boosters.base import BINARY, HISTORY_COLUMNS, ImportanceType
 
 __all__ = (
     "EARLY_STOPPING_ROUNDS",
@@ -36,6 +41,7 @@ __all__ = (
     "TREE_KINDS",
     "TreeKind",
     "TreeModel",
+    "class_balance_weights",
     "feature_matrix",
     "fit_tree_model",
 )
@@ -70,6 +76,8 @@ class TreeModel:
         accuracy (1 - error rate at probability 0.5) on the train and validation samples.
     seed : int
         The seed it was trained with.
+    n_classes : int
+        2 for an electron/photon model; 3 for an electron/photon/charged-pion model.
     """
 
     kind: TreeKind
@@ -79,9 +87,11 @@ class TreeModel:
     params: BoosterParams
     history: pd.DataFrame = field(repr=False)
     seed: int = 0
+    n_classes: int = BINARY
 
     def predict(self, X: pd.DataFrame) -> FloatArray:
-        """Return the electron probability of each row of ``X``, shape ``(n,)`` float64.
+        """Return the electron probability of each row of ``X``, shape ``(n,)`` float64; a multiclass model's
+        class probabilities, shape ``(n, n_classes)``, column ``k`` the class of label ``k``, rows summing to 1.
 
         ``X`` must hold every column of :attr:`feature_names` (extra columns are ignored, the order is free).
         """
@@ -105,6 +115,18 @@ class TreeModel:
         """
         values = get_booster_library(self.kind).importance(self.booster, kind, self.best_iteration)
         return pd.Series(values, index=list(self.feature_names), name=kind)
+
+    def class_importance(self) -> pd.DataFrame:
+        """Return the total gain per feature and class: one row per feature, one column per class name.
+
+        The gain of the splits in the trees that raise each class's score (a multiclass model grows one tree per
+        class and round), in the training loss' units (nats summed over weighted events); each row sums to
+        :meth:`importance` ``"gain"``. A binary model has one column, ``"electron"`` (its trees raise the
+        electron log-odds).
+        """
+        values = get_booster_library(self.kind).class_gain(self.booster, self.best_iteration)
+        names = [class_name(1.0)] if self.n_classes == BINARY else [class_name(k) for k in range(self.n_classes)]
+        return pd.DataFrame(values, index=list(self.feature_names), columns=names)
 
     def leaf_counts(self) -> npt.NDArray[np.int64]:
         """Leaves of each kept tree, shape ``(n_trees,)``: the size that the cost of TreeSHAP grows with."""
@@ -130,29 +152,75 @@ def feature_matrix(X: pd.DataFrame, feature_names: Sequence[str]) -> npt.NDArray
     return np.ascontiguousarray(X[list(feature_names)].to_numpy(dtype=np.float64))
 
 
-def _labels(y: npt.ArrayLike, n_rows: int, name: str) -> npt.NDArray[np.float64]:
+def _labels(y: npt.ArrayLike, n_rows: int, name: str, n_classes: int) -> npt.NDArray[np.float64]:
     labels = np.asarray(y, dtype=np.float64).reshape(-1)
     if labels.shape[0] != n_rows:
         msg = f"Expected {name} to have one label per row ({n_rows}); got {labels.shape[0]}."
         raise ValueError(msg)
     classes = set(np.unique(labels).tolist())
-    if classes != {0.0, 1.0}:
+    if n_classes == BINARY and classes != {0.0, 1.0}:
         msg = f"Expected {name} to hold both classes 0 (photon) and 1 (electron); found {sorted(classes)}."
+        raise ValueError(msg)
+    if classes != set(map(float, range(n_classes))):
+        msg = f"Expected {name} to hold each of the classes 0 .. {n_classes - 1}; found {sorted(classes)}."
         raise ValueError(msg)
     return labels
 
 
+def class_balance_weights(labels: npt.ArrayLike) -> npt.NDArray[np.float64]:
+    """Per-event weights inversely proportional to the count of the event's class, averaging 1.
+
+    .. math:: w_i = \\frac{N}{K \\, N_{c(i)}}
+
+    for ``N`` events in ``K`` classes, ``N_c`` of class ``c``: every class carries the same total weight ``N / K``
+    in the training loss, so a class with fewer events (the pion files are smaller) is not neglected, and the
+    weighted log-loss is the mean of the per-class log-losses (what ``sklearn``'s ``class_weight="balanced"``
+    does). On balanced samples every weight is 1.
+
+    Parameters
+    ----------
+    labels : array-like of shape (n_events,)
+        Class labels.
+
+    Returns
+    -------
+    weights : ndarray of shape (n_events,), float64
+    """
+    y = np.asarray(labels).reshape(-1)
+    values, codes, counts = np.unique(y, return_inverse=True, return_counts=True)
+    return np.asarray(y.size / (values.size * counts[codes.reshape(-1)]), dtype=np.float64)
+
+
+def _weights(w: npt.ArrayLike | None, n_rows: int, name: str) -> npt.NDArray[np.float64] | None:
+    if w is None:
+        return None
+    weights = np.asarray(w, dtype=np.float64).reshape(-1)
+    if weights.shape[0] != n_rows or not (np.isfinite(weights) & (weights > 0)).all():
+        msg = f"Expected {name} to hold one finite weight > 0 per row ({n_rows}); got {weights.shape[0]} values."
+        raise ValueError(msg)
+    return weights
+
+
 def _checked_inputs(
-    X_train: pd.DataFrame, y_train: npt.ArrayLike, X_val: pd.DataFrame, y_val: npt.ArrayLike
+    X_train: pd.DataFrame, y_train: npt.ArrayLike, X_val: pd.DataFrame, y_val: npt.ArrayLike, n_classes: int
 ) -> tuple[
     tuple[str, ...], npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64]
 ]:
+    if n_classes < BINARY:
+        msg = f"Expected n_classes >= 2; got {n_classes}."
+        raise ValueError(msg)
     names = tuple(str(column) for column in X_train.columns)
     if len(set(names)) != len(names) or not names:
         msg = f"Expected distinct, non-empty feature column names; got {list(names)}."
         raise ValueError(msg)
     train, val = feature_matrix(X_train, names), feature_matrix(X_val, names)
-    return names, train, _labels(y_train, len(train), "y_train"), val, _labels(y_val, len(val), "y_val")
+    return (
+        names,
+        train,
+        _labels(y_train, len(train), "y_train", n_classes),
+        val,
+        _labels(y_val, len(val), "y_val", n_classes),
+    )
 
 
 def fit_tree_model(
@@ -168,8 +236,11 @@ def fit_tree_model(
     seed: int = 0,
     n_jobs: int = 1,
     callbacks: Sequence[Any] = (),
+    n_classes: int = BINARY,
+    train_weights: npt.ArrayLike | None = None,
+    validation_weights: npt.ArrayLike | None = None,
 ) -> TreeModel:
-    """Train a binary classifier of ``kind``, stopping early on the validation AUC.
+    """Train a binary classifier of ``kind``, stopping early on the validation AUC (or a multiclass one).
 
     Parameters
     ----------
@@ -191,16 +262,22 @@ def fit_tree_model(
         Threads; results are bit-identical for a fixed value.
     callbacks : sequence
         Extra training callbacks of the library, e.g. its Optuna ``pruning_callback(trial)``.
+    n_classes : int, default=2
+        2: the electron/photon classifier above. More: a multiclass model of labels ``0 .. n_classes - 1``
+        (three classes: 0 photon, 1 electron, 2 pion), early-stopped on the validation multiclass log-loss.
+    train_weights, validation_weights : array-like of shape (n,), optional
+        Per-event weights (finite, > 0) of the training loss and of the validation metrics that early stopping
+        watches; None weighs every event 1. Class-balancing weights keep a rarer class from being neglected.
 
     Returns
     -------
     TreeModel
-        With exactly the rounds up to the best validation AUC.
+        With exactly the rounds up to the best validation AUC (multiclass: log-loss).
 
     Raises
     ------
     ValueError
-        On an unknown ``kind``, a missing column or labels that do not hold both classes.
+        On an unknown ``kind``, a missing column, labels that do not hold every class, or bad weights.
     TypeError
         When ``params`` belong to another library.
     """
@@ -209,7 +286,7 @@ def fit_tree_model(
     if not isinstance(chosen, library.PARAMS_TYPE):
         msg = f"Expected {library.PARAMS_TYPE.__name__} for a {kind} model; got {type(params).__name__}."
         raise TypeError(msg)
-    names, train, labels_train, val, labels_val = _checked_inputs(X_train, y_train, X_val, y_val)
+    names, train, labels_train, val, labels_val = _checked_inputs(X_train, y_train, X_val, y_val, n_classes)
     fitted = library.fit(
         train,
         labels_train,
@@ -222,6 +299,9 @@ def fit_tree_model(
         seed=seed,
         n_jobs=n_jobs,
         callbacks=callbacks,
+        n_classes=n_classes,
+        train_weights=_weights(train_weights, len(train), "train_weights"),
+        validation_weights=_weights(validation_weights, len(val), "validation_weights"),
     )
     return TreeModel(
         kind=kind,
@@ -231,4 +311,5 @@ def fit_tree_model(
         params=chosen,
         history=fitted.history,
         seed=seed,
+        n_classes=n_classes,
     )

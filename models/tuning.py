@@ -1,7 +1,8 @@
 """Optuna tuning of the boosted trees: search spaces, a persisted and resumable study, and the final refit.
 
-Each trial trains one model with early stopping on the validation AUC and returns the best validation AUC;
-a seeded TPE sampler proposes parameters and a median pruner stops trials whose validation AUC trails the
+Each trial trains one model with early stopping on the validation AUC and returns the best validation AUC
+(a three-class electron/photon/pion model: the validation multiclass log-loss, minimised; see
+:func:`egid.models.boosters.base.objective_metric`); a seeded TPE sampler proposes parameters and a median pruner stops trials whose validation AUC trails the
 median of earlier trials at the same boosting round (Optuna's LightGBM/XGBoost pruning callbacks).
 
 The study lives in a storage so that no finished trial is lost:
@@ -24,7 +25,7 @@ import os
 import zlib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -36,10 +37,10 @@ from optuna.trial import FixedTrial, TrialState
 
 from egid.detector import InputError, atomic_path, stratified_subsample
 from egid.models.boosters import BoosterParams, TreeKind, get_booster_library
-from egid.models.boosters.base import SearchSpace
+from egid.models.boosters.base import BINARY, SearchSpace, objective_metric
 from egid.models.interrupt import TrialBoundaryInterrupt
 from egid.models.storage import JOURNAL_NAME, StorageSpec, fail_dead_trials, open_storage
-from egid.models.trees import TreeModel, fit_tree_model
+from egid.models.trees import TreeModel, class_balance_weights, fit_tree_model
 from egid.models.tuning_settings import TuningSettings
 
 __all__ = (
@@ -69,6 +70,7 @@ def open_study(
     seed: int = 0,
     pruner_startup_trials: int = TuningSettings.pruner_startup_trials,
     pruner_warmup_rounds: int = TuningSettings.pruner_warmup_rounds,
+    direction: Literal["maximize", "minimize"] = "maximize",
 ) -> optuna.Study:
     """Create (or, with ``resume``, load) the study maximising the validation AUC of a ``kind`` model.
 
@@ -95,6 +97,8 @@ def open_study(
         would propose the same parameters.
     pruner_startup_trials, pruner_warmup_rounds : int
         The median pruner prunes nothing before this many finished trials, nor before this boosting round.
+    direction : {"maximize", "minimize"}
+        Of the trials' values: maximise a binary model's validation AUC, minimise a multiclass one's log-loss.
 
     Raises
     ------
@@ -110,7 +114,7 @@ def open_study(
     study = optuna.create_study(
         storage=store,
         study_name=name,
-        direction="maximize",
+        direction=direction,
         sampler=_ReplayableSampler(seed, name) if private else optuna.samplers.TPESampler(seed=None),
         pruner=optuna.pruners.MedianPruner(n_startup_trials=pruner_startup_trials, n_warmup_steps=pruner_warmup_rounds),
         load_if_exists=True,
@@ -247,9 +251,13 @@ def _optimize(
     out_dir: str | os.PathLike[str],
     warm_start: Mapping[str, Any] | None,
     space: SearchSpace | None,
+    n_classes: int = BINARY,
+    balanced: bool = False,
 ) -> tuple[optuna.Study, _BestModel]:
     """:func:`tune`, also returning the best model among the trials this process completed."""
     best_model = _BestModel()
+    column, direction = objective_metric(n_classes)
+    train_weights, validation_weights = _balance(balanced, y_train, y_val)
     study = open_study(
         kind,
         out_dir=out_dir,
@@ -259,6 +267,7 @@ def _optimize(
         seed=settings.seed,
         pruner_startup_trials=settings.pruner_startup_trials,
         pruner_warmup_rounds=settings.pruner_warmup_rounds,
+        direction=direction,
     )
     library = get_booster_library(kind)
     draw = space or library.space
@@ -277,11 +286,14 @@ def _optimize(
             early_stopping_rounds=settings.early_stopping_rounds,
             seed=settings.seed,
             n_jobs=settings.threads(),
-            callbacks=[library.pruning_callback(trial)],
+            callbacks=[library.pruning_callback(trial, n_classes)],
+            n_classes=n_classes,
+            train_weights=train_weights,
+            validation_weights=validation_weights,
         )
         trial.set_user_attr(_BEST_ITERATION, model.best_iteration)
-        value = float(model.history["validation_auc"].iloc[model.best_iteration - 1])
-        best_model.offer(trial.number, value, model)
+        value = float(model.history[column].iloc[model.best_iteration - 1])
+        best_model.offer(trial.number, value if direction == "maximize" else -value, model)
         return value
 
     finished = len(study.get_trials(deepcopy=False, states=_FINISHED))
@@ -303,6 +315,16 @@ def _optimize(
     return study, best_model
 
 
+def _balance(
+    balanced: bool, y_train: npt.ArrayLike, y_val: npt.ArrayLike
+) -> tuple[npt.NDArray[np.float64] | None, npt.NDArray[np.float64] | None]:
+    """The ``train_weights``/``validation_weights`` of :func:`egid.models.trees.fit_tree_model`: class-balancing
+    (:func:`egid.models.trees.class_balance_weights`) of both sets when ``balanced``, else None (unweighted)."""
+    if not balanced:
+        return None, None
+    return class_balance_weights(y_train), class_balance_weights(y_val)
+
+
 def _holds(study: optuna.Study, params: Mapping[str, Any]) -> bool:
     """Whether a trial at ``params`` is queued, running or finished; one a kill or Ctrl-C failed does not count."""
     live = study.get_trials(deepcopy=False, states=(*_FINISHED, TrialState.WAITING, TrialState.RUNNING))
@@ -320,7 +342,7 @@ def best_params_path(out_dir: str | os.PathLike[str], kind: TreeKind) -> Path:
 
 
 def _write_history(
-    study: optuna.Study, kind: TreeKind, out_dir: Path, params: BoosterParams, best_iteration: int
+    study: optuna.Study, kind: TreeKind, out_dir: Path, params: BoosterParams, best_iteration: int, n_classes: int
 ) -> None:
     trials = study.trials_dataframe(attrs=("number", "value", "state", "params", "user_attrs", "duration"))
     trials["duration"] = trials["duration"].dt.total_seconds()
@@ -332,7 +354,7 @@ def _write_history(
         "kind": kind,
         "study_name": study.study_name,
         "best_trial": study.best_trial.number,
-        "validation_auc": study.best_value,
+        objective_metric(n_classes)[0]: study.best_value,
         "best_iteration": best_iteration,
         "params": {name: getattr(params, name) for name in params.__dataclass_fields__},
         "n_complete": states.count(TrialState.COMPLETE),
@@ -354,6 +376,8 @@ def tune_and_fit(
     out_dir: str | os.PathLike[str],
     warm_start: Mapping[str, Any] | None = None,
     space: SearchSpace | None = None,
+    n_classes: int = BINARY,
+    balanced: bool = False,
 ) -> TreeModel:
     """Tune ``kind`` with :func:`tune`, then refit the best parameters for the best number of rounds.
 
@@ -363,6 +387,9 @@ def tune_and_fit(
     then extends past ``best_iteration`` by the rounds early stopping waited). The trials table
     (``<kind>_trials.csv``) and the best parameters (``<kind>_best_params.json``) are written to ``out_dir``.
     ``warm_start`` and ``space`` are as for :func:`tune`; the refit draws the best trial's parameters from ``space``.
+    ``n_classes`` > 2 tunes and refits a multiclass model (labels ``0 .. n_classes - 1``) on the validation
+    multiclass log-loss, minimised, with the same pruning, resume and refit rules; ``balanced`` weighs the events
+    of every trial and of the refit by :func:`egid.models.trees.class_balance_weights` of their set.
 
     With ``settings.tuning_rows`` smaller than the training sample, the trials train on a seeded subsample of
     that many training events (stratified by label, :func:`egid.detector.stratified_subsample`), which keeps
@@ -388,6 +415,8 @@ def tune_and_fit(
         out_dir=out_dir,
         warm_start=warm_start,
         space=space,
+        n_classes=n_classes,
+        balanced=balanced,
     )
     if not study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
         msg = f"{out_dir}: no {kind} trial of study '{study.study_name}' completed; run more trials"
@@ -396,13 +425,19 @@ def tune_and_fit(
     params = (space or get_booster_library(kind).space)(FixedTrial(best.params))
     best_iteration = int(best.user_attrs[_BEST_ITERATION])
     logger.info(
-        "%s: best trial %d, validation AUC %.5f at %d rounds", study.study_name, best.number, best.value, best_iteration
+        "%s: best trial %d, %s %.5f at %d rounds",
+        study.study_name,
+        best.number,
+        objective_metric(n_classes)[0].replace("_", " "),
+        best.value,
+        best_iteration,
     )
     subsampled = len(rows) < len(X_train)
     model = None if subsampled else best_model.of_trial(best.number)
     if model is None:
-        model = _refit(kind, X_train, y_train, X_val, y_val, settings, params, None if subsampled else best_iteration)
-    _write_history(study, kind, Path(out_dir), params, model.best_iteration)
+        rounds = None if subsampled else best_iteration
+        model = _refit(kind, X_train, y_train, X_val, y_val, settings, params, rounds, n_classes, balanced)
+    _write_history(study, kind, Path(out_dir), params, model.best_iteration, n_classes)
     return model
 
 
@@ -415,8 +450,11 @@ def _refit(
     settings: TuningSettings,
     params: BoosterParams,
     rounds: int | None,
+    n_classes: int = BINARY,
+    balanced: bool = False,
 ) -> TreeModel:
     """Train ``params`` for exactly ``rounds`` rounds, or with early stopping on ``X_val`` when None."""
+    train_weights, validation_weights = _balance(balanced, y_train, y_val)
     return fit_tree_model(
         kind,
         X_train,
@@ -428,4 +466,7 @@ def _refit(
         early_stopping_rounds=settings.early_stopping_rounds if rounds is None else None,
         seed=settings.seed,
         n_jobs=settings.threads(),
+        n_classes=n_classes,
+        train_weights=train_weights,
+        validation_weights=validation_weights,
     )

@@ -7,6 +7,13 @@ ONNX graph, the Optuna pruning callback and the split convention. :class:`egid.m
 library's booster and delegates to its module, so no caller ever asks which library a model came from.
 
 Boosting rounds are counted from 1; ``n_rounds`` arguments use the first that many rounds of a booster.
+
+Every library trains either a binary electron/photon classifier (``n_classes=2``, labels 1/0, one tree per round,
+early-stopped on the validation AUC, predicting the electron probability ``(n,)``) or a multiclass one
+(``n_classes=3`` for electron/photon/charged pion: the label value is the class index, so column ``k`` of the
+``(n, n_classes)`` probabilities is class ``k`` -- 0 photon, 1 electron, 2 pion; one tree per class and round,
+early-stopped on the validation multiclass log-loss). The binary path is exactly what it was before multiclass
+support existed: the same native parameters, hence bit-identical boosters.
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ from optuna.trial import BaseTrial
 from egid.detector.schema import FloatArray
 
 __all__ = (
+    "BINARY",
     "HISTORY_COLUMNS",
     "LEARNING_RATE_MIN",
     "TRAIN",
@@ -37,6 +45,7 @@ __all__ = (
     "SearchSpace",
     "SplittingConvention",
     "history_frame",
+    "objective_metric",
 )
 
 Matrix: TypeAlias = npt.NDArray[np.float64]
@@ -49,6 +58,9 @@ LEARNING_RATE_MIN = 0.05
 (the parameters the 30k run chose) at 0.022 ran into the 2000-round cap, still rising (validation AUC 0.8256,
 test 0.8266, 1232 s on the loaded 2-core machine); at 0.05 it stopped by itself after 1550 rounds with a higher
 AUC (validation 0.8261, test 0.8272) in 215 s. At 0.011 an XGBoost refit had needed 1876 rounds."""
+
+BINARY = 2
+"""``n_classes`` of the electron/photon classifiers."""
 
 TRAIN, VALIDATION = "train", "validation"
 """Names of the two evaluation sets every library records (and Optuna's pruning callbacks watch)."""
@@ -74,6 +86,18 @@ SearchSpace: TypeAlias = Callable[[BaseTrial], BoosterParams]
 one, such as :func:`egid.models.boosters.xgboost.depth_capped_space`)."""
 
 
+def objective_metric(n_classes: int) -> tuple[str, Literal["maximize", "minimize"]]:
+    """The history column that early stopping and Optuna optimise for a model of ``n_classes``, and its direction.
+
+    A binary model maximises the validation AUC; a multiclass one minimises the validation multiclass log-loss
+    ``-mean(ln p_true)`` (nats per event), the proper score of all class probabilities at once, where a
+    one-vs-rest AUC would judge one class and ignore the calibration between the others.
+    """
+    if n_classes == BINARY:
+        return f"{VALIDATION}_auc", "maximize"
+    return f"{VALIDATION}_logloss", "minimize"
+
+
 @dataclass(frozen=True)
 class FittedBooster:
     """What a library's ``fit`` returns.
@@ -83,7 +107,8 @@ class FittedBooster:
     booster : object
         The library's booster, holding exactly ``best_iteration`` rounds.
     best_iteration : int
-        Rounds kept (the round of the best validation AUC, or every round without early stopping).
+        Rounds kept (the round of the best validation AUC -- multiclass: log-loss -- or every round without early
+        stopping).
     history : pandas.DataFrame
         One row per round trained, columns :data:`HISTORY_COLUMNS` (see :func:`history_frame`).
     """
@@ -135,24 +160,43 @@ class BoosterLibrary(Protocol):
         seed: int,
         n_jobs: int,
         callbacks: Sequence[Any],
+        n_classes: int = BINARY,
+        train_weights: npt.NDArray[np.float64] | None = None,
+        validation_weights: npt.NDArray[np.float64] | None = None,
     ) -> FittedBooster:
-        """Train a binary classifier (labels 1/0), early-stopped on the validation AUC when asked."""
+        """Train a binary classifier (labels 1/0), early-stopped on the validation AUC when asked; or, with
+        ``n_classes`` > 2, a multiclass one (labels ``0 .. n_classes - 1``) early-stopped on the validation
+        multiclass log-loss. The weights (one per event; None: all 1) enter the training loss and every
+        recorded metric of their set."""
         ...
 
-    def pruning_callback(self, trial: optuna.Trial) -> Any:
-        """Optuna's pruning callback for ``fit``'s ``callbacks``, reporting the validation AUC of every round."""
+    def pruning_callback(self, trial: optuna.Trial, n_classes: int = BINARY) -> Any:
+        """Optuna's pruning callback for ``fit``'s ``callbacks``, reporting the validation metric of
+        :func:`objective_metric` every round."""
         ...
 
     def predict(self, booster: Any, values: Matrix, n_rounds: int) -> FloatArray:
-        """The electron probability of each row, shape ``(n,)``."""
+        """The electron probability of each row, shape ``(n,)``; a multiclass booster's class probabilities,
+        shape ``(n, n_classes)``, each row summing to 1."""
+        ...
+
+    def n_classes(self, booster: Any) -> int:
+        """The classes the booster separates: 2 for a binary booster, else its number of classes."""
         ...
 
     def contributions(self, booster: Any, values: Matrix, n_rounds: int) -> FloatArray:
-        """Exact TreeSHAP contributions in log-odds, shape ``(n, n_features + 1)``, the bias last."""
+        """Exact TreeSHAP contributions in log-odds, shape ``(n, n_features + 1)``, the bias last; a multiclass
+        booster's in each class's raw score (softmax logit), shape ``(n, n_classes, n_features + 1)``."""
         ...
 
     def importance(self, booster: Any, kind: ImportanceType, n_rounds: int) -> FloatArray:
         """Total gain or split count per feature, in the booster's feature order (0 for unused features)."""
+        ...
+
+    def class_gain(self, booster: Any, n_rounds: int) -> FloatArray:
+        """Total gain per feature and class, shape ``(n_features, n_classes)``: the gain of the splits in the trees
+        that raise each class's score (a multiclass booster grows one tree per class and round); its rows sum to
+        :meth:`importance` ``"gain"``. A binary booster has one column."""
         ...
 
     def leaf_counts(self, booster: Any, n_rounds: int) -> npt.NDArray[np.int64]:
@@ -173,7 +217,7 @@ class BoosterLibrary(Protocol):
 
     def onnx_graph(self, booster: Any, n_rounds: int, input_name: str, n_features: int) -> Any:
         """An ONNX ModelProto (onnxmltools) with one float32 input ``input_name`` of shape ``(n, n_features)``
-        and the outputs ``label`` and ``probabilities`` ``(n, 2)``."""
+        and the outputs ``label`` and ``probabilities`` ``(n, 2)`` (multiclass: ``(n, n_classes)``)."""
         ...
 
     def onnx_input_names(self, feature_names: Sequence[str]) -> list[str]:
@@ -189,8 +233,9 @@ def history_frame(evals: Mapping[str, Mapping[str, Sequence[float]]], metrics: M
     evals : mapping
         ``evals[set][library_metric]`` -> one value per round, for the sets :data:`TRAIN` and :data:`VALIDATION`.
     metrics : mapping of str to str
-        Library metric name -> ``"logloss"``, ``"auc"`` or ``"accuracy"``; the library's binary error rate (at
-        probability 0.5) maps to accuracy, stored as ``1 - error``.
+        Library metric name -> ``"logloss"``, ``"auc"`` or ``"accuracy"``; the library's error rate (binary: at
+        probability 0.5; multiclass: of the most probable class) maps to accuracy, stored as ``1 - error``. A
+        metric not recorded (a multiclass model records no AUC) is a column of NaN.
 
     Returns
     -------
@@ -202,6 +247,6 @@ def history_frame(evals: Mapping[str, Mapping[str, Sequence[float]]], metrics: M
         for library_name, metric in metrics.items():
             values = np.asarray(evals[split][library_name], dtype=np.float64)
             columns[f"{split}_{metric}"] = 1.0 - values if metric == "accuracy" else values
-    frame = pd.DataFrame(columns)[list(HISTORY_COLUMNS)]
+    frame = pd.DataFrame(columns).reindex(columns=list(HISTORY_COLUMNS))
     frame.index = pd.RangeIndex(1, len(frame) + 1, name="round")
     return frame

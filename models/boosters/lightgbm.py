@@ -25,6 +25,7 @@ from optuna_integration import LightGBMPruningCallback
 from egid.detector.schema import FloatArray
 from egid.models.artifacts import reading
 from egid.models.boosters.base import (
+    BINARY,
     LEARNING_RATE_MIN,
     TRAIN,
     VALIDATION,
@@ -42,12 +43,14 @@ __all__ = (
     "PARAMS_TYPE",
     "SPLITTING_CONVENTION",
     "LightGBMParams",
+    "class_gain",
     "contributions",
     "feature_names",
     "fit",
     "importance",
     "leaf_counts",
     "load_native",
+    "n_classes",
     "native_bytes",
     "onnx_graph",
     "onnx_input_names",
@@ -67,6 +70,9 @@ SPLITTING_CONVENTION: Final[SplittingConvention] = "<="
 
 # Library metric name -> egid metric name; AUC first: early stopping with first_metric_only watches it.
 _METRICS = {"auc": "auc", "binary_logloss": "logloss", "binary_error": "accuracy"}
+# Multiclass: the log-loss first, which early stopping then watches (LightGBM's auc_mu is left out: slow, and
+# the three-class metrics report one-vs-rest and pairwise AUCs with intervals instead).
+_MULTI_METRICS = {"multi_logloss": "logloss", "multi_error": "accuracy"}
 
 
 @dataclass(frozen=True)
@@ -162,12 +168,23 @@ def fit(
     seed: int,
     n_jobs: int,
     callbacks: Sequence[Any],
+    n_classes: int = BINARY,
+    train_weights: npt.NDArray[np.float64] | None = None,
+    validation_weights: npt.NDArray[np.float64] | None = None,
 ) -> FittedBooster:
     """Train with ``lightgbm.train``; keep the rounds up to the best validation AUC (or all without early
-    stopping). ``callbacks`` are extra ``lightgbm.train`` callbacks, e.g. :func:`pruning_callback`."""
+    stopping). ``callbacks`` are extra ``lightgbm.train`` callbacks, e.g. :func:`pruning_callback`.
+
+    With ``n_classes`` > 2 the objective is ``multiclass`` (softmax over ``num_class`` scores, one tree per class
+    and round) and early stopping watches the validation ``multi_logloss``.
+    """
+    metrics = _METRICS if n_classes == BINARY else _MULTI_METRICS
+    objective: dict[str, Any] = (
+        {"objective": "binary"} if n_classes == BINARY else {"objective": "multiclass", "num_class": n_classes}
+    )
     native = {
-        "objective": "binary",
-        "metric": list(_METRICS),
+        **objective,
+        "metric": list(metrics),
         "seed": seed,
         "deterministic": True,
         "force_row_wise": True,
@@ -176,8 +193,10 @@ def fit(
         "verbosity": -1,
         **params.native(),
     }
-    train_set = lgb.Dataset(train, train_labels, feature_name=list(feature_names), params=native)
-    val_set = lgb.Dataset(validation, validation_labels, reference=train_set)
+    train_set = lgb.Dataset(
+        train, train_labels, weight=train_weights, feature_name=list(feature_names), params=native
+    )
+    val_set = lgb.Dataset(validation, validation_labels, weight=validation_weights, reference=train_set)
     evals: dict[str, Any] = {}
     all_callbacks = [lgb.record_evaluation(evals), *callbacks]
     if early_stopping_rounds is not None:
@@ -193,27 +212,54 @@ def fit(
     best = booster.best_iteration if booster.best_iteration > 0 else booster.current_iteration()
     kept = lgb.Booster(model_str=booster.model_to_string(num_iteration=best))
     logger.debug("lightgbm: %d rounds trained, kept %d", booster.current_iteration(), best)
-    return FittedBooster(booster=kept, best_iteration=best, history=history_frame(evals, _METRICS))
+    return FittedBooster(booster=kept, best_iteration=best, history=history_frame(evals, metrics))
 
 
-def pruning_callback(trial: optuna.Trial) -> LightGBMPruningCallback:
-    """Optuna's LightGBM pruning callback on the validation AUC."""
-    return LightGBMPruningCallback(trial, "auc", valid_name=VALIDATION)
+def pruning_callback(trial: optuna.Trial, n_classes: int = BINARY) -> LightGBMPruningCallback:
+    """Optuna's LightGBM pruning callback on the validation AUC (multiclass: the validation log-loss)."""
+    return LightGBMPruningCallback(trial, "auc" if n_classes == BINARY else "multi_logloss", valid_name=VALIDATION)
 
 
 def predict(booster: lgb.Booster, values: Matrix, n_rounds: int) -> FloatArray:
-    """The electron probability of each row of ``values``, shape ``(n,)``."""
+    """The electron probability of each row of ``values``, shape ``(n,)``; multiclass ``(n, n_classes)``."""
     return np.asarray(booster.predict(values, num_iteration=n_rounds), dtype=np.float64)
 
 
+def n_classes(booster: lgb.Booster) -> int:
+    """2 for a binary booster, else the number of trees per round (one per class)."""
+    per_round = int(booster.num_model_per_iteration())
+    return BINARY if per_round == 1 else per_round
+
+
 def contributions(booster: lgb.Booster, values: Matrix, n_rounds: int) -> FloatArray:
-    """LightGBM's exact TreeSHAP (``pred_contrib``) in log-odds, shape ``(n, n_features + 1)``, bias last."""
-    return np.asarray(booster.predict(values, num_iteration=n_rounds, pred_contrib=True), dtype=np.float64)
+    """LightGBM's exact TreeSHAP (``pred_contrib``) in log-odds, shape ``(n, n_features + 1)``, bias last;
+    multiclass ``(n, n_classes, n_features + 1)`` (LightGBM concatenates the classes' blocks in one row)."""
+    out = np.asarray(booster.predict(values, num_iteration=n_rounds, pred_contrib=True), dtype=np.float64)
+    classes = n_classes(booster)
+    return out if classes == BINARY else out.reshape(len(out), classes, -1)
 
 
 def importance(booster: lgb.Booster, kind: ImportanceType, n_rounds: int) -> FloatArray:
     """Total gain or split count per feature, in the booster's feature order."""
     return np.asarray(booster.feature_importance(importance_type=kind, iteration=n_rounds), dtype=np.float64)
+
+
+def class_gain(booster: lgb.Booster, n_rounds: int) -> FloatArray:
+    """Total gain per feature and class, shape ``(n_features, n_classes)`` (binary: one column).
+
+    Tree ``t`` of a multiclass booster raises the score of class ``t % n_classes`` (LightGBM stores the trees
+    round by round, one per class: ``GBDT::num_tree_per_iteration_``).
+    """
+    classes = n_classes(booster)
+    columns = 1 if classes == BINARY else classes
+    names = booster.feature_name()
+    out = np.zeros((len(names), columns), dtype=np.float64)
+    splits = booster.trees_to_dataframe().dropna(subset=["split_feature"])
+    splits = splits[splits["tree_index"] < n_rounds * columns]
+    column = {name: i for i, name in enumerate(names)}
+    rows = splits["split_feature"].map(column).to_numpy(dtype=np.int64)
+    np.add.at(out, (rows, splits["tree_index"].to_numpy(dtype=np.int64) % columns), splits["split_gain"].to_numpy())
+    return out
 
 
 _NUM_LEAVES = re.compile(r"^num_leaves=(\d+)$", re.MULTILINE)

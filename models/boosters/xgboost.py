@@ -7,6 +7,7 @@ count. The native file is XGBoost's JSON model, which carries the feature names 
 from __future__ import annotations
 
 import functools
+import json
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from optuna_integration import XGBoostPruningCallback
 from egid.detector.schema import FloatArray
 from egid.models.artifacts import reading
 from egid.models.boosters.base import (
+    BINARY,
     LEARNING_RATE_MIN,
     TRAIN,
     VALIDATION,
@@ -40,6 +42,7 @@ __all__ = (
     "PARAMS_TYPE",
     "SPLITTING_CONVENTION",
     "XGBoostParams",
+    "class_gain",
     "contributions",
     "depth_capped_space",
     "feature_names",
@@ -47,6 +50,7 @@ __all__ = (
     "importance",
     "leaf_counts",
     "load_native",
+    "n_classes",
     "native_bytes",
     "onnx_graph",
     "onnx_input_names",
@@ -66,6 +70,8 @@ SPLITTING_CONVENTION: Final[SplittingConvention] = "<"
 
 # Library metric name -> egid metric name; the early-stopping callback watches "auc" by name.
 _METRICS = {"auc": "auc", "logloss": "logloss", "error": "accuracy"}
+# Multiclass (multi:softprob): the log-loss, which early stopping watches by name, and the error of the argmax.
+_MULTI_METRICS = {"mlogloss": "logloss", "merror": "accuracy"}
 _IMPORTANCE = {"gain": "total_gain", "split": "weight"}
 
 
@@ -171,25 +177,45 @@ def fit(
     seed: int,
     n_jobs: int,
     callbacks: Sequence[Any],
+    n_classes: int = BINARY,
+    train_weights: npt.NDArray[np.float64] | None = None,
+    validation_weights: npt.NDArray[np.float64] | None = None,
 ) -> FittedBooster:
     """Train with ``xgboost.train``; keep the rounds up to the best validation AUC (or all without early
-    stopping). ``callbacks`` are extra XGBoost training callbacks, e.g. :func:`pruning_callback`."""
+    stopping). ``callbacks`` are extra XGBoost training callbacks, e.g. :func:`pruning_callback`.
+
+    With ``n_classes`` > 2 the objective is ``multi:softprob`` (``num_class`` scores, one tree per class and
+    round, softmax probabilities) and early stopping watches the validation ``mlogloss`` (minimised).
+    """
+    binary = n_classes == BINARY
+    metrics = _METRICS if binary else _MULTI_METRICS
+    objective: dict[str, Any] = (
+        {"objective": "binary:logistic"} if binary else {"objective": "multi:softprob", "num_class": n_classes}
+    )
     native = {
-        "objective": "binary:logistic",
-        "eval_metric": list(_METRICS),
+        **objective,
+        "eval_metric": list(metrics),
         "tree_method": "hist",
         "seed": seed,
         "nthread": n_jobs,
         "verbosity": 0,
         **params.native(),
     }
-    train_set = xgb.DMatrix(train, train_labels, feature_names=list(feature_names), nthread=n_jobs)
-    val_set = xgb.DMatrix(validation, validation_labels, feature_names=list(feature_names), nthread=n_jobs)
+    train_set = xgb.DMatrix(
+        train, train_labels, weight=train_weights, feature_names=list(feature_names), nthread=n_jobs
+    )
+    val_set = xgb.DMatrix(
+        validation, validation_labels, weight=validation_weights, feature_names=list(feature_names), nthread=n_jobs
+    )
     all_callbacks = list(callbacks)
     if early_stopping_rounds is not None:
         all_callbacks.append(
             xgb.callback.EarlyStopping(
-                rounds=early_stopping_rounds, metric_name="auc", data_name=VALIDATION, maximize=True, save_best=False
+                rounds=early_stopping_rounds,
+                metric_name="auc" if binary else "mlogloss",
+                data_name=VALIDATION,
+                maximize=binary,
+                save_best=False,
             )
         )
     evals: dict[str, Any] = {}
@@ -205,12 +231,12 @@ def fit(
     rounds = booster.num_boosted_rounds()
     best = booster.best_iteration + 1 if early_stopping_rounds is not None else rounds
     logger.debug("xgboost: %d rounds trained, kept %d", rounds, best)
-    return FittedBooster(booster=booster[:best], best_iteration=best, history=history_frame(evals, _METRICS))
+    return FittedBooster(booster=booster[:best], best_iteration=best, history=history_frame(evals, metrics))
 
 
-def pruning_callback(trial: optuna.Trial) -> XGBoostPruningCallback:
-    """Optuna's XGBoost pruning callback on the validation AUC."""
-    return XGBoostPruningCallback(trial, f"{VALIDATION}-auc")
+def pruning_callback(trial: optuna.Trial, n_classes: int = BINARY) -> XGBoostPruningCallback:
+    """Optuna's XGBoost pruning callback on the validation AUC (multiclass: the validation log-loss)."""
+    return XGBoostPruningCallback(trial, f"{VALIDATION}-{'auc' if n_classes == BINARY else 'mlogloss'}")
 
 
 def _dmatrix(booster: xgb.Booster, values: Matrix) -> xgb.DMatrix:
@@ -219,12 +245,19 @@ def _dmatrix(booster: xgb.Booster, values: Matrix) -> xgb.DMatrix:
 
 
 def predict(booster: xgb.Booster, values: Matrix, n_rounds: int) -> FloatArray:
-    """The electron probability of each row of ``values``, shape ``(n,)``."""
+    """The electron probability of each row of ``values``, shape ``(n,)``; multiclass ``(n, n_classes)``."""
     return np.asarray(booster.predict(_dmatrix(booster, values), iteration_range=(0, n_rounds)), dtype=np.float64)
 
 
+def n_classes(booster: xgb.Booster) -> int:
+    """2 for a binary booster, else its ``num_class`` (XGBoost stores 0 for a binary objective)."""
+    learner = json.loads(booster.save_config())["learner"]
+    return max(BINARY, int(learner["learner_model_param"]["num_class"]))
+
+
 def contributions(booster: xgb.Booster, values: Matrix, n_rounds: int) -> FloatArray:
-    """XGBoost's exact TreeSHAP (``pred_contribs``) in log-odds, shape ``(n, n_features + 1)``, bias last."""
+    """XGBoost's exact TreeSHAP (``pred_contribs``) in log-odds, shape ``(n, n_features + 1)``, bias last;
+    multiclass ``(n, n_classes, n_features + 1)``."""
     out = booster.predict(_dmatrix(booster, values), iteration_range=(0, n_rounds), pred_contribs=True)
     return np.asarray(out, dtype=np.float64)
 
@@ -234,6 +267,26 @@ def importance(booster: xgb.Booster, kind: ImportanceType, n_rounds: int) -> Flo
     kept = booster if n_rounds >= booster.num_boosted_rounds() else booster[:n_rounds]
     scores = kept.get_score(importance_type=_IMPORTANCE[kind])
     return np.array([scores.get(name, 0.0) for name in feature_names(booster)], dtype=np.float64)
+
+
+def class_gain(booster: xgb.Booster, n_rounds: int) -> FloatArray:
+    """Total gain per feature and class, shape ``(n_features, n_classes)`` (binary: one column).
+
+    Tree ``t`` of a multiclass booster raises the score of class ``t % num_class`` (one tree per class and round,
+    ``num_parallel_tree`` = 1 as egid trains them); the gain of a split is XGBoost's ``Gain`` of
+    ``trees_to_dataframe``, whose sum per feature is its ``total_gain`` importance.
+    """
+    classes = n_classes(booster)
+    columns = 1 if classes == BINARY else classes
+    names = list(feature_names(booster))
+    out = np.zeros((len(names), columns), dtype=np.float64)
+    kept = booster if n_rounds >= booster.num_boosted_rounds() else booster[:n_rounds]
+    nodes = kept.trees_to_dataframe()
+    splits = nodes[nodes["Feature"] != "Leaf"]
+    column = {name: i for i, name in enumerate(names)}
+    rows = splits["Feature"].map(column).to_numpy(dtype=np.int64)
+    np.add.at(out, (rows, splits["Tree"].to_numpy(dtype=np.int64) % columns), splits["Gain"].to_numpy())
+    return out
 
 
 def leaf_counts(booster: xgb.Booster, n_rounds: int) -> npt.NDArray[np.int64]:
