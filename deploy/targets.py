@@ -14,12 +14,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 import pandas as pd
 from sklearn.metrics import roc_auc_score
 
 from egid.deploy import compiled, firmware
-from egid.detector import InputError, atomic_path
+from egid.detector import InputError, atomic_path, stratified_subsample
 from egid.features.extract import LABEL_COLUMN
 from egid.models.export import onnx_path
 from egid.models.trees import TreeModel, feature_matrix
@@ -31,7 +30,6 @@ __all__ = (
     "compiled_export",
     "conifer_export",
     "deploy_model",
-    "stratified_sample",
 )
 
 logger = logging.getLogger(__name__)
@@ -46,19 +44,6 @@ INPUT_SCALING = "input_scaling.json"
 """File of the HLS project (``hls/``) that lists each input's power-of-two scaling."""
 TESTBENCH_DATA = "tb_data"
 """Folder of the HLS project holding the C-simulation inputs and the expected log-odds (see ``conifer_export``)."""
-
-
-def stratified_sample(labels: npt.ArrayLike, n: int, *, seed: int) -> npt.NDArray[np.intp]:
-    """Sorted indices of at most ``n`` rows drawn without replacement, each class in its share of ``labels``."""
-    y = np.asarray(labels)
-    if n >= len(y):
-        return np.arange(len(y))
-    rng = np.random.default_rng(seed)
-    picked = []
-    for value in np.unique(y):
-        rows = np.flatnonzero(y == value)
-        picked.append(rng.choice(rows, size=round(n * len(rows) / len(y)), replace=False))
-    return np.sort(np.concatenate(picked))
 
 
 def _auc(labels: np.ndarray, scores: np.ndarray) -> float:
@@ -258,11 +243,11 @@ def deploy_model(
     routes no NaN, so its events are drawn among those with every feature defined, and the section says how many
     were left out. conifer reads an XGBoost booster directly and a LightGBM one through its ONNX graph.
     """
-    sample = table.iloc[stratified_sample(table[LABEL_COLUMN].to_numpy(), max_events, seed=0)]
+    sample = table.iloc[stratified_subsample(table[LABEL_COLUMN].to_numpy(), max_events, seed=0)]
     if target == "c":
         return compiled_export(model, sample[list(model.feature_names)], out)
     defined = table[table[list(model.feature_names)].notna().all(axis=1)]
-    events = defined.iloc[stratified_sample(defined[LABEL_COLUMN].to_numpy(), max_events, seed=0)]
+    events = defined.iloc[stratified_subsample(defined[LABEL_COLUMN].to_numpy(), max_events, seed=0)]
     if model.kind == "xgboost":
         ensemble = firmware.ensemble_from_xgboost(model.booster)
     else:

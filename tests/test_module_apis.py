@@ -100,7 +100,6 @@ PUBLIC = {
         "compiled_export",
         "conifer_export",
         "deploy_model",
-        "stratified_sample",
     ],
     "egid.detector.extras": ["EXTRAS", "Extra", "require_extra"],
 }

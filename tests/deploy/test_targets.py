@@ -1,4 +1,4 @@
-"""The deploy targets: the stratified draw of the events each target is checked on, and deploy_model writing and
+"""The deploy targets: deploy_model writing and
 checking compiled C, or refusing a precision too small for the scaled firmware before anything is built."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from egid.deploy.targets import DEFAULT_HLS_WIDTH, DEFAULT_SCAN_WIDTHS, TARGETS, deploy_model, stratified_sample
+from egid.deploy.targets import DEFAULT_HLS_WIDTH, DEFAULT_SCAN_WIDTHS, TARGETS, deploy_model
 from egid.detector import InputError
 from egid.features.extract import LABEL_COLUMN
 from egid.models.trees import TREE_KINDS, TreeKind, TreeModel
@@ -20,37 +20,6 @@ def test_the_targets_and_scan_defaults() -> None:
     assert TARGETS == ("conifer", "c")
     assert list(DEFAULT_SCAN_WIDTHS) == sorted(set(DEFAULT_SCAN_WIDTHS))
     assert DEFAULT_HLS_WIDTH in DEFAULT_SCAN_WIDTHS and DEFAULT_HLS_WIDTH == 18  # conifer's default width
-
-
-@pytest.mark.parametrize(
-    ("counts", "n", "drawn"),
-    [
-        ((300, 100), 40, (30, 10)),
-        ((100, 300), 40, (10, 30)),
-        ((50, 30, 20), 10, (5, 3, 2)),
-        ((900, 100), 100, (90, 10)),
-    ],
-)
-def test_each_class_keeps_its_share(counts: tuple[int, ...], n: int, drawn: tuple[int, ...]) -> None:
-    labels = np.repeat(np.arange(len(counts), dtype=np.float64), counts)
-    picked = stratified_sample(labels, n, seed=0)
-    assert tuple(np.bincount(labels[picked].astype(int), minlength=len(counts))) == drawn
-
-
-def test_the_draw_is_sorted_distinct_and_seeded() -> None:
-    labels = np.random.default_rng(1).integers(0, 2, size=1000).astype(np.float64)
-    first = stratified_sample(labels, 200, seed=5)
-    assert np.all(np.diff(first) > 0)  # sorted, and no row twice
-    assert first.min() >= 0 and first.max() < len(labels)
-    np.testing.assert_array_equal(stratified_sample(labels, 200, seed=5), first)
-    assert not np.array_equal(stratified_sample(labels, 200, seed=6), first)
-
-
-@pytest.mark.parametrize("n", [10, 11, 1000])
-def test_asking_for_every_row_or_more_returns_every_row(n: int) -> None:
-    labels = np.array([1.0, 0.0] * 5)
-    np.testing.assert_array_equal(stratified_sample(labels, n, seed=0), np.arange(10))
-    np.testing.assert_array_equal(stratified_sample(list(labels), n, seed=3), np.arange(10))
 
 
 @pytest.fixture(scope="module")

@@ -5,25 +5,35 @@ AttributeError."""
 from __future__ import annotations
 
 import importlib
+import re
 import warnings
 
 import pytest
 
 import egid.models.bundle
 
-MOVED = ("ModelBundle", "model_sets", "model_dir_of")
+MOVED = {
+    "ModelBundle": ("egid.models.bundle", "ModelBundle"),
+    "model_sets": ("egid.models.bundle", "model_sets"),
+    "model_dir_of": ("egid.models.bundle", "model_dir_of"),
+    "export_models": ("egid.models.bundle", "save_model_sets"),
+    "FEATURES_ONLY": ("egid.models.catalogue", "FEATURES_ONLY"),
+    "STACKED": ("egid.models.catalogue", "STACKED"),
+    "TRIGGER": ("egid.models.catalogue", "TRIGGER"),
+}
+"""Every public name of egid 0.1's egid.pipelines.bundle and where it lives now."""
 
 
-@pytest.mark.parametrize("name", MOVED)
+@pytest.mark.parametrize("name", sorted(MOVED))
 def test_a_moved_name_is_the_new_object_with_a_deprecation_warning(name: str) -> None:
     old = importlib.import_module("egid.pipelines.bundle")
-    message = (
-        rf"^egid\.pipelines\.bundle\.{name} moved to egid\.models\.bundle\.{name} \(egid 0\.2\); "
-        r"the old path goes in 0\.3$"
+    module, new = MOVED[name]
+    message = "^" + re.escape(
+        f"egid.pipelines.bundle.{name} moved to {module}.{new} (egid 0.2); the old path goes in 0.3"
     )
     with pytest.warns(DeprecationWarning, match=message) as caught:
         value = getattr(old, name)
-    assert value is getattr(egid.models.bundle, name)
+    assert value is getattr(importlib.import_module(module), new)
     assert len(caught) == 1 and caught[0].filename == __file__  # the warning points at the caller
 
 
