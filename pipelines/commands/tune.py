@@ -62,7 +62,11 @@ def run(args: argparse.Namespace) -> int:
     prepared = prepare_data(config, timer)
     # A shared storage holds the studies; the tuning folder would only hold a private journal, never opened here.
     with tempfile.TemporaryDirectory(prefix="egid-tune-") as scratch:
-        studies = tune_shared_trees(prepared.table, prepared.split, settings=settings, tuning_dir=Path(scratch))
+        try:
+            studies = tune_shared_trees(prepared.table, prepared.split, settings=settings, tuning_dir=Path(scratch))
+        except KeyboardInterrupt as err:
+            err.add_note(f"the finished trials stay in {config.storage}; start the worker again to add more")
+            raise
         for study in studies:  # read from the shared storage: every worker's trials so far
             states = [t.state for t in study.trials]
             counts = ", ".join(f"{states.count(state)} {state.name.lower()}" for state in TrialState)
