@@ -28,6 +28,7 @@ from egid._version import __version__
 if TYPE_CHECKING:
     from egid import deploy, detector, evaluation, features, models, pipelines, simulation
     from egid.models.bundle import ModelBundle
+    from egid.models.three_class import ThreeClassBundle
 
 __all__ = (
     "__version__",
@@ -44,14 +45,16 @@ __all__ = (
 _SUBPACKAGES = frozenset({"deploy", "detector", "evaluation", "features", "models", "pipelines", "simulation"})
 
 
-def load(run_dir: str | os.PathLike[str]) -> ModelBundle:
+def load(run_dir: str | os.PathLike[str]) -> ModelBundle | ThreeClassBundle:
     """Load the saved model sets of a run directory (or of its ``models/`` folder).
 
     Returns
     -------
-    ModelBundle
+    ModelBundle or ThreeClassBundle
         Every saved model (features-only and stacked); ``.predict(images)`` scores an in-memory
-        ``(N, 32, 32, 2)`` array or a file exactly as ``egid predict`` does.
+        ``(N, 32, 32, 2)`` array or a file exactly as ``egid predict`` does. A three-class (electron / photon /
+        charged pion) run gives a :class:`~egid.models.three_class.ThreeClassBundle`, whose ``.predict`` returns
+        ``<model>_electron``, ``<model>_photon`` and ``<model>_pion`` probabilities (summing to 1 per model).
 
     Raises
     ------
@@ -60,7 +63,10 @@ def load(run_dir: str | os.PathLike[str]) -> ModelBundle:
         feature set.
     """
     from egid.models.bundle import ModelBundle
+    from egid.models.three_class import ThreeClassBundle, is_three_class_run
 
+    if is_three_class_run(run_dir):
+        return ThreeClassBundle.load(run_dir)
     return ModelBundle.load(run_dir)
 
 

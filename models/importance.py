@@ -8,6 +8,9 @@
   ``predict(pred_contrib=True)``, XGBoost ``predict(pred_contribs=True)``); per event they sum, with the bias,
   to the model's log-odds (Lundberg et al., Nat. Mach. Intell. 2, 56 (2020), arXiv:1905.04610).
 
+A three-class (electron / photon / pion) model also gets its gain per class
+(:func:`write_class_importances`): the gain of the splits in the trees that raise each class's score.
+
 Gain and split counts describe the training, SHAP the events it is evaluated on; the three rankings usually
 agree on the leading features. :func:`write_importances` stores all three for the test split beside the model,
 so ``egid importances`` can rank them without the data.
@@ -34,6 +37,7 @@ __all__ = (
     "SHAP_MIN_ROWS",
     "ImportanceKind",
     "ShapValues",
+    "class_importance_path",
     "importance_path",
     "importance_table",
     "ranked",
@@ -41,6 +45,7 @@ __all__ = (
     "shap_cost_per_event",
     "shap_rows",
     "shap_values",
+    "write_class_importances",
     "write_importances",
 )
 
@@ -155,3 +160,19 @@ def ranked(values: pd.Series, top: int | None = None) -> pd.Series:
     """Sort ``values`` from the largest (ties keep feature order) and keep the first ``top``."""
     order = values.sort_values(ascending=False, kind="stable")
     return order if top is None else order.iloc[:top]
+
+
+def class_importance_path(model_dir: str | os.PathLike[str], kind: TreeKind) -> Path:
+    """Path of the stored per-class gain table of a three-class model ``kind`` in a model directory."""
+    return Path(model_dir) / f"{kind}_class_importance.csv"
+
+
+def write_class_importances(model: TreeModel, model_dir: str | os.PathLike[str]) -> Path:
+    """Write :meth:`egid.models.trees.TreeModel.class_importance` (gain per feature and class, nats) beside the
+    model, as ``<kind>_class_importance.csv`` (index ``feature``, one column per class name)."""
+    path = class_importance_path(model_dir, model.kind)
+    table = model.class_importance()
+    table.index.name = "feature"
+    with atomic_path(path) as tmp:
+        table.to_csv(tmp)
+    return path

@@ -2,8 +2,9 @@
 
 Each trial trains one model with early stopping on the validation AUC and returns the best validation AUC
 (a three-class electron/photon/pion model: the validation multiclass log-loss, minimised; see
-:func:`egid.models.boosters.base.objective_metric`); a seeded TPE sampler proposes parameters and a median pruner stops trials whose validation AUC trails the
-median of earlier trials at the same boosting round (Optuna's LightGBM/XGBoost pruning callbacks).
+:func:`egid.models.boosters.base.objective_metric`); a seeded TPE sampler proposes parameters and a median
+pruner stops trials whose validation metric trails the median of earlier trials at the same boosting round
+(Optuna's LightGBM/XGBoost pruning callbacks).
 
 The study lives in a storage so that no finished trial is lost:
 

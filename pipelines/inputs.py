@@ -32,7 +32,14 @@ def add_input_arguments(parser: argparse.ArgumentParser, *, required: bool = Tru
         group.add_argument(
             option, nargs="+", action="extend", metavar="FILE", help=f"HDF5 files or globs of {what}, the CMS layout"
         )
-    group.add_argument("--data", metavar="FILE", help="a single HDF5 file holding both classes")
+    group.add_argument(
+        "--pions",
+        nargs="+",
+        action="extend",
+        metavar="FILE",
+        help="HDF5 files or globs of charged pions (y = 2): trains and scores the three-class e/gamma/pi models",
+    )
+    group.add_argument("--data", metavar="FILE", help="a single HDF5 file holding the classes (labels 0, 1 [and 2])")
     group.add_argument(
         "--max-events", type=option_type("max_events"), metavar="N", help="use at most N events in total (quick runs)"
     )
@@ -97,6 +104,7 @@ def dataset_from_args(args: argparse.Namespace) -> EventDataset:
     return load_dataset(
         electrons=input_files(args.electrons, option="--electrons"),
         photons=input_files(args.photons, option="--photons"),
+        pions=input_files(getattr(args, "pions", None), option="--pions"),
         data=args.data,
         max_events=args.max_events,
         seed=args.seed,

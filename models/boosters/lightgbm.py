@@ -350,7 +350,10 @@ def _check_tree(block: bytes, index: int) -> None:
     required = ("leaf_value",) if leaves == 1 else (*_SPLIT_ARRAYS[:6], "leaf_value")
     expected = dict.fromkeys(_SPLIT_ARRAYS, leaves - 1) | dict.fromkeys(_LEAF_ARRAYS, leaves)
     wrong = [name for name in required if name not in fields]
-    wrong += [name for name, size in expected.items() if name in fields and fields[name].size != size]
+    # A one-leaf tree (a constant: common in multiclass models once a class is separated) is written with empty
+    # split arrays and an empty leaf_weight (LightGBM's Tree::ToString); its parser reads only leaf_value then.
+    sizes = {name: ({0, size} if leaves == 1 else {size}) for name, size in expected.items()}
+    wrong += [name for name, allowed in sizes.items() if name in fields and fields[name].size not in allowed]
     children = np.concatenate([fields.get(name, np.empty(0)) for name in ("left_child", "right_child")])
     if leaves < 1 or wrong or ((children < -leaves) | (children > leaves - 2)).any():
         msg = f"tree {index}: arrays inconsistent with num_leaves={leaves} ({', '.join(wrong) or 'children'})"
@@ -390,10 +393,13 @@ def _round_thresholds_down(graph: Any, splits: pd.DataFrame, feature_names: list
     """
     column = {name: i for i, name in enumerate(feature_names)}
     exact: dict[tuple[int, int, np.float32], set[float]] = {}
-    for tree, feature, threshold in zip(
-        splits["tree_index"], splits["split_feature"], splits["threshold"], strict=True
-    ):
-        exact.setdefault((int(tree), column[feature], np.float32(threshold)), set()).add(float(threshold))
+    # LightGBM may place a threshold beyond float32's range (say 1e300, a split of all finite values from NaN):
+    # it rounds to inf, as onnxmltools' cast does, and then down to the largest float32, which keeps x <= t true.
+    with np.errstate(over="ignore"):
+        for tree, feature, threshold in zip(
+            splits["tree_index"], splits["split_feature"], splits["threshold"], strict=True
+        ):
+            exact.setdefault((int(tree), column[feature], np.float32(threshold)), set()).add(float(threshold))
     ensemble = next(node for node in graph.graph.node if node.op_type.startswith("TreeEnsemble"))
     attributes = {attribute.name: attribute for attribute in ensemble.attribute}
     values = attributes["nodes_values"].floats

@@ -28,6 +28,7 @@ from egid.features.extract import LABEL_COLUMN
 from egid.models.bundle import model_sets
 from egid.models.export import load_tree_model, native_path, onnx_path
 from egid.models.manifest import read_manifest
+from egid.models.three_class import is_three_class_run
 from egid.models.trees import TREE_KINDS, TreeKind, TreeModel
 from egid.pipelines.inputs import add_run_dir_argument
 from egid.pipelines.options import option_type
@@ -139,6 +140,12 @@ def _check_out(out: Path) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Validate every input, build the targets in a temporary folder, write the report, rename it to ``--out-dir``."""
+    if is_three_class_run(args.run_dir):
+        msg = (
+            f"{args.run_dir}: a three-class (electron/photon/pion) run cannot be deployed: the trigger firmware and "
+            "compiled-C targets take one electron score; deploy a binary electron/photon run"
+        )
+        raise InputError(msg)
     require_extra("deploy", needed_by="egid deploy")
     out = Path(args.out_dir)
     _check_out(out)

@@ -20,7 +20,9 @@ from egid.evaluation.metrics import format_summary
 from egid.evaluation.publish import DataDescription, publish
 from egid.models.bundle import ModelBundle, model_dir_of
 from egid.models.catalogue import trigger_costs
+from egid.models.three_class import is_three_class_run
 from egid.pipelines.inputs import add_input_arguments, add_overwrite_argument, add_run_dir_argument, dataset_from_args
+from egid.pipelines.three_class import evaluate as evaluate_three_class
 
 EVALUATIONS = "evaluations"
 """The folder of a run directory that holds its evaluations, the one place inside a run that evaluate writes to."""
@@ -39,9 +41,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
     if args.out_dir:
         check_output_dir(args.out_dir)
+    if is_three_class_run(args.run_dir):  # the electron/photon/pion metrics (egid.pipelines.three_class)
+        return evaluate_three_class(args)
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
     bundle = ModelBundle.load(args.run_dir)
     run_root = model_dir_of(args.run_dir).parent
     out_dir = check_output_dir(args.out_dir or run_root / EVALUATIONS / stamp)

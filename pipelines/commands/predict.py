@@ -1,4 +1,7 @@
-"""``egid predict``: electron probabilities of every model for unlabelled crops, one row per image in input order."""
+"""``egid predict``: electron probabilities of every model for unlabelled crops, one row per image in input order.
+
+A three-class run writes one probability column per class and model (``<model>_electron``, ``<model>_photon``,
+``<model>_pion``), as :meth:`egid.models.three_class.ThreeClassBundle.predict` returns them."""
 
 from __future__ import annotations
 
@@ -8,6 +11,8 @@ from pathlib import Path
 from egid.detector import InputError, atomic_path
 from egid.detector.paths import check_not_input, check_output_file, check_outside, check_replaceable, writing
 from egid.models.bundle import ModelBundle, model_dir_of
+from egid.models.three_class import ThreeClassBundle, is_three_class_run
+from egid.models.three_class import run_root as three_class_root
 from egid.pipelines.inputs import add_overwrite_argument, add_run_dir_argument
 from egid.pipelines.progress import progress_bars
 
@@ -30,9 +35,14 @@ def run(args: argparse.Namespace) -> int:
     check_output_file(out)
     check_not_input(out, [args.data], option="--output")
     check_replaceable(out, overwrite=args.overwrite, option="--output")
-    bundle = ModelBundle.load(args.run_dir)
-    check_outside(out, model_dir_of(args.run_dir).parent, option="--output")
-    scores = bundle.predict(args.data, progress=progress_bars())
+    if is_three_class_run(args.run_dir):  # one probability column per class and model
+        three_class = ThreeClassBundle.load(args.run_dir)
+        check_outside(out, three_class_root(args.run_dir), option="--output")
+        scores = three_class.predict(args.data)
+    else:
+        bundle = ModelBundle.load(args.run_dir)
+        check_outside(out, model_dir_of(args.run_dir).parent, option="--output")
+        scores = bundle.predict(args.data, progress=progress_bars())
     with writing(out), atomic_path(out) as tmp:
         if out.suffix == ".csv":
             scores.to_csv(tmp)

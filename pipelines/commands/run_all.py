@@ -46,6 +46,8 @@ from egid.pipelines.rundir import (
     run_dir_path,
     write_data_record,
 )
+from egid.pipelines.three_class import add_three_class_options, wants_three_class
+from egid.pipelines.three_class import run as run_three_class
 from egid.pipelines.timing import StepTimer
 from egid.pipelines.training import FitSettings, fit_models
 
@@ -95,6 +97,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add("--resume", action="store_true", help="continue the Optuna studies of an existing run directory --out-dir")
     add("--data-label", metavar="TEXT", help="name of the data on the plots (default: 'CMS Open Data')")
     add("--simulated", action="store_true", help="the input files are simulated (the plots say so)")
+    add_three_class_options(parser)
     parser.set_defaults(handler=run)
 
 
@@ -106,6 +109,11 @@ def run(args: argparse.Namespace) -> int:
     """
     # Optuna reports an interrupted trial as a warning with a traceback; egid says "interrupted" itself.
     optuna.logging.set_verbosity(optuna.logging.INFO if args.verbose else optuna.logging.ERROR)
+    if wants_three_class(args):  # pions given: the electron/photon/pion job (egid.pipelines.three_class)
+        return run_three_class(args)
+    if hasattr(args, "thresholds"):
+        msg = "--thresholds: only for three-class runs (--pions, --with-pions or a --data file holding label 2)"
+        raise InputError(msg)
     given = given_settings(getattr(args, "config", None), command_line_options(args))
     run_dir = run_dir_path(given.get("out_dir"), given.get("name"))
     resume = bool(given.get("resume"))

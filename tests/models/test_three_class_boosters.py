@@ -10,7 +10,7 @@ import pytest
 
 from egid.models.boosters import TREE_KINDS, get_booster_library
 from egid.models.boosters.base import objective_metric
-from egid.models.export import export_tree_model, load_tree_model, to_onnx, OnnxTreeScorer
+from egid.models.export import OnnxTreeScorer, export_tree_model, load_tree_model, to_onnx
 from egid.models.manifest import write_manifest
 from egid.models.trees import TreeModel, fit_tree_model
 
@@ -39,7 +39,7 @@ def model(request: pytest.FixtureRequest, data: tuple[pd.DataFrame, np.ndarray, 
 
 
 def test_predict_gives_three_probabilities_summing_to_one(model: TreeModel, data: tuple) -> None:
-    X, y, Xv, yv = data
+    _X, _y, Xv, yv = data
     p = model.predict(Xv)
     assert model.n_classes == 3 and p.shape == (len(Xv), 3)
     np.testing.assert_allclose(p.sum(axis=1), 1.0, atol=1e-6)
@@ -47,7 +47,7 @@ def test_predict_gives_three_probabilities_summing_to_one(model: TreeModel, data
 
 
 def test_early_stopping_keeps_the_round_of_the_lowest_validation_logloss(model: TreeModel, data: tuple) -> None:
-    X, y, Xv, yv = data
+    _X, _y, Xv, yv = data
     column, direction = objective_metric(3)
     assert (column, direction) == ("validation_logloss", "minimize")
     history = model.history

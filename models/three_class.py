@@ -1,0 +1,316 @@
+"""The three-class (electron / photon / charged pion) boosted trees: tuning, fitting, saving, loading, scoring.
+
+A run with pions trains one LightGBM (``multiclass``) and one XGBoost (``multi:softprob``) model on the
+three-class feature set (:data:`egid.features.THREE_CLASS_FEATURES`: the e/gamma features plus the hadronic ones),
+each tuned by Optuna on the validation multiclass log-loss (:func:`egid.models.tuning.tune_and_fit`, the same
+pruning, resume and refit rules as the binary models).
+
+Class balance: every event is weighted inversely to its class's count in its split part
+(:func:`egid.models.trees.class_balance_weights`), in training and in the validation log-loss that early stopping
+and Optuna watch, so each class weighs a third whatever the file sizes (the pion files are smaller; pions also
+deposit less, which the features, not the weights, have to handle). The reported metrics are unweighted, with the
+per-class efficiencies beside the accuracy.
+
+Saved as the model set ``models/three_class/``: each model's native booster, ONNX graph (parity-checked on every
+class), parameters, training curves and per-class gain (``<kind>_class_importance.csv``), under a manifest whose
+``task`` is ``"three_class"``. :class:`ThreeClassBundle` loads it; its :meth:`~ThreeClassBundle.predict` returns
+one probability column per class and model, ``<model>_electron``, ``<model>_photon``, ``<model>_pion``, each
+model's three summing to 1.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+import numpy as np
+import pandas as pd
+
+from egid.detector import DEFAULT_CHUNK, EventDataset, InputError, Split, load_dataset, stratified_subsample
+from egid.detector.schema import CLASS_LABELS, CLASS_NAMES, FloatArray, Images
+from egid.models.boosters import TREE_KINDS, TreeKind
+from egid.models.export import export_tree_model, load_tree_model
+from egid.models.importance import write_class_importances
+from egid.models.manifest import MANIFEST_NAME, write_manifest
+from egid.models.trees import TreeModel
+from egid.models.tuning import TuningSettings, tune_and_fit
+
+__all__ = (
+    "N_CLASSES",
+    "TASK",
+    "THREE_CLASS_SET",
+    "ThreeClassBundle",
+    "fit_three_class",
+    "is_three_class_run",
+    "model_probabilities",
+    "probability_frame",
+    "run_root",
+    "save_three_class_set",
+    "score_columns",
+    "three_class_features",
+)
+
+N_CLASSES: Final = len(CLASS_LABELS)
+THREE_CLASS_SET: Final = "three_class"
+"""Folder of the three-class model set in a run's ``models/``."""
+TASK: Final = "three_class"
+"""The manifest's ``task`` of a three-class model set."""
+_PARITY_ROWS = 20_000
+"""Test events, drawn seeded and stratified by class, on which each ONNX export must match its booster."""
+
+
+def three_class_features() -> tuple[str, ...]:
+    """The feature columns of the three-class models: :data:`egid.features.THREE_CLASS_FEATURES`."""
+    from egid.features import THREE_CLASS_FEATURES
+
+    return tuple(THREE_CLASS_FEATURES)
+
+
+def score_columns(model: str) -> list[str]:
+    """The probability columns of ``model``: ``<model>_electron``, ``<model>_photon``, ``<model>_pion``."""
+    return [f"{model}_{name}" for name in CLASS_NAMES]
+
+
+def probability_frame(models: dict[str, TreeModel], table: pd.DataFrame) -> pd.DataFrame:
+    """Every model's class probabilities for each row of ``table``: :func:`score_columns` per model, in order.
+
+    Column ``<model>_<class>`` holds the probability of the class of label ``CLASS_LABELS[i]`` (a model's output
+    column ``int(label)``); each model's three columns sum to 1.
+    """
+    parts = {}
+    for name, model in models.items():
+        probabilities = model.predict(table)
+        for column, label in zip(score_columns(name), CLASS_LABELS, strict=True):
+            parts[column] = probabilities[:, int(label)]
+    return pd.DataFrame(parts, index=table.index)
+
+
+def model_probabilities(frame: pd.DataFrame, model: str) -> FloatArray:
+    """A model's ``(n, 3)`` probabilities back from a :func:`probability_frame`, column ``k`` the class of label
+    ``k`` (the layout :func:`egid.evaluation.three_class_metrics.three_class_metrics` reads)."""
+    out = np.empty((len(frame), N_CLASSES), dtype=np.float64)
+    for column, label in zip(score_columns(model), CLASS_LABELS, strict=True):
+        out[:, int(label)] = frame[column].to_numpy(dtype=np.float64)
+    return out
+
+
+def fit_three_class(
+    table: pd.DataFrame,
+    labels: np.ndarray,
+    split: Split,
+    settings: TuningSettings,
+    *,
+    tuning_dir: str | os.PathLike[str],
+    kinds: Sequence[TreeKind] = TREE_KINDS,
+    feature_names: Sequence[str] | None = None,
+) -> dict[str, TreeModel]:
+    """Tune and fit one class-balanced three-class model of each of ``kinds`` on ``split``.
+
+    Parameters
+    ----------
+    table : DataFrame
+        Feature table, one row per event.
+    labels : ndarray of shape (n_events,)
+        0 photon, 1 electron, 2 pion.
+    split : Split
+        Train (fits), validation (early stopping and Optuna's objective); test is not touched.
+    settings : TuningSettings
+        Trials, storage and training settings, as for the binary trees; each kind's study is named
+        ``egid-three-class-<kind>`` (``<study_name>-three-class-<kind>`` in a shared storage).
+    tuning_dir : path
+        Holds the journals, trials tables and best parameters.
+    kinds : sequence of {"lightgbm", "xgboost"}
+    feature_names : sequence of str, optional
+        The columns to train on; default :func:`three_class_features`.
+
+    Returns
+    -------
+    dict of str to TreeModel
+        By kind.
+    """
+    columns = list(feature_names or three_class_features())
+    y = np.asarray(labels, dtype=np.float64)
+    X_train, X_val = table.iloc[split.train][columns], table.iloc[split.validation][columns]
+    Path(tuning_dir).mkdir(parents=True, exist_ok=True)
+    models: dict[str, TreeModel] = {}
+    for kind in kinds:
+        prefix = settings.study_name or "egid"
+        study = dataclasses.replace(settings, study_name=f"{prefix}-three-class-{kind}")
+        models[kind] = tune_and_fit(
+            kind,
+            X_train,
+            y[split.train],
+            X_val,
+            y[split.validation],
+            study,
+            out_dir=tuning_dir,
+            n_classes=N_CLASSES,
+            balanced=True,
+        )
+    return models
+
+
+def save_three_class_set(
+    models: dict[str, TreeModel], table: pd.DataFrame, split: Split, model_dir: Path, *, seed: int
+) -> Path:
+    """Write the three-class model set into ``model_dir/three_class`` and return the folder.
+
+    ONNX parity is checked on up to 20 000 test events drawn stratified by class.
+    """
+    folder = model_dir / THREE_CLASS_SET
+    folder.mkdir(parents=True, exist_ok=True)
+    labels = table["label"].to_numpy()[split.test]
+    test_rows = table.iloc[split.test[stratified_subsample(labels, _PARITY_ROWS, seed=seed)]]
+    columns = list(next(iter(models.values())).feature_names)
+    for model in models.values():
+        export_tree_model(model, folder, check_X=test_rows[columns])
+        write_class_importances(model, folder)
+    write_manifest(
+        folder,
+        feature_names=columns,
+        feature_set_version=_feature_set_version(columns),
+        seed=seed,
+        extra={"models": list(models), "task": TASK, "classes": list(CLASS_NAMES)},
+    )
+    return folder
+
+
+def _feature_set_version(columns: Sequence[str]) -> str:
+    from egid.features.registry import feature_set_version
+
+    return feature_set_version(columns)
+
+
+def _set_folder(path: str | os.PathLike[str]) -> Path | None:
+    """The three-class model set under ``path`` (a run directory, its ``models/`` or the set), or None."""
+    root = Path(path)
+    for folder in (root / "models" / THREE_CLASS_SET, root / THREE_CLASS_SET, root):
+        manifest = folder / MANIFEST_NAME
+        if manifest.is_file():
+            try:
+                if json.loads(manifest.read_text()).get("extra", {}).get("task") == TASK:
+                    return folder
+            except (OSError, ValueError, AttributeError):
+                return None
+    return None
+
+
+def run_root(path: str | os.PathLike[str]) -> Path:
+    """The run directory holding the three-class model set under ``path`` (``<run>/models/three_class``).
+
+    Raises
+    ------
+    InputError
+        No three-class model set under ``path``.
+    """
+    folder = _set_folder(path)
+    if folder is None:
+        msg = f"{path}: no three-class model set ({THREE_CLASS_SET}/{MANIFEST_NAME} with task '{TASK}')"
+        raise InputError(msg)
+    return folder.parent.parent
+
+
+def is_three_class_run(path: str | os.PathLike[str]) -> bool:
+    """Whether ``path`` (a run directory, its ``models/`` folder or a model set) holds a three-class model set."""
+    return _set_folder(path) is not None
+
+
+@dataclass
+class ThreeClassBundle:
+    """The three-class models of a run, loaded and checked against their manifest.
+
+    Attributes
+    ----------
+    trees : dict of str to TreeModel
+        By model name (``lightgbm``, ``xgboost``).
+    feature_names : tuple of str
+        The columns every model reads.
+    """
+
+    trees: dict[str, TreeModel]
+    feature_names: tuple[str, ...]
+
+    @property
+    def names(self) -> list[str]:
+        """Model names in display order."""
+        return list(self.trees)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> ThreeClassBundle:
+        """Load the three-class model set of a run directory (or of its ``models/`` folder, or the set itself).
+
+        Raises
+        ------
+        InputError
+            No three-class model set there, or an artifact is missing, corrupted or of another feature set.
+        """
+        folder = _set_folder(path)
+        if folder is None:
+            msg = f"{path}: no three-class model set ({THREE_CLASS_SET}/{MANIFEST_NAME} with task '{TASK}')"
+            raise InputError(msg)
+        document = json.loads((folder / MANIFEST_NAME).read_text())
+        names = tuple(three_class_features())
+        version = _feature_set_version(names)
+        trees = {}
+        for kind in document["extra"]["models"]:
+            if kind not in TREE_KINDS:
+                msg = f"{folder / MANIFEST_NAME}: unknown model '{kind}', expected among {TREE_KINDS}"
+                raise InputError(msg)
+            trees[kind] = load_tree_model(folder, kind, feature_names=names, feature_set_version=version)
+            if trees[kind].n_classes != N_CLASSES:
+                msg = f"{folder}: the {kind} model separates {trees[kind].n_classes} classes, expected {N_CLASSES}"
+                raise InputError(msg)
+        return cls(trees=trees, feature_names=names)
+
+    def score(self, dataset: EventDataset) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """Features and every model's class probabilities for ``dataset``, one streaming pass.
+
+        Returns
+        -------
+        table : DataFrame
+            The feature columns, one row per event in dataset order.
+        scores : DataFrame
+            :func:`score_columns` of every model.
+        """
+        return self._score_blocks(images for _, images in dataset.iter_images())
+
+    def predict(self, images: Images | str | os.PathLike[str]) -> pd.DataFrame:
+        """Every model's class probabilities for each crop, as ``egid predict`` writes them.
+
+        Parameters
+        ----------
+        images : array of shape (N, 32, 32, 2), or path-like
+            Crops in file units (GeV / 50, ns / 50), or an HDF5 file holding them as ``X`` (``y`` optional).
+
+        Returns
+        -------
+        DataFrame of shape (N, 3 x n_models)
+            ``<model>_electron``, ``<model>_photon``, ``<model>_pion`` per model, each model's three summing to 1;
+            index ``index`` (input order).
+
+        Raises
+        ------
+        InputError
+            Crops of the wrong shape, NaN/inf, negative energies, or an unusable file.
+        """
+        if isinstance(images, (str, os.PathLike)):
+            _, scores = self.score(load_dataset(data=images, labelled=False))
+        else:
+            from egid.models.bundle import _checked_array
+
+            x = _checked_array(images)
+            blocks = (x[start : start + DEFAULT_CHUNK] for start in range(0, len(x), DEFAULT_CHUNK))
+            _, scores = self._score_blocks(blocks)
+        scores.index.name = "index"
+        return scores
+
+    def _score_blocks(self, blocks: Iterator[Images]) -> tuple[pd.DataFrame, pd.DataFrame]:
+        from egid.features import build_table
+
+        table = pd.concat([build_table(images, names=self.feature_names) for images in blocks], ignore_index=True)
+        return table, probability_frame(self.trees, table)

@@ -1,0 +1,362 @@
+"""The three-class (electron / photon / charged pion) job behind ``egid run``, ``egid evaluate`` and ``egid predict``.
+
+``egid run`` hands over to :func:`run` when pions are in the input: ``--pions FILE`` beside ``--electrons`` and
+``--photons``, a ``--data`` file holding label 2, or ``--with-pions`` on the embedded simulation (which then
+simulates ``--events-per-class`` pions too). The job: the three-class feature table
+(:data:`egid.features.THREE_CLASS_FEATURES`, cached), the seeded stratified split, a class-balanced LightGBM and
+XGBoost model each tuned by Optuna on the validation multiclass log-loss (:mod:`egid.models.three_class`), then in
+the run directory:
+
+* ``metrics.json`` -- ``task: "three_class"`` and, per model, the test metrics of
+  :func:`egid.evaluation.three_class_metrics.three_class_metrics`, and the threshold study's rows;
+* ``scores.parquet`` -- ``label``, ``split`` and every model's ``<model>_<class>`` probabilities;
+* ``threshold_study.{csv,json,png}`` -- :mod:`egid.evaluation.threshold_study`, one model and retrained;
+* ``models/three_class/`` -- the model set :func:`egid.load` and ``egid predict`` read.
+
+The CNN head is not part of the three-class job (yet): ``--no-cnn`` is implied and a note says so.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import logging
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from egid.detector import EventDataset, InputError, is_three_class, load_dataset, require_classes, stratified_split
+from egid.detector.atomic import atomic_path, staged_dir
+from egid.detector.errors import shorten
+from egid.detector.paths import check_output_dir, check_outside, check_replaceable, writing
+from egid.detector.schema import CLASS_LABELS, class_name
+from egid.evaluation.three_class_metrics import format_three_class_summary, three_class_metrics
+from egid.evaluation.threshold_study import (
+    DEFAULT_THRESHOLDS_GEV,
+    ENERGY_COLUMN,
+    threshold_study,
+    write_threshold_study,
+)
+from egid.models.three_class import (
+    TASK,
+    ThreeClassBundle,
+    fit_three_class,
+    model_probabilities,
+    probability_frame,
+    save_three_class_set,
+    three_class_features,
+)
+from egid.models.three_class import (
+    run_root as three_class_run_root,
+)
+from egid.models.trees import TreeModel, class_balance_weights, fit_tree_model
+from egid.pipelines.config import RunConfig, given_settings, save_config
+from egid.pipelines.inputs import input_files
+from egid.pipelines.prepare import command_line_options, fit_settings
+from egid.pipelines.rundir import (
+    CONFIG_NAME,
+    TUNING_NAME,
+    check_new_run_dir,
+    claim_run_dir,
+    point_latest_to,
+    run_dir_path,
+    write_data_record,
+)
+from egid.pipelines.timing import StepTimer
+
+__all__ = ("THREE_CLASS_OPTIONS", "add_three_class_options", "evaluate", "run", "wants_three_class")
+
+logger = logging.getLogger(__name__)
+
+THREE_CLASS_OPTIONS = ("pions", "with_pions", "thresholds")
+"""The ``egid run`` options of the three-class job, not settings of :class:`~egid.pipelines.config.RunConfig`."""
+THREE_CLASS_RECORD = "three_class.json"
+"""The run directory's record of the three-class inputs and thresholds (beside ``config.yaml``)."""
+
+
+def add_three_class_options(parser: argparse.ArgumentParser) -> None:
+    """``--with-pions`` and ``--thresholds`` (``--pions`` comes with the input options)."""
+    add = parser.add_argument
+    add(
+        "--with-pions",
+        action="store_true",
+        help="embedded simulation: simulate charged pions too (--events-per-class of them, y = 2) and train the "
+        "three-class electron/photon/pion models",
+    )
+    add(
+        "--thresholds",
+        type=float,
+        nargs="+",
+        metavar="GEV",
+        help="three-class runs: summed crop energy thresholds of the threshold study, in GeV (default "
+        f"{' '.join(f'{t:g}' for t in DEFAULT_THRESHOLDS_GEV)})",
+    )
+
+
+def wants_three_class(args: argparse.Namespace) -> bool:
+    """Whether ``egid run``'s ``args`` ask for the three-class job: pions given, or a ``--data`` file with label 2."""
+    if getattr(args, "pions", None) is not None or getattr(args, "with_pions", False):
+        return True
+    data = getattr(args, "data", None)
+    if data is None:
+        return False
+    return is_three_class(load_dataset(data=data).labels)
+
+
+def _split_args(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The RunConfig settings given on the command line (and ``--config``), and the three-class options."""
+    options = command_line_options(args)
+    extra = {key: options.pop(key) for key in THREE_CLASS_OPTIONS if key in options}
+    if extra.get("with_pions") and options.get("electrons", options.get("photons", options.get("data"))) is not None:
+        msg = "--with-pions: adds simulated pions to the embedded simulation only; give --pions FILE with input files"
+        raise InputError(msg)
+    if "pions" in extra and options.get("data") is not None:
+        msg = "--pions: give either --data (with labels 0, 1 and 2) or --electrons/--photons/--pions, not both"
+        raise InputError(msg)
+    return given_settings(getattr(args, "config", None), options), extra
+
+
+def _pions(value: Any) -> list[str] | None:
+    return input_files(value, option="--pions") if value is not None else None
+
+
+def _load(config: RunConfig, pions: Any) -> EventDataset:
+    dataset = load_dataset(
+        electrons=input_files(config.electrons, option="--electrons"),
+        photons=input_files(config.photons, option="--photons"),
+        pions=_pions(pions),
+        data=config.data,
+        max_events=config.max_events,
+        seed=config.seed,
+    )
+    require_classes(dataset.labels, name=shorten(", ".join(dataset.paths), 200))
+    if not is_three_class(dataset.labels):
+        msg = f"{shorten(', '.join(dataset.paths), 200)}: holds no pions (label 2) for the three-class job"
+        raise InputError(msg)
+    return dataset
+
+
+def _check_enough(labels: np.ndarray, seed: int, *, name: str) -> None:
+    split = stratified_split(labels, seed=seed)
+    for part in ("train", "validation", "test"):
+        part_labels = labels[getattr(split, part)]
+        for value in CLASS_LABELS:
+            count = int(np.count_nonzero(part_labels == value))
+            if count < 2:
+                msg = (
+                    f"{name}: too few events, the {part} split holds {count} {class_name(value)}s and needs at "
+                    "least 2; use more events (--max-events, --events-per-class)"
+                )
+                raise InputError(msg)
+
+
+def run(args: argparse.Namespace) -> int:
+    """``egid run`` with pions: validate everything, then claim the run directory and run the three-class job."""
+    given, extra = _split_args(args)
+    if given.get("resume"):
+        msg = "--resume: three-class runs cannot be resumed yet; start a new run (the tuning journal is kept)"
+        raise InputError(msg)
+    given_thresholds = extra.get("thresholds", DEFAULT_THRESHOLDS_GEV)
+    # command_line_options gives one value as a scalar, several as a list
+    thresholds = tuple(np.atleast_1d(np.asarray(given_thresholds, dtype=np.float64)).tolist())
+    from egid.evaluation.threshold_study import check_thresholds
+
+    thresholds = check_thresholds(thresholds)
+    run_dir = run_dir_path(given.get("out_dir"), given.get("name"))
+    check_new_run_dir(run_dir)
+    config = dataclasses.replace(RunConfig(**given), out_dir=str(run_dir), name=run_dir.name, cnn=False)
+    check_output_dir(config.cache_dir)
+    pions = extra.get("pions")
+    timer = StepTimer()
+    with timer.step("simulate or find inputs"):
+        if config.uses_embedded_simulation:
+            from egid.simulation import default_sample
+
+            electrons, photons, pion_file = default_sample(
+                config.events_per_class,
+                seed=config.seed,
+                cache_dir=config.cache_dir,
+                particles=("electron", "photon", "pion"),
+            )
+            config = dataclasses.replace(
+                config,
+                electrons=str(electrons),
+                photons=str(photons),
+                data_label=config.data_label or "egid simulation",
+                simulated=True if config.simulated is None else config.simulated,
+            )
+            pions = str(pion_file)
+        else:
+            config = dataclasses.replace(
+                config, data_label=config.data_label or "CMS Open Data", simulated=bool(config.simulated)
+            )
+        dataset = _load(config, pions)
+        _check_enough(dataset.labels, config.seed, name=shorten(", ".join(dataset.paths), 200))
+    settings = fit_settings(config).tuning
+    logger.info("three-class run: the CNN head is not trained (three-class CNN stacking is not implemented)")
+    with claim_run_dir(run_dir, new=True):
+        write_data_record(run_dir, dataset)
+        timer.start()
+        with writing(run_dir):
+            save_config(config, run_dir / CONFIG_NAME)
+            with atomic_path(run_dir / THREE_CLASS_RECORD) as tmp:
+                record = {"pions": _pions(pions), "thresholds_gev": list(thresholds)}
+                tmp.write_text(json.dumps(record, indent=2) + "\n")
+            return _job(config, settings, run_dir, dataset, thresholds, timer)
+
+
+def _feature_table(dataset: EventDataset, cache_dir: str) -> pd.DataFrame:
+    from egid.features import cached_table
+
+    return cached_table(dataset, cache_dir=Path(cache_dir) / "features", names=three_class_features())
+
+
+def _retrain(models: dict[str, TreeModel], table: pd.DataFrame, labels: np.ndarray, threads: int | None) -> Any:
+    """The threshold study's ``retrain``: each model's parameters refitted, class-balanced and early-stopped, on the
+    rows above a threshold (the hyperparameters stay those tuned on every event, as one retraining per threshold
+    of the whole study would multiply the tuning time by the number of thresholds)."""
+
+    def retrain(train: np.ndarray, validation: np.ndarray, test: np.ndarray) -> dict[str, np.ndarray]:
+        missing = [
+            f"{class_name(value)}s in {part}"
+            for part, rows in (("train", train), ("validation", validation))
+            for value in CLASS_LABELS
+            if not (labels[rows] == value).any()
+        ]
+        if missing:  # nothing to learn a class from above this threshold: NaN rows, not a crash
+            logger.warning("threshold study: no %s above the threshold; not retrained", ", ".join(missing))
+            return {name: np.full((test.size, len(CLASS_LABELS)), np.nan) for name in models}
+        out = {}
+        for name, model in models.items():
+            columns = list(model.feature_names)
+            refit = fit_tree_model(
+                model.kind,
+                table.iloc[train][columns],
+                labels[train],
+                table.iloc[validation][columns],
+                labels[validation],
+                params=model.params,
+                seed=model.seed,
+                n_jobs=threads or 1,
+                n_classes=model.n_classes,
+                train_weights=class_balance_weights(labels[train]),
+                validation_weights=class_balance_weights(labels[validation]),
+            )
+            out[name] = refit.predict(table.iloc[test][columns])
+        return out
+
+    return retrain
+
+
+def _job(
+    config: RunConfig,
+    settings: Any,
+    run_dir: Path,
+    dataset: EventDataset,
+    thresholds: tuple[float, ...],
+    timer: StepTimer,
+) -> int:
+    with timer.step("features"):
+        table = _feature_table(dataset, config.cache_dir)
+    labels = dataset.labels.astype(np.float64)
+    split = stratified_split(labels, seed=config.seed)
+    with timer.step("tune and fit"):
+        models = fit_three_class(table, labels, split, settings, tuning_dir=run_dir / TUNING_NAME)
+    with timer.step("threshold study"):
+        frame = probability_frame(models, table)
+        test = frame.iloc[split.test]
+        study = threshold_study(
+            table[ENERGY_COLUMN].to_numpy(),
+            labels,
+            train=split.train,
+            validation=split.validation,
+            test=split.test,
+            test_probabilities={name: model_probabilities(test, name) for name in models},
+            retrain=_retrain(models, table, labels, settings.threads()),
+            thresholds=thresholds,
+        )
+    metrics = {name: three_class_metrics(labels[split.test], model_probabilities(test, name)) for name in models}
+    with staged_dir(run_dir) as staging:
+        with timer.step("report"):
+            part = np.empty(len(table), dtype=object)
+            for name in ("train", "validation", "test"):
+                part[getattr(split, name)] = name
+            scores = pd.concat([pd.DataFrame({"label": labels, "split": part}), frame.reset_index(drop=True)], axis=1)
+            scores.to_parquet(staging / "scores.parquet", index=False)
+            _write_metrics(staging, metrics, study, inputs=dataset.paths)
+            write_threshold_study(study, staging, data=str(config.data_label), simulated=bool(config.simulated))
+        with timer.step("export"):
+            save_three_class_set(models, table, split, staging / "models", seed=config.seed)
+        timer.write(staging / "timings.json")
+    point_latest_to(run_dir)
+    _print_summary(metrics, study)
+    print(f"run directory: {run_dir} ({sum(timer.seconds.values()):.0f} s)")
+    return 0
+
+
+def _write_metrics(folder: Path, metrics: dict[str, Any], study: pd.DataFrame, *, inputs: list[str]) -> None:
+    document = {
+        "task": TASK,
+        "inputs": inputs,
+        "class_weights": "inverse class frequency in each split part (every class weighs a third)",
+        "models": metrics,
+        "threshold_study": json.loads(study.to_json(orient="records")),
+    }
+    with atomic_path(folder / "metrics.json") as tmp:
+        tmp.write_text(json.dumps(document, indent=2) + "\n")
+
+
+def _print_summary(metrics: dict[str, Any], study: pd.DataFrame) -> None:
+    for name, values in metrics.items():
+        print(format_three_class_summary(values, model=name))
+    if not study.empty:
+        shown = study.pivot_table(index="threshold_gev", columns=["mode", "model"], values="accuracy")
+        print("three-class accuracy above each summed crop energy threshold (GeV):")
+        print(shown.to_string(float_format=lambda v: f"{v:.4f}"))
+
+
+def evaluate(args: argparse.Namespace) -> int:
+    """``egid evaluate`` of a three-class run: the same metrics and threshold study (one model) on new files."""
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+    bundle = ThreeClassBundle.load(args.run_dir)
+    run_root = three_class_run_root(args.run_dir)
+    out_dir = check_output_dir(args.out_dir or run_root / "evaluations" / stamp)
+    check_outside(out_dir, run_root, option="--out-dir", allowed=("evaluations",))
+    check_replaceable(out_dir, overwrite=args.overwrite, option="--out-dir")
+    dataset = load_dataset(
+        electrons=input_files(args.electrons, option="--electrons"),
+        photons=input_files(args.photons, option="--photons"),
+        pions=_pions(getattr(args, "pions", None)),
+        data=args.data,
+        max_events=args.max_events,
+        seed=args.seed,
+    )
+    require_classes(dataset.labels, name=shorten(", ".join(dataset.paths), 200))
+    if not is_three_class(dataset.labels):
+        where = shorten(", ".join(dataset.paths), 200)
+        msg = f"{where}: holds no pions; a three-class run is evaluated on electrons, photons and pions"
+        raise InputError(msg)
+    table, frame = bundle.score(dataset)
+    labels = dataset.labels.astype(np.float64)
+    everything = np.arange(len(labels))
+    metrics = {name: three_class_metrics(labels, model_probabilities(frame, name)) for name in bundle.names}
+    study = threshold_study(
+        table[ENERGY_COLUMN].to_numpy(),
+        labels,
+        train=np.empty(0, np.int64),
+        validation=np.empty(0, np.int64),
+        test=everything,
+        test_probabilities={name: model_probabilities(frame, name) for name in bundle.names},
+    )
+    with writing(out_dir), staged_dir(out_dir) as staging:
+        scores = pd.concat([pd.DataFrame({"label": labels, "split": "test"}), frame], axis=1)
+        scores.to_parquet(staging / "scores.parquet", index=False)
+        _write_metrics(staging, metrics, study, inputs=dataset.paths)
+        write_threshold_study(study, staging, data=args.data_label, simulated=args.simulated)
+    _print_summary(metrics, study)
+    print(f"evaluation directory: {out_dir}")
+    return 0

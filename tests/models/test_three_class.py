@@ -1,0 +1,117 @@
+"""Three-class trees: Optuna on the validation log-loss (pruning, resume), class balance, the saved model set."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import optuna
+import pandas as pd
+import pytest
+
+from egid.detector import InputError, stratified_split
+from egid.detector.schema import CLASS_LABELS
+from egid.features import build_table
+from egid.models.three_class import (
+    ThreeClassBundle,
+    fit_three_class,
+    is_three_class_run,
+    model_probabilities,
+    probability_frame,
+    run_root,
+    save_three_class_set,
+    score_columns,
+    three_class_features,
+)
+from egid.models.trees import class_balance_weights
+from egid.models.tuning import TuningSettings, best_params_path, tune_and_fit
+from tests.three_class_fixtures import three_class_arrays
+
+FAST = {"max_rounds": 60, "early_stopping_rounds": 5, "n_jobs": 1}
+
+
+def test_class_balance_weights_give_each_class_the_same_total() -> None:
+    y = np.array([0.0] * 6 + [1.0] * 3 + [2.0] * 1)
+    w = class_balance_weights(y)
+    assert w.mean() == pytest.approx(1.0)
+    assert [w[y == k].sum() for k in (0, 1, 2)] == pytest.approx([10 / 3] * 3)
+    np.testing.assert_array_equal(class_balance_weights(np.repeat([0, 1, 2], 4)), np.ones(12))
+
+
+@pytest.fixture(scope="module")
+def events() -> tuple[pd.DataFrame, np.ndarray]:
+    x, y = three_class_arrays(60, seed=0)
+    table = build_table(x, names=three_class_features())
+    table["label"] = y
+    return table, y.astype(np.float64)
+
+
+def test_tuning_minimises_the_validation_logloss_and_resumes(events: tuple, tmp_path: Path) -> None:
+    table, y = events
+    split = stratified_split(y, seed=0)
+    columns = list(three_class_features())
+    args = (
+        table.iloc[split.train][columns],
+        y[split.train],
+        table.iloc[split.validation][columns],
+        y[split.validation],
+    )
+    settings = TuningSettings(n_trials=3, seed=1, **FAST)
+    model = tune_and_fit("lightgbm", *args, settings, out_dir=tmp_path, n_classes=3, balanced=True)
+    assert model.n_classes == 3
+    summary = json.loads(best_params_path(tmp_path, "lightgbm").read_text())
+    assert "validation_logloss" in summary and "validation_auc" not in summary
+    study = optuna.load_study(
+        study_name="egid-lightgbm",
+        storage=optuna.storages.JournalStorage(
+            optuna.storages.journal.JournalFileBackend(str(tmp_path / "optuna.journal"))
+        ),
+    )
+    assert study.direction == optuna.study.StudyDirection.MINIMIZE
+    assert summary["validation_logloss"] == pytest.approx(min(t.value for t in study.trials if t.value is not None))
+    # resume: only the missing trial runs, and the three first are kept as they were
+    before = [(t.number, t.params) for t in study.trials]
+    resumed = TuningSettings(n_trials=4, seed=1, resume=True, **FAST)
+    tune_and_fit("lightgbm", *args, resumed, out_dir=tmp_path, n_classes=3, balanced=True)
+    after = optuna.load_study(
+        study_name="egid-lightgbm",
+        storage=optuna.storages.JournalStorage(
+            optuna.storages.journal.JournalFileBackend(str(tmp_path / "optuna.journal"))
+        ),
+    )
+    assert len(after.trials) == 4 and [(t.number, t.params) for t in after.trials[:3]] == before
+    with pytest.raises(InputError, match=r"study 'egid-lightgbm' already has 4 trials"):
+        tune_and_fit("lightgbm", *args, settings, out_dir=tmp_path, n_classes=3)
+
+
+def test_the_saved_set_predicts_named_columns_summing_to_one(events: tuple, tmp_path: Path) -> None:
+    table, y = events
+    split = stratified_split(y, seed=0)
+    models = fit_three_class(table, y, split, TuningSettings(n_trials=1, **FAST), tuning_dir=tmp_path / "tuning")
+    assert set(models) == {"lightgbm", "xgboost"}
+    frame = probability_frame(models, table)
+    assert list(frame.columns) == [*score_columns("lightgbm"), *score_columns("xgboost")]
+    assert score_columns("xgboost") == ["xgboost_electron", "xgboost_photon", "xgboost_pion"]
+    for name, model in models.items():
+        np.testing.assert_allclose(frame[score_columns(name)].sum(axis=1), 1.0, atol=1e-6)
+        np.testing.assert_array_equal(model_probabilities(frame, name), model.predict(table))
+        # the electron column is the model's output column of label 1
+        np.testing.assert_array_equal(frame[f"{name}_electron"], model.predict(table)[:, int(CLASS_LABELS[0])])
+    run = tmp_path / "run"
+    folder = save_three_class_set(models, table, split, run / "models", seed=0)
+    assert is_three_class_run(run) and is_three_class_run(run / "models") and is_three_class_run(folder)
+    assert run_root(folder) == run and not is_three_class_run(tmp_path / "tuning")
+    gain = pd.read_csv(folder / "lightgbm_class_importance.csv", index_col="feature")
+    assert list(gain.columns) == ["photon", "electron", "pion"] and (gain.to_numpy() >= 0).all()
+    bundle = ThreeClassBundle.load(run)
+    x, _ = three_class_arrays(60, seed=0)
+    scores = bundle.predict(x)
+    pd.testing.assert_frame_equal(scores.reset_index(drop=True), frame.reset_index(drop=True), check_exact=False)
+    with pytest.raises(InputError, match=r"^images: "):
+        bundle.predict(x[..., :1])
+
+
+def test_loading_a_folder_without_a_three_class_set_is_one_line(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match=r"no three-class model set \(three_class/manifest.json with task"):
+        ThreeClassBundle.load(tmp_path)

@@ -1,0 +1,131 @@
+"""``egid run/predict/evaluate/deploy`` with pions: the three-class job end to end, and its one-line refusals."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import egid
+from egid.pipelines.run import main
+from tests.conftest import write_crops
+from tests.three_class_fixtures import pion_crops, write_pions, write_three_class_file
+
+CLASSES = ("electron", "photon", "pion")
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("three_class")
+    return {
+        "e": write_crops(root / "e.hdf5", 90, label=1.0, seed=1),
+        "g": write_crops(root / "g.hdf5", 90, label=0.0, seed=2),
+        "pi": write_pions(root / "pi.hdf5", 60),
+        "all": write_three_class_file(root / "all.hdf5", 40, seed=7),
+        "root": root,
+    }
+
+
+@pytest.fixture(scope="module")
+def run_dir(files: dict[str, Path]) -> Path:
+    out = files["root"] / "run"
+    argv = ["run", "--electrons", str(files["e"]), "--photons", str(files["g"]), "--pions", str(files["pi"])]
+    argv += ["--trials", "1", "--threads", "1", "--out-dir", str(out), "--cache-dir", str(files["root"] / "cache")]
+    assert main([*argv, "--thresholds", "0", "10"]) == 0
+    return out
+
+
+def test_run_writes_three_class_metrics_study_and_models(run_dir: Path) -> None:
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert metrics["task"] == "three_class" and set(metrics["models"]) == {"lightgbm", "xgboost"}
+    for values in metrics["models"].values():
+        assert set(values["efficiency"]) == set(CLASSES) and 0 <= values["balanced_accuracy"] <= 1
+        assert set(values["pion_efficiency_at_egamma_efficiency"]) == {"0.95", "0.99"}
+        assert sum(values["n_events"].values()) > 0
+    study = pd.read_csv(run_dir / "threshold_study.csv")
+    assert set(study["threshold_gev"]) == {0.0, 10.0} and set(study["mode"]) == {"one model", "retrained"}
+    assert (run_dir / "threshold_study.png").is_file()
+    scores = pd.read_parquet(run_dir / "scores.parquet")
+    assert {"label", "split", "lightgbm_pion", "xgboost_electron"} <= set(scores.columns)
+    assert (run_dir / "models" / "three_class" / "xgboost_class_importance.csv").is_file()
+
+
+def test_load_and_predict_give_one_column_per_class_and_model(
+    run_dir: Path, files: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    columns = [f"{model}_{name}" for model in ("lightgbm", "xgboost") for name in CLASSES]
+    scores = egid.load(run_dir).predict(pion_crops(7, seed=42))
+    assert list(scores.columns) == columns and len(scores) == 7
+    for model in ("lightgbm", "xgboost"):
+        np.testing.assert_allclose(scores[[f"{model}_{c}" for c in CLASSES]].sum(axis=1), 1.0, atol=1e-6)
+    out = files["root"] / "pred.csv"
+    assert main(["predict", "--run-dir", str(run_dir), "--data", str(files["pi"]), "--output", str(out)]) == 0
+    written = pd.read_csv(out, index_col="index")
+    assert list(written.columns) == columns and len(written) == 60
+    from_library = egid.load(run_dir).predict(files["pi"])
+    np.testing.assert_allclose(written.to_numpy(), from_library.to_numpy(), rtol=1e-12)
+
+
+def test_evaluate_on_new_files_gives_the_same_metrics(run_dir: Path, files: dict[str, Path]) -> None:
+    out = files["root"] / "evaluation"
+    argv = ["evaluate", "--run-dir", str(run_dir), "--data", str(files["all"]), "--out-dir", str(out)]
+    assert main(argv) == 0
+    evaluated = json.loads((out / "metrics.json").read_text())
+    trained = json.loads((run_dir / "metrics.json").read_text())
+    assert evaluated["task"] == "three_class"
+    for model, values in evaluated["models"].items():
+        assert set(values) == set(trained["models"][model])
+        assert values["n_events"] == {"electron": 40, "photon": 40, "pion": 40}
+    assert (out / "threshold_study.png").is_file()
+
+
+def test_a_data_file_with_three_labels_runs_the_three_class_job(files: dict[str, Path]) -> None:
+    out = files["root"] / "run_data"
+    argv = ["run", "--data", str(files["all"]), "--trials", "1", "--threads", "1", "--out-dir", str(out)]
+    assert main([*argv, "--cache-dir", str(files["root"] / "cache"), "--thresholds", "0"]) == 0
+    assert json.loads((out / "metrics.json").read_text())["task"] == "three_class"
+
+
+def _one_line_error(argv: list[str], capsys: pytest.CaptureFixture[str], pattern: str) -> None:
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and pattern in err, err
+
+
+def test_deploy_refuses_a_three_class_run(
+    run_dir: Path, files: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["deploy", "--run-dir", str(run_dir), "--out-dir", str(files["root"] / "dep")]
+    _one_line_error(
+        [*argv, "--target", "c", "--table", "x.parquet"],
+        capsys,
+        "a three-class (electron/photon/pion) run cannot be deployed",
+    )
+
+
+def test_bad_three_class_inputs_are_one_line(files: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    e, g, pi, out = str(files["e"]), str(files["g"]), str(files["pi"]), str(files["root"] / "never")
+    _one_line_error(
+        ["run", "--electrons", e, "--photons", g, "--pions", e, "--out-dir", out],
+        capsys,
+        "expected a pion file (y = 2) but 90 of 90 events carry electron labels",
+    )
+    _one_line_error(
+        ["run", "--electrons", e, "--photons", g, "--with-pions", "--out-dir", out],
+        capsys,
+        "--with-pions: adds simulated pions to the embedded simulation only",
+    )
+    _one_line_error(
+        ["run", "--electrons", e, "--photons", g, "--pions", pi, "--thresholds", "-5", "--out-dir", out],
+        capsys,
+        "--thresholds: expected distinct finite energies >= 0 GeV",
+    )
+    _one_line_error(
+        ["run", "--electrons", e, "--photons", g, "--thresholds", "5", "--out-dir", out],
+        capsys,
+        "--thresholds: only for three-class runs",
+    )
+    assert not Path(out).exists()
