@@ -284,7 +284,7 @@ class HadronParams:
     em_exponent: float = 0.82
     em_concentration: float = 2.5
     em_photons: float = 4.0
-    hadronic_visible: float = 0.75
+    hadronic_visible: float = 0.8
     hadronic_shape: float = 1.3
     hadronic_scale: float = 0.8
     hadronic_scale_log: float = 0.4
