@@ -145,18 +145,18 @@ def main(argv: list[str] | None = None) -> int:
                     "retrained": (cut.test, _refit(tuned[kind], table, y, cut, threads).predict(table.iloc[cut.test])),
                 }
                 for mode, (rows, probabilities) in entries.items():
-                    labels, scores = pooled.setdefault((kind, mode, threshold), ([], []))
-                    labels.append(y[rows])
-                    scores.append(probabilities)
+                    pooled_labels, pooled_scores = pooled.setdefault((kind, mode, threshold), ([], []))
+                    pooled_labels.append(y[rows])
+                    pooled_scores.append(probabilities)
     elapsed = time.perf_counter() - started
     print(f"cross-validation ({args.folds} folds x {len(args.thresholds)} thresholds): {elapsed:.0f} s")
-    rows = []
-    for (kind, mode, threshold), (labels, scores) in pooled.items():
+    results = []
+    for (name, mode, threshold), (labels, scores) in pooled.items():
         metrics = three_class_metrics(np.concatenate(labels), np.concatenate(scores))
-        rows.append(
+        results.append(
             {
                 "threshold_gev": threshold,
-                "model": kind,
+                "model": name,
                 "mode": mode,
                 "events": sum(metrics["n_events"].values()),
                 "accuracy": metrics["accuracy"],
@@ -166,13 +166,13 @@ def main(argv: list[str] | None = None) -> int:
                 "egamma_vs_pion_auc": metrics["egamma_vs_pion_auc"]["auc"],
             }
         )
-    frame = pd.DataFrame(rows).sort_values(["mode", "model", "threshold_gev"], ignore_index=True)
+    frame = pd.DataFrame(results).sort_values(["mode", "model", "threshold_gev"], ignore_index=True)
     print(frame.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
     published = ", ".join(f"{name} {low:.3f}-{high:.3f}" for name, (low, high) in PUBLISHED_ACCURACY.items())
     print(f"published 3-class accuracy over T = 0-30 GeV (a different simulation): {published}")
     print(f"machine: {_machine(threads)}")
     if args.out:
-        args.out.write_text(json.dumps({"machine": _machine(threads), "rows": rows}, indent=2) + "\n")
+        args.out.write_text(json.dumps({"machine": _machine(threads), "rows": results}, indent=2) + "\n")
     return 0
 
 
