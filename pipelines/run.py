@@ -28,6 +28,12 @@ from egid.pipelines.vocabulary import renamed_arguments, renamed_command
 DEFAULT_COMMAND = "run"
 EGID_LOGGER = "egid"
 """The package logger: the command line shows its messages (other libraries only from warnings up)."""
+EXIT_STATUSES = (
+    "exit status: 0 done; 2 a bad input or option, or an output that cannot be written (a full disk, a read-only or "
+    "forbidden folder), with one 'egid: error:' line and nothing half-written; 130 Ctrl-C and 143 SIGTERM, with one "
+    "'egid: interrupted;' line and no temporary file left"
+)
+"""The exit statuses, as ``egid --help`` states them."""
 MAX_ERROR_CHARS = 1000
 """An error line is cut to this length: the one-line promise holds whatever a message echoes."""
 
@@ -41,7 +47,11 @@ class OneLineParser(argparse.ArgumentParser):
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     """The top-level parser with one subparser per command; only ``command``'s gets its options."""
-    parser = OneLineParser(prog="egid", description="Electron/photon identification from CMS ECAL crystal images.")
+    parser = OneLineParser(
+        prog="egid",
+        description="Electron/photon identification from CMS ECAL crystal images.",
+        epilog=EXIT_STATUSES,
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
     subparsers = parser.add_subparsers(dest="command", metavar="SUBCOMMAND")
     for name, (module, summary) in COMMANDS.items():

@@ -18,6 +18,10 @@ import subprocess
 import threading
 from collections.abc import Iterator
 from types import FrameType
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from _typeshed import StrOrBytesPath
 
 __all__ = (
     "Terminated",
@@ -85,7 +89,7 @@ def as_interrupt(err: BaseException) -> KeyboardInterrupt | None:
     return Terminated() if signum == signal.SIGTERM else KeyboardInterrupt()
 
 
-def _system(command: str) -> int:
+def _system(command: StrOrBytesPath) -> int:
     """``os.system`` through :mod:`subprocess`: the same wait status, but Ctrl-C reaches Python as KeyboardInterrupt."""
     code = subprocess.call(command, shell=True)
     return code << 8 if code >= 0 else -code

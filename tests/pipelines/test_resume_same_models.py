@@ -34,7 +34,7 @@ def _study_of(x: pd.DataFrame) -> str:
 
 
 def _interrupt_fit(study: str, kind: str, call: int, error: type[KeyboardInterrupt]) -> Callable[..., Any]:
-    """A stand-in for ``fit_tree_model`` that raises ``error`` at its ``call``-th fit (from 0) of ``kind`` in ``study``."""
+    """A stand-in for ``fit_tree_model`` raising ``error`` at its ``call``-th fit (from 0) of ``kind`` in ``study``."""
     real = egid.models.tuning.fit_tree_model
     seen = []
 
