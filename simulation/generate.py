@@ -21,7 +21,7 @@ import numpy as np
 from tqdm import tqdm
 
 from egid.detector import EventWriter, InputError
-from egid.detector.schema import ELECTRON, PHOTON, FloatArray, Images
+from egid.detector.schema import ELECTRON, PHOTON, PION, FloatArray, Images
 from egid.simulation.constants import CALIBRATED, CRYSTAL_DETA, HADRON_CALIBRATED, HadronParams, ShowerParams
 from egid.simulation.electronics import read_out
 from egid.simulation.gun import Particle, fire
@@ -54,8 +54,6 @@ PION_SIMULATION_VERSION = "1"
 
 PARTICLES: tuple[Particle, ...] = ("electron", "photon", "pion")
 """The particles egid simulates, one file each (``<particle>.hdf5``)."""
-PION = 2.0
-"""Label ``y`` of charged pions (electrons 1.0, photons 0.0)."""
 LABELS: dict[Particle, float] = {"electron": ELECTRON, "photon": PHOTON, "pion": PION}
 """The label ``y`` written for each particle."""
 

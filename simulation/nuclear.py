@@ -28,13 +28,13 @@ from egid.detector.schema import FloatArray
 from egid.simulation.constants import ECAL_RADIUS_M, LAYER_RADII_M, LAYER_SHARES, TRACKER_LAMBDA_PER_X0, HadronParams
 from egid.simulation.tracker import (
     EcalHits,
-    _convert,
-    _Particles,
-    _propagate,
-    _radiate,
-    _scatter,
+    Particles,
+    convert_photons,
     ecal_hits,
     material_x0,
+    propagate,
+    radiate,
+    scatter,
 )
 
 __all__ = ("PionHits", "transport_pions")
@@ -66,9 +66,9 @@ class PionHits:
     tracker_depth: FloatArray
 
 
-def _empty() -> _Particles:
+def _empty() -> Particles:
     zeros = np.zeros(0)
-    return _Particles(
+    return Particles(
         event=np.zeros(0, dtype=np.int64),
         energy=zeros,
         charge=zeros,
@@ -81,7 +81,7 @@ def _empty() -> _Particles:
     )
 
 
-def _kick(p: _Particles, theta: FloatArray, cosh_eta: FloatArray, rng: np.random.Generator) -> None:
+def _kick(p: Particles, theta: FloatArray, cosh_eta: FloatArray, rng: np.random.Generator) -> None:
     """Turn every particle of ``p`` by the polar angle ``theta`` (rad) in a random azimuth about its direction.
 
     The component along i-eta changes the slope ``v_slope``; the one along i-phi turns the transverse direction
@@ -93,8 +93,8 @@ def _kick(p: _Particles, theta: FloatArray, cosh_eta: FloatArray, rng: np.random
 
 
 def _secondaries(
-    parents: _Particles, params: HadronParams, cosh_eta: FloatArray, rng: np.random.Generator
-) -> tuple[_Particles, _Particles]:
+    parents: Particles, params: HadronParams, cosh_eta: FloatArray, rng: np.random.Generator
+) -> tuple[Particles, Particles]:
     """The secondaries of nuclear interactions of ``parents``: ``(charged hadrons, photons)``."""
     k = parents.event.size
     leading = rng.uniform(params.leading_min, params.leading_max, size=k)
@@ -140,7 +140,7 @@ def transport_pions(
     n = eta.size
     cosh_eta = np.cosh(eta)
     t_total = material_x0(eta)
-    pions = _Particles(
+    pions = Particles(
         event=np.arange(n),
         energy=energy.astype(np.float64),
         charge=charge.astype(np.float64),
@@ -153,22 +153,22 @@ def transport_pions(
     )
     hadrons, photons = _empty(), _empty()
     tracker_depth = np.full(n, np.nan)
-    # No photon here is a gun primary, so _convert never marks an event; it needs a flag array all the same.
+    # No photon here is a gun primary, so convert_photons never marks an event; it needs a flag array all the same.
     unused_flags = np.zeros(n, dtype=bool)
     radius = 0.0
     for layer_radius, share in zip(LAYER_RADII_M, LAYER_SHARES, strict=True):
         step_to = float(layer_radius)
-        pions = _propagate(pions, cosh_eta, radius, step_to)
-        hadrons = _propagate(hadrons, cosh_eta, radius, step_to)
-        photons = _propagate(photons, cosh_eta, radius, step_to)
+        pions = propagate(pions, cosh_eta, radius, step_to)
+        hadrons = propagate(hadrons, cosh_eta, radius, step_to)
+        photons = propagate(photons, cosh_eta, radius, step_to)
         radius = step_to
         thickness = share * t_total
 
-        photons = _convert(photons, thickness[photons.event], rng, unused_flags)
-        _scatter(photons, thickness[photons.event], cosh_eta, rng)
-        photons = _radiate(photons, thickness[photons.event], rng)
-        _scatter(pions, thickness[pions.event], cosh_eta, rng)
-        _scatter(hadrons, thickness[hadrons.event], cosh_eta, rng)
+        photons = convert_photons(photons, thickness[photons.event], rng, unused_flags)
+        scatter(photons, thickness[photons.event], cosh_eta, rng)
+        photons = radiate(photons, thickness[photons.event], rng)
+        scatter(pions, thickness[pions.event], cosh_eta, rng)
+        scatter(hadrons, thickness[hadrons.event], cosh_eta, rng)
 
         interacts = rng.random(pions.event.size) < -np.expm1(-TRACKER_LAMBDA_PER_X0 * thickness[pions.event])
         tracker_depth[pions.event[interacts]] = -100.0 * (ECAL_RADIUS_M - radius) * cosh_eta[pions.event[interacts]]
@@ -177,9 +177,9 @@ def transport_pions(
         hadrons = hadrons.extend(new_hadrons)
         photons = photons.extend(new_photons)
 
-    pions = _propagate(pions, cosh_eta, radius, ECAL_RADIUS_M)
-    hadrons = _propagate(hadrons, cosh_eta, radius, ECAL_RADIUS_M)
-    photons = _propagate(photons, cosh_eta, radius, ECAL_RADIUS_M)
+    pions = propagate(pions, cosh_eta, radius, ECAL_RADIUS_M)
+    hadrons = propagate(hadrons, cosh_eta, radius, ECAL_RADIUS_M)
+    photons = propagate(photons, cosh_eta, radius, ECAL_RADIUS_M)
     primary = np.r_[np.ones(pions.event.size, dtype=bool), np.zeros(hadrons.event.size, dtype=bool)]
     return PionHits(
         hadrons=ecal_hits(pions.extend(hadrons), eta),

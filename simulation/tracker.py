@@ -37,7 +37,19 @@ from egid.simulation.constants import (
     MATERIAL_X0_PER_ETA2,
 )
 
-__all__ = ("EcalHits", "bethe_heitler_survival", "ecal_hits", "material_x0", "pair_fraction", "transport")
+__all__ = (
+    "EcalHits",
+    "Particles",
+    "bethe_heitler_survival",
+    "convert_photons",
+    "ecal_hits",
+    "material_x0",
+    "pair_fraction",
+    "propagate",
+    "radiate",
+    "scatter",
+    "transport",
+)
 
 #: Radiated photons below this energy (GeV) are not emitted: the electron keeps the energy. They would
 #: deposit less than a third of the noise level and only lengthen the particle list.
@@ -103,8 +115,11 @@ def pair_fraction(u: FloatArray) -> FloatArray:
 
 
 @dataclass
-class _Particles:
+class Particles:
     """A flat list of particles of many events (struct of arrays, one entry per particle).
+
+    The layer-by-layer steps (:func:`propagate`, :func:`scatter`, :func:`radiate`, :func:`convert_photons`) act on it;
+    :mod:`egid.simulation.nuclear` carries pions and their secondaries with the same steps.
 
     ``event`` indexes the event; ``energy`` in GeV; ``charge`` -1, 0 or +1; ``y`` the transverse offset (m) and
     ``psi`` the direction (rad) in the bending plane; ``v`` the offset along i-eta (m) and ``v_slope`` its slope;
@@ -121,16 +136,18 @@ class _Particles:
     path: FloatArray
     primary_photon: npt.NDArray[np.bool_]
 
-    def take(self, keep: npt.NDArray[np.bool_] | IndexArray) -> _Particles:
-        return _Particles(**{f.name: getattr(self, f.name)[keep] for f in fields(self)})
+    def take(self, keep: npt.NDArray[np.bool_] | IndexArray) -> Particles:
+        """The particles selected by ``keep`` (a mask or indices), as a new list."""
+        return Particles(**{f.name: getattr(self, f.name)[keep] for f in fields(self)})
 
-    def extend(self, other: _Particles) -> _Particles:
-        return _Particles(
+    def extend(self, other: Particles) -> Particles:
+        """This list followed by ``other``, as a new list."""
+        return Particles(
             **{f.name: np.concatenate([getattr(self, f.name), getattr(other, f.name)]) for f in fields(self)}
         )
 
 
-def _propagate(p: _Particles, cosh_eta: FloatArray, x0: float, x1: float) -> _Particles:
+def propagate(p: Particles, cosh_eta: FloatArray, x0: float, x1: float) -> Particles:
     """Move every particle from transverse radius ``x0`` to ``x1`` (m); drop tracks that curl up before it.
 
     A track of curvature ``kappa = -q 0.3 B / pT`` (1/m; e- bend towards +y) turns its direction to
@@ -155,7 +172,7 @@ def _propagate(p: _Particles, cosh_eta: FloatArray, x0: float, x1: float) -> _Pa
     return p
 
 
-def _scatter(p: _Particles, thickness: FloatArray, cosh_eta: FloatArray, rng: np.random.Generator) -> None:
+def scatter(p: Particles, thickness: FloatArray, cosh_eta: FloatArray, rng: np.random.Generator) -> None:
     """Multiple Coulomb scattering of the charged particles in a layer of ``thickness`` X0 (per particle).
 
     Highland: ``theta_0 = 13.6 MeV / p sqrt(t) (1 + 0.038 ln t)`` per projected plane (PDG eq. 34.15); the
@@ -170,7 +187,7 @@ def _scatter(p: _Particles, thickness: FloatArray, cosh_eta: FloatArray, rng: np
     p.psi[charged] += kicks[:, 1] * cosh_eta[p.event[charged]]
 
 
-def _radiate(p: _Particles, thickness: FloatArray, rng: np.random.Generator) -> _Particles:
+def radiate(p: Particles, thickness: FloatArray, rng: np.random.Generator) -> Particles:
     """Bethe-Heitler energy loss of the charged particles in a layer of ``thickness`` X0 (per particle)."""
     charged = np.flatnonzero(p.charge != 0)
     kept = bethe_heitler_survival(thickness[charged], rng)
@@ -185,7 +202,7 @@ def _radiate(p: _Particles, thickness: FloatArray, rng: np.random.Generator) -> 
     return p.extend(photons)
 
 
-def _convert(p: _Particles, thickness: FloatArray, rng: np.random.Generator, converted: np.ndarray) -> _Particles:
+def convert_photons(p: Particles, thickness: FloatArray, rng: np.random.Generator, converted: np.ndarray) -> Particles:
     """Convert photons in a layer of ``thickness`` X0 (per particle); mark events whose primary converted."""
     neutral = np.flatnonzero(p.charge == 0)
     converts = rng.random(neutral.size) < -np.expm1(-CONVERSION_PER_X0 * thickness[neutral])
@@ -224,7 +241,7 @@ def transport(
     n = eta.size
     cosh_eta = np.cosh(eta)
     t_total = material_x0(eta)
-    p = _Particles(
+    p = Particles(
         event=np.arange(n),
         energy=energy.astype(np.float64),
         charge=charge.astype(np.float64),
@@ -238,17 +255,17 @@ def transport(
     converted = np.zeros(n, dtype=bool)
     radius = 0.0
     for layer_radius, share in zip(LAYER_RADII_M, LAYER_SHARES, strict=True):
-        p = _propagate(p, cosh_eta, radius, float(layer_radius))
+        p = propagate(p, cosh_eta, radius, float(layer_radius))
         radius = float(layer_radius)
         thickness = share * t_total
         # Photons radiated in this layer only convert from the next one on.
-        p = _convert(p, thickness[p.event], rng, converted)
-        _scatter(p, thickness[p.event], cosh_eta, rng)
-        p = _radiate(p, thickness[p.event], rng)
-    return ecal_hits(_propagate(p, cosh_eta, radius, ECAL_RADIUS_M), eta), converted
+        p = convert_photons(p, thickness[p.event], rng, converted)
+        scatter(p, thickness[p.event], cosh_eta, rng)
+        p = radiate(p, thickness[p.event], rng)
+    return ecal_hits(propagate(p, cosh_eta, radius, ECAL_RADIUS_M), eta), converted
 
 
-def ecal_hits(p: _Particles, eta: FloatArray) -> EcalHits:
+def ecal_hits(p: Particles, eta: FloatArray) -> EcalHits:
     """The particles ``p``, already at the ECAL radius, as impact points on the crystal face of each event."""
     crystal_m = CRYSTAL_SIZE_CM / 100.0
     return EcalHits(
