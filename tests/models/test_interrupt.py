@@ -57,3 +57,37 @@ def test_uninterrupted_study_runs_every_trial_and_restores_the_handler() -> None
     _optimize(study, lambda trial: trial.suggest_float("x", 0.0, 1.0), n_trials=4)
     assert len(study.get_trials(states=(TrialState.COMPLETE,))) == 4
     assert signal.getsignal(signal.SIGINT) is before
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+@pytest.mark.parametrize("where", ["training", "recording"])
+def test_each_signal_stops_the_study_with_its_own_exception(signum: int, where: str) -> None:
+    """SIGTERM, turned into an exception by the command line, is held and raised like Ctrl-C, as ``Terminated``."""
+    from egid.pipelines import signals
+
+    previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    signals.install()
+    try:
+
+        class _Storage(InMemoryStorage):
+            def set_trial_state_values(self, trial_id: int, state: TrialState, values: Any = None) -> bool:
+                done = super().set_trial_state_values(trial_id, state, values)
+                if where == "recording" and state.is_finished():
+                    os.kill(os.getpid(), signum)
+                return done
+
+        def objective(trial: optuna.Trial) -> float:
+            if where == "training":
+                os.kill(os.getpid(), signum)
+            return trial.suggest_float("x", 0.0, 1.0)
+
+        study = optuna.create_study(storage=_Storage(), direction="maximize")
+        expected = signals.Terminated if signum == signal.SIGTERM else KeyboardInterrupt
+        with pytest.raises(expected) as caught:
+            _optimize(study, objective)
+        assert isinstance(caught.value, signals.Terminated) == (signum == signal.SIGTERM)
+        states = [t.state for t in study.get_trials(deepcopy=False)]
+        assert states == ([TrialState.FAIL] if where == "training" else [TrialState.COMPLETE])
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)

@@ -75,7 +75,8 @@ def test_killed_tuning_resumes_without_losing_trials(sig: signal.Signals, sample
     _, err = process.communicate(timeout=60)
     assert process.returncode == (130 if sig == signal.SIGINT else -signal.SIGKILL), err
     if sig == signal.SIGINT:
-        assert err.strip().endswith("egid: interrupted") and "Traceback" not in err
+        last = err.strip().splitlines()[-1]
+        assert last.startswith(f"egid: interrupted; kept {out}") and "--resume" in last and "Traceback" not in err
     before = _finished_trials(journal)
 
     argv = ["run", *sample, "--trials", str(len(before) + 2), "--out-dir", str(out), "--resume"]
