@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 
-from egid.detector import EventDataset, Split, load_dataset, require_both_classes, stratified_split
+from egid.detector import EventDataset, InputError, Split, load_dataset, require_both_classes, stratified_split
 from egid.detector.errors import shorten
 from egid.features import cached_table
 from egid.models import TuningSettings
@@ -108,6 +108,9 @@ def command_line_options(args: argparse.Namespace) -> dict[str, Any]:
     """
     skip = ("command", "handler", "verbose", "config")
     options = {key: value for key, value in vars(args).items() if key not in skip}
+    if "pions" in options:  # egid run hands pions to egid.pipelines.three_class before it gets here
+        msg = "--pions: only egid run trains the three-class models (egid tune's workers tune binary studies)"
+        raise InputError(msg)
     return {key: v[0] if isinstance(v, list) and len(v) == 1 else v for key, v in options.items()}
 
 

@@ -109,8 +109,11 @@ def wants_three_class(args: argparse.Namespace) -> bool:
 
 def _split_args(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any]]:
     """The RunConfig settings given on the command line (and ``--config``), and the three-class options."""
-    options = command_line_options(args)
-    extra = {key: options.pop(key) for key in THREE_CLASS_OPTIONS if key in options}
+    given = vars(args)
+    extra = {key: given[key] for key in THREE_CLASS_OPTIONS if key in given}
+    if isinstance(extra.get("pions"), list) and len(extra["pions"]) == 1:
+        extra["pions"] = extra["pions"][0]
+    options = command_line_options(argparse.Namespace(**{k: v for k, v in given.items() if k not in extra}))
     if extra.get("with_pions") and options.get("electrons", options.get("photons", options.get("data"))) is not None:
         msg = "--with-pions: adds simulated pions to the embedded simulation only; give --pions FILE with input files"
         raise InputError(msg)

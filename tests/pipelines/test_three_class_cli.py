@@ -129,3 +129,9 @@ def test_bad_three_class_inputs_are_one_line(files: dict[str, Path], capsys: pyt
         "--thresholds: only for three-class runs",
     )
     assert not Path(out).exists()
+
+
+def test_tune_workers_refuse_pions(files: dict[str, Path], capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    argv = ["tune", "--electrons", str(files["e"]), "--photons", str(files["g"]), "--pions", str(files["pi"])]
+    argv += ["--storage", f"sqlite:///{tmp_path / 'db.sqlite'}", "--study-name", "s"]
+    _one_line_error(argv, capsys, "--pions: only egid run trains the three-class models")
