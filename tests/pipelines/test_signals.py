@@ -173,3 +173,27 @@ def test_a_signal_leaves_nothing_and_the_command_then_succeeds(
         return
     rerun = [*argv, "--resume"] if command == "run" and kept else argv
     assert main(rerun) == 0
+
+
+@pytest.mark.skipif(not Path("/usr/include/nlohmann/json.hpp").exists(), reason="conifer's C++ emulation needs "
+                    "nlohmann-json (.ci/run installs nlohmann-json3-dev)")  # fmt: skip
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_a_signal_to_the_terminal_group_during_conifers_compile_is_an_interrupt(
+    sig: signal.Signals, inputs: Inputs, tmp_path: Path
+) -> None:
+    """Ctrl-C reaches the whole foreground process group, g++ included; conifer reports the killed g++ as a compile
+    failure, which must still end as one interrupted line (it was a traceback)."""
+    argv = ["deploy", "--run-dir", str(inputs.run), "--target", "conifer", "--table", str(inputs.table),
+            "--max-events", "50", "--model", "xgboost", "--widths", "8", "--out-dir", str(tmp_path / "o")]  # fmt: skip
+    process = subprocess.Popen([sys.executable, "-m", "egid.pipelines.run", *argv], cwd=REPO, start_new_session=True,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while subprocess.run(["pgrep", "-g", str(process.pid), "cc1plus"], capture_output=True, check=False).returncode:
+        assert process.poll() is None, process.communicate()[1]
+        assert time.monotonic() < deadline, "conifer started no compiler in time"
+        time.sleep(0.05)
+    os.killpg(process.pid, sig)
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 128 + sig, err
+    assert "Traceback" not in err and err.strip().splitlines()[-1] == "egid: interrupted; nothing written", err
+    assert _leftovers(tmp_path) == [] and not (tmp_path / "o").exists()
