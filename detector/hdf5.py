@@ -294,7 +294,7 @@ def _check_dtype(dset: h5py.Dataset, key: str, name: str) -> None:
     if dtype.kind == "f" and dtype.itemsize == 4 and dtype.subdtype is None:
         return
     found = _describe_dtype(dtype)
-    content = "labels 1.0 (electron) / 0.0 (photon)" if key == "y" else "crops in GeV/50 and ns/50"
+    content = "labels 1.0 (electron) / 0.0 (photon) / 2.0 (pion)" if key == "y" else "crops in GeV/50 and ns/50"
     if dtype.kind in "biufc" and not dtype.fields and dtype.subdtype is None:
         how = f"convert with {key}.astype(np.float32)" + (", undoing any integer scaling first" if key == "X" else "")
     else:
