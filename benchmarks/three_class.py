@@ -140,9 +140,15 @@ def main(argv: list[str] | None = None) -> int:
             for threshold in args.thresholds:
                 keep = above_threshold(energy, threshold)
                 cut = Split(*(part[keep[part]] for part in (split.train, split.validation, split.test)))
+                one_model = (split.test[keep[split.test]], test_probabilities[keep[split.test]])
+                # a threshold that removes no event (T = 0 on crops that all hold energy) retrains the same model
+                removes = cut.train.size + cut.validation.size < split.train.size + split.validation.size
+                retrained = None
+                if removes:
+                    retrained = _refit(tuned[kind], table, y, cut, threads).predict(table.iloc[cut.test])
                 entries = {
-                    "one model": (split.test[keep[split.test]], test_probabilities[keep[split.test]]),
-                    "retrained": (cut.test, _refit(tuned[kind], table, y, cut, threads).predict(table.iloc[cut.test])),
+                    "one model": one_model,
+                    "retrained": one_model if retrained is None else (cut.test, retrained),
                 }
                 for mode, (rows, probabilities) in entries.items():
                     pooled_labels, pooled_scores = pooled.setdefault((kind, mode, threshold), ([], []))
