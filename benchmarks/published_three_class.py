@@ -17,10 +17,14 @@ then, in a stratified K-fold cross-validation (folds drawn once, on all events, 
 from them), each model trains on K - 1 folds and predicts the held-out one. The published networks
 (``benchmarks/seed_networks.py``: shallow 784-10-10-3 and the CNN, Adam 1e-3, batches of 128, ``--steps``
 optimiser steps, the study's 10,000 by default; ``--cnn-steps`` sets the CNN's alone) read the window's energy in
-GeV. egid's column is a stand-in until egid's three-class models land: LightGBM multiclass with fixed settings
-(:data:`STAND_IN_PARAMS`, no tuning, no stacked CNN) on ``egid.features.build_table(images,
-names=THREE_CLASS_FEATURES)`` of the full 32 x 32 crops; it is labelled so in the table. No model weights the
-classes: all are scored on accuracy, as the study was.
+GeV, unweighted, as in the study. egid's column (``egid-lightgbm``) is egid's three-class LightGBM as an egid run
+trains it (:func:`egid.models.three_class.fit_three_class`: class-balanced, tuned by Optuna on the validation
+multiclass log-loss, ``--egid-trials`` trials, egid's default 12) on ``egid.features.build_table(images,
+names=THREE_CLASS_FEATURES)`` of the full 32 x 32 crops. Its validation events are a stratified
+:data:`VALIDATION_SHARE` of each fold's training events (the networks train on all of them, having no early
+stopping). It is tuned once per fold, on the first threshold's events, and refitted (early-stopped) with those
+hyperparameters at every threshold, as egid's own threshold study retrains
+(:mod:`egid.evaluation.threshold_study`); no stacked CNN.
 
 Printed per threshold: the events kept per class, and for each model the accuracy of the pooled held-out
 predictions with the standard deviation over folds, the balanced accuracy (mean of the per-class
@@ -32,6 +36,7 @@ printed before and after: the timings depend on it and on what else runs there.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 import tempfile
@@ -40,9 +45,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Final
+from typing import Final
 
-import lightgbm as lgb
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
@@ -56,11 +60,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from seed_models import machine_line
 from seed_networks import PUBLISHED, predict_class_proba, published_input, train_steps, window_energy_gev
 
-from egid.detector import InputError, atomic_path, load_dataset, stratified_folds
+from egid.detector import InputError, Split, atomic_path, load_dataset, stratified_folds, stratified_subsample
 from egid.detector.schema import CLASS_LABELS, CLASS_NAMES, Images
 from egid.features import THREE_CLASS_FEATURES, build_table
 from egid.models.cnn import configure_threads, resolve_device
 from egid.models.cpu import threads_for_next_fit
+from egid.models.three_class import fit_three_class
+from egid.models.trees import TreeModel, class_balance_weights, fit_tree_model
+from egid.models.tuning_settings import TuningSettings
 from egid.simulation import write_sample
 
 THRESHOLDS_GEV: Final = (0.0, 10.0, 20.0, 30.0)
@@ -70,11 +77,18 @@ PUBLISHED_ACCURACY: Final = {"shallow": (0.895, 0.904), "cnn": (0.914, 0.933)}
 DEFAULT_FOLDS: Final = 5
 DEFAULT_PER_CLASS: Final = 2000
 """Events per class read from files: the Geant4 reference holds 2000 of each."""
-EGID_STAND_IN: Final = "egid-lgbm*"
-"""Name of egid's column while it is the stand-in (the asterisk is explained under the table)."""
-STAND_IN_PARAMS: Final = {"n_estimators": 400, "learning_rate": 0.05, "num_leaves": 31, "min_child_samples": 20}
-"""LightGBM settings of the stand-in: fixed, not tuned (egid's own runs tune them with Optuna)."""
+EGID_MODEL: Final = "egid-lightgbm"
+"""Name of egid's column: its tuned, class-balanced three-class LightGBM."""
+EGID_KIND: Final = "lightgbm"
+DEFAULT_EGID_TRIALS: Final = 12
+"""Optuna trials of egid's model per fold: egid's default (``RunConfig.trials``)."""
+VALIDATION_SHARE: Final = 0.15
+"""Share of each fold's training events egid holds out for early stopping and tuning (egid's split uses 0.15)."""
+MODELS: Final = (*PUBLISHED, EGID_MODEL)
+"""Every column of the table, in its order."""
 PARTICLES: Final = ("electron", "photon", "pion")
+_CLASS_OF_LABEL: Final = np.array([CLASS_LABELS.index(float(label)) for label in range(len(CLASS_LABELS))])
+"""Class index (0 electron, 1 photon, 2 pion) of file label 0, 1, 2: egid's probability columns are file labels."""
 
 
 @dataclass(frozen=True)
@@ -148,12 +162,60 @@ def open_events(args: argparse.Namespace) -> Iterator[Events]:
         yield Events(dataset.read_images(), classes, f"{origin}: {len(classes)} events (e/gamma/pi {counts})")
 
 
-def fit_stand_in(features: pd.DataFrame, classes: npt.NDArray[np.int64], *, seed: int, threads: int) -> Any:
-    """egid's stand-in: a LightGBM multiclass booster with :data:`STAND_IN_PARAMS` on the three-class features."""
-    model = lgb.LGBMClassifier(
-        objective="multiclass", random_state=seed, n_jobs=threads, verbose=-1, deterministic=True, **STAND_IN_PARAMS
+def validation_rows(
+    labels: npt.NDArray[np.floating], train: npt.NDArray[np.int64], *, seed: int
+) -> npt.NDArray[np.int64]:
+    """egid's validation events among ``train``: a seeded :data:`VALIDATION_SHARE` of them, stratified by label.
+
+    A class left without a validation event while it has at least 2 training events gives its first one (egid's
+    multiclass boosters need every class in both parts; at a high threshold a small sample keeps few pions).
+    """
+    y = labels[train]
+    chosen = stratified_subsample(y, round(VALIDATION_SHARE * len(train)), seed=seed)
+    absent = [value for value in CLASS_LABELS if np.sum(y == value) >= 2 and not np.any(y[chosen] == value)]
+    extra = [np.flatnonzero(y == value)[0] for value in absent]
+    return train[np.union1d(chosen, extra).astype(np.int64)]
+
+
+def egid_predict(
+    features: pd.DataFrame,
+    classes: npt.NDArray[np.int64],
+    train: npt.NDArray[np.int64],
+    test: npt.NDArray[np.int64],
+    tuned: dict[int, TreeModel],
+    *,
+    fold: int,
+    settings: TuningSettings,
+) -> npt.NDArray[np.int64]:
+    """egid's three-class LightGBM trained on ``train`` rows; its predicted class index of each ``test`` row.
+
+    The fold's hyperparameters are tuned on its first call (:func:`fit_three_class`, kept in ``tuned[fold]``);
+    every call refits them class-balanced and early-stopped on its own rows, as egid's threshold study does.
+    """
+    labels = np.asarray(CLASS_LABELS, dtype=np.float64)[classes]  # egid's boosters learn the file labels
+    validation = validation_rows(labels, train, seed=settings.seed)
+    fit_rows = np.setdiff1d(train, validation)
+    if fold not in tuned:
+        split = Split(train=fit_rows, validation=validation, test=np.empty(0, dtype=np.int64))
+        with tempfile.TemporaryDirectory(prefix="published_three_class_tuning_") as folder:
+            tuned[fold] = fit_three_class(features, labels, split, settings, tuning_dir=folder, kinds=(EGID_KIND,))[
+                EGID_KIND
+            ]
+    model = fit_tree_model(
+        EGID_KIND,
+        features.iloc[fit_rows],
+        labels[fit_rows],
+        features.iloc[validation],
+        labels[validation],
+        params=tuned[fold].params,
+        seed=settings.seed,
+        n_jobs=settings.n_jobs or 1,
+        n_classes=len(CLASS_LABELS),
+        train_weights=class_balance_weights(labels[fit_rows]),
+        validation_weights=class_balance_weights(labels[validation]),
     )
-    return model.fit(features, classes)
+    label_columns = np.asarray(model.predict(features.iloc[test])).argmax(axis=1)  # column k: file label k
+    return _CLASS_OF_LABEL[label_columns]
 
 
 def run_threshold(
@@ -163,14 +225,19 @@ def run_threshold(
     folds: npt.NDArray[np.int64],
     threshold_gev: float,
     *,
+    models: list[str],
     steps: dict[str, int],
-    seed: int,
-    threads: int,
+    tuned: dict[int, TreeModel],
+    settings: TuningSettings,
     device: torch.device,
 ) -> Row:
-    """Cross-validate every model on the events kept at ``threshold_gev``; one :class:`Row`."""
+    """Cross-validate every model on the events kept at ``threshold_gev``; one :class:`Row`.
+
+    ``models`` are names among :data:`MODELS`; ``tuned`` holds egid's tuned model per fold (filled at the first
+    threshold, reused after it).
+    """
     keep = above_threshold(energy_gev, threshold_gev)
-    names = [*PUBLISHED, EGID_STAND_IN]
+    names = [name for name in MODELS if name in models]
     predicted = {name: np.full(len(keep), -1, dtype=np.int64) for name in names}
     seconds = dict.fromkeys(names, 0.0)
     fold_accuracy: dict[str, list[float]] = {name: [] for name in names}
@@ -179,16 +246,24 @@ def run_threshold(
         if len(test) == 0:
             continue
         x_train, x_test = published_input(events.images[train]), published_input(events.images[test])
-        for name, recipe in PUBLISHED.items():
+        for name in (n for n in names if n in PUBLISHED):
             result = train_steps(
-                recipe, x_train, events.classes[train], steps=steps[name], seed=seed + int(fold), device=device
+                PUBLISHED[name],
+                x_train,
+                events.classes[train],
+                steps=steps[name],
+                seed=settings.seed + int(fold),
+                device=device,
             )
             predicted[name][test] = predict_class_proba(result.model, x_test).argmax(axis=1)
             seconds[name] += result.seconds
-        clock = time.perf_counter()
-        booster = fit_stand_in(features.iloc[train], events.classes[train], seed=seed + int(fold), threads=threads)
-        predicted[EGID_STAND_IN][test] = booster.predict(features.iloc[test])
-        seconds[EGID_STAND_IN] += time.perf_counter() - clock
+        if EGID_MODEL in names:
+            clock = time.perf_counter()
+            fold_settings = dataclasses.replace(settings, seed=settings.seed + int(fold))
+            predicted[EGID_MODEL][test] = egid_predict(
+                features, events.classes, train, test, tuned, fold=int(fold), settings=fold_settings
+            )
+            seconds[EGID_MODEL] += time.perf_counter() - clock
         for name in names:
             fold_accuracy[name].append(accuracy_score(events.classes[test], predicted[name][test]))
         print(
@@ -253,6 +328,15 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--thresholds", default=",".join(f"{t:g}" for t in THRESHOLDS_GEV), help="window energy thresholds in GeV"
     )
+    parser.add_argument(
+        "--models", default=",".join(MODELS), help=f"comma-separated columns to train (default {','.join(MODELS)})"
+    )
+    parser.add_argument(
+        "--egid-trials",
+        type=int,
+        default=DEFAULT_EGID_TRIALS,
+        help=f"Optuna trials of egid's model per fold (default {DEFAULT_EGID_TRIALS})",
+    )
     parser.add_argument("--steps", type=int, help="optimiser steps of both networks (default the study's 10000)")
     parser.add_argument("--cnn-steps", type=int, help="optimiser steps of the CNN alone (default --steps)")
     parser.add_argument(
@@ -262,6 +346,10 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=0, help="seed of the folds, the networks and the simulation")
     parser.add_argument("--out", type=Path, help="also write the table as JSON to this file")
     args = parser.parse_args(argv)
+    args.models = [m.strip() for m in args.models.split(",") if m.strip()]
+    unknown = sorted(set(args.models) - set(MODELS))
+    if unknown or not args.models:
+        parser.error(f"--models: unknown {unknown or 'none given'}; choose from {', '.join(MODELS)}")
     if args.electrons is not None and (args.photons is None or args.pions is None):
         parser.error("--electrons needs --photons and --pions")
     if args.electrons is None and (args.photons is not None or args.pions is not None):
@@ -271,7 +359,7 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     except ValueError:
         parser.error(f"--thresholds: expected comma-separated numbers in GeV, got {args.thresholds!r}")
     numbers = {"--per-class": args.per_class, "--simulated": args.simulated, "--steps": args.steps}
-    numbers |= {"--cnn-steps": args.cnn_steps, "--threads": args.threads}
+    numbers |= {"--cnn-steps": args.cnn_steps, "--threads": args.threads, "--egid-trials": args.egid_trials}
     small = [f"{k} {v}" for k, v in numbers.items() if v is not None and v < 1]
     if small or args.folds < 2 or not args.thresholds:
         parser.error(f"need --folds >= 2, at least one threshold and positive counts; got {small or args.folds}")
@@ -285,6 +373,11 @@ def main(argv: list[str] | None = None) -> int:
     shallow_steps = args.steps or PUBLISHED["shallow"].steps
     steps = {"shallow": shallow_steps, "cnn": args.cnn_steps or args.steps or PUBLISHED["cnn"].steps}
     machine = machine_line(device, threads)
+    egid_description = (
+        f"egid.models.three_class.fit_three_class ({EGID_KIND}, class-balanced, {args.egid_trials} Optuna trials "
+        f"per fold on the first threshold's events, refitted per threshold) on {len(THREE_CLASS_FEATURES)} "
+        "egid features; no stacked CNN"
+    )
     print(machine, flush=True)
     start = time.perf_counter()
     try:
@@ -300,9 +393,20 @@ def main(argv: list[str] | None = None) -> int:
                 f"{steps['cnn']} (published: {PUBLISHED['cnn'].steps}), batch {PUBLISHED['cnn'].batch_size}",
                 flush=True,
             )
+            settings = TuningSettings(n_trials=args.egid_trials, n_jobs=threads, seed=args.seed)
+            tuned: dict[int, TreeModel] = {}
             rows = [
                 run_threshold(
-                    events, features, energy, folds, t, steps=steps, seed=args.seed, threads=threads, device=device
+                    events,
+                    features,
+                    energy,
+                    folds,
+                    t,
+                    models=args.models,
+                    steps=steps,
+                    tuned=tuned,
+                    settings=settings,
+                    device=device,
                 )
                 for t in args.thresholds
             ]
@@ -310,10 +414,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"published_three_class: error: {err}", file=sys.stderr)
         return 2
     print(format_table(rows))
-    print(
-        f"* {EGID_STAND_IN}: stand-in for egid's three-class model (not landed yet): LightGBM multiclass, "
-        f"{STAND_IN_PARAMS}, on {len(THREE_CLASS_FEATURES)} egid features, untuned, no stacked CNN"
-    )
+    print(f"{EGID_MODEL}: {egid_description}")
     print("training seconds, all folds:")
     print(format_timings(rows))
     print(f"total {time.perf_counter() - start:.0f} s")
@@ -324,7 +425,7 @@ def main(argv: list[str] | None = None) -> int:
             "events": events.description,
             "folds": args.folds,
             "steps": steps,
-            "egid_model": f"stand-in: LightGBM multiclass {STAND_IN_PARAMS}",
+            "egid_model": egid_description,
             "published_accuracy_other_simulation": PUBLISHED_ACCURACY,
             "rows": [asdict(r) for r in rows],
         }

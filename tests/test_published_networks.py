@@ -165,7 +165,7 @@ def test_benchmark_smoke_run(
     options = ["--steps", "5", "--folds", "2", "--thresholds", "0,20", "--threads", "1", "--out", str(out)]
     assert study.main([*toy_files, *options]) == 0
     printed = capsys.readouterr().out
-    assert "stand-in" in printed and "published (other simulation)" in printed and "load average" in printed
+    assert "fit_three_class" in printed and "published (other simulation)" in printed and "load average" in printed
     table = json.loads(out.read_text())
     assert table["steps"] == {"shallow": 5, "cnn": 5}
     rows = table["rows"]
@@ -173,7 +173,7 @@ def test_benchmark_smoke_run(
     assert rows[0]["kept"] == [24, 24, 24]
     assert rows[1]["kept"][:2] == [24, 24] and rows[1]["kept"][2] < 24  # toy e/gamma all above 20 GeV, pions not
     for row in rows:
-        assert list(row["cells"]) == ["shallow", "cnn", "egid-lgbm*"]
+        assert list(row["cells"]) == ["shallow", "cnn", "egid-lightgbm"]
         for cell in row["cells"].values():
             assert 0.0 <= cell["accuracy"] <= 1.0 and 0.0 <= cell["balanced_accuracy"] <= 1.0
 
@@ -186,3 +186,12 @@ def test_benchmark_refuses_a_missing_file_in_one_line(
     error = capsys.readouterr().err
     assert error.startswith("published_three_class: error: ") and error.count("\n") == 1
     assert "absent.hdf5" in error
+
+
+def test_validation_rows_keep_every_class(study: ModuleType) -> None:
+    labels = np.repeat(np.array([ELECTRON, PHOTON, 2.0]), [40, 40, 3])
+    train = np.arange(labels.size)
+    validation = study.validation_rows(labels, train, seed=0)
+    assert sorted(set(labels[validation])) == [0.0, 1.0, 2.0]
+    assert set(validation) <= set(train) and len(validation) == len(set(validation))
+    assert 12 <= len(validation) <= 14  # 15 % of 83, plus at most one pion
