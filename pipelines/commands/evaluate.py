@@ -18,7 +18,7 @@ from egid.detector.atomic import staged_dir
 from egid.detector.paths import check_output_dir, check_outside, check_replaceable, writing
 from egid.evaluation.metrics import format_summary
 from egid.evaluation.publish import DataDescription, publish
-from egid.models.bundle import ModelBundle, model_dir_of
+from egid.models.bundle import ModelBundle, model_dir_of, run_dir_of
 from egid.models.catalogue import trigger_costs
 from egid.models.three_class import is_three_class_run
 from egid.pipelines.inputs import add_input_arguments, add_overwrite_argument, add_run_dir_argument, dataset_from_args
@@ -47,8 +47,8 @@ def run(args: argparse.Namespace) -> int:
         return evaluate_three_class(args)
     stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
     bundle = ModelBundle.load(args.run_dir)
-    run_root = model_dir_of(args.run_dir).parent
-    out_dir = check_output_dir(args.out_dir or run_root / EVALUATIONS / stamp)
+    run_root = run_dir_of(args.run_dir)
+    out_dir = check_output_dir(args.out_dir or model_dir_of(args.run_dir).parent / EVALUATIONS / stamp)
     check_outside(out_dir, run_root, option="--out-dir", allowed=(EVALUATIONS,))
     check_replaceable(out_dir, overwrite=args.overwrite, option="--out-dir")
     dataset = dataset_from_args(args)

@@ -187,8 +187,8 @@ def test_sigkill_loses_at_most_the_running_trial(tree_table, tmp_path):
 
 @pytest.mark.parametrize("kind", TREE_KINDS)
 def test_warm_start_is_the_first_trial_of_a_new_study_only(kind, tree_table, tmp_path):
-    # The related study's second trial: not what the new study's seeded sampler would draw first.
-    start = run_tune(tree_table, tmp_path / "related", kind=kind, n_trials=2).trials[1].params
+    # The related study's first trial: not what the new study's sampler draws after one finished trial.
+    start = run_tune(tree_table, tmp_path / "related", kind=kind, n_trials=2).trials[0].params
     study = run_tune(tree_table, tmp_path / "new", kind=kind, n_trials=2, warm_start=start)
     assert study.trials[0].params == start
     assert study.trials[1].params != start
@@ -226,3 +226,34 @@ def test_a_single_trial_trains_on_every_event_and_its_model_is_kept(tree_table, 
         "lightgbm", t.X_train, t.y_train, t.X_val, t.y_val, params=model.params, seed=3, **FAST
     )
     np.testing.assert_array_equal(model.predict(t.X_test), on_everything.predict(t.X_test))
+
+
+def _interrupted_at(trial_number: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make trial ``trial_number`` of the next study end as Ctrl-C does (failed, then the study stops)."""
+    real = tuning.fit_tree_model
+    calls = []
+
+    def fit(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == trial_number + 1:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(tuning, "fit_tree_model", fit)
+
+
+@pytest.mark.parametrize("failed", [0, 1, 3])
+def test_a_study_interrupted_and_resumed_proposes_what_the_uninterrupted_one_did(
+    failed: int, tree_table, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Whatever trial a Ctrl-C failed (0: the warm start), the finished trials match trial for trial."""
+    start = run_tune(tree_table, tmp_path / "related", n_trials=1).trials[0].params
+    whole = run_tune(tree_table, tmp_path / "whole", n_trials=5, warm_start=start)
+    with monkeypatch.context() as patch:
+        _interrupted_at(failed, patch)
+        with pytest.raises(KeyboardInterrupt):
+            run_tune(tree_table, tmp_path / "cut", n_trials=5, warm_start=start)
+    resumed = run_tune(tree_table, tmp_path / "cut", n_trials=5, warm_start=start, resume=True)
+    finished = [(t.params, t.value) for t in resumed.trials if t.state in (TrialState.COMPLETE, TrialState.PRUNED)]
+    assert finished == [(t.params, t.value) for t in whole.trials]
+    assert [t.state for t in resumed.trials].count(TrialState.FAIL) == 1
