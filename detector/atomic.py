@@ -16,7 +16,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ("atomic_path", "file_digest", "staged_dir")
+__all__ = ("atomic_path", "file_digest", "staged_dir", "staging_prefix")
 
 
 def file_digest(path: str | os.PathLike[str], *, block_bytes: int = 1 << 22) -> str:
@@ -49,6 +49,11 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
             os.unlink(tmp)
 
 
+def staging_prefix(path: str | os.PathLike[str]) -> str:
+    """The name prefix of :func:`staged_dir`'s staging folders for ``path``: ``.NAME.partial-``."""
+    return f".{Path(path).name}.partial-"
+
+
 @contextlib.contextmanager
 def staged_dir(path: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield an empty staging folder for the files of folder ``path``; move them into ``path`` if the block succeeds.
@@ -61,7 +66,7 @@ def staged_dir(path: str | os.PathLike[str]) -> Iterator[Path]:
     final = Path(path)
     final.parent.mkdir(parents=True, exist_ok=True)
     existed = final.is_dir()
-    staging = Path(tempfile.mkdtemp(prefix=f".{final.name}.partial-", dir=final if existed else final.parent))
+    staging = Path(tempfile.mkdtemp(prefix=staging_prefix(final), dir=final if existed else final.parent))
     try:
         yield staging
         if not existed:

@@ -29,6 +29,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from egid.detector import EventDataset, InputError, atomic_path
+from egid.detector.atomic import staging_prefix
 from egid.detector.errors import shorten
 from egid.detector.paths import check_output_dir
 
@@ -160,6 +161,8 @@ def _locked(run_dir: Path, *, new: bool) -> Iterator[None]:
         if new and _contents(run_dir):
             msg = f"{run_dir}: run directory already exists and is not empty (use --resume to continue it)"
             raise InputError(msg)
+        for stale in run_dir.glob(f"{staging_prefix(run_dir)}*"):  # a SIGKILLed run's unfinished report and models
+            shutil.rmtree(stale, ignore_errors=True)
         yield
     finally:
         os.close(fd)
