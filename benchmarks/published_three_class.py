@@ -4,8 +4,8 @@
 Usage::
 
     python benchmarks/published_three_class.py (--electrons E --photons P --pions PI | --geant4 DIR
-        | --simulated N) [--per-class N] [--folds K] [--thresholds 0,10,20,30] [--steps N] [--cnn-steps N]
-        [--threads N] [--device cpu|cuda] [--seed S] [--out table.json]
+        | --simulated N) [--per-class N] [--folds K] [--thresholds 0,10,20,30] [--models shallow,cnn,egid-lightgbm]
+        [--steps N] [--cnn-steps N] [--egid-trials N] [--threads N] [--device cpu|cuda] [--seed S] [--out table.json]
 
 Data: per-class HDF5 files (the first ``--per-class`` events of each), the Geant4 reference folder
 (``DIR/{electron,photon,pion}.hdf5``, default 2000 per class), or ``--simulated N`` events per class from egid's
@@ -14,7 +14,9 @@ own simulation (:func:`egid.simulation.write_sample`, into a temporary folder re
 Method, as the published study did it: for each threshold T (GeV), the events whose summed energy in the 28 x 28
 window around the seed is below T are removed from training and test events alike (an event at exactly T is kept);
 then, in a stratified K-fold cross-validation (folds drawn once, on all events, so a threshold only removes events
-from them), each model trains on K - 1 folds and predicts the held-out one. The published networks
+from them), each model trains on K - 1 folds and predicts the held-out one. The folds depend on the events and
+        | --simulated N) [--per-class N] [--folds K] [--thresholds 0,10,20,30]
+        [--models shallow,cnn,egid-lightgbm]
 (``benchmarks/seed_networks.py``: shallow 784-10-10-3 and the CNN, Adam 1e-3, batches of 128, ``--steps``
 optimiser steps, the study's 10,000 by default; ``--cnn-steps`` sets the CNN's alone) read the window's energy in
 GeV, unweighted, as in the study. egid's column (``egid-lightgbm``) is egid's three-class LightGBM as an egid run
@@ -388,9 +390,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"egid features: {features.shape[1]} columns in {time.perf_counter() - clock:.1f} s", flush=True)
             energy = window_energy_gev(events.images)
             folds = stratified_folds(events.classes, n_folds=args.folds, seed=args.seed)
+            networks = ", ".join(f"{name} {steps[name]}" for name in PUBLISHED if name in args.models)
             print(
-                f"{args.folds}-fold stratified cross-validation; steps: shallow {steps['shallow']}, cnn "
-                f"{steps['cnn']} (published: {PUBLISHED['cnn'].steps}), batch {PUBLISHED['cnn'].batch_size}",
+                f"{args.folds}-fold stratified cross-validation; optimiser steps: {networks or 'no network'} "
+                f"(published: {PUBLISHED['cnn'].steps}), batch {PUBLISHED['cnn'].batch_size}",
                 flush=True,
             )
             settings = TuningSettings(n_trials=args.egid_trials, n_jobs=threads, seed=args.seed)
