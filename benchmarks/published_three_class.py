@@ -15,9 +15,8 @@ Method, as the published study did it: for each threshold T (GeV), the events wh
 window around the seed is below T are removed from training and test events alike (an event at exactly T is kept);
 then, in a stratified K-fold cross-validation (folds drawn once, on all events, so a threshold only removes events
 from them), each model trains on K - 1 folds and predicts the held-out one. The folds depend on the events and
-        | --simulated N) [--per-class N] [--folds K] [--thresholds 0,10,20,30]
-        [--models shallow,cnn,egid-lightgbm]
-(``benchmarks/seed_networks.py``: shallow 784-10-10-3 and the CNN, Adam 1e-3, batches of 128, ``--steps``
+``--seed`` alone, so columns trained in separate runs (``--models``) are measured on the same splits. The published
+networks (``benchmarks/seed_networks.py``: shallow 784-10-10-3 and the CNN, Adam 1e-3, batches of 128, ``--steps``
 optimiser steps, the study's 10,000 by default; ``--cnn-steps`` sets the CNN's alone) read the window's energy in
 GeV, unweighted, as in the study. egid's column (``egid-lightgbm``) is egid's three-class LightGBM as an egid run
 trains it (:func:`egid.models.three_class.fit_three_class`: class-balanced, tuned by Optuna on the validation
