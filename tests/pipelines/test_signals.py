@@ -8,6 +8,7 @@ is sent once the marker appears, so it lands at that point every time."""
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -177,6 +178,7 @@ def test_a_signal_leaves_nothing_and_the_command_then_succeeds(
 
 @pytest.mark.skipif(not Path("/usr/include/nlohmann/json.hpp").exists(), reason="conifer's C++ emulation needs "
                     "nlohmann-json (.ci/run installs nlohmann-json3-dev)")  # fmt: skip
+@pytest.mark.skipif(shutil.which("pgrep") is None, reason="needs pgrep (procps) to see conifer's compiler start")
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_a_signal_to_the_terminal_group_during_conifers_compile_is_an_interrupt(
     sig: signal.Signals, inputs: Inputs, tmp_path: Path
