@@ -62,20 +62,9 @@ from egid.models.trees import TreeKind, TreeModel
 if TYPE_CHECKING:
     from egid.models.cnn_ensemble import CNNEnsemble
 
-__all__ = (
-    "MODELS_DIR",
-    "WORKING_POINTS_FILE",
-    "ModelBundle",
-    "model_dir_of",
-    "model_sets",
-    "run_dir_of",
-    "save_model_sets",
-)
+__all__ = ("WORKING_POINTS_FILE", "ModelBundle", "model_dir_of", "model_sets", "save_model_sets")
 
 logger = logging.getLogger(__name__)
-
-MODELS_DIR = "models"
-"""The folder of a run directory that holds its model sets."""
 
 WORKING_POINTS_FILE = "working_points.json"
 _PARITY_ROWS = 20_000
@@ -100,7 +89,7 @@ def model_sets(path: str | os.PathLike[str]) -> list[Path]:
     if not root.is_dir():
         msg = f"{root}: is not a directory, expected a run directory or its models/ folder"
         raise InputError(msg)
-    base = root / MODELS_DIR if (root / MODELS_DIR).is_dir() and not (root / MANIFEST_NAME).is_file() else root
+    base = root / "models" if (root / "models").is_dir() and not (root / MANIFEST_NAME).is_file() else root
     if (base / MANIFEST_NAME).is_file():
         return [base]
     folders = sorted(sub for sub in base.iterdir() if (sub / MANIFEST_NAME).is_file())
@@ -108,20 +97,6 @@ def model_sets(path: str | os.PathLike[str]) -> list[Path]:
         msg = f"{root}: no {MANIFEST_NAME} here, in models/ or in their subfolders; not an egid run directory"
         raise InputError(msg)
     return folders
-
-
-def run_dir_of(path: str | os.PathLike[str]) -> Path:
-    """The folder a command reads models from, widened to the whole run when ``path`` lies in a run directory.
-
-    ``path`` is what ``--run-dir`` names: a run directory (returned as it is), its ``models/`` folder or one model
-    set of it (their run directory), or a model set standing alone (itself). Outputs must stay out of it.
-    """
-    folder = Path(path)
-    if (folder / MANIFEST_NAME).is_file() and folder.parent.name == MODELS_DIR:  # one model set of a run
-        return folder.parent.parent
-    if folder.name == MODELS_DIR and not (folder / MANIFEST_NAME).is_file():  # a run's models/
-        return folder.parent
-    return folder
 
 
 def model_dir_of(path: str | os.PathLike[str]) -> Path:

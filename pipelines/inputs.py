@@ -11,6 +11,7 @@ import argparse
 import glob
 import os
 from collections.abc import Sequence
+from pathlib import Path
 
 from egid.detector import EventDataset, InputError, load_dataset
 from egid.pipelines.options import option_type
@@ -22,6 +23,7 @@ __all__ = (
     "add_run_dir_argument",
     "dataset_from_args",
     "input_files",
+    "run_being_read",
 )
 
 
@@ -60,6 +62,21 @@ def add_run_dir_argument(parser: argparse.ArgumentParser) -> None:
 def add_overwrite_argument(parser: argparse.ArgumentParser, what: str) -> None:
     """``--overwrite``: the explicit permission to replace ``what`` (an existing output is refused without it)."""
     parser.add_argument("--overwrite", action="store_true", help=f"replace {what} (default: refuse)")
+
+
+def run_being_read(path: str | os.PathLike[str]) -> Path:
+    """The folder that ``--run-dir PATH`` reads, where no output may go: the whole run directory when ``PATH`` is
+    a run, its ``models/`` folder or one of its model sets; a model set standing alone otherwise.
+
+    Raises
+    ------
+    InputError
+        ``PATH`` holds no model set (see :func:`egid.models.bundle.model_sets`).
+    """
+    from egid.models.bundle import model_sets
+
+    holder = model_sets(path)[0].parent
+    return holder.parent if holder.name == "models" else Path(path)  # a run keeps its sets in models/ (model_sets)
 
 
 def add_extraction_arguments(parser: argparse.ArgumentParser) -> None:

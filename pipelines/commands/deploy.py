@@ -25,12 +25,12 @@ from egid.detector.atomic import staged_dir
 from egid.detector.extras import require_extra
 from egid.detector.paths import check_output_dir, check_outside, writing
 from egid.features.extract import LABEL_COLUMN
-from egid.models.bundle import model_sets, run_dir_of
+from egid.models.bundle import model_sets
 from egid.models.export import load_tree_model, native_path, onnx_path
 from egid.models.manifest import read_manifest
 from egid.models.three_class import is_three_class_run
 from egid.models.trees import TREE_KINDS, TreeKind, TreeModel
-from egid.pipelines.inputs import add_run_dir_argument
+from egid.pipelines.inputs import add_run_dir_argument, run_being_read
 from egid.pipelines.options import option_type
 from egid.pipelines.signals import as_interrupt, shell_commands_interruptible
 
@@ -150,7 +150,7 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out_dir)
     _check_out(out)
     folder = _model_set(args.run_dir, args.model_set)
-    check_outside(out, run_dir_of(args.run_dir), option="--out-dir")
+    check_outside(out, run_being_read(args.run_dir), option="--out-dir")
     kinds = _kinds(folder, args.model, args.target)
     models = [load_tree_model(folder, kind) for kind in kinds]
     table = _read_table(args.table, {LABEL_COLUMN, *(name for model in models for name in model.feature_names)})

@@ -18,10 +18,16 @@ from egid.detector.atomic import staged_dir
 from egid.detector.paths import check_output_dir, check_outside, check_replaceable, writing
 from egid.evaluation.metrics import format_summary
 from egid.evaluation.publish import DataDescription, publish
-from egid.models.bundle import ModelBundle, model_dir_of, run_dir_of
+from egid.models.bundle import ModelBundle, model_dir_of
 from egid.models.catalogue import trigger_costs
 from egid.models.three_class import is_three_class_run
-from egid.pipelines.inputs import add_input_arguments, add_overwrite_argument, add_run_dir_argument, dataset_from_args
+from egid.pipelines.inputs import (
+    add_input_arguments,
+    add_overwrite_argument,
+    add_run_dir_argument,
+    dataset_from_args,
+    run_being_read,
+)
 from egid.pipelines.three_class import evaluate as evaluate_three_class
 
 EVALUATIONS = "evaluations"
@@ -47,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
         return evaluate_three_class(args)
     stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
     bundle = ModelBundle.load(args.run_dir)
-    run_root = run_dir_of(args.run_dir)
+    run_root = run_being_read(args.run_dir)
     out_dir = check_output_dir(args.out_dir or model_dir_of(args.run_dir).parent / EVALUATIONS / stamp)
     check_outside(out_dir, run_root, option="--out-dir", allowed=(EVALUATIONS,))
     check_replaceable(out_dir, overwrite=args.overwrite, option="--out-dir")

@@ -10,10 +10,10 @@ from pathlib import Path
 
 from egid.detector import InputError, atomic_path
 from egid.detector.paths import check_not_input, check_output_file, check_outside, check_replaceable, writing
-from egid.models.bundle import ModelBundle, run_dir_of
+from egid.models.bundle import ModelBundle
 from egid.models.three_class import ThreeClassBundle, is_three_class_run
 from egid.models.three_class import run_root as three_class_root
-from egid.pipelines.inputs import add_overwrite_argument, add_run_dir_argument
+from egid.pipelines.inputs import add_overwrite_argument, add_run_dir_argument, run_being_read
 from egid.pipelines.progress import progress_bars
 
 _FORMATS = (".parquet", ".csv")
@@ -41,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
         scores = three_class.predict(args.data)
     else:
         bundle = ModelBundle.load(args.run_dir)
-        check_outside(out, run_dir_of(args.run_dir), option="--output")
+        check_outside(out, run_being_read(args.run_dir), option="--output")
         scores = bundle.predict(args.data, progress=progress_bars())
     with writing(out), atomic_path(out) as tmp:
         if out.suffix == ".csv":
