@@ -49,7 +49,7 @@ logger = logging.getLogger(__name__)
 SIMULATION_VERSION = "2"
 """Bumped whenever the simulated electrons or photons change (physics, calibration, random streams): it keys their
 cache entries. The pions have their own version, so recalibrating them never invalidates e/gamma samples."""
-PION_SIMULATION_VERSION = "1"
+PION_SIMULATION_VERSION = "2"
 """Bumped whenever the simulated pions change: it keys their cache entries."""
 
 PARTICLES: tuple[Particle, ...] = ("electron", "photon", "pion")

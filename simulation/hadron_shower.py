@@ -5,9 +5,9 @@ before its first inelastic interaction. Up to ``min(d, 23 cm)`` it ionises: a La
 (:func:`mip_energy`) along its straight track, which crosses into the next crystal only through its angle. If
 ``d < 23 cm`` it showers (:class:`~egid.simulation.constants.HadronParams`): an electromagnetic part (the pi0s,
 a narrow, dense GFlash shower like a photon's) and a hadronic part (a few broad sub-showers scattered about the
-axis plus a wide halo, with crystal-by-crystal fluctuations and a late share), each cut by how much of its
-longitudinal profile lies before the crystals' back face. Photons and electrons that arrive from interactions in
-the tracker shower like e/gamma. Everything lands on a deposit window as wide in i-phi as e/gamma's
+axis, a smooth halo and isolated far fragments, with crystal-by-crystal fluctuations and a late share), each cut
+by how much of its longitudinal profile lies before the crystals' back face. Photons and electrons that arrive
+from interactions in the tracker shower like e/gamma. Everything lands on a deposit window as wide in i-phi as e/gamma's
 (:mod:`egid.simulation.shower`) and as tall as the crop (:data:`WINDOW_ROWS`); a deposit beyond it is dropped
 crystal by crystal.
 """
@@ -186,7 +186,9 @@ class _Window:
         flat = np.concatenate(self._flat) if self._flat else np.zeros(0, dtype=np.int64)
 
         def total(pieces: list[FloatArray]) -> FloatArray:
-            return np.bincount(flat, weights=np.concatenate(pieces) if pieces else None, minlength=size)
+            weights = np.concatenate(pieces) if pieces else np.zeros(0)
+            summed: FloatArray = np.bincount(flat, weights=weights, minlength=size).astype(np.float64, copy=False)
+            return summed
 
         energy, energy_time, variance = total(self._energy), total(self._energy_time), total(self._variance)
         fluctuated = np.maximum(energy + np.sqrt(variance) * rng.standard_normal(size), 0.0)
@@ -299,7 +301,7 @@ def _hadronic_showers(
 
     k = params.clump_count
     shares = rng.exponential(size=(m, k))
-    shares *= (1.0 - params.halo_fraction) / shares.sum(axis=1, keepdims=True)
+    shares *= (1.0 - params.halo_fraction - params.fragment_fraction) / shares.sum(axis=1, keepdims=True)
     clump_event = np.repeat(event, k)
     spread = params.clump_spread * rng.standard_normal((2, m * k))
     window.add_profiles(
@@ -319,6 +321,41 @@ def _hadronic_showers(
         np.full(m, params.halo_radius),
         base_time + _late_delay(m, params.halo_late_fraction, params, rng),
         params.spot_energy,
+    )
+    _fragments(window, event, had_energy, eta_pos, phi_axis, base_time, params=params, rng=rng)
+
+
+def _fragments(
+    window: _Window,
+    event: IndexArray,
+    had_energy: FloatArray,
+    eta_pos: FloatArray,
+    phi_axis: FloatArray,
+    base_time: FloatArray,
+    *,
+    params: HadronParams,
+    rng: np.random.Generator,
+) -> None:
+    """The far, sparse part of hadronic showers: isolated deposits, each in one crystal.
+
+    Neutrons, nuclear gammas and soft hadrons carry a share ``fragment_fraction`` of the visible hadronic energy
+    (GeV) far from the axis and leave it in isolated crystals, not as a smooth halo (which would light rings of
+    crystals just above threshold). ``Poisson(fragment_fraction E_had / fragment_energy)`` fragments per shower,
+    each of energy ``Exponential(fragment_energy)`` at a distance drawn from the GFlash radial law of radius
+    ``fragment_radius`` (``P(< r) = r^2 / (r^2 + R^2)``, so ``r = R sqrt(u / (1 - u))``) in a uniform azimuth,
+    arriving ``fragment_late_fraction`` of an Exponential(``late_time_ns``) delay late.
+    """
+    counts = rng.poisson(params.fragment_fraction * had_energy / params.fragment_energy)
+    source = np.repeat(np.arange(event.size), counts)
+    u = rng.random(source.size)
+    radius = params.fragment_radius * np.sqrt(u / (1.0 - u))
+    azimuth = rng.uniform(0.0, 2.0 * np.pi, size=source.size)
+    window.add_points(
+        event[source],
+        rng.exponential(params.fragment_energy, size=source.size),
+        eta_pos[source] + radius * np.cos(azimuth),
+        phi_axis[source] + radius * np.sin(azimuth),
+        base_time[source] + _late_delay(source.size, params.fragment_late_fraction, params, rng),
     )
 
 

@@ -105,7 +105,7 @@ def _secondaries(
     shared = parents.energy * (1.0 - leading - params.tracker_invisible)
     energy = np.concatenate([parents.energy * leading, shared[parent_of] * share])
     source = np.concatenate([np.arange(k), parent_of])
-    neutral = np.concatenate([np.zeros(k, dtype=bool), rng.random(parent_of.size) < PI0_SHARE])
+    neutral = np.concatenate([rng.random(k) < params.leading_neutral, rng.random(parent_of.size) < PI0_SHARE])
 
     products = parents.take(source)
     products.energy = energy
