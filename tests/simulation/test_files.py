@@ -43,3 +43,25 @@ def test_cli_simulate_writes_both_classes(tmp_path: Path) -> None:
 def test_cli_simulate_rejects_a_bad_count(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["simulate", "--events-per-class", "0", "--out-dir", str(tmp_path)]) == 2
     assert "argument --events-per-class: must be an integer >= 1" in capsys.readouterr().err
+
+
+def test_cli_simulate_writes_the_particles_asked_for(tmp_path: Path) -> None:
+    out = tmp_path / "three"
+    argv = ["simulate", "--events-per-class", "30", "--out-dir", str(out), "--particles", "pion,electron,photon"]
+    assert main(argv) == 0
+    assert sorted(path.name for path in out.iterdir()) == ["electron.hdf5", "photon.hdf5", "pion.hdf5"]
+    dataset = load_dataset(electrons=out / "electron.hdf5", photons=out / "photon.hdf5", pions=out / "pion.hdf5")
+    assert np.bincount(dataset.labels.astype(int)).tolist() == [30, 30, 30]
+    with h5py.File(out / "pion.hdf5") as f:
+        assert set(np.unique(f["y"][:])) == {2.0} and set(np.unique(f["charge"][:])) <= {-1, 1}
+
+
+@pytest.mark.parametrize("choice", ["kaon", "electron,electron", "", "electron,,photon"])
+def test_cli_simulate_refuses_a_bad_particle_choice_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], choice: str
+) -> None:
+    out = tmp_path / "none"
+    assert main(["simulate", "--events-per-class", "5", "--out-dir", str(out), "--particles", choice]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("egid: error: argument --particles: particles [")
+    assert not out.exists()
