@@ -136,6 +136,10 @@ class EventWriter:
             msg = f"expected extras {sorted(self._extra_dtypes)}, got {sorted(extras)}"
             raise ValueError(msg)
         blocks = {"X": x, "y": y} | {k: np.asarray(v) for k, v in extras.items()}
+        uneven = {key: values.shape for key, values in blocks.items() if values.shape[:1] != (x.shape[0],)}
+        if uneven:
+            msg = f"expected one value per image ({x.shape[0]}) for every extra, got shapes {uneven}"
+            raise ValueError(msg)
         for key, values in blocks.items():
             dset = self._file[key]
             n_old = dset.shape[0]

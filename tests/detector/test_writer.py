@@ -108,3 +108,14 @@ def test_append_outside_the_with_block_is_refused(tmp_path: Path) -> None:
     with pytest.raises(RuntimeError, match=r"^EventWriter\.append called outside its with-block$"):
         writer.append(np.zeros((1, *IMAGE_SHAPE)), [1.0])
     assert not (tmp_path / "x.hdf5").exists()
+
+
+@pytest.mark.parametrize("n_values", [2, 4, 0])
+def test_an_extra_of_another_length_is_refused_and_nothing_is_written(tmp_path: Path, n_values: int) -> None:
+    path = tmp_path / "uneven.hdf5"
+    with (
+        pytest.raises(ValueError, match=r"one value per image \(3\) for every extra"),
+        EventWriter(path, extras={"eta": np.float32}) as writer,
+    ):
+        writer.append(np.zeros((3, 32, 32, 2), np.float32), np.ones(3), eta=np.zeros(n_values, np.float32))
+    assert not path.exists()

@@ -120,8 +120,16 @@ POINTS = {
 }
 
 
-@pytest.mark.parametrize("error", [KeyboardInterrupt, Terminated], ids=["SIGINT", "SIGTERM"])
-@pytest.mark.parametrize("point", POINTS)
+CASES = [(point, (KeyboardInterrupt, Terminated)[k % 2]) for k, point in enumerate(POINTS)]
+"""Each interruption point once, Ctrl-C and SIGTERM in turn (the signal only picks the exception; resume is one
+path)."""
+
+
+@pytest.mark.parametrize(
+    ("point", "error"),
+    CASES,
+    ids=[f"{point}-{'SIGINT' if e is KeyboardInterrupt else 'SIGTERM'}" for point, e in CASES],
+)
 def test_resumed_run_gives_the_uninterrupted_models(
     point: str,
     error: type[KeyboardInterrupt],

@@ -131,15 +131,22 @@ COMMANDS: dict[str, tuple[Argv, dict[str, tuple[str, str]]]] = {
     "tune": (_tune, {"first trial": ("egid.models.tuning.fit_tree_model", "before")}),
 }  # fmt: skip
 
-CASES = [(command, point) for command, (_, points) in COMMANDS.items() for point in points]
+SIGNALS = (signal.SIGINT, signal.SIGTERM)
+CASES = [
+    (command, point, sig)
+    for command, (_, points) in COMMANDS.items()
+    for k, point in enumerate(points)
+    for sig in (SIGNALS if len(points) == 1 else SIGNALS[k % 2 : k % 2 + 1])
+]
+"""Every point of every command, each with one signal, alternating so that each command gets both: a signal only
+chooses the exception the handler raises (KeyboardInterrupt or Terminated), the cleanup after it is one path."""
 
 
 def _leftovers(root: Path) -> list[Path]:
     return [p for p in root.rglob("*") if ".partial-" in p.name or (p.name.startswith(".") and p.name.endswith(".tmp"))]
 
 
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
-@pytest.mark.parametrize(("command", "point"), CASES, ids=[f"{c}-{p}" for c, p in CASES])
+@pytest.mark.parametrize(("command", "point", "sig"), CASES, ids=[f"{c}-{p}-{s.name}" for c, p, s in CASES])
 def test_a_signal_leaves_nothing_and_the_command_then_succeeds(
     command: str, point: str, sig: signal.Signals, inputs: Inputs, tmp_path: Path
 ) -> None:
