@@ -6,7 +6,7 @@ the journal) escapes its ``finally`` block as an ``UnboundLocalError`` instead, 
 rather than a clean interruption. :class:`TrialBoundaryInterrupt` therefore raises at once while a trial
 trains, and otherwise holds the signal until Optuna has finished recording; a second signal always raises at
 once. It raises through the handler the signal had before (Python's ``KeyboardInterrupt`` for SIGINT; for
-SIGTERM the command line's, see :mod:`egid.pipelines.signals`), so the exception says which signal came.
+SIGTERM the command line's signal handler), so the exception says which signal came.
 """
 
 from __future__ import annotations

@@ -105,7 +105,7 @@ PUBLIC = {
     ],
     "egid.detector.extras": ["EXTRAS", "Extra", "require_extra"],
 }
-"""Module -> its ``__all__``: every subpackage (egid.features in tests/features/test_api.py, egid.simulation in
+"""Module -> its ``__all__``: every subpackage (egid.features in tests/features/test_registry.py, egid.simulation in
 tests/simulation/) and the modules a notebook user imports from."""
 
 
