@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from egid.detector import EventDataset, InputError
+from egid.detector.extras import require_extra
 from egid.features.extract import assemble_table, cached_table, check_extra_names, extract_table
 from egid.features.registry import FEATURE_NAMES
 
@@ -61,12 +62,9 @@ def dask_client(
     if workers is not None and workers < 1:
         msg = f"--workers: must be at least 1, got {workers}"
         raise InputError(msg)
-    try:
-        # distributed is only partly annotated; as a module of type Any its calls need no type: ignore.
-        dask: Any = importlib.import_module("distributed")
-    except ImportError:
-        msg = "--scheduler/--workers: Dask is not installed; pip install 'egid[dask]'"
-        raise InputError(msg) from None
+    require_extra("dask", needed_by="--scheduler/--workers")
+    # distributed is only partly annotated; as a module of type Any its calls need no type: ignore.
+    dask: Any = importlib.import_module("distributed")
     with contextlib.ExitStack() as stack:
         if scheduler is None:
             cluster = dask.LocalCluster(

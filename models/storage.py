@@ -38,6 +38,7 @@ from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
 from egid.detector import InputError
+from egid.detector.extras import require_extra
 
 __all__ = (
     "DEFAULT_HEARTBEAT",
@@ -190,6 +191,8 @@ def open_rdb(url: str, *, heartbeat: int = DEFAULT_HEARTBEAT) -> RDBStorage:
         msg = f"--heartbeat: must be at least 1 second, got {heartbeat}"
         raise InputError(msg)
     full = driver_url(url)
+    if full.startswith("postgresql+psycopg2://"):
+        require_extra("postgres", needed_by=f"--storage {url}")
     try:
         if make_url(full).get_backend_name() == "sqlite":
             _lock_sqlite(full)
