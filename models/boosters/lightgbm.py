@@ -193,9 +193,7 @@ def fit(
         "verbosity": -1,
         **params.native(),
     }
-    train_set = lgb.Dataset(
-        train, train_labels, weight=train_weights, feature_name=list(feature_names), params=native
-    )
+    train_set = lgb.Dataset(train, train_labels, weight=train_weights, feature_name=list(feature_names), params=native)
     val_set = lgb.Dataset(validation, validation_labels, weight=validation_weights, reference=train_set)
     evals: dict[str, Any] = {}
     all_callbacks = [lgb.record_evaluation(evals), *callbacks]
