@@ -32,6 +32,7 @@ from egid.evaluation.style import label_axes, new_figure
 from egid.models.history import TrainingHistory
 
 __all__ = (
+    "MIN_EVENTS_PER_CLASS",
     "FigureFiles",
     "plot_background_rejection",
     "plot_confusion_matrix",
@@ -41,6 +42,9 @@ __all__ = (
     "plot_training_curves",
     "save_figure",
 )
+
+MIN_EVENTS_PER_CLASS = 2
+"""Fewest events of each class a split needs for its ROC curve and score histograms to mean anything."""
 
 #: Colours of the two classes in every figure (blue electrons, red photons).
 CLASS_COLOURS = {ELECTRON: "tab:blue", PHOTON: "tab:red"}
@@ -315,13 +319,16 @@ def save_figure(fig: Figure, out_dir: str | Path, name: str) -> FigureFiles:
 
 
 def _split_scores(scores: pd.DataFrame, models: Sequence[str], split: str) -> tuple[FloatArray, FloatArray]:
-    """Labels (n,) and scores (k, n) of ``split``; raise ValueError without two events of each class."""
+    """Labels (n,) and scores (k, n) of ``split``; raise ValueError without MIN_EVENTS_PER_CLASS of each class."""
     check_scores(scores, models)
     rows = scores["split"].to_numpy() == split
     labels = scores["label"].to_numpy(dtype=np.float64)[rows]
     n_signal, n_background = int(np.sum(labels == ELECTRON)), int(np.sum(labels == PHOTON))
-    if n_signal < 2 or n_background < 2:
-        msg = f"Expected at least 2 electrons and 2 photons in split {split!r}; found {n_signal} and {n_background}."
+    if min(n_signal, n_background) < MIN_EVENTS_PER_CLASS:
+        msg = (
+            f"Expected at least {MIN_EVENTS_PER_CLASS} electrons and {MIN_EVENTS_PER_CLASS} photons in split "
+            f"{split!r}; found {n_signal} and {n_background}."
+        )
         raise ValueError(msg)
     return labels, scores[list(models)].to_numpy(dtype=np.float64)[rows].T
 

@@ -127,6 +127,8 @@ class CNNEnsemble:
             settings = json.loads(config_path.read_text())
             n_folds = int(settings["n_folds"])
             config = CNNConfig.from_dict(settings["config"], InputTransform.from_json(directory / TRANSFORM_FILE))
+        except InputError:  # the transform file's own message names that file
+            raise
         except FileNotFoundError:
             msg = f"{config_path}: no such file; is {directory} a model directory?"
             raise InputError(msg) from None

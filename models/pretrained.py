@@ -13,7 +13,7 @@ In a run (``egid run --cnn-init pretrained``, the default), every fold network o
 weights and is fine-tuned on its fold's training events (:data:`~egid.models.cnn_budget.FINE_TUNING_BUDGET`,
 :data:`FINE_TUNING_LEARNING_RATE`), so the out-of-fold guarantee of :mod:`egid.models.stacking` is kept: no
 network, pretrained or fine-tuned, has trained on an event whose score a tree sees. A file of weights pretrained by
-the user on their own sample (``egid pretrain --out FILE``, ``--cnn-init FILE``) keeps it only if that sample
+the user on their own sample (``egid pretrain --output FILE``, ``--cnn-init FILE``) keeps it only if that sample
 shares no events with the run's data.
 
 File format: one ``torch.save`` dictionary (read with ``weights_only=True``) holding ``state_dict``, ``config``
@@ -140,7 +140,7 @@ def load_pretrained(path: str | os.PathLike[str] | None = None, *, device: str |
     """
     source = SHIPPED_WEIGHTS if path is None else Path(path)
     if not source.is_file():
-        msg = f"{source}: no such file; make one with `egid pretrain --out {source}`"
+        msg = f"{source}: no such file; make one with `egid pretrain --output {source}`"
         raise InputError(msg)
     with reading(source, "pretrained CNN weights (egid pretrain)"):
         document = torch.load(source, map_location=device, weights_only=True)

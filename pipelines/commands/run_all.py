@@ -19,6 +19,7 @@ from egid.detector.errors import shorten
 from egid.detector.paths import check_output_dir, writing
 from egid.detector.schema import ELECTRON, PHOTON, class_name
 from egid.evaluation.metrics import format_summary, working_point_thresholds
+from egid.evaluation.plots import MIN_EVENTS_PER_CLASS
 from egid.evaluation.publish import DataDescription, publish, shap_on_test_events, tree_history
 from egid.models.bundle import save_model_sets
 from egid.models.catalogue import CNN_MODEL, score_table, trigger_costs
@@ -152,9 +153,11 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _check_enough_events(labels: npt.NDArray[np.floating], config: RunConfig, *, name: str) -> None:
-    """Refuse data too small to train on: every split part needs both classes, CNN training one per fold."""
+    """Refuse data too small to train and report on: every split part needs both classes (the report's curves
+    :data:`~egid.evaluation.plots.MIN_EVENTS_PER_CLASS` of each), CNN training one per fold."""
     split = stratified_split(labels, seed=config.seed)
-    needs = {"train": config.cnn_folds if config.cnn else 1, "validation": 1, "test": 1}
+    least = MIN_EVENTS_PER_CLASS
+    needs = {"train": max(config.cnn_folds if config.cnn else 1, least), "validation": least, "test": least}
     for part, need in needs.items():
         part_labels = labels[getattr(split, part)]
         for value in (ELECTRON, PHOTON):

@@ -179,3 +179,18 @@ def test_weights_of_another_architecture_are_one_line(saved: Path) -> None:
     with pytest.raises(InputError) as err:
         CNNEnsemble.load(saved)
     assert _one_line(err).startswith(f"{saved / 'cnn_fold0.pt'}: unreadable CNN weights (torch state dict) (")
+
+
+@pytest.mark.parametrize("damage", ["missing", "garbage"])
+def test_a_bad_transform_file_is_named_as_such(
+    ensemble: CNNEnsemble, crops: np.ndarray, tmp_path: Path, damage: str
+) -> None:
+    ensemble.save(tmp_path, probe_images=crops)
+    transform = tmp_path / TRANSFORM_FILE
+    if damage == "missing":
+        transform.unlink()
+    else:
+        transform.write_text("{not json")
+    with pytest.raises(InputError) as caught:
+        CNNEnsemble.load(tmp_path)
+    assert str(caught.value).startswith(str(transform)), str(caught.value)

@@ -133,7 +133,7 @@ def test_too_few_input_events_are_refused(workdir: Path, capsys: pytest.CaptureF
     assert created(workdir) == set()
 
 
-def test_without_the_cnn_one_training_event_per_class_is_enough_for_the_check(
+def test_without_the_cnn_every_split_part_needs_two_events_of_each_class(
     workdir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     electrons = write_crops(workdir / "inputs" / "e.h5", 5, label=1.0, seed=1)
@@ -141,7 +141,7 @@ def test_without_the_cnn_one_training_event_per_class_is_enough_for_the_check(
     argv = ["--electrons", str(electrons), "--photons", str(photons), "--out-dir", "run", "--no-cnn"]
     message = refused([*argv, "--max-events", "6"], capsys)
     assert message.endswith(
-        "too few events, the validation split holds 0 electrons and needs at least 1; "
+        "too few events, the validation split holds 0 electrons and needs at least 2; "
         "use more events (--max-events, --events-per-class)"
     )
     assert created(workdir) == set()
@@ -160,7 +160,7 @@ def test_a_simulated_sample_too_small_is_refused_before_it_is_simulated(
 
 def test_a_missing_cnn_start_is_refused(files: list[str], workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     message = refused([*files, "--out-dir", "run", "--cache-dir", "cache", "--cnn-init", "missing.pt"], capsys)
-    assert message == "missing.pt: no such file; make one with `egid pretrain --out missing.pt`"
+    assert message == "missing.pt: no such file; make one with `egid pretrain --output missing.pt`"
     assert created(workdir) == set()
 
 
@@ -207,3 +207,15 @@ def test_bad_options_are_refused(
 ) -> None:
     assert refused(["--out-dir", "run", *argv], capsys).startswith(message)
     assert created(workdir) == set()
+
+
+@pytest.mark.parametrize("per_class", [3, 5, 8])
+def test_data_too_small_for_the_report_is_refused_before_training(
+    workdir: Path, per_class: int, capsys: pytest.CaptureFixture[str]
+) -> None:
+    electrons = write_crops(workdir / "small" / "e.h5", per_class, label=1.0, seed=1)
+    photons = write_crops(workdir / "small" / "p.h5", per_class, label=0.0, seed=2)
+    argv = ["--electrons", str(electrons), "--photons", str(photons), "--no-cnn", "--out-dir", str(workdir / "run")]
+    err = refused(argv, capsys)
+    assert "too few events" in err and "needs at least 2" in err
+    assert not (workdir / "run").exists()
