@@ -140,17 +140,7 @@ def transport_pions(
     n = eta.size
     cosh_eta = np.cosh(eta)
     t_total = material_x0(eta)
-    pions = Particles(
-        event=np.arange(n),
-        energy=energy.astype(np.float64),
-        charge=charge.astype(np.float64),
-        y=np.zeros(n),
-        psi=np.zeros(n),
-        v=np.zeros(n),
-        v_slope=np.zeros(n),
-        path=np.zeros(n),
-        primary_photon=np.zeros(n, dtype=bool),
-    )
+    pions = Particles.primaries(energy, charge, photon=np.zeros(n, dtype=bool))
     hadrons, photons = _empty(), _empty()
     tracker_depth = np.full(n, np.nan)
     # No photon here is a gun primary, so convert_photons never marks an event; it needs a flag array all the same.

@@ -136,6 +136,24 @@ class Particles:
     path: FloatArray
     primary_photon: npt.NDArray[np.bool_]
 
+    @classmethod
+    def primaries(cls, energy: FloatArray, charge: FloatArray, *, photon: npt.NDArray[np.bool_]) -> Particles:
+        """The gun's particles, one per event (GeV, charge), at the beam line and flying along the event's direction;
+        ``photon`` marks the gun's photons."""
+        n = energy.size
+        zeros = np.zeros(n)
+        return cls(
+            event=np.arange(n),
+            energy=energy.astype(np.float64),
+            charge=charge.astype(np.float64),
+            y=zeros,
+            psi=zeros.copy(),
+            v=zeros.copy(),
+            v_slope=zeros.copy(),
+            path=zeros.copy(),
+            primary_photon=photon,
+        )
+
     def take(self, keep: npt.NDArray[np.bool_] | IndexArray) -> Particles:
         """The particles selected by ``keep`` (a mask or indices), as a new list."""
         return Particles(**{f.name: getattr(self, f.name)[keep] for f in fields(self)})
@@ -241,17 +259,7 @@ def transport(
     n = eta.size
     cosh_eta = np.cosh(eta)
     t_total = material_x0(eta)
-    p = Particles(
-        event=np.arange(n),
-        energy=energy.astype(np.float64),
-        charge=charge.astype(np.float64),
-        y=np.zeros(n),
-        psi=np.zeros(n),
-        v=np.zeros(n),
-        v_slope=np.zeros(n),
-        path=np.zeros(n),
-        primary_photon=charge == 0,
-    )
+    p = Particles.primaries(energy, charge, photon=charge == 0)
     converted = np.zeros(n, dtype=bool)
     radius = 0.0
     for layer_radius, share in zip(LAYER_RADII_M, LAYER_SHARES, strict=True):
