@@ -39,9 +39,10 @@ from egid.detector import (
     stratified_subsample,
 )
 from egid.detector.schema import Images
-from egid.features import FEATURE_NAMES, FEATURE_SET_VERSION, build_table
+from egid.features import FEATURE_NAMES, FEATURE_SET_VERSION
 from egid.features.crops import checked_crops
 from egid.features.extract import LABEL_COLUMN
+from egid.features.registry import crop_columns
 from egid.models.catalogue import (
     CNN_MODEL,
     CNN_SCORE,
@@ -280,8 +281,8 @@ class ModelBundle:
     ) -> tuple[pd.DataFrame, pd.DataFrame]:
         parts = []
         with tqdm(total=n_events, unit="img", desc="scoring", disable=None if progress else True) as bar:
-            for images in blocks:
-                part = build_table(images)
+            for images in blocks:  # checked where they entered (the file reader or _checked_array): not again
+                part = pd.DataFrame(crop_columns(images), copy=False)
                 if self.cnn is not None:
                     part[CNN_SCORE] = self.cnn.score(images)
                 parts.append(part)
@@ -302,7 +303,7 @@ def _load_member(folder: Path, kind: TreeKind, columns: tuple[str, ...] | None) 
 
 def _checked_array(images: npt.ArrayLike) -> Images:
     """``images`` as float32 crops, refused (one line) unless real numbers of shape (N >= 1, 32, 32, 2) within the
-    pixel rule of the input files (:func:`egid.features.crops.checked_crops`, the rule ``build_table`` applies)."""
+    pixel rule of the input files (:func:`egid.features.crops.checked_crops`, the rule of ``build_table``)."""
     x = checked_crops(images, name="images")
     if len(x) == 0:
         msg = "images: holds no crops, expected an array of shape (N, 32, 32, 2) with N >= 1"

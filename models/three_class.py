@@ -310,7 +310,9 @@ class ThreeClassBundle:
         return scores
 
     def _score_blocks(self, blocks: Iterator[Images]) -> tuple[pd.DataFrame, pd.DataFrame]:
-        from egid.features import build_table
+        from egid.features.registry import crop_columns
 
-        table = pd.concat([build_table(images, names=self.feature_names) for images in blocks], ignore_index=True)
+        # The blocks were checked where they entered (the file reader or _checked_array): not again.
+        parts = [pd.DataFrame(crop_columns(images, self.feature_names), copy=False) for images in blocks]
+        table = pd.concat(parts, ignore_index=True)
         return table, probability_frame(self.trees, table)
