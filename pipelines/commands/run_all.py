@@ -19,6 +19,7 @@ from egid.detector.errors import shorten
 from egid.detector.paths import check_output_dir, writing
 from egid.detector.schema import ELECTRON, PHOTON, class_name
 from egid.evaluation.metrics import format_summary, working_point_thresholds
+from egid.evaluation.metrics_schema import SPLITS
 from egid.evaluation.plots import MIN_EVENTS_PER_CLASS
 from egid.evaluation.publish import DataDescription, publish, shap_on_test_events, tree_history
 from egid.models.bundle import save_model_sets
@@ -54,7 +55,6 @@ from egid.pipelines.training import FitSettings, fit_models
 
 logger = logging.getLogger(__name__)
 
-SPLIT_NAMES = ("train", "validation", "test")
 CNN_PROBE_EVENTS = 256
 """Test crops, drawn seeded and stratified by class, on which each CNN fold's ONNX graph must match torch."""
 
@@ -226,7 +226,7 @@ def _run_job(config: RunConfig, settings: FitSettings, run_dir: Path, dataset: E
 def _score_frame(table: pd.DataFrame, split: Split, model_scores: pd.DataFrame) -> pd.DataFrame:
     """``label``, ``split``, ``eta`` (when known) and one column per model, one row per event."""
     part = np.empty(len(table), dtype=object)
-    for name in SPLIT_NAMES:
+    for name in SPLITS:
         part[getattr(split, name)] = name
     frame = pd.DataFrame({"label": table["label"].to_numpy(), "split": part})
     if "eta" in table:

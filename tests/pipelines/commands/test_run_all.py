@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from egid.pipelines.commands.run_all import CNN_PROBE_EVENTS, SPLIT_NAMES
+from egid.evaluation.metrics_schema import SPLITS
+from egid.pipelines.commands.run_all import CNN_PROBE_EVENTS
 from egid.pipelines.run import build_parser, main
 from tests.conftest import write_crops
 
@@ -78,7 +79,7 @@ def test_options_are_parsed() -> None:
 
 
 def test_constants() -> None:
-    assert SPLIT_NAMES == ("train", "validation", "test")
+    assert SPLITS == ("train", "validation", "test")  # the split column run writes
     assert CNN_PROBE_EVENTS == 256
 
 
