@@ -319,10 +319,18 @@ def onnx_input_names(feature_names: Sequence[str]) -> list[str]:
 
 
 def onnx_graph(booster: xgb.Booster, n_rounds: int, input_name: str, n_features: int) -> Any:
-    """Convert a copy of the booster, renamed to :func:`onnx_input_names`, with onnxmltools."""
+    """Convert a copy of the booster, renamed to :func:`onnx_input_names`, with onnxmltools.
+
+    The copy is handed over as an ``XGBClassifier``: given a bare ``Booster``, onnxmltools guesses the task from
+    the trees and calls every model whose node covers (sums of hessians) are all whole numbers a regressor. A
+    logistic model's first rounds on a balanced sample have hessians of 0.25 per event, so a node of 4k events
+    has a whole cover, and such a graph came out with one regression output instead of the class probabilities.
+    """
     import onnxmltools
     from onnxmltools.convert.common.data_types import FloatTensorType
 
     renamed = booster[:n_rounds]
     renamed.feature_names = onnx_input_names(feature_names(booster))
-    return onnxmltools.convert_xgboost(renamed, initial_types=[(input_name, FloatTensorType([None, n_features]))])
+    classifier = xgb.XGBClassifier()
+    classifier.load_model(bytearray(renamed.save_raw("json")))
+    return onnxmltools.convert_xgboost(classifier, initial_types=[(input_name, FloatTensorType([None, n_features]))])

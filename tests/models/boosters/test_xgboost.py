@@ -180,3 +180,28 @@ def test_the_onnx_graph_of_the_first_rounds_scores_as_those_rounds(
     x = problem[0][600:]
     _, probabilities = session.run(None, {"x": x.astype(np.float32)})
     np.testing.assert_allclose(probabilities[:, 1], library.predict(fitted.booster, x, 4), atol=1e-5)
+
+
+def test_a_first_round_with_whole_number_covers_still_converts_to_class_probabilities() -> None:
+    # Each event's hessian starts at 0.5 * 0.5: with every row four times, every node's cover is a whole number,
+    # which a bare Booster handed to onnxmltools turns into a one-output regression graph.
+    x = np.repeat(np.random.default_rng(5).normal(size=(70, len(NAMES))), 4, axis=0)
+    y = (x[:, 0] > np.median(x[:, 0])).astype(np.float64)  # balanced: the fitted intercept is 0.5
+    fitted = library.fit(
+        x,
+        y,
+        x,
+        y,
+        NAMES,
+        params=XGBoostParams(max_depth=2),
+        max_rounds=1,
+        early_stopping_rounds=None,
+        seed=0,
+        n_jobs=1,
+        callbacks=(),
+    )
+    graph = library.onnx_graph(fitted.booster, 1, "x", len(NAMES))
+    session = onnxruntime.InferenceSession(graph.SerializeToString(), providers=["CPUExecutionProvider"])
+    assert [output.name for output in session.get_outputs()] == ["label", "probabilities"]
+    _, probabilities = session.run(None, {"x": x.astype(np.float32)})
+    np.testing.assert_allclose(probabilities[:, 1], library.predict(fitted.booster, x, 1), atol=1e-6)
