@@ -1,8 +1,9 @@
 """A small convolutional network on the central ECAL crop, its input transform and its training loop.
 
 The network sees what hand-made shower shapes miss; :mod:`egid.models.stacking` turns its out-of-fold score into
-the ``cnn_score`` column of the boosted trees. It is sized for CPU training (about 31k parameters with the
-defaults, always below 200k) and runs on a GPU when one is present.
+the ``cnn_score`` column of the boosted trees (with ``n_classes`` = 3, its three class probabilities into the
+``cnn_electron``, ``cnn_photon`` and ``cnn_pion`` columns of the three-class trees). It is sized for CPU
+training (about 31k parameters with the defaults, always below 200k) and runs on a GPU when one is present.
 
 Physics behind the design: the 3.8 T field spreads electron bremsstrahlung and photon conversions along i-phi
 (axis 2), while the i-eta profile (axis 1) of both classes is nearly the same. The first convolution therefore
@@ -37,6 +38,7 @@ from egid.detector.atomic import atomic_path
 from egid.detector.errors import InputError
 from egid.detector.schema import ENERGY, ENERGY_SCALE_GEV, IMAGE_SHAPE, SEED_IETA, SEED_IPHI, TIME, TIME_SCALE_NS
 from egid.detector.split import stratified_subsample
+from egid.models.boosters.base import BINARY
 from egid.models.cnn_budget import SCRATCH_BUDGET, TrainingBudget
 from egid.models.cpu import threads_for_next_fit
 from egid.models.history import TrainingHistory
@@ -181,6 +183,11 @@ class CNNConfig:
         Default 20,000 (a standard error of about 0.003 on an AUC near 0.8).
     inference_batch_size : int
         Images per forward pass when scoring. Default 2048.
+    n_classes : int
+        Classes the network separates. 2 (the default): one logit, the electron probability ``sigmoid(logit)``,
+        binary cross-entropy. 3 or more: one logit per class, the label's value its index (0 photon, 1 electron,
+        2 pion), class probabilities ``softmax(logits)``, cross-entropy with each class weighted inversely to its
+        training count (every class weighs the same, as in the three-class trees).
     """
 
     transform: InputTransform = field(default_factory=InputTransform)
@@ -193,8 +200,12 @@ class CNNConfig:
     augment: bool = True
     validation_events: int | None = 20_000
     inference_batch_size: int = 2048
+    n_classes: int = BINARY
 
     def __post_init__(self) -> None:
+        if self.n_classes < BINARY:
+            msg = f"n_classes must be >= {BINARY}, got {self.n_classes}"
+            raise ValueError(msg)
         if len(self.channels) != 3 or min(self.channels) < 1 or self.hidden < 1:
             msg = f"channels must be 3 positive ints and hidden positive, got {self.channels}, {self.hidden}"
             raise ValueError(msg)
@@ -217,31 +228,42 @@ class CNNConfig:
 
     @classmethod
     def from_dict(cls, fields: Mapping[str, Any], transform: InputTransform) -> CNNConfig:
-        """The inverse of :meth:`to_dict`; raises KeyError, TypeError or ValueError on malformed fields."""
-        values = dict(fields)
+        """The inverse of :meth:`to_dict`; raises KeyError, TypeError or ValueError on malformed fields.
+
+        Settings written before ``n_classes`` existed are binary networks."""
+        values = {"n_classes": BINARY} | dict(fields)
         values["channels"] = tuple(values["channels"])
         values["budget"] = TrainingBudget(**values["budget"])
         return cls(transform=transform, **values)
 
 
 class EgammaCNN(nn.Module):
-    """Three convolution stages and a dense head; input ``(n, 2, s, s)``, output one logit per image.
+    """Three convolution stages and a dense head; input ``(n, 2, s, s)``, output one logit per image (binary) or
+    one per class.
 
     Stage 1: 3x3 convolution with stride (2, 1), halving i-eta and keeping every i-phi column.
     Stage 2: 3x3 convolution, then 2x2 max pooling. Stage 3: 3x3 convolution, then 2x2 max pooling (pooling
     rounds odd sizes up, so a 15 x 15 crop gives maps of 8 x 15, 4 x 8 and 2 x 4).
     Each convolution is followed by batch normalisation and ReLU. The flattened maps keep their position
-    relative to the seed (no global pooling: where the energy sits matters), then dense ``hidden`` -> 1.
+    relative to the seed (no global pooling: where the energy sits matters), then dense ``hidden`` -> 1 (binary) or
+    -> ``n_classes``.
 
     Parameters
     ----------
     crop_size : int
         Side ``s`` of the input crop in crystals.
-    channels, hidden
+    channels, hidden, n_classes
         As in :class:`CNNConfig`.
     """
 
-    def __init__(self, *, crop_size: int, channels: tuple[int, int, int] = (16, 32, 32), hidden: int = 64) -> None:
+    def __init__(
+        self,
+        *,
+        crop_size: int,
+        channels: tuple[int, int, int] = (16, 32, 32),
+        hidden: int = 64,
+        n_classes: int = BINARY,
+    ) -> None:
         super().__init__()
         c1, c2, c3 = channels
         self.features = nn.Sequential(
@@ -255,17 +277,39 @@ class EgammaCNN(nn.Module):
         with torch.no_grad():
             n_flat = self.features.eval()(torch.zeros(1, 2, crop_size, crop_size)).shape[1]
         self.features.train()
-        self.head = nn.Sequential(nn.Linear(n_flat, hidden), nn.ReLU(inplace=True), nn.Linear(hidden, 1))
+        self.n_classes = n_classes
+        n_out = 1 if n_classes == BINARY else n_classes
+        self.head = nn.Sequential(nn.Linear(n_flat, hidden), nn.ReLU(inplace=True), nn.Linear(hidden, n_out))
 
     @classmethod
     def from_config(cls, config: CNNConfig) -> EgammaCNN:
         """The untrained network that ``config`` describes."""
-        return cls(crop_size=config.transform.crop_size, channels=config.channels, hidden=config.hidden)
+        return cls(
+            crop_size=config.transform.crop_size,
+            channels=config.channels,
+            hidden=config.hidden,
+            n_classes=config.n_classes,
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Logits of shape ``(n,)`` for inputs ``(n, 2, s, s)``."""
-        logits: torch.Tensor = self.head(self.features(x)).squeeze(1)
-        return logits
+        """Logits of shape ``(n,)`` (binary) or ``(n, n_classes)`` for inputs ``(n, 2, s, s)``."""
+        logits: torch.Tensor = self.head(self.features(x))
+        return logits.squeeze(1) if self.n_classes == BINARY else logits
+
+    def probabilities(self, logits: torch.Tensor) -> torch.Tensor:
+        """The electron probability ``sigmoid(logit)`` (binary) or the class probabilities ``softmax(logits)``."""
+        return torch.sigmoid(logits) if self.n_classes == BINARY else torch.softmax(logits, dim=1)
+
+    def decisions(self, logits: torch.Tensor) -> torch.Tensor:
+        """The chosen label of each image: electron (1) where ``logit > 0`` (binary), else the likeliest class."""
+        return (logits > 0).long() if self.n_classes == BINARY else logits.argmax(dim=1)
+
+    def loss_sum(self, logits: torch.Tensor, labels: torch.Tensor, class_weights: torch.Tensor | None) -> torch.Tensor:
+        """Summed binary cross-entropy (binary, ``labels`` float) or class-weighted cross-entropy (``labels`` the
+        class indices) of a batch, in nats."""
+        if self.n_classes == BINARY:
+            return nn.functional.binary_cross_entropy_with_logits(logits.float(), labels, reduction="sum")
+        return nn.functional.cross_entropy(logits.float(), labels, weight=class_weights, reduction="sum")
 
 
 def _conv_bn_relu(c_in: int, c_out: int, *, stride: int | tuple[int, int] = 1) -> list[nn.Module]:
@@ -300,9 +344,10 @@ def configure_threads(n: int | None = None) -> int:
 
 
 def predict_proba(
-    model: nn.Module, inputs: torch.Tensor, *, batch_size: int = 2048, device: torch.device | None = None
+    model: EgammaCNN, inputs: torch.Tensor, *, batch_size: int = 2048, device: torch.device | None = None
 ) -> npt.NDArray[np.float32]:
-    """Electron probabilities ``sigmoid(logit)``, shape (n,), float32, for transformed ``inputs`` (n, 2, s, s).
+    """Electron probabilities ``sigmoid(logit)``, shape (n,), float32, for transformed ``inputs`` (n, 2, s, s);
+    for a network of ``n_classes`` > 2 the class probabilities ``softmax(logits)``, shape (n, n_classes).
 
     The model is put in evaluation mode; inputs are cast to float32 batch by batch (they may be stored as
     float16 to save memory). A batch smaller than :data:`MIN_INFERENCE_BATCH` is padded with empty crops:
@@ -311,14 +356,14 @@ def predict_proba(
     """
     device = device or next(model.parameters()).device
     model.eval()
-    out = np.empty(len(inputs), dtype=np.float32)
+    out = np.empty((len(inputs), *([] if model.n_classes == BINARY else [model.n_classes])), dtype=np.float32)
     with torch.no_grad():
         for start in range(0, len(inputs), batch_size):
             batch = inputs[start : start + batch_size].to(device=device, dtype=torch.float32)
             n = len(batch)
             if n < MIN_INFERENCE_BATCH:
                 batch = torch.cat((batch, batch.new_zeros((MIN_INFERENCE_BATCH - n, *batch.shape[1:]))))
-            out[start : start + n] = torch.sigmoid(model(batch))[:n].cpu().numpy()
+            out[start : start + n] = model.probabilities(model(batch))[:n].cpu().numpy()
     return out
 
 
@@ -342,8 +387,8 @@ def train_cnn(
     train_inputs, validation_inputs : tensor of shape (n, 2, s, s)
         Transformed crops (:class:`InputTransform`), float16 or float32, on the CPU or on ``device``.
     train_labels, validation_labels : array-like of shape (n,)
-        1 electron, 0 photon. The validation set only chooses the kept network (at most
-        ``config.validation_events`` of it, stratified); it is never trained on.
+        1 electron, 0 photon (and 2 pion with ``config.n_classes`` = 3). The validation set only chooses the kept
+        network (at most ``config.validation_events`` of it, stratified); it is never trained on.
     config : CNNConfig
     seed : int
         Seeds the weights, the batch order, the augmentation and the validation subsample; on the CPU the same
@@ -367,11 +412,12 @@ def train_cnn(
     history : TrainingHistory
         At each evaluation (``positions`` = optimizer steps): train log loss and accuracy averaged over the
         augmented batches since the previous evaluation (NaN before the first step), validation log loss,
-        accuracy and AUC; ``best`` is the evaluation kept (1-based).
+        accuracy and AUC (with more than two classes the macro average of the one-vs-rest AUCs); ``best`` is the
+        evaluation kept (1-based).
     """
     dev = resolve_device(device)
-    y_train = torch.as_tensor(np.asarray(train_labels, dtype=np.float32))
     y_val = np.asarray(validation_labels, dtype=np.float32)
+    y_train, class_weights = _training_targets(train_labels, config.n_classes)
     if len(train_inputs) != len(y_train) or len(validation_inputs) != len(y_val):
         msg = (
             f"inputs and labels differ in length: train {len(train_inputs)} vs {len(y_train)}, "
@@ -381,8 +427,8 @@ def train_cnn(
     if len(y_train) < 2:
         msg = f"training needs at least 2 images (batch normalisation), got {len(y_train)}"
         raise ValueError(msg)
-    if not 0 < y_val.sum() < y_val.size:
-        msg = "validation labels must hold both classes: early stopping ranks them by AUC"
+    if np.unique(y_val).size != config.n_classes:
+        msg = f"validation labels must hold all {config.n_classes} classes: early stopping ranks them by AUC"
         raise ValueError(msg)
     torch.manual_seed(seed)
     generator = torch.Generator().manual_seed(seed)
@@ -406,6 +452,7 @@ def train_cnn(
     logger.debug("CNN: %d images, batches of %d, %d steps, checks at %s", len(y_train), batch_size, n_steps, checks)
     batches = _batches(len(y_train), batch_size, generator)
     running = _RunningMetrics(dev)
+    weights = None if class_weights is None else class_weights.to(dev)
     next_check = iter(checks)
     check = next(next_check)
     for step in tqdm(range(1, n_steps + 1), desc="CNN steps", disable=not progress, leave=False):
@@ -418,16 +465,30 @@ def train_cnn(
         optimiser.zero_grad(set_to_none=True)
         with precision.autocast():
             logits = model(x)
-            loss = nn.functional.binary_cross_entropy_with_logits(logits.float(), y, reduction="sum")
+            loss = model.loss_sum(logits, y, weights)
         precision.step(loss / len(batch), optimiser)
         schedule.step()
-        running.add(loss.detach(), logits.detach(), y)
+        running.add(loss.detach(), model.decisions(logits.detach()), y)
         if step == check:
             record.evaluate(step, train=running.take())
             if record.stale(config.budget.patience):
                 break
             check = next(next_check, 0)
     return record.best_model(), record.history()
+
+
+def _training_targets(labels: npt.ArrayLike, n_classes: int) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """The training targets (binary: float labels; else int64 class indices) and the class weights (None when
+    binary): ``n / (n_classes * n_c)`` for a class of ``n_c`` of the ``n`` training images, so that every class
+    weighs the same in the loss whatever the file sizes."""
+    y = np.asarray(labels, dtype=np.float32)
+    if n_classes == BINARY:
+        return torch.as_tensor(y), None
+    counts = np.bincount(y.astype(np.int64), minlength=n_classes)
+    if counts.size != n_classes or (counts == 0).any():
+        msg = f"training labels must hold each of the {n_classes} classes 0 .. {n_classes - 1}, got counts {counts}"
+        raise ValueError(msg)
+    return torch.as_tensor(y.astype(np.int64)), torch.as_tensor(y.size / (n_classes * counts), dtype=torch.float32)
 
 
 GPU_BATCH_FACTOR = 4
@@ -488,9 +549,9 @@ class _RunningMetrics:
         self.correct = torch.zeros((), device=self.device)
         self.seen = 0
 
-    def add(self, loss_sum: torch.Tensor, logits: torch.Tensor, labels: torch.Tensor) -> None:
+    def add(self, loss_sum: torch.Tensor, decisions: torch.Tensor, labels: torch.Tensor) -> None:
         self.loss += loss_sum
-        self.correct += ((logits > 0) == (labels > 0.5)).sum()
+        self.correct += (decisions == labels.long()).sum()
         self.seen += len(labels)
 
     def take(self) -> dict[str, float]:
@@ -559,8 +620,18 @@ def _random_mirrors(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor
 
 
 def _validation_metrics(p: npt.NDArray[np.float32], y: npt.NDArray[np.float32]) -> dict[str, float]:
-    """Log loss (nats per event), accuracy at p = 0.5 and ROC AUC of probabilities ``p`` for labels ``y``."""
+    """Log loss (nats per event), accuracy at p = 0.5 and ROC AUC of probabilities ``p`` for labels ``y``.
+
+    Class probabilities ``p`` of shape (n, n_classes): the cross-entropy, the accuracy of the likeliest class and
+    the macro average of the one-vs-rest AUCs (insensitive to the class counts, as early stopping should be)."""
     eps = 1e-7
+    if p.ndim == 2:
+        index = y.astype(np.int64)
+        return {
+            "logloss": float(-np.mean(np.log(np.clip(p[np.arange(len(y)), index].astype(np.float64), eps, 1)))),
+            "accuracy": float(np.mean(p.argmax(axis=1) == index)),
+            "auc": float(roc_auc_score(index, p.astype(np.float64), multi_class="ovr", average="macro")),
+        }
     clipped = np.clip(p.astype(np.float64), eps, 1 - eps)
     return {
         "logloss": float(-np.mean(y * np.log(clipped) + (1 - y) * np.log1p(-clipped))),

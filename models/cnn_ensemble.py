@@ -2,7 +2,8 @@
 and loaded as a model set's files.
 
 The ensemble is saved as one PyTorch ``state_dict`` (``cnn_fold{k}.pt``) and one ONNX graph (``cnn_fold{k}.onnx``,
-raw crops in file units -> electron probability, transform included) per fold, plus the input transform
+raw crops in file units -> electron probability, or the class probabilities of a network of ``n_classes`` > 2,
+transform included) per fold, plus the input transform
 (``cnn_transform.json``) and the architecture/training settings (``cnn_config.json``). How the folds are trained
 without ever scoring their own training events is :mod:`egid.models.stacking`'s job.
 """
@@ -26,6 +27,7 @@ from egid.detector.atomic import atomic_path
 from egid.detector.errors import InputError
 from egid.detector.schema import IMAGE_SHAPE, Images
 from egid.models.artifacts import reading
+from egid.models.boosters.base import BINARY
 from egid.models.cnn import CNNConfig, EgammaCNN, InputTransform, predict_proba, resolve_device
 from egid.models.onnx_parity import ONNX_TOLERANCE
 
@@ -72,10 +74,17 @@ class CNNEnsemble:
     def __len__(self) -> int:
         return len(self.models)
 
+    @property
+    def n_classes(self) -> int:
+        """Classes the fold networks separate (2: one electron probability per crop)."""
+        return self.config.n_classes
+
     def member_scores(self, images: Images) -> npt.NDArray[np.float32]:
-        """Electron probability of each fold network, shape (K, n), float32, for crops (n, 32, 32, 2)."""
+        """Electron probability of each fold network, shape (K, n), float32, for crops (n, 32, 32, 2); with
+        ``n_classes`` > 2 the class probabilities, shape (K, n, n_classes)."""
         x = _check_crops(images)
-        out = np.empty((len(self.models), len(x)), dtype=np.float32)
+        classes = [] if self.n_classes == BINARY else [self.n_classes]
+        out = np.empty((len(self.models), len(x), *classes), dtype=np.float32)
         step = self.config.inference_batch_size
         for start in range(0, len(x), step):
             inputs = self.transform(x[start : start + step])
@@ -84,7 +93,8 @@ class CNNEnsemble:
         return out
 
     def score(self, images: Images) -> npt.NDArray[np.float32]:
-        """``cnn_score``: the mean electron probability of the fold networks, shape (n,), float32."""
+        """``cnn_score``: the mean electron probability of the fold networks, shape (n,), float32; with
+        ``n_classes`` > 2 their mean class probabilities, shape (n, n_classes)."""
         mean: npt.NDArray[np.float32] = self.member_scores(images).mean(axis=0, dtype=np.float32)
         return mean
 
@@ -93,8 +103,9 @@ class CNNEnsemble:
 
         Writes ``cnn_config.json``, ``cnn_transform.json``, ``cnn_fold{k}.pt`` and ``cnn_fold{k}.onnx``. Each
         ONNX graph takes crops ``images`` (n, 32, 32, 2) float32 in file units and returns ``probability``
-        (n,); it is checked against torch with onnxruntime on ``probe_images`` (default: 256 synthetic
-        crops) and skipped with a logged warning when they differ by more than :data:`ONNX_TOLERANCE`.
+        (n,), or (n, n_classes) for a multiclass ensemble; it is checked against torch with onnxruntime on
+        ``probe_images`` (default: 256 synthetic crops) and skipped with a logged warning when they differ by
+        more than :data:`ONNX_TOLERANCE`.
         Fold files of an earlier, larger ensemble in the same directory are removed.
         """
         directory = Path(model_dir)
@@ -167,7 +178,7 @@ def _synthetic_probe(n: int = 256, seed: int = 0) -> Images:
 
 
 class _ScoringGraph(nn.Module):
-    """Crops in file units -> electron probability: the transform and one fold network, for ONNX export."""
+    """Crops in file units -> electron (or class) probabilities: the transform and one fold network, for ONNX."""
 
     def __init__(self, model: EgammaCNN, transform: InputTransform) -> None:
         super().__init__()
@@ -175,7 +186,7 @@ class _ScoringGraph(nn.Module):
         self.transform = transform
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
-        return torch.sigmoid(self.model(self.transform(images)))
+        return self.model.probabilities(self.model(self.transform(images)))
 
 
 def _export_onnx(model: EgammaCNN, transform: InputTransform, path: Path, probe: Images) -> bool:

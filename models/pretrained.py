@@ -42,6 +42,7 @@ from egid.detector.errors import InputError
 from egid.detector.schema import ELECTRON, PHOTON
 from egid.detector.split import stratified_subsample
 from egid.models.artifacts import reading
+from egid.models.boosters.base import BINARY
 from egid.models.cnn import CNNConfig, EgammaCNN, InputTransform, configure_threads, resolve_device, train_cnn
 from egid.models.cnn_budget import (
     CNN_INIT_PRETRAINED,
@@ -226,7 +227,9 @@ def _simulated_inputs(n_per_class: int, *, seed: int, config: CNNConfig) -> tupl
     return torch.cat(blocks), np.concatenate(labels)
 
 
-def cnn_start(init: str, *, max_epochs: int | None = None) -> tuple[CNNConfig, Mapping[str, torch.Tensor] | None]:
+def cnn_start(
+    init: str, *, max_epochs: int | None = None, n_classes: int = BINARY
+) -> tuple[CNNConfig, Mapping[str, torch.Tensor] | None]:
     """The settings and initial weights of the CNN fold networks for ``--cnn-init`` = ``init``.
 
     ``"scratch"``: the default network from random weights with the from-scratch budget. ``"pretrained"`` or the
@@ -234,14 +237,35 @@ def cnn_start(init: str, *, max_epochs: int | None = None) -> tuple[CNNConfig, M
     rate (:meth:`egid.models.pretrained.PretrainedCNN.fine_tuning_config`). ``max_epochs`` caps the passes over
     the training images in both cases.
 
+    ``n_classes`` > 2 (the three-class job): a network with one output per class. Pretrained weights are those
+    of a binary electron/photon network; every layer but the output one starts from them (the convolutions
+    already know electromagnetic showers; pions leave MIP tracks and broad hadronic showers that the fine-tuning
+    has to teach), and the output layer starts from PyTorch's default initialisation under a fixed seed.
+
     Raises
     ------
     InputError
         When the weights file cannot be read (one line naming it).
     """
     if init == CNN_INIT_SCRATCH:
-        return CNNConfig(budget=dataclasses.replace(SCRATCH_BUDGET, max_epochs=max_epochs)), None
+        budget = dataclasses.replace(SCRATCH_BUDGET, max_epochs=max_epochs)
+        return CNNConfig(budget=budget, n_classes=n_classes), None
     pretrained = load_pretrained(None if init == CNN_INIT_PRETRAINED else init)
     tuned = pretrained.fine_tuning_config()
-    capped = dataclasses.replace(tuned, budget=dataclasses.replace(tuned.budget, max_epochs=max_epochs))
-    return capped, pretrained.state
+    capped = dataclasses.replace(
+        tuned, budget=dataclasses.replace(tuned.budget, max_epochs=max_epochs), n_classes=n_classes
+    )
+    if n_classes == pretrained.config.n_classes:
+        return capped, pretrained.state
+    return capped, _with_new_output_layer(pretrained.state, capped)
+
+
+_OUTPUT_LAYER_SEED = 0
+
+
+def _with_new_output_layer(state: Mapping[str, torch.Tensor], config: CNNConfig) -> dict[str, torch.Tensor]:
+    """``state`` with the output layer's weights replaced by a fresh, seeded one of ``config``'s shape."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(_OUTPUT_LAYER_SEED)
+        fresh = EgammaCNN.from_config(config).state_dict()
+    return {name: value if fresh[name].shape == value.shape else fresh[name] for name, value in state.items()}

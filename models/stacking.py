@@ -24,9 +24,10 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from egid.detector.dataset import EventDataset, require_both_classes
+from egid.detector.dataset import EventDataset, is_three_class, require_classes
 from egid.detector.schema import FloatArray, IndexArray
 from egid.detector.split import Split, stratified_folds
+from egid.models.boosters.base import BINARY
 from egid.models.cnn import (
     CNNConfig,
     InputTransform,
@@ -53,8 +54,9 @@ class CrossFitResult:
 
     Attributes
     ----------
-    scores : ndarray of shape (n_events,), float32
-        ``cnn_score`` of every dataset event: out of fold for training events, the fold-model mean otherwise.
+    scores : ndarray of shape (n_events,) or (n_events, n_classes), float32
+        ``cnn_score`` of every dataset event: out of fold for training events, the fold-model mean otherwise
+        (a network of ``n_classes`` > 2: the class probabilities).
     folds : ndarray of shape (n_events,), int64
         Fold of each training event, -1 for events outside the training split.
     trained_on : tuple of ndarray
@@ -121,8 +123,11 @@ def cross_fit_cnn(
     config = config or CNNConfig()
     dev = resolve_device(device)
     labels = dataset.labels
-    require_both_classes(labels[split.train], name="training split")
-    require_both_classes(labels[split.validation], name="validation split")
+    if is_three_class(labels) != (config.n_classes > BINARY):
+        msg = f"a CNN of {config.n_classes} classes cannot learn labels {np.unique(labels).tolist()}"
+        raise ValueError(msg)
+    require_classes(labels[split.train], name="training split")
+    require_classes(labels[split.validation], name="validation split")
     clock = time.perf_counter()
     train_folds = stratified_folds(labels[split.train], n_folds=n_folds, seed=seed)
     x_train = _transformed(dataset, split.train, config.transform, device=dev)
@@ -201,7 +206,8 @@ def _score_dataset(
     dataset: EventDataset, ensemble: CNNEnsemble, folds: IndexArray
 ) -> tuple[FloatArray, tuple[IndexArray, ...]]:
     """Score every event in one streaming pass: fold model k for training events of fold k, the mean otherwise."""
-    scores = np.full(len(dataset), np.nan, dtype=np.float32)
+    classes = [] if ensemble.n_classes == BINARY else [ensemble.n_classes]
+    scores = np.full((len(dataset), *classes), np.nan, dtype=np.float32)
     scored: list[list[IndexArray]] = [[] for _ in range(len(ensemble))]
     for start, images in dataset.iter_images():
         index = np.arange(start, start + len(images))

@@ -221,7 +221,7 @@ def test_budget_rejects_impossible_settings(settings: dict[str, float]) -> None:
 def test_training_refuses_a_validation_set_of_one_class() -> None:
     x, y = _toy_problem(10, seed=3)
     inputs = TINY.transform(x)
-    with pytest.raises(ValueError, match="validation labels must hold both classes"):
+    with pytest.raises(ValueError, match="validation labels must hold all 2 classes"):
         train_cnn(inputs, y, inputs[:10], y[:10], config=TINY, seed=0)
 
 
@@ -246,3 +246,66 @@ def test_a_gpu_trains_on_larger_batches_at_a_higher_rate_and_the_cpu_as_configur
     batch, rate = cnn._device_batch(config, torch.device("cuda"))
     assert batch == 64 * cnn.GPU_BATCH_FACTOR
     assert rate == pytest.approx(1e-3 * cnn.GPU_BATCH_FACTOR**0.5)
+
+
+def _three_class_toy(n_per_class: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Toy electrons (extra deposit along i-phi), photons, and a third class with the deposit along i-eta (the
+    electron crops transposed), labelled 1, 0 and 2."""
+    x, y = _toy_problem(n_per_class, seed)
+    third = toy_crops(n_per_class, label=1.0, seed=seed + 2).transpose(0, 2, 1, 3)
+    return np.concatenate([x, third]), np.r_[y, np.full(n_per_class, 2.0)].astype(np.float32)
+
+
+THREE = dataclasses.replace(TINY, n_classes=3)
+
+
+def test_a_three_class_network_gives_one_logit_per_class_and_probabilities_summing_to_one() -> None:
+    torch.manual_seed(0)
+    model = EgammaCNN.from_config(THREE)
+    x, _ = _three_class_toy(5, seed=4)
+    inputs = THREE.transform(x)
+    assert model(inputs).shape == (15, 3)
+    p = predict_proba(model, inputs)
+    assert p.shape == (15, 3) and p.dtype == np.float32
+    np.testing.assert_allclose(p.sum(axis=1), 1.0, rtol=1e-6)
+    np.testing.assert_array_equal(p.argmax(axis=1), model.decisions(model.eval()(inputs)).numpy())
+
+
+def test_three_class_training_learns_the_toy_problem_and_selects_on_the_macro_auc() -> None:
+    x, y = _three_class_toy(120, seed=5)
+    x_val, y_val = _three_class_toy(80, seed=15)
+    config = dataclasses.replace(THREE, budget=_budget(10, evaluations=4))
+    model, history = train_cnn(THREE.transform(x), y, THREE.transform(x_val), y_val, config=config, seed=0)
+    p = predict_proba(model, THREE.transform(x_val))
+    assert np.mean(p.argmax(axis=1) == y_val) > 0.85
+    aucs = history.curves["validation"]["auc"]
+    assert history.best == 1 + int(np.argmax(aucs)) and max(aucs) > 0.95
+    train_loss = history.curves["train"]["logloss"]
+    assert train_loss[-1] < 0.6 * train_loss[0]
+
+
+def test_three_class_weights_make_every_class_weigh_the_same() -> None:
+    labels = np.r_[np.zeros(10), np.ones(30), np.full(60, 2.0)]
+    targets, weights = cnn._training_targets(labels, 3)
+    assert targets.dtype == torch.int64 and targets.tolist() == labels.astype(int).tolist()
+    assert weights is not None
+    np.testing.assert_allclose(weights.numpy() * np.array([10, 30, 60]), 100 / 3, rtol=1e-6)
+    assert cnn._training_targets(labels[:40], 2)[1] is None  # binary training is unweighted, as before
+    with pytest.raises(ValueError, match="each of the 3 classes"):
+        cnn._training_targets(labels[10:], 3)
+
+
+def test_three_class_training_refuses_a_validation_set_without_every_class() -> None:
+    x, y = _three_class_toy(10, seed=6)
+    inputs = THREE.transform(x)
+    with pytest.raises(ValueError, match="validation labels must hold all 3 classes"):
+        train_cnn(inputs, y, inputs[:20], y[:20], config=THREE, seed=0)
+
+
+def test_settings_written_before_n_classes_existed_read_as_binary() -> None:
+    fields = TINY.to_dict()
+    assert fields.pop("n_classes") == 2
+    assert CNNConfig.from_dict(fields, TINY.transform) == TINY
+    assert CNNConfig.from_dict(THREE.to_dict(), THREE.transform) == THREE
+    with pytest.raises(ValueError, match="n_classes must be >= 2"):
+        CNNConfig(n_classes=1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -194,3 +195,23 @@ def test_a_bad_transform_file_is_named_as_such(
     with pytest.raises(InputError) as caught:
         CNNEnsemble.load(tmp_path)
     assert str(caught.value).startswith(str(transform)), str(caught.value)
+
+
+def test_a_three_class_ensemble_scores_saves_and_exports_class_probabilities(crops: np.ndarray, tmp_path: Path) -> None:
+    config = dataclasses.replace(TINY, n_classes=3)
+    networks = []
+    for seed in (0, 1):
+        torch.manual_seed(seed)
+        networks.append(EgammaCNN.from_config(config).eval())
+    three = CNNEnsemble(networks, config, device="cpu")
+    members = three.member_scores(crops)
+    assert members.shape == (2, len(crops), 3) and three.n_classes == 3
+    np.testing.assert_allclose(members.sum(axis=2), 1.0, rtol=1e-6)
+    np.testing.assert_allclose(three.score(crops), members.mean(axis=0), rtol=1e-6)
+    three.save(tmp_path, probe_images=crops)
+    loaded = CNNEnsemble.load(tmp_path, device="cpu")
+    assert loaded.config == config
+    np.testing.assert_array_equal(loaded.score(crops), three.score(crops))
+    session = onnxruntime.InferenceSession(str(tmp_path / "cnn_fold1.onnx"), providers=["CPUExecutionProvider"])
+    (probability,) = session.run(None, {"images": crops.astype(np.float32)})
+    np.testing.assert_allclose(probability, members[1], atol=1e-5)

@@ -140,3 +140,20 @@ def test_weights_of_another_network_are_refused_naming_the_file(tmp_path: Path) 
     with pytest.raises(InputError, match=r"other\.pt: unreadable pretrained CNN weights") as caught:
         load_pretrained(path)
     assert "\n" not in str(caught.value)
+
+
+def test_a_three_class_start_keeps_every_pretrained_layer_but_the_output_one(tiny_pretrained: Path) -> None:
+    from egid.models.pretrained import cnn_start
+
+    pretrained = load_pretrained(tiny_pretrained)
+    config, state = cnn_start(str(tiny_pretrained), n_classes=3)
+    assert config.n_classes == 3 and config.budget == FINE_TUNING_BUDGET and state is not None
+    model = EgammaCNN.from_config(config)
+    model.load_state_dict(state)  # strict: every name and shape of a three-class network
+    changed = {name for name, value in state.items() if not torch.equal(value, pretrained.state[name])}
+    assert changed == {"head.2.weight", "head.2.bias"} and state["head.2.weight"].shape == (3, TINY.hidden)
+    again = cnn_start(str(tiny_pretrained), n_classes=3)[1]
+    assert again is not None and all(torch.equal(again[name], state[name]) for name in state)  # seeded
+    binary_config, binary_state = cnn_start(str(tiny_pretrained))
+    assert binary_config.n_classes == 2 and binary_state is not None
+    assert all(torch.equal(binary_state[name], value) for name, value in pretrained.state.items())

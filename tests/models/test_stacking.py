@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -214,3 +215,42 @@ def test_a_network_that_memorises_noise_labels_scores_at_chance_out_of_fold(tmp_
         assert roc_auc_score(dataset.labels[model_inputs], in_fold) > 0.95  # it did memorise its images
     oof = roc_auc_score(dataset.labels[split.train], result.scores[split.train])
     assert abs(oof - 0.5) < 0.12, f"out-of-fold AUC {oof:.3f} on noise labels: scores leak the training labels"
+
+
+@pytest.fixture(scope="module")
+def three_class_data(tmp_path_factory: pytest.TempPathFactory) -> tuple[EventDataset, Split]:
+    directory = tmp_path_factory.mktemp("cnn_three")
+    dataset = load_dataset(
+        electrons=write_crops(directory / "electron.hdf5", 90, label=1.0, seed=41),
+        photons=write_crops(directory / "photon.hdf5", 90, label=0.0, seed=42),
+        pions=write_crops(directory / "pion.hdf5", 90, label=2.0, seed=43),
+    )
+    return dataset, stratified_split(dataset.labels, seed=CNN_SEED)
+
+
+def test_three_class_cross_fitting_scores_class_probabilities_out_of_fold(
+    three_class_data: tuple[EventDataset, Split],
+) -> None:
+    dataset, split = three_class_data
+    config = dataclasses.replace(CNN_TINY, n_classes=3)
+    result = cross_fit_cnn(dataset, split, n_folds=2, config=config, seed=CNN_SEED, threads=1, progress=False)
+    assert result.scores.shape == (len(dataset), 3)
+    np.testing.assert_allclose(result.scores.sum(axis=1), 1.0, rtol=1e-5)
+    for k, model in enumerate(result.ensemble.models):
+        mine = split.train[result.folds[split.train] == k]
+        assert not np.isin(mine, result.trained_on[k]).any()
+        own = CNNEnsemble([model], config, device="cpu").score(dataset.read_images(mine))
+        np.testing.assert_array_equal(result.scores[mine], own)
+    held_out = result.ensemble.score(dataset.read_images(split.test))
+    np.testing.assert_allclose(result.scores[split.test], held_out, atol=1e-7)
+
+
+def test_a_binary_network_is_refused_three_class_labels_and_the_other_way_round(
+    three_class_data: tuple[EventDataset, Split], cnn_cross_fit: CrossFit
+) -> None:
+    dataset, split = three_class_data
+    with pytest.raises(ValueError, match="a CNN of 2 classes cannot learn labels"):
+        cross_fit_cnn(dataset, split, n_folds=2, config=CNN_TINY, seed=0, threads=1, progress=False)
+    three = dataclasses.replace(CNN_TINY, n_classes=3)
+    with pytest.raises(ValueError, match="a CNN of 3 classes cannot learn labels"):
+        cross_fit_cnn(cnn_cross_fit.dataset, cnn_cross_fit.split, config=three, seed=0, threads=1, progress=False)
