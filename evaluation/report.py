@@ -7,10 +7,11 @@ validation, efficiencies on test), the paired model comparisons, the AUC cost of
 trigger-sized one) against the best of its references, the |eta|-binned tables, the overtraining check and
 training curves, the feature importances, the input features and the resolved configuration.
 
-Both files are rendered from one list of blocks, so they never disagree. The HTML embeds every PNG as a base64
-data URI and its CSS inline (no script, no external resource), so it can be mailed or archived as one file and
-opened from disk offline; the Markdown links the PNGs by relative path. Every figure carries a caption saying
-what it shows and on which data.
+Both files are rendered from one list of blocks, so they never disagree; :func:`write_blocks` renders any such
+list, so other reports (the three-class run's, :mod:`egid.evaluation.three_class_report`) look the same. The HTML
+embeds every PNG as a base64 data URI and its CSS inline (no script, no external resource), so it can be mailed or
+archived as one file and opened from disk offline; the Markdown links the PNGs by relative path. Every figure
+carries a caption saying what it shows and on which data.
 """
 
 from __future__ import annotations
@@ -28,7 +29,19 @@ from typing import Any, Literal
 from egid.detector import atomic_path
 from egid.evaluation.metrics import validate_metrics
 
-__all__ = ("HEADLINE_AUC_ID", "ReportFigure", "Section", "best_model", "write_report")
+__all__ = (
+    "HEADLINE_AUC_ID",
+    "Block",
+    "Figures",
+    "Heading",
+    "Paragraph",
+    "ReportFigure",
+    "Section",
+    "Table",
+    "best_model",
+    "write_blocks",
+    "write_report",
+)
 
 Section = Literal["headline", "performance", "working_points", "overtraining", "importance", "features"]
 """Where a figure is shown: next to the headline (the ROC curves) or in one of the detail sections."""
@@ -107,25 +120,63 @@ class ReportFigure:
 
 
 @dataclass(frozen=True)
-class _Heading:
+class Heading:
+    """A heading; level 2 headings get an HTML id (their GitHub-style anchor) that contents links can target.
+
+    Attributes
+    ----------
+    level : int
+        1 for the report's title, 2 for a section, 3 for a subsection.
+    text : str
+        The heading, plain text.
+    """
+
     level: int
     text: str
 
 
 @dataclass(frozen=True)
-class _Paragraph:
+class Paragraph:
+    """A paragraph of plain text (escaped in the HTML).
+
+    Attributes
+    ----------
+    text : str
+        The paragraph.
+    warning : bool
+        Shown highlighted as a caveat ("Warning:" in the Markdown).
+    """
+
     text: str
     warning: bool = False
 
 
 @dataclass(frozen=True)
-class _Table:
+class Table:
+    """A table of already formatted cells; the first column is left-aligned, the others right-aligned (HTML).
+
+    Attributes
+    ----------
+    header : tuple of str
+        The column headings.
+    rows : tuple of tuple of str
+        One tuple of cells per row, as many as ``header``.
+    """
+
     header: tuple[str, ...]
     rows: tuple[tuple[str, ...], ...]
 
 
 @dataclass(frozen=True)
-class _Figures:
+class Figures:
+    """Figures shown side by side (HTML grid) with their captions; their ``section`` is not read here.
+
+    Attributes
+    ----------
+    items : tuple of ReportFigure
+        In display order.
+    """
+
     items: tuple[ReportFigure, ...]
 
 
@@ -146,14 +197,15 @@ class _Headline:
     level: int
     threshold: float
     data: str
-    events: _Table
+    events: Table
     notes: tuple[str, ...]
     figures: tuple[ReportFigure, ...]
     contents: tuple[str, ...]
     """The titles of the detail sections."""
 
 
-_Block = _Heading | _Paragraph | _Table | _Figures | _Code | _Headline
+Block = Heading | Paragraph | Table | Figures | _Code | _Headline
+"""One piece of a report's content; :func:`write_blocks` renders a list of them as HTML and Markdown."""
 
 
 def write_report(
@@ -199,12 +251,34 @@ def write_report(
     if not_png:
         msg = f"Expected PNG figures to embed; got {not_png}."
         raise ValueError(msg)
-    folder = Path(run_dir)
-    blocks = _blocks(title, data, metrics, figures, config, notes)
-    html_path, md_path = folder / "report.html", folder / "report.md"
-    html_text = _to_html(title, blocks)  # reads the PNGs first, so a missing one leaves no partial report
+    return write_blocks(run_dir, title, _blocks(title, data, metrics, figures, config, notes))
+
+
+def write_blocks(folder: str | Path, title: str, blocks: Sequence[Block]) -> tuple[Path, Path]:
+    """Render ``blocks`` as ``folder/report.html`` and ``folder/report.md``, atomically; return their paths (html, md).
+
+    The HTML is rendered first (it reads every figure's PNG), so a missing figure leaves no partial report.
+
+    Parameters
+    ----------
+    folder : path
+        The output folder; the Markdown links figures relative to it.
+    title : str
+        The HTML page's title (the blocks carry the visible heading).
+    blocks : sequence of Block
+        The report's content in reading order (:class:`Heading`, :class:`Paragraph`, :class:`Table`,
+        :class:`Figures`).
+
+    Raises
+    ------
+    FileNotFoundError
+        If a figure file is missing.
+    """
+    root = Path(folder)
+    html_path, md_path = root / "report.html", root / "report.md"
+    html_text = _to_html(title, blocks)
     with atomic_path(md_path) as tmp:
-        tmp.write_text(_to_markdown(blocks, folder), encoding="utf-8")
+        tmp.write_text(_to_markdown(blocks, root), encoding="utf-8")
     with atomic_path(html_path) as tmp:
         tmp.write_text(html_text, encoding="utf-8")
     return html_path, md_path
@@ -240,12 +314,12 @@ def _blocks(
     figures: Sequence[ReportFigure],
     config: Mapping[str, Any],
     notes: Sequence[str],
-) -> list[_Block]:
+) -> list[Block]:
     """The report's content, in reading order: title, headline, contents, then the detail sections."""
     shown: dict[str, list[ReportFigure]] = {}
     for figure in figures:
         shown.setdefault(figure.section, []).append(figure)
-    sections: dict[str, list[_Block]] = {
+    sections: dict[str, list[Block]] = {
         "performance": [_summary_table(metrics)],
         "working_points": _working_point_blocks(metrics),
         "comparison": _comparison_blocks(metrics),
@@ -258,14 +332,14 @@ def _blocks(
     }
     for section, items in shown.items():
         if section != "headline":
-            sections[section].append(_Figures(tuple(items)))
+            sections[section].append(Figures(tuple(items)))
     kept = [key for key in _TITLES if sections[key]]
-    blocks: list[_Block] = [
-        _Heading(1, title),
+    blocks: list[Block] = [
+        Heading(1, title),
         _headline(data, metrics, tuple(shown.get("headline", ())), notes, tuple(_TITLES[key] for key in kept)),
     ]
     for key in kept:
-        blocks += [_Heading(2, _TITLES[key]), *sections[key]]
+        blocks += [Heading(2, _TITLES[key]), *sections[key]]
     return blocks
 
 
@@ -308,7 +382,7 @@ def _headline(
         level=round(100 * metrics["confidence_level"]),
         threshold=metrics["accuracy_threshold"],
         data=data,
-        events=_Table(("Split", "Electrons", "Photons", "Events", "Share"), rows),
+        events=Table(("Split", "Electrons", "Photons", "Events", "Share"), rows),
         notes=tuple(notes),
         figures=figures,
         contents=contents,
@@ -328,7 +402,7 @@ def _headline_sentence(headline: _Headline) -> tuple[str, str]:
     )
 
 
-def _summary_table(metrics: Mapping[str, Any]) -> _Table:
+def _summary_table(metrics: Mapping[str, Any]) -> Table:
     splits = metrics["splits"]
     level = round(100 * metrics["confidence_level"])
     header = ("Model", *(f"AUC {split} ({level}% CI)" for split in splits), *(f"Accuracy {split}" for split in splits))
@@ -340,16 +414,16 @@ def _summary_table(metrics: Mapping[str, Any]) -> _Table:
             ci = samples[split]["auc_ci"]
             aucs.append(_fmt(samples[split]["auc"]) + ("" if ci is None else f" [{ci[0]:.4f}, {ci[1]:.4f}]"))
         rows.append((model, *aucs, *(_fmt(samples[split]["accuracy"]) for split in splits)))
-    return _Table(header, tuple(rows))
+    return Table(header, tuple(rows))
 
 
-def _working_point_blocks(metrics: Mapping[str, Any]) -> list[_Block]:
+def _working_point_blocks(metrics: Mapping[str, Any]) -> list[Block]:
     if not any(metrics["results"][model]["working_points"] for model in metrics["models"]):
         return []
-    blocks: list[_Block] = [_Paragraph(_WORKING_POINTS)]
+    blocks: list[Block] = [Paragraph(_WORKING_POINTS)]
     if metrics["thresholds_from_test"]:
         blocks.append(
-            _Paragraph(
+            Paragraph(
                 "Some thresholds were chosen on the test sample itself (no validation sample and no saved "
                 "thresholds): their test efficiencies are optimistic.",
                 warning=True,
@@ -373,10 +447,10 @@ def _working_point_blocks(metrics: Mapping[str, Any]) -> list[_Block]:
                     rejection,
                 )
             )
-    return [*blocks, _Table(header, tuple(rows))]
+    return [*blocks, Table(header, tuple(rows))]
 
 
-def _comparison_blocks(metrics: Mapping[str, Any]) -> list[_Block]:
+def _comparison_blocks(metrics: Mapping[str, Any]) -> list[Block]:
     if not metrics["comparisons"]:
         return []
     rows = tuple(
@@ -391,15 +465,15 @@ def _comparison_blocks(metrics: Mapping[str, Any]) -> list[_Block]:
     )
     split = metrics["comparisons"][0]["split"]
     return [
-        _Paragraph(
+        Paragraph(
             f"Paired DeLong tests on the {split} sample: the difference of two models' AUCs on the same events, "
             "its standard deviation and the two-sided p-value of no difference."
         ),
-        _Table(("Model A", "Model B", "AUC A - AUC B", "Std", "p-value"), rows),
+        Table(("Model A", "Model B", "AUC A - AUC B", "Std", "p-value"), rows),
     ]
 
 
-def _cost_blocks(metrics: Mapping[str, Any]) -> list[_Block]:
+def _cost_blocks(metrics: Mapping[str, Any]) -> list[Block]:
     if not metrics["costs"]:
         return []
     rows = tuple(
@@ -416,16 +490,16 @@ def _cost_blocks(metrics: Mapping[str, Any]) -> list[_Block]:
     )
     split = metrics["costs"][0]["split"]
     return [
-        _Paragraph(
+        Paragraph(
             f"Each constrained model against the best of its reference models on the same {split} events (the "
             "reference with the highest AUC there): the cost is the reference's AUC minus the model's, with the "
             "standard deviation and two-sided p-value of the paired DeLong test."
         ),
-        _Table(("Model", "Reference", "AUC", "Reference AUC", "Cost", "Std", "p-value"), rows),
+        Table(("Model", "Reference", "AUC", "Reference AUC", "Cost", "Std", "p-value"), rows),
     ]
 
 
-def _eta_blocks(metrics: Mapping[str, Any]) -> list[_Block]:
+def _eta_blocks(metrics: Mapping[str, Any]) -> list[Block]:
     """AUC and accuracy in |η| bins on the test sample (or the last split present), when eta was given."""
     if metrics["eta_bins"] is None or not metrics["splits"]:
         return []
@@ -445,10 +519,10 @@ def _eta_blocks(metrics: Mapping[str, Any]) -> list[_Block]:
         )
         accuracy_rows.append((model, *(_fmt(b["accuracy"]) for b in bins)))
     return [
-        _Paragraph(f"AUC with its DeLong standard deviation on the {split} sample:"),
-        _Table(("Model", *columns), tuple(auc_rows)),
-        _Paragraph(f"Accuracy at score {metrics['accuracy_threshold']} on the {split} sample:"),
-        _Table(("Model", *columns), tuple(accuracy_rows)),
+        Paragraph(f"AUC with its DeLong standard deviation on the {split} sample:"),
+        Table(("Model", *columns), tuple(auc_rows)),
+        Paragraph(f"Accuracy at score {metrics['accuracy_threshold']} on the {split} sample:"),
+        Table(("Model", *columns), tuple(accuracy_rows)),
     ]
 
 
@@ -461,7 +535,7 @@ def _anchor(heading: str) -> str:
     return re.sub(r"[^\w\- ]", "", heading.lower()).replace(" ", "-")
 
 
-def _md_table(table: _Table) -> str:
+def _md_table(table: Table) -> str:
     cells = [table.header, tuple("---" for _ in table.header), *table.rows]
     return "\n".join("| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" for row in cells)
 
@@ -475,11 +549,11 @@ def _md_figures(figures: Sequence[ReportFigure], run_dir: Path) -> str:
     return "\n\n".join(parts)
 
 
-def _to_markdown(blocks: Sequence[_Block], run_dir: Path) -> str:
+def _to_markdown(blocks: Sequence[Block], run_dir: Path) -> str:
     lines: list[str] = []
     for block in blocks:
         match block:
-            case _Heading(level, text):
+            case Heading(level, text):
                 lines.append("#" * level + " " + text)
             case _Headline() as headline:
                 before, after = _headline_sentence(headline)
@@ -490,18 +564,18 @@ def _to_markdown(blocks: Sequence[_Block], run_dir: Path) -> str:
                 if headline.figures:
                     lines.append(_md_figures(headline.figures, run_dir))
                 lines.append("Contents: " + " · ".join(f"[{title}](#{_anchor(title)})" for title in headline.contents))
-            case _Paragraph(text, warning):
+            case Paragraph(text, warning):
                 lines.append(("> **Warning:** " if warning else "") + text)
-            case _Table() as table:
+            case Table() as table:
                 lines.append(_md_table(table))
-            case _Figures(items):
+            case Figures(items):
                 lines.append(_md_figures(items, run_dir))
             case _Code(text):
                 lines.append(f"```json\n{text}\n```")
     return "\n\n".join(lines) + "\n"
 
 
-def _html_table(table: _Table) -> str:
+def _html_table(table: Table) -> str:
     esc = html.escape
     head = "".join(f"<th>{esc(cell)}</th>" for cell in table.header)
     body = "".join("<tr>" + "".join(f"<td>{esc(cell)}</td>" for cell in row) + "</tr>" for row in table.rows)
@@ -536,21 +610,21 @@ def _html_headline(headline: _Headline) -> str:
     return f'<section class="headline" id="headline"><div class="facts">{facts_html}</div>{figures}{contents}</section>'
 
 
-def _to_html(title: str, blocks: Sequence[_Block]) -> str:
+def _to_html(title: str, blocks: Sequence[Block]) -> str:
     esc = html.escape
     parts: list[str] = []
     for block in blocks:
         match block:
-            case _Heading(level, text):
+            case Heading(level, text):
                 anchor = f' id="{esc(_anchor(text))}"' if level == 2 else ""
                 parts.append(f"<h{level}{anchor}>{esc(text)}</h{level}>")
             case _Headline() as headline:
                 parts.append(_html_headline(headline))
-            case _Paragraph(text, warning):
+            case Paragraph(text, warning):
                 parts.append(f'<p class="warning">{esc(text)}</p>' if warning else f"<p>{esc(text)}</p>")
-            case _Table() as table:
+            case Table() as table:
                 parts.append(_html_table(table))
-            case _Figures(items):
+            case Figures(items):
                 parts.append('<div class="figures">' + "".join(_html_figure(figure) for figure in items) + "</div>")
             case _Code(text):
                 parts.append(f"<pre><code>{esc(text)}</code></pre>")

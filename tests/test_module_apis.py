@@ -104,6 +104,25 @@ PUBLIC = {
         "deploy_model",
     ],
     "egid.detector.extras": ["EXTRAS", "Extra", "require_extra"],
+    "egid.evaluation.report": [
+        "Block",
+        "Figures",
+        "HEADLINE_AUC_ID",
+        "Heading",
+        "Paragraph",
+        "ReportFigure",
+        "Section",
+        "Table",
+        "best_model",
+        "write_blocks",
+        "write_report",
+    ],
+    "egid.evaluation.three_class_report": [
+        "CONFUSION_FIGURE",
+        "DEFAULT_TITLE",
+        "ROC_FIGURE",
+        "write_three_class_report",
+    ],
 }
 """Module -> its ``__all__``: every subpackage (egid.features in tests/features/test_registry.py, egid.simulation in
 tests/simulation/) and the modules a notebook user imports from."""
