@@ -11,27 +11,33 @@ Data: per-class HDF5 files (the first ``--per-class`` events of each), the Geant
 (``DIR/{electron,photon,pion}.hdf5``, default 2000 per class), or ``--simulated N`` events per class from egid's
 own simulation (:func:`egid.simulation.write_sample`, into a temporary folder removed afterwards).
 
-Method, as the published study did it: for each threshold T (GeV), the events whose summed energy in the 28 x 28
-window around the seed is below T are removed from training and test events alike (an event at exactly T is kept);
-then, in a stratified K-fold cross-validation (folds drawn once, on all events, so a threshold only removes events
-from them), each model trains on K - 1 folds and predicts the held-out one. The folds depend on the events and
-``--seed`` alone, so columns trained in separate runs (``--models``) are measured on the same splits. The published
-networks (``benchmarks/seed_networks.py``: shallow 784-10-10-3 and the CNN, Adam 1e-3, batches of 128, ``--steps``
-optimiser steps, the study's 10,000 by default; ``--cnn-steps`` sets the CNN's alone) read the window's energy in
-GeV, unweighted, as in the study. egid's column (``egid-lightgbm``) is egid's three-class LightGBM as an egid run
-trains it (:func:`egid.models.three_class.fit_three_class`: class-balanced, tuned by Optuna on the validation
-multiclass log-loss, ``--egid-trials`` trials, egid's default 12) on ``egid.features.build_table(images,
+Method, as the published study did it, but with egid's threshold rule: for each threshold T (GeV), only the events
+whose summed crop energy exceeds T are kept, for training and test events alike and for every model, so the
+networks and egid's trees train and test on exactly the same events. The energy is egid's feature ``e_sum``
+(:data:`egid.evaluation.threshold_study.ENERGY_COLUMN`: channel 0 summed over the whole 32 x 32 crop, in GeV, from
+:func:`egid.features.build_table`) and the cut is :func:`egid.evaluation.threshold_study.above_threshold`
+(``E > T``: an event at exactly T is removed), the rule of egid's own threshold study. The published study cut on
+the sum over its 28 x 28 window instead and kept ``E >= T``; the crop also holds the 2-crystal ring around the
+window, so the events kept here differ a little from the study's. Then, in a stratified K-fold cross-validation
+(folds drawn once, on all events, so a threshold only removes events from them), each model trains on K - 1 folds
+and predicts the held-out one. The folds depend on the events and ``--seed`` alone, so columns trained in separate
+runs (``--models``) are measured on the same splits. The published networks (``benchmarks/seed_networks.py``:
+shallow 784-10-10-3 and the CNN, Adam 1e-3, batches of 128, ``--steps`` optimiser steps, the study's 10,000 by
+default; ``--cnn-steps`` sets the CNN's alone) read the window's energy in GeV, unweighted, as in the study: the
+window is their input, not the threshold variable. egid's column (``egid-lightgbm``) is egid's three-class LightGBM
+as an egid run trains it (:func:`egid.models.three_class.fit_three_class`: class-balanced, tuned by Optuna on the
+validation multiclass log-loss, ``--egid-trials`` trials, egid's default 12) on ``egid.features.build_table(images,
 names=THREE_CLASS_FEATURES)`` of the full 32 x 32 crops. Its validation events are a stratified
 :data:`VALIDATION_SHARE` of each fold's training events (the networks train on all of them, having no early
 stopping). It is tuned once per fold, on the first threshold's events, and refitted (early-stopped) with those
 hyperparameters at every threshold, as egid's own threshold study retrains
 (:mod:`egid.evaluation.threshold_study`); no stacked CNN.
 
-Printed per threshold: the events kept per class, and for each model the accuracy of the pooled held-out
-predictions with the standard deviation over folds, the balanced accuracy (mean of the per-class
-efficiencies), training seconds; beside them the published accuracy ranges over T = 0-30 GeV, which come from
-the study's own simulation, not these events. The machine (CPU, usable cores, torch threads, device, load) is
-printed before and after: the timings depend on it and on what else runs there.
+Printed: the threshold rule, then per threshold the events kept per class, and for each model the accuracy of the
+pooled held-out predictions with the standard deviation over folds, the balanced accuracy (mean of the per-class
+efficiencies), training seconds; beside them the published accuracy ranges over T = 0-30 GeV, which come from the
+study's own simulation, not these events. The machine (CPU, usable cores, torch threads, device, load) is printed
+before and after: the timings depend on it and on what else runs there.
 """
 
 from __future__ import annotations
@@ -59,10 +65,11 @@ from sklearn.metrics import accuracy_score, balanced_accuracy_score
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from seed_models import machine_line
-from seed_networks import PUBLISHED, predict_class_proba, published_input, train_steps, window_energy_gev
+from seed_networks import PUBLISHED, predict_class_proba, published_input, train_steps
 
 from egid.detector import InputError, Split, atomic_path, load_dataset, stratified_folds, stratified_subsample
 from egid.detector.schema import CLASS_LABELS, CLASS_NAMES, Images
+from egid.evaluation.threshold_study import DEFAULT_THRESHOLDS_GEV, ENERGY_COLUMN, above_threshold, check_thresholds
 from egid.features import THREE_CLASS_FEATURES, build_table
 from egid.models.cnn import configure_threads, resolve_device
 from egid.models.cpu import threads_for_next_fit
@@ -71,8 +78,11 @@ from egid.models.trees import TreeModel, class_balance_weights, fit_tree_model
 from egid.models.tuning_settings import TuningSettings
 from egid.simulation import write_sample
 
-THRESHOLDS_GEV: Final = (0.0, 10.0, 20.0, 30.0)
-"""The study's thresholds on the window energy sum, in GeV."""
+THRESHOLD_RULE: Final = (
+    f"events kept when the summed crop energy ({ENERGY_COLUMN}, 32 x 32, GeV) > T, egid's threshold-study rule, "
+    "for every model"
+)
+"""The threshold rule, as printed and written to ``--out``."""
 PUBLISHED_ACCURACY: Final = {"shallow": (0.895, 0.904), "cnn": (0.914, 0.933)}
 """The study's 3-class accuracy range over its thresholds, on its own simulation (not egid's events)."""
 DEFAULT_FOLDS: Final = 5
@@ -136,11 +146,6 @@ def class_indices(labels: npt.NDArray[np.floating], *, name: str) -> npt.NDArray
         msg = f"{name}: no {', '.join(missing)} events; the three-class benchmark needs all three classes"
         raise InputError(msg)
     return classes
-
-
-def above_threshold(energy_gev: npt.NDArray[np.floating], threshold_gev: float) -> npt.NDArray[np.bool_]:
-    """Events the study keeps at ``threshold_gev``: window energy sum at least T (it removed those below T)."""
-    return np.asarray(energy_gev) >= threshold_gev
 
 
 @contextmanager
@@ -234,8 +239,9 @@ def run_threshold(
 ) -> Row:
     """Cross-validate every model on the events kept at ``threshold_gev``; one :class:`Row`.
 
-    ``models`` are names among :data:`MODELS`; ``tuned`` holds egid's tuned model per fold (filled at the first
-    threshold, reused after it).
+    ``energy_gev`` is every event's summed crop energy (``features[ENERGY_COLUMN]``); the events kept
+    (:func:`above_threshold`) are the same for every model. ``models`` are names among :data:`MODELS`; ``tuned``
+    holds egid's tuned model per fold (filled at the first threshold, reused after it).
     """
     keep = above_threshold(energy_gev, threshold_gev)
     names = [name for name in MODELS if name in models]
@@ -327,7 +333,9 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
         "--folds", type=int, default=DEFAULT_FOLDS, help=f"cross-validation folds (default {DEFAULT_FOLDS})"
     )
     parser.add_argument(
-        "--thresholds", default=",".join(f"{t:g}" for t in THRESHOLDS_GEV), help="window energy thresholds in GeV"
+        "--thresholds",
+        default=",".join(f"{t:g}" for t in DEFAULT_THRESHOLDS_GEV),
+        help="summed crop energy thresholds in GeV, events kept when E > T (default egid's)",
     )
     parser.add_argument(
         "--models", default=",".join(MODELS), help=f"comma-separated columns to train (default {','.join(MODELS)})"
@@ -356,9 +364,13 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     if args.electrons is None and (args.photons is not None or args.pions is not None):
         parser.error("--photons and --pions go with --electrons")
     try:
-        args.thresholds = sorted({float(t) for t in args.thresholds.split(",") if t.strip()})
+        thresholds = [float(t) for t in args.thresholds.split(",") if t.strip()]
     except ValueError:
         parser.error(f"--thresholds: expected comma-separated numbers in GeV, got {args.thresholds!r}")
+    try:
+        args.thresholds = sorted(check_thresholds(thresholds))  # egid's study refuses the same thresholds
+    except InputError as err:
+        parser.error(str(err))
     numbers = {"--per-class": args.per_class, "--simulated": args.simulated, "--steps": args.steps}
     numbers |= {"--cnn-steps": args.cnn_steps, "--threads": args.threads, "--egid-trials": args.egid_trials}
     small = [f"{k} {v}" for k, v in numbers.items() if v is not None and v < 1]
@@ -387,7 +399,8 @@ def main(argv: list[str] | None = None) -> int:
             clock = time.perf_counter()
             features = build_table(events.images, names=THREE_CLASS_FEATURES)
             print(f"egid features: {features.shape[1]} columns in {time.perf_counter() - clock:.1f} s", flush=True)
-            energy = window_energy_gev(events.images)
+            energy = features[ENERGY_COLUMN].to_numpy(dtype=np.float64)
+            print(f"threshold rule: {THRESHOLD_RULE}", flush=True)
             folds = stratified_folds(events.classes, n_folds=args.folds, seed=args.seed)
             networks = ", ".join(f"{name} {steps[name]}" for name in PUBLISHED if name in args.models)
             print(
@@ -416,6 +429,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"published_three_class: error: {err}", file=sys.stderr)
         return 2
     print(format_table(rows))
+    print(f"threshold rule: {THRESHOLD_RULE}")
     print(f"{EGID_MODEL}: {egid_description}")
     print("training seconds, all folds:")
     print(format_timings(rows))
@@ -426,6 +440,7 @@ def main(argv: list[str] | None = None) -> int:
             "machine": machine,
             "events": events.description,
             "folds": args.folds,
+            "threshold_rule": THRESHOLD_RULE,
             "steps": steps,
             "egid_model": egid_description,
             "published_accuracy_other_simulation": PUBLISHED_ACCURACY,

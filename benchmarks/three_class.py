@@ -42,10 +42,16 @@ import numpy as np
 import optuna
 import pandas as pd
 
-from egid.detector import load_dataset, stratified_folds
+from egid.detector import InputError, load_dataset, stratified_folds
 from egid.detector.split import Split
 from egid.evaluation.three_class_metrics import three_class_metrics
-from egid.evaluation.threshold_study import DEFAULT_THRESHOLDS_GEV, ENERGY_COLUMN, PUBLISHED_ACCURACY, above_threshold
+from egid.evaluation.threshold_study import (
+    DEFAULT_THRESHOLDS_GEV,
+    ENERGY_COLUMN,
+    PUBLISHED_ACCURACY,
+    above_threshold,
+    check_thresholds,
+)
 from egid.features import extract_table
 from egid.models.boosters import TREE_KINDS
 from egid.models.cpu import usable_cores
@@ -57,19 +63,28 @@ DEFAULT_G4 = Path(__file__).resolve().parents[2] / "shared" / "data" / "g4_refer
 
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[1])
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--geant4", type=Path, default=DEFAULT_G4, help="folder of electron/photon/pion.hdf5")
     parser.add_argument("--electrons", type=Path)
     parser.add_argument("--photons", type=Path)
     parser.add_argument("--pions", type=Path)
     parser.add_argument("--per-class", type=int, default=2000)
-    parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--folds", type=int, default=5, help="at least 3: test, validation and training folds")
     parser.add_argument("--trials", type=int, default=8)
     parser.add_argument("--thresholds", type=float, nargs="+", default=list(DEFAULT_THRESHOLDS_GEV))
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, help="write the table as JSON here")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.folds < 3:
+        parser.error(
+            f"--folds: expected at least 3 (each fold needs test, validation and training folds), got {args.folds}"
+        )
+    try:
+        args.thresholds = list(check_thresholds(args.thresholds))
+    except InputError as err:
+        parser.error(str(err))
+    return args
 
 
 def _machine(threads: int) -> str:
@@ -174,6 +189,7 @@ def main(argv: list[str] | None = None) -> int:
         )
     frame = pd.DataFrame(results).sort_values(["mode", "model", "threshold_gev"], ignore_index=True)
     print(frame.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    print(f"threshold rule: events kept when the summed crop energy ({ENERGY_COLUMN}, 32 x 32, GeV) > T (egid's)")
     published = ", ".join(f"{name} {low:.3f}-{high:.3f}" for name, (low, high) in PUBLISHED_ACCURACY.items())
     print(f"published 3-class accuracy over T = 0-30 GeV (a different simulation): {published}")
     print(f"machine: {_machine(threads)}")

@@ -1,8 +1,9 @@
 """The published e/gamma/pi networks (benchmarks/seed_networks.py) and benchmarks/published_three_class.py.
 
 Pins the layer shapes and parameter counts the study states, the 28 x 28 energy window around the seed (in GeV),
-the threshold rule (events below T removed, an event at exactly T kept), the batch stream of the fixed-steps
-training, and a smoke run of the benchmark on toy per-class files with 5 optimiser steps.
+the benchmark's threshold rule (egid's: summed crop energy ``e_sum`` > T, for the networks and egid alike), the
+batch stream of the fixed-steps training, and a smoke run of the benchmark on toy per-class files with 5 optimiser
+steps.
 """
 
 from __future__ import annotations
@@ -18,7 +19,10 @@ import pytest
 import torch
 from torch import nn
 
+from egid.detector import load_dataset
 from egid.detector.schema import ELECTRON, ENERGY, IMAGE_SHAPE, PHOTON, SEED_IETA, SEED_IPHI
+from egid.evaluation import threshold_study
+from egid.features import build_table
 from tests.conftest import write_crops
 from tests.three_class_fixtures import write_pions
 
@@ -114,11 +118,13 @@ def test_window_energy_sums_the_window_in_gev(networks: ModuleType) -> None:
     assert networks.window_energy_gev(images) == pytest.approx([15.0, 30.0, 0.0])
 
 
-def test_threshold_removes_exactly_the_events_below_t(study: ModuleType) -> None:
+def test_threshold_is_egids_rule(study: ModuleType) -> None:
+    assert study.above_threshold is threshold_study.above_threshold
+    assert study.ENERGY_COLUMN == threshold_study.ENERGY_COLUMN == "e_sum"
     energy = np.array([0.0, 9.999, 10.0, 10.001, 29.99, 30.0, 55.0])
-    assert study.above_threshold(energy, 0.0).all()
-    assert study.above_threshold(energy, 10.0).tolist() == [False, False, True, True, True, True, True]
-    assert study.above_threshold(energy, 30.0).tolist() == [False] * 5 + [True, True]
+    assert study.above_threshold(energy, 0.0).tolist() == [False] + [True] * 6
+    assert study.above_threshold(energy, 10.0).tolist() == [False, False, False, True, True, True, True]
+    assert study.above_threshold(energy, 30.0).tolist() == [False] * 6 + [True]
 
 
 def test_batches_are_repeated_shuffled_passes(networks: ModuleType) -> None:
@@ -168,10 +174,15 @@ def test_benchmark_smoke_run(
     assert "fit_three_class" in printed and "published (other simulation)" in printed and "load average" in printed
     table = json.loads(out.read_text())
     assert table["steps"] == {"shallow": 5, "cnn": 5}
+    assert "e_sum" in table["threshold_rule"] and "> T" in table["threshold_rule"]
     rows = table["rows"]
     assert [r["threshold_gev"] for r in rows] == [0.0, 20.0]
     assert rows[0]["kept"] == [24, 24, 24]
     assert rows[1]["kept"][:2] == [24, 24] and rows[1]["kept"][2] < 24  # toy e/gamma all above 20 GeV, pions not
+    electrons, photons, pions = toy_files[1::2]
+    dataset = load_dataset(electrons=electrons, photons=photons, pions=pions)
+    above = build_table(dataset.read_images(), names=["e_sum"])["e_sum"].to_numpy() > 20.0
+    assert rows[1]["kept"] == [int(np.sum(above & (dataset.labels == y))) for y in (ELECTRON, PHOTON, 2.0)]
     for row in rows:
         assert list(row["cells"]) == ["shallow", "cnn", "egid-lightgbm"]
         for cell in row["cells"].values():
