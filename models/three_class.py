@@ -11,7 +11,15 @@ and Optuna watch, so each class weighs a third whatever the file sizes (the pion
 deposit less, which the features, not the weights, have to handle). The reported metrics are unweighted, with the
 per-class efficiencies beside the accuracy.
 
-Saved as the model set ``models/three_class/``: each model's native booster, ONNX graph (parity-checked on every
+With the CNN head (the default, as in binary runs), a three-class CNN (:class:`egid.models.cnn.CNNConfig` with
+``n_classes`` = 3) is cross-fitted on the training split (:func:`egid.models.stacking.cross_fit_cnn`); its class
+probabilities, out of fold for training events, become the columns :data:`CNN_COLUMNS` of the table, and a
+LightGBM and an XGBoost model tuned on the features plus those columns are the stacked models ``lightgbm+cnn``
+and ``xgboost+cnn`` (their studies warm-started from the plain models' best parameters). The CNN is a model of
+its own too, named ``cnn``: its probabilities are the same columns.
+
+Saved as the model set ``models/three_class/`` (the stacked models and the CNN fold networks in
+``models/three_class_stacked/``): each model's native booster, ONNX graph (parity-checked on every
 class), parameters, training curves and per-class gain (``<kind>_class_importance.csv``), under a manifest whose
 ``task`` is ``"three_class"``. :class:`ThreeClassBundle` loads it; its :meth:`~ThreeClassBundle.predict` returns
 one probability column per class and model, ``<model>_electron``, ``<model>_photon``, ``<model>_pion``, each
@@ -23,10 +31,10 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
 import pandas as pd
@@ -34,14 +42,20 @@ import pandas as pd
 from egid.detector import DEFAULT_CHUNK, EventDataset, InputError, Split, load_dataset, stratified_subsample
 from egid.detector.schema import CLASS_LABELS, CLASS_NAMES, FloatArray, Images
 from egid.models.boosters import TREE_KINDS, TreeKind
+from egid.models.catalogue import CNN_MODEL, model_names, stacked_name
 from egid.models.export import export_tree_model, load_tree_model
 from egid.models.importance import write_class_importances
 from egid.models.manifest import MANIFEST_NAME, write_manifest
 from egid.models.trees import TreeModel
 from egid.models.tuning import TuningSettings, tune_and_fit
 
+if TYPE_CHECKING:  # torch is imported only when the CNN runs
+    from egid.models.cnn_ensemble import CNNEnsemble
+
 __all__ = (
+    "CNN_COLUMNS",
     "N_CLASSES",
+    "STACKED_SET",
     "TASK",
     "THREE_CLASS_SET",
     "ThreeClassBundle",
@@ -58,6 +72,8 @@ __all__ = (
 N_CLASSES: Final = len(CLASS_LABELS)
 THREE_CLASS_SET: Final = "three_class"
 """Folder of the three-class model set in a run's ``models/``."""
+STACKED_SET: Final = "three_class_stacked"
+"""Folder of the three-class stacked models and the CNN fold networks in a run's ``models/``."""
 TASK: Final = "three_class"
 """The manifest's ``task`` of a three-class model set."""
 _PARITY_ROWS = 20_000
@@ -76,17 +92,32 @@ def score_columns(model: str) -> list[str]:
     return [f"{model}_{name}" for name in CLASS_NAMES]
 
 
+CNN_COLUMNS: Final = tuple(score_columns(CNN_MODEL))
+"""The feature columns that carry the three-class CNN's class probabilities into the stacked trees (and the CNN
+model's own score columns): ``cnn_electron``, ``cnn_photon``, ``cnn_pion``."""
+
+
+def class_columns(model: str, probabilities: FloatArray) -> dict[str, FloatArray]:
+    """``(n, 3)`` probabilities, column ``k`` the class of label ``k``, as the columns :func:`score_columns`."""
+    return {
+        column: probabilities[:, int(label)] for column, label in zip(score_columns(model), CLASS_LABELS, strict=True)
+    }
+
+
 def probability_frame(models: dict[str, TreeModel], table: pd.DataFrame) -> pd.DataFrame:
     """Every model's class probabilities for each row of ``table``: :func:`score_columns` per model, in order.
 
     Column ``<model>_<class>`` holds the probability of the class of label ``CLASS_LABELS[i]`` (a model's output
-    column ``int(label)``); each model's three columns sum to 1.
+    column ``int(label)``); each model's three columns sum to 1. When ``table`` holds :data:`CNN_COLUMNS`, the
+    CNN is a model too (``cnn``, between the plain and the stacked trees).
     """
+    with_cnn = set(CNN_COLUMNS) <= set(table.columns)
     parts = {}
-    for name, model in models.items():
-        probabilities = model.predict(table)
-        for column, label in zip(score_columns(name), CLASS_LABELS, strict=True):
-            parts[column] = probabilities[:, int(label)]
+    for name in model_names(models, with_cnn=with_cnn):
+        if name == CNN_MODEL:
+            parts.update({column: table[column].to_numpy(dtype=np.float64) for column in CNN_COLUMNS})
+        else:
+            parts.update(class_columns(name, models[name].predict(table)))
     return pd.DataFrame(parts, index=table.index)
 
 
@@ -107,7 +138,8 @@ def fit_three_class(
     *,
     tuning_dir: str | os.PathLike[str],
     kinds: Sequence[TreeKind] = TREE_KINDS,
-    feature_names: Sequence[str] | None = None,
+    stacked: bool = False,
+    warm_starts: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> dict[str, TreeModel]:
     """Tune and fit one class-balanced three-class model of each of ``kinds`` on ``split``.
 
@@ -120,28 +152,31 @@ def fit_three_class(
     split : Split
         Train (fits), validation (early stopping and Optuna's objective); test is not touched.
     settings : TuningSettings
-        Trials, storage and training settings, as for the binary trees; each kind's study is named
-        ``egid-three-class-<kind>`` (``<study_name>-three-class-<kind>`` in a shared storage).
+        Trials, storage and training settings, as for the binary trees; each model's study is named
+        ``egid-three-class-<model>`` (``<study_name>-three-class-<model>`` in a shared storage).
     tuning_dir : path
         Holds the journals, trials tables and best parameters.
     kinds : sequence of {"lightgbm", "xgboost"}
-    feature_names : sequence of str, optional
-        The columns to train on; default :func:`three_class_features`.
+    stacked : bool
+        Train on the features and :data:`CNN_COLUMNS` (which ``table`` must hold): the models ``<kind>+cnn``.
+    warm_starts : dict of str to dict, optional
+        By kind, parameters each study tries first (the stacked studies start from the plain models' best).
 
     Returns
     -------
     dict of str to TreeModel
-        By kind.
+        By model name: the kind, or ``<kind>+cnn`` when ``stacked``.
     """
-    columns = list(feature_names or three_class_features())
+    columns = [*three_class_features(), *(CNN_COLUMNS if stacked else ())]
     y = np.asarray(labels, dtype=np.float64)
     X_train, X_val = table.iloc[split.train][columns], table.iloc[split.validation][columns]
     Path(tuning_dir).mkdir(parents=True, exist_ok=True)
     models: dict[str, TreeModel] = {}
     for kind in kinds:
+        name = stacked_name(kind) if stacked else kind
         prefix = settings.study_name or "egid"
-        study = dataclasses.replace(settings, study_name=f"{prefix}-three-class-{kind}")
-        models[kind] = tune_and_fit(
+        study = dataclasses.replace(settings, study_name=f"{prefix}-three-class-{name}")
+        models[name] = tune_and_fit(
             kind,
             X_train,
             y[split.train],
@@ -151,31 +186,53 @@ def fit_three_class(
             out_dir=tuning_dir,
             n_classes=N_CLASSES,
             balanced=True,
+            warm_start=(warm_starts or {}).get(kind),
         )
     return models
 
 
 def save_three_class_set(
-    models: dict[str, TreeModel], table: pd.DataFrame, split: Split, model_dir: Path, *, seed: int
-) -> Path:
-    """Write the three-class model set into ``model_dir/three_class`` and return the folder.
+    models: dict[str, TreeModel],
+    table: pd.DataFrame,
+    split: Split,
+    model_dir: Path,
+    *,
+    seed: int,
+    cnn: CNNEnsemble | None = None,
+    probe_images: Images | None = None,
+) -> list[Path]:
+    """Write the three-class model sets into ``model_dir`` and return their folders.
 
-    ONNX parity is checked on up to 20 000 test events drawn stratified by class.
+    ``three_class/`` holds the models on the features alone; with ``cnn``, ``three_class_stacked/`` holds the
+    stacked models (``<kind>+cnn``) and the CNN fold networks (their ONNX graphs checked on ``probe_images``).
+    ONNX parity of the trees is checked on up to 20 000 test events drawn stratified by class.
     """
-    folder = model_dir / THREE_CLASS_SET
-    folder.mkdir(parents=True, exist_ok=True)
     labels = table["label"].to_numpy()[split.test]
     test_rows = table.iloc[split.test[stratified_subsample(labels, _PARITY_ROWS, seed=seed)]]
-    columns = list(next(iter(models.values())).feature_names)
-    for model in models.values():
+    plain: dict[str, TreeModel] = {name: model for name, model in models.items() if name in TREE_KINDS}
+    stacked: dict[str, TreeModel] = {model.kind: model for name, model in models.items() if name not in plain}
+    folders = [_save_set(model_dir / THREE_CLASS_SET, plain, test_rows, seed=seed)]
+    if cnn is not None:
+        folder = _save_set(model_dir / STACKED_SET, stacked, test_rows, seed=seed, stacked=True)
+        cnn.save(folder, probe_images=probe_images)
+        folders.append(folder)
+    return folders
+
+
+def _save_set(
+    folder: Path, by_kind: Mapping[str, TreeModel], test_rows: pd.DataFrame, *, seed: int, stacked: bool = False
+) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    columns = [*three_class_features(), *(CNN_COLUMNS if stacked else ())]
+    for model in by_kind.values():
         export_tree_model(model, folder, check_X=test_rows[columns])
         write_class_importances(model, folder)
     write_manifest(
         folder,
         feature_names=columns,
-        feature_set_version=_feature_set_version(columns),
+        feature_set_version=_feature_set_version(three_class_features()),
         seed=seed,
-        extra={"models": list(models), "task": TASK, "classes": list(CLASS_NAMES)},
+        extra={"models": list(by_kind), "task": TASK, "classes": list(CLASS_NAMES), "stacked": stacked},
     )
     return folder
 
@@ -227,18 +284,21 @@ class ThreeClassBundle:
     Attributes
     ----------
     trees : dict of str to TreeModel
-        By model name (``lightgbm``, ``xgboost``).
+        By model name (``lightgbm``, ``xgboost`` and, with the CNN, ``lightgbm+cnn``, ``xgboost+cnn``).
     feature_names : tuple of str
-        The columns every model reads.
+        The feature columns every model reads (the stacked ones read :data:`CNN_COLUMNS` too).
+    cnn : CNNEnsemble or None
+        The three-class CNN fold networks, when the run trained them.
     """
 
     trees: dict[str, TreeModel]
     feature_names: tuple[str, ...]
+    cnn: CNNEnsemble | None = None
 
     @property
     def names(self) -> list[str]:
-        """Model names in display order."""
-        return list(self.trees)
+        """Model names in display order (the plain trees, ``cnn``, the stacked trees)."""
+        return model_names(self.trees, with_cnn=self.cnn is not None)
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> ThreeClassBundle:
@@ -253,19 +313,21 @@ class ThreeClassBundle:
         if folder is None:
             msg = f"{path}: no three-class model set ({THREE_CLASS_SET}/{MANIFEST_NAME} with task '{TASK}')"
             raise InputError(msg)
-        document = json.loads((folder / MANIFEST_NAME).read_text())
         names = tuple(three_class_features())
-        version = _feature_set_version(names)
-        trees = {}
-        for kind in document["extra"]["models"]:
-            if kind not in TREE_KINDS:
-                msg = f"{folder / MANIFEST_NAME}: unknown model '{kind}', expected among {TREE_KINDS}"
-                raise InputError(msg)
-            trees[kind] = load_tree_model(folder, kind, feature_names=names, feature_set_version=version)
-            if trees[kind].n_classes != N_CLASSES:
-                msg = f"{folder}: the {kind} model separates {trees[kind].n_classes} classes, expected {N_CLASSES}"
-                raise InputError(msg)
-        return cls(trees=trees, feature_names=names)
+        trees = _load_set(folder, names)
+        stacked_folder = folder.parent / STACKED_SET
+        if not (stacked_folder / MANIFEST_NAME).is_file():
+            return cls(trees=trees, feature_names=names)
+        from egid.models.cnn_ensemble import CNNEnsemble
+
+        stacked = _load_set(stacked_folder, (*names, *CNN_COLUMNS))
+        cnn = CNNEnsemble.load(stacked_folder)
+        if cnn.n_classes != N_CLASSES:
+            msg = f"{stacked_folder}: the CNN separates {cnn.n_classes} classes, expected {N_CLASSES}"
+            raise InputError(msg)
+        return cls(
+            trees=trees | {stacked_name(kind): model for kind, model in stacked.items()}, feature_names=names, cnn=cnn
+        )
 
     def score(self, dataset: EventDataset) -> tuple[pd.DataFrame, pd.DataFrame]:
         """Features and every model's class probabilities for ``dataset``, one streaming pass.
@@ -313,6 +375,27 @@ class ThreeClassBundle:
         from egid.features.registry import crop_columns
 
         # The blocks were checked where they entered (the file reader or _checked_array): not again.
-        parts = [pd.DataFrame(crop_columns(images, self.feature_names), copy=False) for images in blocks]
+        parts = []
+        for images in blocks:
+            columns = crop_columns(images, self.feature_names)
+            if self.cnn is not None:
+                columns |= class_columns(CNN_MODEL, self.cnn.score(images).astype(np.float64))
+            parts.append(pd.DataFrame(columns, copy=False))
         table = pd.concat(parts, ignore_index=True)
         return table, probability_frame(self.trees, table)
+
+
+def _load_set(folder: Path, feature_names: tuple[str, ...]) -> dict[str, TreeModel]:
+    """The trees of one three-class model set, by kind, checked against its manifest and the feature set."""
+    document = json.loads((folder / MANIFEST_NAME).read_text())
+    version = _feature_set_version(three_class_features())
+    trees = {}
+    for kind in document["extra"]["models"]:
+        if kind not in TREE_KINDS:
+            msg = f"{folder / MANIFEST_NAME}: unknown model '{kind}', expected among {TREE_KINDS}"
+            raise InputError(msg)
+        trees[kind] = load_tree_model(folder, kind, feature_names=feature_names, feature_set_version=version)
+        if trees[kind].n_classes != N_CLASSES:
+            msg = f"{folder}: the {kind} model separates {trees[kind].n_classes} classes, expected {N_CLASSES}"
+            raise InputError(msg)
+    return trees

@@ -32,6 +32,7 @@ DEFAULTS = RunConfig()
 """The defaults that the options' help texts quote (one source: :class:`RunConfig`)."""
 
 __all__ = (
+    "CNN_PROBE_EVENTS",
     "PreparedData",
     "add_data_options",
     "add_tuning_options",
@@ -42,6 +43,10 @@ __all__ = (
     "prepare_data",
     "resolved",
 )
+
+
+CNN_PROBE_EVENTS = 256
+"""Test crops, drawn seeded and stratified by class, on which each CNN fold's ONNX graph must match torch."""
 
 
 def add_data_options(parser: argparse.ArgumentParser) -> None:

@@ -4,16 +4,17 @@
 ``--photons``, a ``--data`` file holding label 2, or ``--with-pions`` on the embedded simulation (which then
 simulates ``--events-per-class`` pions too). The job: the three-class feature table
 (:data:`egid.features.THREE_CLASS_FEATURES`, cached), the seeded stratified split, a class-balanced LightGBM and
-XGBoost model each tuned by Optuna on the validation multiclass log-loss (:mod:`egid.models.three_class`), then in
-the run directory:
+XGBoost model each tuned by Optuna on the validation multiclass log-loss (:mod:`egid.models.three_class`); unless
+``--no-cnn``, the three-class CNN cross-fitted on the training split (``--cnn-folds``, ``--cnn-init``,
+``--cnn-epochs`` as in binary runs) and the stacked models ``lightgbm+cnn`` and ``xgboost+cnn`` on the features
+plus its out-of-fold class probabilities (``--stacked-trials``); then in the run directory:
 
 * ``metrics.json`` -- ``task: "three_class"`` and, per model, the test metrics of
   :func:`egid.evaluation.three_class_metrics.three_class_metrics`, and the threshold study's rows;
 * ``scores.parquet`` -- ``label``, ``split`` and every model's ``<model>_<class>`` probabilities;
 * ``threshold_study.{csv,json,png}`` -- :mod:`egid.evaluation.threshold_study`, one model and retrained;
-* ``models/three_class/`` -- the model set :func:`egid.load` and ``egid predict`` read.
-
-The CNN head is not part of the three-class job (yet): ``--no-cnn`` is implied and a note says so.
+* ``models/three_class/`` (and ``models/three_class_stacked/`` with the CNN) -- the model sets :func:`egid.load`
+  and ``egid predict`` read.
 """
 
 from __future__ import annotations
@@ -24,12 +25,20 @@ import json
 import logging
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from egid.detector import EventDataset, InputError, is_three_class, load_dataset, require_classes, stratified_split
+from egid.detector import (
+    EventDataset,
+    InputError,
+    is_three_class,
+    load_dataset,
+    require_classes,
+    stratified_split,
+    stratified_subsample,
+)
 from egid.detector.atomic import atomic_path, staged_dir
 from egid.detector.errors import shorten
 from egid.detector.paths import check_output_dir, check_outside, check_replaceable, writing
@@ -41,9 +50,12 @@ from egid.evaluation.threshold_study import (
     threshold_study,
     write_threshold_study,
 )
+from egid.models.catalogue import CNN_MODEL, model_names
 from egid.models.three_class import (
+    N_CLASSES,
     TASK,
     ThreeClassBundle,
+    class_columns,
     fit_three_class,
     model_probabilities,
     probability_frame,
@@ -56,7 +68,7 @@ from egid.models.three_class import (
 from egid.models.trees import TreeModel, class_balance_weights, fit_tree_model
 from egid.pipelines.config import RunConfig, given_settings, save_config
 from egid.pipelines.inputs import input_files
-from egid.pipelines.prepare import command_line_options, fit_settings
+from egid.pipelines.prepare import CNN_PROBE_EVENTS, command_line_options, fit_settings
 from egid.pipelines.rundir import (
     CONFIG_NAME,
     TUNING_NAME,
@@ -67,6 +79,9 @@ from egid.pipelines.rundir import (
     write_data_record,
 )
 from egid.pipelines.timing import StepTimer
+
+if TYPE_CHECKING:  # torch is imported only when the CNN runs
+    from egid.models.stacking import CrossFitResult
 
 __all__ = ("THREE_CLASS_OPTIONS", "add_three_class_options", "evaluate", "run", "wants_three_class")
 
@@ -143,16 +158,18 @@ def _load(config: RunConfig, pions: Any) -> EventDataset:
     return dataset
 
 
-def _check_enough(labels: np.ndarray, seed: int, *, name: str) -> None:
-    split = stratified_split(labels, seed=seed)
+def _check_enough(labels: np.ndarray, config: RunConfig, *, name: str) -> None:
+    """Every split part must hold 2 events of each class (the curves), the training part one per CNN fold too."""
+    split = stratified_split(labels, seed=config.seed)
     for part in ("train", "validation", "test"):
         part_labels = labels[getattr(split, part)]
+        least = max(2, config.cnn_folds) if config.cnn and part == "train" else 2
         for value in CLASS_LABELS:
             count = int(np.count_nonzero(part_labels == value))
-            if count < 2:
+            if count < least:
                 msg = (
                     f"{name}: too few events, the {part} split holds {count} {class_name(value)}s and needs at "
-                    "least 2; use more events (--max-events, --events-per-class)"
+                    f"least {least}; use more events (--max-events, --events-per-class)"
                 )
                 raise InputError(msg)
 
@@ -171,8 +188,12 @@ def run(args: argparse.Namespace) -> int:
     thresholds = check_thresholds(thresholds)
     run_dir = run_dir_path(given.get("out_dir"), given.get("name"))
     check_new_run_dir(run_dir)
-    config = dataclasses.replace(RunConfig(**given), out_dir=str(run_dir), name=run_dir.name, cnn=False)
+    config = dataclasses.replace(RunConfig(**given), out_dir=str(run_dir), name=run_dir.name)
     check_output_dir(config.cache_dir)
+    if config.cnn:  # an unreadable weights file is refused before the run directory exists
+        from egid.models.pretrained import cnn_start
+
+        cnn_start(config.cnn_init, n_classes=N_CLASSES)
     pions = extra.get("pions")
     timer = StepTimer()
     with timer.step("simulate or find inputs"):
@@ -198,9 +219,8 @@ def run(args: argparse.Namespace) -> int:
                 config, data_label=config.data_label or "CMS Open Data", simulated=bool(config.simulated)
             )
         dataset = _load(config, pions)
-        _check_enough(dataset.labels, config.seed, name=shorten(", ".join(dataset.paths), 200))
+        _check_enough(dataset.labels, config, name=shorten(", ".join(dataset.paths), 200))
     settings = fit_settings(config).tuning
-    logger.info("three-class run: the CNN head is not trained (three-class CNN stacking is not implemented)")
     with claim_run_dir(run_dir, new=True):
         write_data_record(run_dir, dataset)
         timer.start()
@@ -269,20 +289,33 @@ def _job(
     split = stratified_split(labels, seed=config.seed)
     with timer.step("tune and fit"):
         models = fit_three_class(table, labels, split, settings, tuning_dir=run_dir / TUNING_NAME)
+    cnn = None
+    if config.cnn:
+        cnn = _cross_fit_cnn(config, dataset, split, settings, timer)
+        table = table.assign(**class_columns(CNN_MODEL, cnn.scores.astype(np.float64)))
+        with timer.step("tune stacked trees"):
+            models |= fit_three_class(
+                table,
+                labels,
+                split,
+                dataclasses.replace(settings, n_trials=config.stacked_trials),
+                tuning_dir=run_dir / TUNING_NAME / "stacked",
+                stacked=True,
+                warm_starts={kind: model.params_dict() for kind, model in models.items()},
+            )
     with timer.step("threshold study"):
         frame = probability_frame(models, table)
-        test = frame.iloc[split.test]
+        test = _by_model(frame.iloc[split.test], model_names(models, with_cnn=cnn is not None))
         study = threshold_study(
             table[ENERGY_COLUMN].to_numpy(),
             labels,
             train=split.train,
             validation=split.validation,
             test=split.test,
-            test_probabilities={name: model_probabilities(test, name) for name in models},
+            test_probabilities=test,
             retrain=_retrain(models, table, labels, settings.threads()),
             thresholds=thresholds,
         )
-    metrics = {name: three_class_metrics(labels[split.test], model_probabilities(test, name)) for name in models}
     with staged_dir(run_dir) as staging:
         with timer.step("report"):
             part = np.empty(len(table), dtype=object)
@@ -290,15 +323,81 @@ def _job(
                 part[getattr(split, name)] = name
             scores = pd.concat([pd.DataFrame({"label": labels, "split": part}), frame.reset_index(drop=True)], axis=1)
             scores.to_parquet(staging / "scores.parquet", index=False)
-            _write_metrics(staging, metrics, study, inputs=dataset.paths)
-            write_threshold_study(study, staging, data=str(config.data_label), simulated=bool(config.simulated))
+            metrics = _write_results(
+                staging,
+                labels[split.test],
+                test,
+                study,
+                inputs=dataset.paths,
+                data=str(config.data_label),
+                simulated=bool(config.simulated),
+            )
         with timer.step("export"):
-            save_three_class_set(models, table, split, staging / "models", seed=config.seed)
+            probe = None
+            if cnn is not None:
+                drawn = stratified_subsample(labels[split.test], CNN_PROBE_EVENTS, seed=config.seed)
+                probe = dataset.read_images(split.test[drawn])
+            save_three_class_set(
+                models,
+                table,
+                split,
+                staging / "models",
+                seed=config.seed,
+                cnn=None if cnn is None else cnn.ensemble,
+                probe_images=probe,
+            )
         timer.write(staging / "timings.json")
     point_latest_to(run_dir)
     _print_summary(metrics, study)
     print(f"run directory: {run_dir} ({sum(timer.seconds.values()):.0f} s)")
     return 0
+
+
+def _cross_fit_cnn(
+    config: RunConfig, dataset: EventDataset, split: Any, settings: Any, timer: StepTimer
+) -> CrossFitResult:
+    """The three-class CNN's fold networks and out-of-fold class probabilities (as in binary runs)."""
+    from egid.models.pretrained import cnn_start
+    from egid.models.stacking import cross_fit_cnn
+
+    with timer.step("CNN cross-fitting"):
+        cnn_config, initial_state = cnn_start(config.cnn_init, max_epochs=config.cnn_epochs, n_classes=N_CLASSES)
+        return cross_fit_cnn(
+            dataset,
+            split,
+            n_folds=config.cnn_folds,
+            config=cnn_config,
+            seed=config.seed,
+            initial_state=initial_state,
+            progress=settings.progress,
+        )
+
+
+def _by_model(frame: pd.DataFrame, names: list[str]) -> dict[str, np.ndarray]:
+    """Each model's ``(n, 3)`` class probabilities from a :func:`probability_frame`, in display order."""
+    return {name: model_probabilities(frame, name) for name in names}
+
+
+def _write_results(
+    folder: Path,
+    labels: np.ndarray,
+    probabilities: dict[str, np.ndarray],
+    study: pd.DataFrame,
+    *,
+    inputs: list[str],
+    data: str,
+    simulated: bool,
+) -> dict[str, Any]:
+    """Every model's test metrics, ``metrics.json``, the threshold study's files and the report; the metrics."""
+    from egid.evaluation.three_class_report import write_three_class_report
+
+    metrics = {name: three_class_metrics(labels, values) for name, values in probabilities.items()}
+    _write_metrics(folder, metrics, study, inputs=inputs)
+    write_threshold_study(study, folder, data=data, simulated=simulated)
+    write_three_class_report(
+        folder, metrics=metrics, study=study, labels=labels, probabilities=probabilities, data=data, simulated=simulated
+    )
+    return metrics
 
 
 def _write_metrics(folder: Path, metrics: dict[str, Any], study: pd.DataFrame, *, inputs: list[str]) -> None:
@@ -345,21 +444,27 @@ def evaluate(args: argparse.Namespace) -> int:
         raise InputError(msg)
     table, frame = bundle.score(dataset)
     labels = dataset.labels.astype(np.float64)
-    everything = np.arange(len(labels))
-    metrics = {name: three_class_metrics(labels, model_probabilities(frame, name)) for name in bundle.names}
+    probabilities = _by_model(frame, bundle.names)
     study = threshold_study(
         table[ENERGY_COLUMN].to_numpy(),
         labels,
         train=np.empty(0, np.int64),
         validation=np.empty(0, np.int64),
-        test=everything,
-        test_probabilities={name: model_probabilities(frame, name) for name in bundle.names},
+        test=np.arange(len(labels)),
+        test_probabilities=probabilities,
     )
     with writing(out_dir), staged_dir(out_dir) as staging:
         scores = pd.concat([pd.DataFrame({"label": labels, "split": "test"}), frame], axis=1)
         scores.to_parquet(staging / "scores.parquet", index=False)
-        _write_metrics(staging, metrics, study, inputs=dataset.paths)
-        write_threshold_study(study, staging, data=args.data_label, simulated=args.simulated)
+        metrics = _write_results(
+            staging,
+            labels,
+            probabilities,
+            study,
+            inputs=dataset.paths,
+            data=args.data_label,
+            simulated=args.simulated,
+        )
     _print_summary(metrics, study)
     print(f"evaluation directory: {out_dir}")
     return 0

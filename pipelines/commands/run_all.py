@@ -28,6 +28,7 @@ from egid.models.cnn_budget import CNN_INIT_PRETRAINED, CNN_INIT_SCRATCH
 from egid.pipelines.config import RunConfig, given_settings, restore_config, save_config
 from egid.pipelines.options import option_type
 from egid.pipelines.prepare import (
+    CNN_PROBE_EVENTS,
     DEFAULTS,
     add_data_options,
     add_tuning_options,
@@ -54,9 +55,6 @@ from egid.pipelines.timing import StepTimer
 from egid.pipelines.training import FitSettings, fit_models
 
 logger = logging.getLogger(__name__)
-
-CNN_PROBE_EVENTS = 256
-"""Test crops, drawn seeded and stratified by class, on which each CNN fold's ONNX graph must match torch."""
 
 
 def configure(parser: argparse.ArgumentParser) -> None:

@@ -14,7 +14,10 @@ from egid.detector import InputError, stratified_split
 from egid.detector.schema import CLASS_LABELS
 from egid.features import build_table
 from egid.models.three_class import (
+    CNN_COLUMNS,
+    STACKED_SET,
     ThreeClassBundle,
+    class_columns,
     fit_three_class,
     is_three_class_run,
     model_probabilities,
@@ -99,7 +102,7 @@ def test_the_saved_set_predicts_named_columns_summing_to_one(events: tuple, tmp_
         # the electron column is the model's output column of label 1
         np.testing.assert_array_equal(frame[f"{name}_electron"], model.predict(table)[:, int(CLASS_LABELS[0])])
     run = tmp_path / "run"
-    folder = save_three_class_set(models, table, split, run / "models", seed=0)
+    (folder,) = save_three_class_set(models, table, split, run / "models", seed=0)
     assert is_three_class_run(run) and is_three_class_run(run / "models") and is_three_class_run(folder)
     assert run_root(folder) == run and not is_three_class_run(tmp_path / "tuning")
     gain = pd.read_csv(folder / "lightgbm_class_importance.csv", index_col="feature")
@@ -115,3 +118,42 @@ def test_the_saved_set_predicts_named_columns_summing_to_one(events: tuple, tmp_
 def test_loading_a_folder_without_a_three_class_set_is_one_line(tmp_path: Path) -> None:
     with pytest.raises(InputError, match=r"no three-class model set \(three_class/manifest.json with task"):
         ThreeClassBundle.load(tmp_path)
+
+
+def test_the_stacked_set_saves_and_reloads_the_cnn_and_predicts_as_at_training(events: tuple, tmp_path: Path) -> None:
+    import dataclasses
+
+    import torch
+
+    from egid.models.cnn import CNNConfig, EgammaCNN, InputTransform
+    from egid.models.cnn_ensemble import CNNEnsemble
+
+    config = CNNConfig(transform=InputTransform(crop_half_width=4), channels=(2, 4, 4), hidden=4, n_classes=3)
+    torch.manual_seed(0)
+    cnn = CNNEnsemble([EgammaCNN.from_config(config), EgammaCNN.from_config(config)], config, device="cpu")
+    x, y = three_class_arrays(60, seed=0)
+    table = events[0].assign(**class_columns("cnn", cnn.score(x).astype(np.float64)))
+    split = stratified_split(y, seed=0)
+    settings = TuningSettings(n_trials=1, **FAST)
+    models = fit_three_class(table, y, split, settings, tuning_dir=tmp_path / "tuning")
+    stacked = fit_three_class(
+        table,
+        y,
+        split,
+        dataclasses.replace(settings, study_name="stacked"),
+        tuning_dir=tmp_path / "tuning",
+        stacked=True,
+        warm_starts={kind: model.params_dict() for kind, model in models.items()},
+    )
+    assert set(stacked) == {"lightgbm+cnn", "xgboost+cnn"}
+    assert all(list(model.feature_names[-3:]) == list(CNN_COLUMNS) for model in stacked.values())
+    models |= stacked
+    frame = probability_frame(models, table)
+    names = ["lightgbm", "xgboost", "cnn", "lightgbm+cnn", "xgboost+cnn"]
+    assert list(frame.columns) == [column for name in names for column in score_columns(name)]
+    folders = save_three_class_set(models, table, split, tmp_path / "run" / "models", seed=0, cnn=cnn, probe_images=x)
+    assert [folder.name for folder in folders] == ["three_class", STACKED_SET]
+    assert (folders[1] / "cnn_fold1.onnx").is_file() and (folders[1] / "xgboost.onnx").is_file()
+    bundle = ThreeClassBundle.load(tmp_path / "run")
+    assert bundle.names == names and bundle.cnn is not None and len(bundle.cnn) == 2
+    pd.testing.assert_frame_equal(bundle.predict(x).reset_index(drop=True), frame.reset_index(drop=True), atol=1e-6)

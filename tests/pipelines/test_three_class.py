@@ -15,6 +15,7 @@ from tests.conftest import write_crops
 from tests.three_class_fixtures import pion_crops, write_pions, write_three_class_file
 
 CLASSES = ("electron", "photon", "pion")
+MODELS = ("lightgbm", "xgboost", "cnn", "lightgbm+cnn", "xgboost+cnn")
 
 
 @pytest.fixture(scope="module")
@@ -34,32 +35,53 @@ def run_dir(files: dict[str, Path]) -> Path:
     out = files["root"] / "run"
     argv = ["run", "--electrons", str(files["e"]), "--photons", str(files["g"]), "--pions", str(files["pi"])]
     argv += ["--trials", "1", "--threads", "1", "--out-dir", str(out), "--cache-dir", str(files["root"] / "cache")]
-    assert main([*argv, "--thresholds", "0", "10"]) == 0
+    assert (
+        main([*argv, "--thresholds", "0", "10", "--cnn-folds", "2", "--cnn-epochs", "2", "--stacked-trials", "1"]) == 0
+    )
     return out
 
 
 def test_run_writes_three_class_metrics_study_and_models(run_dir: Path) -> None:
     metrics = json.loads((run_dir / "metrics.json").read_text())
-    assert metrics["task"] == "three_class" and set(metrics["models"]) == {"lightgbm", "xgboost"}
+    assert metrics["task"] == "three_class" and list(metrics["models"]) == list(MODELS)
     for values in metrics["models"].values():
         assert set(values["efficiency"]) == set(CLASSES) and 0 <= values["balanced_accuracy"] <= 1
         assert set(values["pion_efficiency_at_egamma_efficiency"]) == {"0.95", "0.99"}
         assert sum(values["n_events"].values()) > 0
     study = pd.read_csv(run_dir / "threshold_study.csv")
     assert set(study["threshold_gev"]) == {0.0, 10.0} and set(study["mode"]) == {"one model", "retrained"}
+    # the CNN is evaluated as one model; the trees are also retrained above each threshold
+    assert set(study.loc[study["mode"] == "one model", "model"]) == set(MODELS)
+    assert set(study.loc[study["mode"] == "retrained", "model"]) == set(MODELS) - {"cnn"}
     assert (run_dir / "threshold_study.png").is_file()
+    report = (run_dir / "report.html").read_text()
+    assert "published, different simulation" in report and all(name in report for name in MODELS)
     scores = pd.read_parquet(run_dir / "scores.parquet")
-    assert {"label", "split", "lightgbm_pion", "xgboost_electron"} <= set(scores.columns)
+    assert list(scores.columns) == ["label", "split", *[f"{m}_{c}" for m in MODELS for c in CLASSES]]
     assert (run_dir / "models" / "three_class" / "xgboost_class_importance.csv").is_file()
+    assert (run_dir / "models" / "three_class_stacked" / "cnn_fold1.pt").is_file()
+
+
+def test_the_loaded_run_scores_held_out_events_as_the_run_did(run_dir: Path, files: dict[str, Path]) -> None:
+    from egid.detector import load_dataset
+
+    scores = pd.read_parquet(run_dir / "scores.parquet")
+    dataset = load_dataset(electrons=[str(files["e"])], photons=[str(files["g"])], pions=[str(files["pi"])])
+    _, frame = egid.load(run_dir).score(dataset)
+    held_out = scores["split"].isin(["validation", "test"]).to_numpy()
+    assert held_out.sum() > 0
+    np.testing.assert_allclose(
+        frame[held_out].to_numpy(), scores.loc[held_out, list(frame.columns)].to_numpy(), rtol=0, atol=1e-6
+    )
 
 
 def test_load_and_predict_give_one_column_per_class_and_model(
     run_dir: Path, files: dict[str, Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    columns = [f"{model}_{name}" for model in ("lightgbm", "xgboost") for name in CLASSES]
+    columns = [f"{model}_{name}" for model in MODELS for name in CLASSES]
     scores = egid.load(run_dir).predict(pion_crops(7, seed=42))
     assert list(scores.columns) == columns and len(scores) == 7
-    for model in ("lightgbm", "xgboost"):
+    for model in MODELS:
         np.testing.assert_allclose(scores[[f"{model}_{c}" for c in CLASSES]].sum(axis=1), 1.0, atol=1e-6)
     out = files["root"] / "pred.csv"
     assert main(["predict", "--run-dir", str(run_dir), "--data", str(files["pi"]), "--output", str(out)]) == 0
@@ -79,14 +101,17 @@ def test_evaluate_on_new_files_gives_the_same_metrics(run_dir: Path, files: dict
     for model, values in evaluated["models"].items():
         assert set(values) == set(trained["models"][model])
         assert values["n_events"] == {"electron": 40, "photon": 40, "pion": 40}
-    assert (out / "threshold_study.png").is_file()
+    assert (out / "threshold_study.png").is_file() and (out / "report.html").is_file()
 
 
-def test_a_data_file_with_three_labels_runs_the_three_class_job(files: dict[str, Path]) -> None:
+def test_a_data_file_with_three_labels_runs_the_three_class_job_without_the_cnn(files: dict[str, Path]) -> None:
     out = files["root"] / "run_data"
-    argv = ["run", "--data", str(files["all"]), "--trials", "1", "--threads", "1", "--out-dir", str(out)]
+    argv = ["run", "--data", str(files["all"]), "--trials", "1", "--threads", "1", "--out-dir", str(out), "--no-cnn"]
     assert main([*argv, "--cache-dir", str(files["root"] / "cache"), "--thresholds", "0"]) == 0
-    assert json.loads((out / "metrics.json").read_text())["task"] == "three_class"
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["task"] == "three_class" and list(metrics["models"]) == ["lightgbm", "xgboost"]
+    assert not (out / "models" / "three_class_stacked").exists()
+    assert egid.load(out).names == ["lightgbm", "xgboost"]
 
 
 def _one_line_error(argv: list[str], capsys: pytest.CaptureFixture[str], pattern: str) -> None:
