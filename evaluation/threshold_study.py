@@ -61,11 +61,12 @@ return each model's ``(len(test_rows), 3)`` class probabilities on ``test_rows``
 trained, say with no pion left above the threshold: its row's figures are then NaN)."""
 
 
-def check_thresholds(thresholds: Sequence[float]) -> tuple[float, ...]:
-    """Return ``thresholds`` as floats; refuse (InputError, one line) an empty, negative, non-finite or repeated one."""
+def check_thresholds(thresholds: Sequence[float], *, source: str = "--thresholds") -> tuple[float, ...]:
+    """Return ``thresholds`` as floats; refuse (InputError, one line starting with ``source``) an empty, negative,
+    non-finite or repeated one."""
     values = tuple(float(t) for t in thresholds)
     if not values or not all(np.isfinite(v) and v >= 0 for v in values) or len(set(values)) != len(values):
-        msg = f"--thresholds: expected distinct finite energies >= 0 GeV, got {list(thresholds)}"
+        msg = f"{source}: expected distinct finite energies >= 0 GeV, got {list(thresholds)}"
         raise InputError(msg)
     return values
 

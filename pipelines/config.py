@@ -39,10 +39,19 @@ class RunConfig:
     ----------
     electrons, photons : str, list of str or None
         Input files or glob patterns of each class (see :func:`egid.pipelines.inputs.input_files`).
+    pions : str, list of str or None
+        Input files or glob patterns of charged pions (y = 2): the run trains the three-class electron / photon /
+        pion models (:mod:`egid.pipelines.three_class`).
     data : str or None
-        A single input file of both classes; none of the three means the embedded simulation.
+        A single input file of the classes (labels 0 and 1, or 0, 1 and 2 for the three-class job); none of the
+        input settings means the embedded simulation.
     events_per_class : int
         Events per class of the embedded simulation when no input file is given.
+    with_pions : bool
+        Embedded simulation only: simulate ``events_per_class`` charged pions too and train the three-class models.
+    thresholds : list of float or None
+        Three-class runs: the summed crop energy thresholds of the threshold study, in GeV; None:
+        :data:`egid.evaluation.threshold_study.DEFAULT_THRESHOLDS_GEV`.
     max_events : int or None
         Use at most this many events in total.
     trials : int
@@ -104,8 +113,11 @@ class RunConfig:
 
     electrons: str | list[str] | None = None
     photons: str | list[str] | None = None
+    pions: str | list[str] | None = None
     data: str | None = None
     events_per_class: int = 30_000
+    with_pions: bool = False
+    thresholds: list[float] | None = None
     max_events: int | None = None
     trials: int = 12
     timeout: float | None = None
@@ -133,7 +145,7 @@ class RunConfig:
     @property
     def uses_embedded_simulation(self) -> bool:
         """True when no input file is named, so the run simulates (or reuses) the default sample."""
-        return self.electrons is None and self.photons is None and self.data is None
+        return self.electrons is None and self.photons is None and self.pions is None and self.data is None
 
 
 MAX_CONFIG_BYTES = 64 * 1024
@@ -141,7 +153,7 @@ MAX_CONFIG_BYTES = 64 * 1024
 RESUMABLE_CHANGES = ("resume", "trials", "stacked_trials", "timeout", "threads", "cache_dir", "out_dir", "name")
 """Settings a resumed run may change: the tuning budget and where things live (a run directory may have been
 moved), not what is computed."""
-PATH_KEYS = ("electrons", "photons", "data", "out_dir", "cache_dir")
+PATH_KEYS = ("electrons", "photons", "pions", "data", "out_dir", "cache_dir")
 """Settings that name a path; two spellings of the same path are the same setting."""
 
 RENAMED_KEYS = {
@@ -227,6 +239,15 @@ def _allowed_types(annotation: str) -> tuple[type, ...]:
 
 def _check_value(key: str, value: Any, source: str) -> Any:
     """``value`` of setting ``key`` if its type and range are right (ints pass as floats), else InputError."""
+    if key == "thresholds" and value is not None:
+        from egid.evaluation.threshold_study import check_thresholds
+
+        given = value if isinstance(value, list) else [value]  # one value on the command line comes as a scalar
+        name = source if source.startswith("--") else f"{source}: key 'thresholds'"
+        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in given):
+            msg = f"{name}: expected a list of energies in GeV, got {_preview(value)}"
+            raise InputError(msg)
+        return list(check_thresholds(given, source=name))
     allowed = _allowed_types(key)
     if float in allowed and isinstance(value, int) and not isinstance(value, bool):
         value = float(value)

@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 
-from egid.detector import EventDataset, InputError, Split, load_dataset, require_both_classes, stratified_split
+from egid.detector import EventDataset, Split, load_dataset, require_classes, stratified_split
 from egid.detector.errors import shorten
 from egid.features import cached_table
 from egid.models import TuningSettings
@@ -113,24 +113,24 @@ def command_line_options(args: argparse.Namespace) -> dict[str, Any]:
     """
     skip = ("command", "handler", "verbose", "config")
     options = {key: value for key, value in vars(args).items() if key not in skip}
-    if "pions" in options:  # egid run hands pions to egid.pipelines.three_class before it gets here
-        msg = "--pions: only egid run trains the three-class models (egid tune's workers tune binary studies)"
-        raise InputError(msg)
     return {key: v[0] if isinstance(v, list) and len(v) == 1 else v for key, v in options.items()}
 
 
 def resolved(config: RunConfig) -> RunConfig:
-    """The settings with every default decided: the embedded simulation's files, the data label, simulated."""
+    """The settings with every default decided: the embedded simulation's files (pions too with ``with_pions``),
+    the data label, simulated."""
     if not config.uses_embedded_simulation:
         label = config.data_label or "CMS Open Data"
         return dataclasses.replace(config, data_label=label, simulated=bool(config.simulated))
     from egid.simulation import default_sample
 
-    electrons, photons = default_sample(config.events_per_class, seed=config.seed, cache_dir=config.cache_dir)
+    particles = ("electron", "photon", "pion") if config.with_pions else ("electron", "photon")
+    files = default_sample(config.events_per_class, seed=config.seed, cache_dir=config.cache_dir, particles=particles)
     return dataclasses.replace(
         config,
-        electrons=str(electrons),
-        photons=str(photons),
+        electrons=str(files[0]),
+        photons=str(files[1]),
+        pions=str(files[2]) if config.with_pions else None,
         data_label=config.data_label or "egid simulation",
         simulated=True if config.simulated is None else config.simulated,
     )
@@ -146,15 +146,17 @@ class PreparedData:
 
 
 def load_events(config: RunConfig) -> EventDataset:
-    """Open and validate the events of the resolved ``config`` (files and globs expanded, both classes present)."""
+    """Open and validate the events of the resolved ``config`` (files and globs expanded, every class of the task
+    present: electrons and photons, and pions when there are any)."""
     dataset = load_dataset(
         electrons=input_files(config.electrons, option="--electrons"),
         photons=input_files(config.photons, option="--photons"),
+        pions=input_files(config.pions, option="--pions") if config.pions is not None else None,
         data=config.data,
         max_events=config.max_events,
         seed=config.seed,
     )
-    require_both_classes(dataset.labels, name=shorten(", ".join(dataset.paths), 200))
+    require_classes(dataset.labels, name=shorten(", ".join(dataset.paths), 200))
     return dataset
 
 

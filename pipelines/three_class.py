@@ -20,6 +20,7 @@ plus its out-of-fold class probabilities (``--stacked-trials``); then in the run
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import json
 import logging
@@ -47,6 +48,7 @@ from egid.evaluation.three_class_metrics import format_three_class_summary, thre
 from egid.evaluation.threshold_study import (
     DEFAULT_THRESHOLDS_GEV,
     ENERGY_COLUMN,
+    check_thresholds,
     threshold_study,
     write_threshold_study,
 )
@@ -66,16 +68,16 @@ from egid.models.three_class import (
     run_root as three_class_run_root,
 )
 from egid.models.trees import TreeModel, class_balance_weights, fit_tree_model
-from egid.pipelines.config import RunConfig, given_settings, save_config
+from egid.pipelines.config import RunConfig, restore_config, save_config
 from egid.pipelines.inputs import input_files
-from egid.pipelines.prepare import CNN_PROBE_EVENTS, command_line_options, fit_settings
+from egid.pipelines.prepare import CNN_PROBE_EVENTS, fit_settings, load_events, resolved
 from egid.pipelines.rundir import (
     CONFIG_NAME,
     TUNING_NAME,
+    check_data_record,
     check_new_run_dir,
     claim_run_dir,
     point_latest_to,
-    run_dir_path,
     write_data_record,
 )
 from egid.pipelines.timing import StepTimer
@@ -83,14 +85,9 @@ from egid.pipelines.timing import StepTimer
 if TYPE_CHECKING:  # torch is imported only when the CNN runs
     from egid.models.stacking import CrossFitResult
 
-__all__ = ("THREE_CLASS_OPTIONS", "add_three_class_options", "evaluate", "run", "wants_three_class")
+__all__ = ("add_three_class_options", "evaluate", "run", "wants_three_class")
 
 logger = logging.getLogger(__name__)
-
-THREE_CLASS_OPTIONS = ("pions", "with_pions", "thresholds")
-"""The ``egid run`` options of the three-class job, not settings of :class:`~egid.pipelines.config.RunConfig`."""
-THREE_CLASS_RECORD = "three_class.json"
-"""The run directory's record of the three-class inputs and thresholds (beside ``config.yaml``)."""
 
 
 def add_three_class_options(parser: argparse.ArgumentParser) -> None:
@@ -112,50 +109,21 @@ def add_three_class_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def wants_three_class(args: argparse.Namespace) -> bool:
-    """Whether ``egid run``'s ``args`` ask for the three-class job: pions given, or a ``--data`` file with label 2."""
-    if getattr(args, "pions", None) is not None or getattr(args, "with_pions", False):
+def wants_three_class(config: RunConfig) -> bool:
+    """Whether the settings of ``egid run`` ask for the three-class job: pions given or simulated, or a ``--data``
+    file holding label 2."""
+    if config.pions is not None or config.with_pions:
         return True
-    data = getattr(args, "data", None)
-    if data is None:
-        return False
-    return is_three_class(load_dataset(data=data).labels)
+    return config.data is not None and is_three_class(load_dataset(data=config.data).labels)
 
 
-def _split_args(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The RunConfig settings given on the command line (and ``--config``), and the three-class options."""
-    given = vars(args)
-    extra = {key: given[key] for key in THREE_CLASS_OPTIONS if key in given}
-    if isinstance(extra.get("pions"), list) and len(extra["pions"]) == 1:
-        extra["pions"] = extra["pions"][0]
-    options = command_line_options(argparse.Namespace(**{k: v for k, v in given.items() if k not in extra}))
-    if extra.get("with_pions") and options.get("electrons", options.get("photons", options.get("data"))) is not None:
+def _check_inputs(config: RunConfig) -> None:
+    if config.with_pions and not config.uses_embedded_simulation:
         msg = "--with-pions: adds simulated pions to the embedded simulation only; give --pions FILE with input files"
         raise InputError(msg)
-    if "pions" in extra and options.get("data") is not None:
+    if config.pions is not None and config.data is not None:
         msg = "--pions: give either --data (with labels 0, 1 and 2) or --electrons/--photons/--pions, not both"
         raise InputError(msg)
-    return given_settings(getattr(args, "config", None), options), extra
-
-
-def _pions(value: Any) -> list[str] | None:
-    return input_files(value, option="--pions") if value is not None else None
-
-
-def _load(config: RunConfig, pions: Any) -> EventDataset:
-    dataset = load_dataset(
-        electrons=input_files(config.electrons, option="--electrons"),
-        photons=input_files(config.photons, option="--photons"),
-        pions=_pions(pions),
-        data=config.data,
-        max_events=config.max_events,
-        seed=config.seed,
-    )
-    require_classes(dataset.labels, name=shorten(", ".join(dataset.paths), 200))
-    if not is_three_class(dataset.labels):
-        msg = f"{shorten(', '.join(dataset.paths), 200)}: holds no pions (label 2) for the three-class job"
-        raise InputError(msg)
-    return dataset
 
 
 def _check_enough(labels: np.ndarray, config: RunConfig, *, name: str) -> None:
@@ -174,61 +142,52 @@ def _check_enough(labels: np.ndarray, config: RunConfig, *, name: str) -> None:
                 raise InputError(msg)
 
 
-def run(args: argparse.Namespace) -> int:
-    """``egid run`` with pions: validate everything, then claim the run directory and run the three-class job."""
-    given, extra = _split_args(args)
-    if given.get("resume"):
-        msg = "--resume: three-class runs cannot be resumed yet; start a new run (the tuning journal is kept)"
-        raise InputError(msg)
-    given_thresholds = extra.get("thresholds", DEFAULT_THRESHOLDS_GEV)
-    # command_line_options gives one value as a scalar, several as a list
-    thresholds = tuple(np.atleast_1d(np.asarray(given_thresholds, dtype=np.float64)).tolist())
-    from egid.evaluation.threshold_study import check_thresholds
+def run(given: dict[str, Any], run_dir: Path, saved: Path | None) -> int:
+    """``egid run`` with pions: validate everything, then claim the run directory and run the three-class job.
 
-    thresholds = check_thresholds(thresholds)
-    run_dir = run_dir_path(given.get("out_dir"), given.get("name"))
-    check_new_run_dir(run_dir)
-    config = dataclasses.replace(RunConfig(**given), out_dir=str(run_dir), name=run_dir.name)
-    check_output_dir(config.cache_dir)
-    if config.cnn:  # an unreadable weights file is refused before the run directory exists
-        from egid.models.pretrained import cnn_start
-
-        cnn_start(config.cnn_init, n_classes=N_CLASSES)
-    pions = extra.get("pions")
-    timer = StepTimer()
-    with timer.step("simulate or find inputs"):
-        if config.uses_embedded_simulation:
-            from egid.simulation import default_sample
-
-            electrons, photons, pion_file = default_sample(
-                config.events_per_class,
-                seed=config.seed,
-                cache_dir=config.cache_dir,
-                particles=("electron", "photon", "pion"),
-            )
-            config = dataclasses.replace(
-                config,
-                electrons=str(electrons),
-                photons=str(photons),
-                data_label=config.data_label or "egid simulation",
-                simulated=True if config.simulated is None else config.simulated,
-            )
-            pions = str(pion_file)
+    Parameters
+    ----------
+    given : dict
+        The settings given on the command line and in ``--config`` (checked by
+        :func:`~egid.pipelines.config.given_settings`).
+    run_dir : Path
+        The run directory.
+    saved : Path or None
+        The ``config.yaml`` of the run being resumed (``--resume``); its studies continue, its settings stay.
+    """
+    if saved is None:
+        check_new_run_dir(run_dir)
+    with contextlib.ExitStack() as claims:
+        if saved is not None:
+            claims.enter_context(claim_run_dir(run_dir, new=False))
+            config = restore_config(saved, given)
         else:
-            config = dataclasses.replace(
-                config, data_label=config.data_label or "CMS Open Data", simulated=bool(config.simulated)
-            )
-        dataset = _load(config, pions)
-        _check_enough(dataset.labels, config, name=shorten(", ".join(dataset.paths), 200))
-    settings = fit_settings(config).tuning
-    with claim_run_dir(run_dir, new=True):
-        write_data_record(run_dir, dataset)
+            config = dataclasses.replace(RunConfig(**given), out_dir=str(run_dir), name=run_dir.name)
+        _check_inputs(config)
+        thresholds = check_thresholds(config.thresholds or DEFAULT_THRESHOLDS_GEV)
+        check_output_dir(config.cache_dir)
+        if config.cnn:  # an unreadable weights file is refused before the run directory exists
+            from egid.models.pretrained import cnn_start
+
+            cnn_start(config.cnn_init, n_classes=N_CLASSES)
+        timer = StepTimer()
+        with timer.step("simulate or find inputs"):
+            config = resolved(config)
+            dataset = load_events(config)
+            name = shorten(", ".join(dataset.paths), 200)
+            if not is_three_class(dataset.labels):
+                msg = f"{name}: holds no pions (label 2) for the three-class job"
+                raise InputError(msg)
+            _check_enough(dataset.labels, config, name=name)
+            if saved is not None:
+                check_data_record(run_dir, dataset)
+        settings = fit_settings(config).tuning  # opens a database storage: a bad URL is refused before the directory
+        if saved is None:
+            claims.enter_context(claim_run_dir(run_dir, new=True))
+            write_data_record(run_dir, dataset)
         timer.start()
         with writing(run_dir):
             save_config(config, run_dir / CONFIG_NAME)
-            with atomic_path(run_dir / THREE_CLASS_RECORD) as tmp:
-                record = {"pions": _pions(pions), "thresholds_gev": list(thresholds)}
-                tmp.write_text(json.dumps(record, indent=2) + "\n")
             return _job(config, settings, run_dir, dataset, thresholds, timer)
 
 
@@ -432,7 +391,7 @@ def evaluate(args: argparse.Namespace) -> int:
     dataset = load_dataset(
         electrons=input_files(args.electrons, option="--electrons"),
         photons=input_files(args.photons, option="--photons"),
-        pions=_pions(getattr(args, "pions", None)),
+        pions=None if getattr(args, "pions", None) is None else input_files(args.pions, option="--pions"),
         data=args.data,
         max_events=args.max_events,
         seed=args.seed,

@@ -108,15 +108,15 @@ def run(args: argparse.Namespace) -> int:
     """
     # Optuna reports an interrupted trial as a warning with a traceback; egid says "interrupted" itself.
     optuna.logging.set_verbosity(optuna.logging.INFO if args.verbose else optuna.logging.ERROR)
-    if wants_three_class(args):  # pions given: the electron/photon/pion job (egid.pipelines.three_class)
-        return run_three_class(args)
-    if hasattr(args, "thresholds"):
-        msg = "--thresholds: only for three-class runs (--pions, --with-pions or a --data file holding label 2)"
-        raise InputError(msg)
     given = given_settings(getattr(args, "config", None), command_line_options(args))
     run_dir = run_dir_path(given.get("out_dir"), given.get("name"))
     resume = bool(given.get("resume"))
     saved = check_resumable(run_dir) if resume else None
+    if wants_three_class(restore_config(saved, given) if saved is not None else RunConfig(**given)):
+        return run_three_class(given, run_dir, saved)  # pions: the electron/photon/pion job
+    if given.get("thresholds") is not None:
+        msg = "--thresholds: only for three-class runs (--pions, --with-pions or a --data file holding label 2)"
+        raise InputError(msg)
     if not resume:
         check_new_run_dir(run_dir)
     with contextlib.ExitStack() as claims:

@@ -51,6 +51,9 @@ def run(args: argparse.Namespace) -> int:
     optuna.logging.set_verbosity(optuna.logging.INFO if args.verbose else optuna.logging.ERROR)
     options = command_line_options(args)
     config = load_config(getattr(args, "config", None), options)
+    if config.pions is not None or config.with_pions:
+        msg = "--pions: only egid run trains the three-class models (egid tune's workers tune binary studies)"
+        raise InputError(msg)
     settings = fit_settings(config)  # the storage is checked before the embedded simulation may run
     config = resolved(config)
     storage = settings.tuning.storage

@@ -89,10 +89,9 @@ def test_command_line_options_keep_only_settings() -> None:
     assert command_line_options(args) == {"electrons": "e.h5", "photons": ["p1", "p2"], "trials": 2}
 
 
-def test_command_line_options_refuse_pions() -> None:
-    args = argparse.Namespace(pions=["pi.h5"])
-    with pytest.raises(InputError, match=r"^--pions: only egid run trains the three-class models \(egid tune's"):
-        command_line_options(args)
+def test_command_line_options_carry_the_three_class_settings() -> None:
+    args = argparse.Namespace(pions=["pi.h5"], with_pions=True, thresholds=[0.0, 15.0])
+    assert command_line_options(args) == {"pions": "pi.h5", "with_pions": True, "thresholds": [0.0, 15.0]}
 
 
 def test_resolved_files_keep_their_label_or_get_the_open_data_one(files: tuple[Path, Path]) -> None:

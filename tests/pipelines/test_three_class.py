@@ -160,3 +160,53 @@ def test_tune_workers_refuse_pions(files: dict[str, Path], capsys: pytest.Captur
     argv = ["tune", "--electrons", str(files["e"]), "--photons", str(files["g"]), "--pions", str(files["pi"])]
     argv += ["--storage", f"sqlite:///{tmp_path / 'db.sqlite'}", "--study-name", "s"]
     _one_line_error(argv, capsys, "--pions: only egid run trains the three-class models")
+
+
+def test_a_config_file_names_the_pions_and_thresholds_and_a_resumed_run_adds_trials(files: dict[str, Path]) -> None:
+    import optuna
+
+    out = files["root"] / "run_config"
+    config = files["root"] / "three.yaml"
+    config.write_text(
+        f"electrons: {files['e']}\nphotons: {files['g']}\npions: {files['pi']}\nthresholds: [0, 15]\n"
+        "trials: 1\nthreads: 1\ncnn: false\n"
+    )
+    base = ["run", "--config", str(config), "--out-dir", str(out), "--cache-dir", str(files["root"] / "cache")]
+    assert main(base) == 0
+    saved = (out / "config.yaml").read_text()
+    assert "pions:" in saved and str(files["pi"]) in saved
+    study = pd.read_csv(out / "threshold_study.csv")
+    assert set(study["threshold_gev"]) == {0.0, 15.0}
+    journal = optuna.storages.JournalStorage(
+        optuna.storages.journal.JournalFileBackend(str(out / "tuning" / "optuna.journal"))
+    )
+
+    def finished() -> int:
+        trials = optuna.load_study(study_name="egid-three-class-lightgbm", storage=journal).trials
+        return sum(t.state == optuna.trial.TrialState.COMPLETE for t in trials)
+
+    assert finished() == 1
+    assert main(["run", "--resume", "--out-dir", str(out), "--trials", "3"]) == 0  # the saved settings, more trials
+    assert finished() == 3
+    assert json.loads((out / "metrics.json").read_text())["task"] == "three_class"
+
+
+def test_a_resumed_three_class_run_refuses_other_pions(
+    files: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = files["root"] / "run_config"  # made by the test above (the module's tests run in order)
+    other = write_pions(files["root"] / "other_pi.hdf5", 30, seed=9)
+    _one_line_error(
+        ["run", "--resume", "--out-dir", str(out), "--pions", str(other)],
+        capsys,
+        "--pions: the run being resumed was made with pions = ",
+    )
+
+
+def test_bad_thresholds_in_a_config_file_are_one_line_naming_it(
+    files: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = files["root"] / "bad.yaml"
+    for value, problem in (("[10, 10]", "expected distinct finite energies"), ("[a]", "expected a list of energies")):
+        config.write_text(f"pions: {files['pi']}\nthresholds: {value}\n")
+        _one_line_error(["run", "--config", str(config)], capsys, f"{config}: key 'thresholds': {problem}")
