@@ -238,12 +238,13 @@ def as_crops(images: npt.ArrayLike, *, name: str = "images") -> Images:
     return np.ascontiguousarray(_real_crops(images, name), dtype=np.float32)
 
 
-def checked_crops(images: npt.ArrayLike, *, name: str = "images") -> Images:
+def checked_crops(images: npt.ArrayLike, *, name: str = "images", allow_empty: bool = True) -> Images:
     """:func:`as_crops`, with the pixel rule of the input files applied to the values as given.
 
     The rule is :func:`egid.detector.check_images` (finite values, energies >= 0, both channels within their
     physical bounds). It runs block by block before the cast to float32, so that a finite float64 value beyond
-    float32's range is reported as out of bounds instead of overflowing to inf.
+    float32's range is reported as out of bounds instead of overflowing to inf. ``allow_empty=False`` also
+    refuses an array of no crops (scoring nothing is a caller's mistake, not an empty answer).
 
     Raises
     ------
@@ -251,6 +252,9 @@ def checked_crops(images: npt.ArrayLike, *, name: str = "images") -> Images:
         As :func:`as_crops`, or a crop breaks the pixel rule (the message names the first offending index).
     """
     x = _real_crops(images, name)
+    if not allow_empty and len(x) == 0:
+        msg = f"{name}: holds no crops, expected an array of shape (N, 32, 32, 2) with N >= 1"
+        raise InputError(msg)
     for start in range(0, len(x), _CHECK_BLOCK):
         check_images(x[start : start + _CHECK_BLOCK], name=name, first_index=start)
     return np.ascontiguousarray(x, dtype=np.float32)

@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import numpy.typing as npt
 import pandas as pd
 from tqdm import tqdm
 
@@ -270,7 +269,7 @@ class ModelBundle:
         if isinstance(images, (str, os.PathLike)):
             _, scores = self.score(load_dataset(data=images, labelled=False), progress=progress)
         else:
-            x = _checked_array(images)
+            x = checked_crops(images, name="images", allow_empty=False)
             blocks = (x[start : start + DEFAULT_CHUNK] for start in range(0, len(x), DEFAULT_CHUNK))
             _, scores = self._score_blocks(blocks, len(x), progress=progress)
         scores.index.name = "index"
@@ -281,7 +280,7 @@ class ModelBundle:
     ) -> tuple[pd.DataFrame, pd.DataFrame]:
         parts = []
         with tqdm(total=n_events, unit="img", desc="scoring", disable=None if progress else True) as bar:
-            for images in blocks:  # checked where they entered (the file reader or _checked_array): not again
+            for images in blocks:  # checked where they entered (the file reader or checked_crops): not again
                 part = pd.DataFrame(crop_columns(images), copy=False)
                 if self.cnn is not None:
                     part[CNN_SCORE] = self.cnn.score(images)
@@ -299,16 +298,6 @@ def _load_member(folder: Path, kind: TreeKind, columns: tuple[str, ...] | None) 
         msg = f"{folder / MANIFEST_NAME}: the {kind} model reads {unknown[:3]}, which egid does not compute"
         raise InputError(msg)
     return model
-
-
-def _checked_array(images: npt.ArrayLike) -> Images:
-    """``images`` as float32 crops, refused (one line) unless real numbers of shape (N >= 1, 32, 32, 2) within the
-    pixel rule of the input files (:func:`egid.features.crops.checked_crops`, the rule of ``build_table``)."""
-    x = checked_crops(images, name="images")
-    if len(x) == 0:
-        msg = "images: holds no crops, expected an array of shape (N, 32, 32, 2) with N >= 1"
-        raise InputError(msg)
-    return x
 
 
 def _read_thresholds(path: Path) -> dict[str, dict[float, float]]:

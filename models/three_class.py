@@ -363,9 +363,9 @@ class ThreeClassBundle:
         if isinstance(images, (str, os.PathLike)):
             _, scores = self.score(load_dataset(data=images, labelled=False))
         else:
-            from egid.models.bundle import _checked_array
+            from egid.features.crops import checked_crops
 
-            x = _checked_array(images)
+            x = checked_crops(images, name="images", allow_empty=False)
             blocks = (x[start : start + DEFAULT_CHUNK] for start in range(0, len(x), DEFAULT_CHUNK))
             _, scores = self._score_blocks(blocks)
         scores.index.name = "index"
@@ -374,7 +374,7 @@ class ThreeClassBundle:
     def _score_blocks(self, blocks: Iterator[Images]) -> tuple[pd.DataFrame, pd.DataFrame]:
         from egid.features.registry import crop_columns
 
-        # The blocks were checked where they entered (the file reader or _checked_array): not again.
+        # The blocks were checked where they entered (the file reader or checked_crops): not again.
         parts = []
         for images in blocks:
             columns = crop_columns(images, self.feature_names)

@@ -124,3 +124,11 @@ def test_valid_crops_of_any_real_dtype_and_layout_give_the_same_table() -> None:
 
 def test_no_crops_give_an_empty_table() -> None:
     assert build_table(np.zeros((0, 32, 32, 2), np.float64)).shape == (0, len(FEATURE_NAMES))
+
+
+def test_checked_crops_refuses_no_crops_only_when_asked() -> None:
+
+    empty = np.zeros((0, 32, 32, 2), np.float32)
+    assert checked_crops(empty).shape == (0, 32, 32, 2)
+    with pytest.raises(InputError, match=r"^batch: holds no crops, expected an array of shape \(N, 32, 32, 2\)"):
+        checked_crops(empty, name="batch", allow_empty=False)
