@@ -4,8 +4,10 @@
 Usage::
 
     python benchmarks/published_three_class.py (--electrons E --photons P --pions PI | --geant4 DIR
-        | --simulated N) [--per-class N] [--folds K] [--thresholds 0,10,20,30] [--models shallow,cnn,egid-lightgbm]
-        [--steps N] [--cnn-steps N] [--egid-trials N] [--threads N] [--device cpu|cuda] [--seed S] [--out table.json]
+        | --simulated N) [--per-class N] [--folds K] [--thresholds 0,10,20,30]
+        [--models shallow,cnn,egid-lightgbm,egid-stacked] [--steps N] [--cnn-steps N] [--egid-trials N]
+        [--cnn-init pretrained|scratch] [--cnn-epochs N] [--threads N] [--device cpu|cuda] [--seed S]
+        [--out table.json]
 
 Data: per-class HDF5 files (the first ``--per-class`` events of each), the Geant4 reference folder
 (``DIR/{electron,photon,pion}.hdf5``, default 2000 per class), or ``--simulated N`` events per class from egid's
@@ -33,10 +35,30 @@ stopping). It is tuned once per fold, on the first threshold's events, and refit
 hyperparameters at every threshold, as egid's own threshold study retrains
 (:mod:`egid.evaluation.threshold_study`); no stacked CNN.
 
+egid's stacked column (``egid-stacked``) is egid's ``lightgbm+cnn``, built per fold as an egid three-class run
+builds it (:mod:`egid.pipelines.three_class`), through the same library calls: on the first threshold's events,
+the three-class CNN (:func:`egid.models.pretrained.cnn_start` with ``--cnn-init``, egid's default ``pretrained``,
+and ``--cnn-epochs``, egid's cap, none by default) is cross-fitted by :func:`egid.models.stacking.cross_fit_cnn`
+(egid's :data:`CNN_FOLDS` fold networks) on the split egid's trees use -- the fold's training events less the
+validation events (train), those validation events (early stopping), the held-out fold (test) -- reading the
+images from the benchmark's own :class:`egid.detector.EventDataset`; its class probabilities
+(:data:`egid.models.three_class.CNN_COLUMNS`: out of fold for the training events, the mean of the fold networks
+for the others, the held-out fold included) are added to the features
+(:func:`egid.models.three_class.class_columns`), and :func:`egid.models.three_class.fit_three_class` with
+``stacked=True`` tunes the stacked LightGBM (egid's :data:`STACKED_TRIALS` trial(s), warm-started from the plain
+model's tuned parameters, which it therefore needs whether or not ``egid-lightgbm`` is a column). At every
+threshold the stacked trees are refitted (early-stopped, tuned hyperparameters) on the train and validation events
+of that split above the threshold, with the same CNN columns: as in egid's threshold study (``_retrain`` in
+:mod:`egid.pipelines.three_class`), the CNN is trained once, not retrained per threshold, and the split is cut, not
+drawn again (``egid-lightgbm``'s refits draw their validation events afresh from each threshold's training events,
+which would move events the CNN scored out of fold and events it early-stopped on between the two parts). As in
+:func:`validation_rows`, a class left without a validation event above a threshold gets one of its train events.
+
 Printed: the threshold rule, then per threshold the events kept per class, and for each model the accuracy of the
 pooled held-out predictions with the standard deviation over folds, the balanced accuracy (mean of the per-class
-efficiencies), training seconds; beside them the published accuracy ranges over T = 0-30 GeV, which come from the
-study's own simulation, not these events. The machine (CPU, usable cores, torch threads, device, load) is printed
+efficiencies), training seconds (``egid-lightgbm``'s: its tuning and refits; ``egid-stacked``'s: the plain
+model's tuning it starts from, the CNN's cross-fitting, the stacked tuning and the refits); beside them the published
+accuracy ranges over T = 0-30 GeV, which come from the study's own simulation, not these events. The machine (CPU, usable cores, torch threads, device, load) is printed
 before and after: the timings depend on it and on what else runs there.
 """
 

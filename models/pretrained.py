@@ -27,6 +27,7 @@ import dataclasses
 import datetime
 import json
 import logging
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -56,6 +57,7 @@ from egid.simulation.generate import SIMULATION_VERSION, iter_chunks
 
 __all__ = (
     "FINE_TUNING_LEARNING_RATE",
+    "MIN_PRETRAINING_EVENTS_PER_CLASS",
     "PRETRAINING_BUDGET",
     "PRETRAINING_CONFIG",
     "PRETRAINING_EVENTS_PER_CLASS",
@@ -89,6 +91,8 @@ undo what it learned."""
 
 _HELD_OUT: Final = 0.05
 """Fraction of the pretraining sample held out to choose the kept network."""
+MIN_PRETRAINING_EVENTS_PER_CLASS: Final = math.ceil(2 / _HELD_OUT)
+"""Fewest events per class that :func:`pretrain` takes: the held-out share must hold 2 of each class (an AUC)."""
 
 
 @dataclass(frozen=True)

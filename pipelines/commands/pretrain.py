@@ -49,12 +49,18 @@ def run(args: argparse.Namespace) -> int:
     if out.suffix == ".json":
         msg = f"--output {out}: the weights file may not end in .json, its description is written to FILE.json"
         raise InputError(msg)
-    from egid.models.pretrained import SHIPPED_WEIGHTS, pretrain
+    from egid.models.pretrained import MIN_PRETRAINING_EVENTS_PER_CLASS, SHIPPED_WEIGHTS, pretrain
     from egid.pipelines.progress import progress_bars
 
     for path in (out, out.with_suffix(".json")):
         check_not_input(path, [SHIPPED_WEIGHTS, SHIPPED_WEIGHTS.with_suffix(".json")], option="--output")
         check_replaceable(path, overwrite=args.overwrite, option="--output")
+    if args.events_per_class < MIN_PRETRAINING_EVENTS_PER_CLASS:
+        msg = (
+            f"--events-per-class: pretraining needs at least {MIN_PRETRAINING_EVENTS_PER_CLASS} events per class "
+            f"(its held-out share must hold 2 of each), got {args.events_per_class}"
+        )
+        raise InputError(msg)
     pretrained, _ = pretrain(args.events_per_class, seed=args.seed, threads=args.threads, progress=progress_bars())
     with writing(out):
         written = pretrained.save(out)

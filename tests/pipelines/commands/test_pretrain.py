@@ -124,3 +124,16 @@ def test_a_copy_of_the_shipped_weights_elsewhere_is_only_an_existing_file(
     status, err = _run(["--output", str(copy)], capsys)
     assert status == 2
     assert err == f"egid: error: --output {copy}: already exists; give --overwrite to replace it\n"
+
+
+@pytest.mark.parametrize("events", ["1", "8", "39"])
+def test_too_few_events_to_hold_out_both_classes_are_one_line(
+    events: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status, err = _run(["--output", str(tmp_path / "w.pt"), "--events-per-class", events], capsys)
+    assert status == 2
+    assert err == (
+        "egid: error: --events-per-class: pretraining needs at least 40 events per class (its held-out share must "
+        f"hold 2 of each), got {events}\n"
+    )
+    assert list(tmp_path.iterdir()) == []
