@@ -58,8 +58,9 @@ Printed: the threshold rule, then per threshold the events kept per class, and f
 pooled held-out predictions with the standard deviation over folds, the balanced accuracy (mean of the per-class
 efficiencies), training seconds (``egid-lightgbm``'s: its tuning and refits; ``egid-stacked``'s: the plain
 model's tuning it starts from, the CNN's cross-fitting, the stacked tuning and the refits); beside them the published
-accuracy ranges over T = 0-30 GeV, which come from the study's own simulation, not these events. The machine (CPU, usable cores, torch threads, device, load) is printed
-before and after: the timings depend on it and on what else runs there.
+accuracy ranges over T = 0-30 GeV, which come from the study's own simulation, not these events. The machine (CPU,
+usable cores, torch threads, device, load) is printed before and after: the timings depend on it and on what else
+runs there.
 """
 
 from __future__ import annotations
@@ -70,7 +71,7 @@ import json
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -89,15 +90,28 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from seed_models import machine_line
 from seed_networks import PUBLISHED, predict_class_proba, published_input, train_steps
 
-from egid.detector import InputError, Split, atomic_path, load_dataset, stratified_folds, stratified_subsample
+from egid.detector import (
+    EventDataset,
+    InputError,
+    Split,
+    atomic_path,
+    load_dataset,
+    stratified_folds,
+    stratified_subsample,
+)
 from egid.detector.schema import CLASS_LABELS, CLASS_NAMES, Images
 from egid.evaluation.threshold_study import DEFAULT_THRESHOLDS_GEV, ENERGY_COLUMN, above_threshold, check_thresholds
 from egid.features import THREE_CLASS_FEATURES, build_table
-from egid.models.cnn import configure_threads, resolve_device
+from egid.models.catalogue import CNN_MODEL, stacked_name
+from egid.models.cnn import CNNConfig, configure_threads, resolve_device
+from egid.models.cnn_budget import CNN_INIT_PRETRAINED, CNN_INIT_SCRATCH
 from egid.models.cpu import threads_for_next_fit
-from egid.models.three_class import fit_three_class
+from egid.models.pretrained import cnn_start
+from egid.models.stacking import cross_fit_cnn
+from egid.models.three_class import CNN_COLUMNS, N_CLASSES, class_columns, fit_three_class
 from egid.models.trees import TreeModel, class_balance_weights, fit_tree_model
 from egid.models.tuning_settings import TuningSettings
+from egid.pipelines.config import RunConfig
 from egid.simulation import write_sample
 
 THRESHOLD_RULE: Final = (
@@ -115,9 +129,18 @@ EGID_MODEL: Final = "egid-lightgbm"
 EGID_KIND: Final = "lightgbm"
 DEFAULT_EGID_TRIALS: Final = 12
 """Optuna trials of egid's model per fold: egid's default (``RunConfig.trials``)."""
+STACKED_MODEL: Final = "egid-stacked"
+"""Name of egid's stacked column: its three-class LightGBM on the features plus the three-class CNN's out-of-fold
+class probabilities (egid's ``lightgbm+cnn``)."""
+STACKED_TRIALS: Final = RunConfig.stacked_trials
+"""Optuna trials of the stacked LightGBM per fold, the first the plain model's best: egid's default."""
+CNN_FOLDS: Final = RunConfig.cnn_folds
+"""Fold networks of the CNN's cross-fitting inside each benchmark fold: egid's default (``--cnn-folds``)."""
+CNN_INITS: Final = (CNN_INIT_PRETRAINED, CNN_INIT_SCRATCH)
+"""``--cnn-init`` choices: egid's shipped pretrained weights (egid's default) or random weights."""
 VALIDATION_SHARE: Final = 0.15
 """Share of each fold's training events egid holds out for early stopping and tuning (egid's split uses 0.15)."""
-MODELS: Final = (*PUBLISHED, EGID_MODEL)
+MODELS: Final = (*PUBLISHED, EGID_MODEL, STACKED_MODEL)
 """Every column of the table, in its order."""
 PARTICLES: Final = ("electron", "photon", "pion")
 _CLASS_OF_LABEL: Final = np.array([CLASS_LABELS.index(float(label)) for label in range(len(CLASS_LABELS))])
@@ -126,11 +149,50 @@ _CLASS_OF_LABEL: Final = np.array([CLASS_LABELS.index(float(label)) for label in
 
 @dataclass(frozen=True)
 class Events:
-    """The crops of a benchmark and their class indices (0 electron, 1 photon, 2 pion: :data:`CLASS_LABELS`)."""
+    """The crops of a benchmark and their class indices (0 electron, 1 photon, 2 pion: :data:`CLASS_LABELS`).
+
+    ``dataset`` is the :class:`EventDataset` they were read from, in the same order (``images`` is its
+    ``read_images()``): egid's CNN cross-fitting reads its images from it.
+    """
 
     images: Images
     classes: npt.NDArray[np.int64]
     description: str
+    dataset: EventDataset
+
+
+@dataclass(frozen=True)
+class Tuned:
+    """egid's three-class LightGBM of one fold, tuned on the first threshold's events, and its tuning seconds."""
+
+    model: TreeModel
+    seconds: float
+
+
+@dataclass(frozen=True)
+class Stacked:
+    """egid's stacked LightGBM of one fold, made on the first threshold's events, and what its refits need.
+
+    Attributes
+    ----------
+    model : TreeModel
+        ``lightgbm+cnn`` as :func:`fit_three_class` tuned it (``stacked=True``).
+    table : DataFrame
+        The features and :data:`CNN_COLUMNS` of every event (out of fold on ``split.train``).
+    split : Split
+        The first threshold's split: train (the CNN's and the trees' training events), validation, test.
+    seconds : float
+        The plain model's tuning, the CNN's cross-fitting and the stacked tuning.
+    """
+
+    model: TreeModel
+    table: pd.DataFrame
+    split: Split
+    seconds: float
+
+
+CNNStart = tuple[CNNConfig, Mapping[str, torch.Tensor] | None]
+"""What :func:`egid.models.pretrained.cnn_start` returns: the CNN settings and the initial weights (None: random)."""
 
 
 @dataclass(frozen=True)
@@ -187,7 +249,8 @@ def open_events(args: argparse.Namespace) -> Iterator[Events]:
         dataset = load_dataset(electrons=electrons, photons=photons, pions=pions, max_events=3 * per_class)
         classes = class_indices(dataset.labels, name=", ".join(map(str, files)))
         counts = "/".join(str(int(np.sum(classes == k))) for k in range(len(CLASS_LABELS)))
-        yield Events(dataset.read_images(), classes, f"{origin}: {len(classes)} events (e/gamma/pi {counts})")
+        description = f"{origin}: {len(classes)} events (e/gamma/pi {counts})"
+        yield Events(dataset.read_images(), classes, description, dataset)
 
 
 def validation_rows(
@@ -205,44 +268,128 @@ def validation_rows(
     return train[np.union1d(chosen, extra).astype(np.int64)]
 
 
-def egid_predict(
+def egid_split(
+    labels: npt.NDArray[np.floating], train: npt.NDArray[np.int64], test: npt.NDArray[np.int64], *, seed: int
+) -> Split:
+    """egid's split of one fold: ``train`` less its :func:`validation_rows` (train), those (validation), ``test``."""
+    validation = validation_rows(labels, train, seed=seed)
+    return Split(train=np.setdiff1d(train, validation), validation=validation, test=test)
+
+
+def rows_above(
+    labels: npt.NDArray[np.floating], split: Split, keep: npt.NDArray[np.bool_]
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """The train and validation events of ``split`` that ``keep`` keeps, as egid's threshold study cuts its split.
+
+    A class left without a validation event while it keeps at least 2 train events gives its first train event to
+    the validation events (as in :func:`validation_rows`: egid's multiclass boosters need every class in both).
+    """
+    train, validation = split.train[keep[split.train]], split.validation[keep[split.validation]]
+    absent = [
+        value
+        for value in CLASS_LABELS
+        if np.sum(labels[train] == value) >= 2 and not np.any(labels[validation] == value)
+    ]
+    moved = np.array([train[labels[train] == value][0] for value in absent], dtype=np.int64)
+    return np.setdiff1d(train, moved), np.union1d(validation, moved)
+
+
+def tune_egid(
     features: pd.DataFrame,
-    classes: npt.NDArray[np.int64],
-    train: npt.NDArray[np.int64],
-    test: npt.NDArray[np.int64],
-    tuned: dict[int, TreeModel],
+    labels: npt.NDArray[np.floating],
+    split: Split,
+    tuned: dict[int, Tuned],
     *,
     fold: int,
     settings: TuningSettings,
-) -> npt.NDArray[np.int64]:
-    """egid's three-class LightGBM trained on ``train`` rows; its predicted class index of each ``test`` row.
-
-    The fold's hyperparameters are tuned on its first call (:func:`fit_three_class`, kept in ``tuned[fold]``);
-    every call refits them class-balanced and early-stopped on its own rows, as egid's threshold study does.
-    """
-    labels = np.asarray(CLASS_LABELS, dtype=np.float64)[classes]  # egid's boosters learn the file labels
-    validation = validation_rows(labels, train, seed=settings.seed)
-    fit_rows = np.setdiff1d(train, validation)
+) -> Tuned:
+    """egid's three-class LightGBM of ``fold``, tuned by :func:`fit_three_class` on ``split`` at the fold's first
+    call (kept in ``tuned[fold]``, returned as it is after)."""
     if fold not in tuned:
-        split = Split(train=fit_rows, validation=validation, test=np.empty(0, dtype=np.int64))
+        clock = time.perf_counter()
         with tempfile.TemporaryDirectory(prefix="published_three_class_tuning_") as folder:
-            tuned[fold] = fit_three_class(features, labels, split, settings, tuning_dir=folder, kinds=(EGID_KIND,))[
-                EGID_KIND
-            ]
-    model = fit_tree_model(
-        EGID_KIND,
-        features.iloc[fit_rows],
-        labels[fit_rows],
-        features.iloc[validation],
-        labels[validation],
-        params=tuned[fold].params,
+            models = fit_three_class(features, labels, split, settings, tuning_dir=folder, kinds=(EGID_KIND,))
+        tuned[fold] = Tuned(models[EGID_KIND], time.perf_counter() - clock)
+    return tuned[fold]
+
+
+def stack_egid(
+    dataset: EventDataset,
+    features: pd.DataFrame,
+    labels: npt.NDArray[np.floating],
+    split: Split,
+    tuned: dict[int, Tuned],
+    *,
+    fold: int,
+    settings: TuningSettings,
+    cnn: CNNStart,
+    device: torch.device,
+) -> Stacked:
+    """egid's stacked LightGBM of ``fold``, as an egid three-class run builds it, on ``split`` of ``dataset``.
+
+    :func:`cross_fit_cnn` trains :data:`CNN_FOLDS` networks from ``cnn`` on ``split.train`` (early-stopped on
+    ``split.validation``) and scores every event (out of fold on ``split.train``); :func:`class_columns` adds the
+    scores to ``features`` as :data:`CNN_COLUMNS`; :func:`fit_three_class` (``stacked=True``) tunes the stacked
+    model, warm-started from the plain model's tuned parameters (:func:`tune_egid`, tuned here if not yet).
+    ``labels`` are the file labels of ``dataset`` (its ``labels``).
+    """
+    plain = tune_egid(features, labels, split, tuned, fold=fold, settings=settings)
+    clock = time.perf_counter()
+    config, initial_state = cnn
+    scores = cross_fit_cnn(
+        dataset,
+        split,
+        n_folds=CNN_FOLDS,
+        config=config,
         seed=settings.seed,
-        n_jobs=settings.n_jobs or 1,
-        n_classes=len(CLASS_LABELS),
-        train_weights=class_balance_weights(labels[fit_rows]),
+        device=device,
+        threads=settings.n_jobs,
+        initial_state=initial_state,
+        progress=False,
+    ).scores
+    table = features.assign(**class_columns(CNN_MODEL, scores.astype(np.float64)))
+    with tempfile.TemporaryDirectory(prefix="published_three_class_stacked_") as folder:
+        models = fit_three_class(
+            table,
+            labels,
+            split,
+            dataclasses.replace(settings, n_trials=STACKED_TRIALS),
+            tuning_dir=folder,
+            kinds=(EGID_KIND,),
+            stacked=True,
+            warm_starts={EGID_KIND: plain.model.params_dict()},
+        )
+    seconds = plain.seconds + time.perf_counter() - clock
+    return Stacked(models[stacked_name(EGID_KIND)], table, split, seconds)
+
+
+def refit_predict(
+    model: TreeModel,
+    table: pd.DataFrame,
+    labels: npt.NDArray[np.floating],
+    train: npt.NDArray[np.int64],
+    validation: npt.NDArray[np.int64],
+    test: npt.NDArray[np.int64],
+    *,
+    n_jobs: int,
+) -> npt.NDArray[np.int64]:
+    """``model``'s hyperparameters refitted on ``train`` rows, class-balanced and early-stopped on ``validation``,
+    as egid's threshold study retrains; the predicted class index of each ``test`` row."""
+    columns = list(model.feature_names)
+    refit = fit_tree_model(
+        model.kind,
+        table.iloc[train][columns],
+        labels[train],
+        table.iloc[validation][columns],
+        labels[validation],
+        params=model.params,
+        seed=model.seed,
+        n_jobs=n_jobs,
+        n_classes=model.n_classes,
+        train_weights=class_balance_weights(labels[train]),
         validation_weights=class_balance_weights(labels[validation]),
     )
-    label_columns = np.asarray(model.predict(features.iloc[test])).argmax(axis=1)  # column k: file label k
+    label_columns = np.asarray(refit.predict(table.iloc[test][columns])).argmax(axis=1)  # column k: file label k
     return _CLASS_OF_LABEL[label_columns]
 
 
@@ -255,17 +402,21 @@ def run_threshold(
     *,
     models: list[str],
     steps: dict[str, int],
-    tuned: dict[int, TreeModel],
+    tuned: dict[int, Tuned],
+    stacked: dict[int, Stacked],
     settings: TuningSettings,
+    cnn: CNNStart | None,
     device: torch.device,
 ) -> Row:
     """Cross-validate every model on the events kept at ``threshold_gev``; one :class:`Row`.
 
     ``energy_gev`` is every event's summed crop energy (``features[ENERGY_COLUMN]``); the events kept
     (:func:`above_threshold`) are the same for every model. ``models`` are names among :data:`MODELS`; ``tuned``
-    holds egid's tuned model per fold (filled at the first threshold, reused after it).
+    and ``stacked`` hold egid's tuned and stacked models per fold (made at the first threshold, reused after it);
+    ``cnn`` is the start of egid's CNN (needed for :data:`STACKED_MODEL`).
     """
     keep = above_threshold(energy_gev, threshold_gev)
+    labels = np.asarray(CLASS_LABELS, dtype=np.float64)[events.classes]  # egid's boosters learn the file labels
     names = [name for name in MODELS if name in models]
     predicted = {name: np.full(len(keep), -1, dtype=np.int64) for name in names}
     seconds = dict.fromkeys(names, 0.0)
@@ -286,13 +437,39 @@ def run_threshold(
             )
             predicted[name][test] = predict_class_proba(result.model, x_test).argmax(axis=1)
             seconds[name] += result.seconds
+        fold_settings = dataclasses.replace(settings, seed=settings.seed + int(fold))
+        split = egid_split(labels, train, test, seed=fold_settings.seed)
+        n_jobs = settings.n_jobs or 1
         if EGID_MODEL in names:
             clock = time.perf_counter()
-            fold_settings = dataclasses.replace(settings, seed=settings.seed + int(fold))
-            predicted[EGID_MODEL][test] = egid_predict(
-                features, events.classes, train, test, tuned, fold=int(fold), settings=fold_settings
+            plain = tune_egid(features, labels, split, tuned, fold=int(fold), settings=fold_settings)
+            predicted[EGID_MODEL][test] = refit_predict(
+                plain.model, features, labels, split.train, split.validation, test, n_jobs=n_jobs
             )
             seconds[EGID_MODEL] += time.perf_counter() - clock
+        if STACKED_MODEL in names:
+            if cnn is None:
+                raise ValueError(f"{STACKED_MODEL} needs the CNN's start (cnn_start)")
+            if fold not in stacked:
+                stacked[int(fold)] = stack_egid(
+                    events.dataset,
+                    features,
+                    labels,
+                    split,
+                    tuned,
+                    fold=int(fold),
+                    settings=fold_settings,
+                    cnn=cnn,
+                    device=device,
+                )
+                seconds[STACKED_MODEL] += stacked[int(fold)].seconds
+            clock = time.perf_counter()
+            model = stacked[int(fold)]
+            refit_train, refit_validation = rows_above(labels, model.split, keep)
+            predicted[STACKED_MODEL][test] = refit_predict(
+                model.model, model.table, labels, refit_train, refit_validation, test, n_jobs=n_jobs
+            )
+            seconds[STACKED_MODEL] += time.perf_counter() - clock
         for name in names:
             fold_accuracy[name].append(accuracy_score(events.classes[test], predicted[name][test]))
         print(

@@ -33,7 +33,7 @@ from egid.evaluation.plots import CLASS_COLOURS, save_figure
 from egid.evaluation.report import Block, Figures, Heading, Paragraph, ReportFigure, Table, write_blocks
 from egid.evaluation.style import label_axes, new_figure
 from egid.evaluation.three_class_metrics import EGAMMA_EFFICIENCIES
-from egid.evaluation.threshold_study import ENERGY_COLUMN, MODES, PUBLISHED_ACCURACY, PUBLISHED_NOTE
+from egid.evaluation.threshold_study import ENERGY_COLUMN, MODES, PUBLISHED_ACCURACY, PUBLISHED_NOTE, STUDY_FILES
 
 __all__ = ("CONFUSION_FIGURE", "DEFAULT_TITLE", "ROC_FIGURE", "write_three_class_report")
 
@@ -42,7 +42,7 @@ CONFUSION_FIGURE: Final = "three_class_confusion"
 """File stem of the best model's confusion matrix (``.png`` and ``.pdf``)."""
 ROC_FIGURE: Final = "three_class_roc"
 """File stem of the one-vs-rest ROC curves of every model (``.png`` and ``.pdf``)."""
-_STUDY_FIGURE: Final = "threshold_study.png"
+_STUDY_FIGURE: Final = f"{STUDY_FILES}.png"
 """The figure :func:`egid.evaluation.threshold_study.write_threshold_study` writes into the same folder."""
 _INTERVAL: Final = "95% CI"
 """The DeLong interval :func:`~egid.evaluation.three_class_metrics.three_class_metrics` gives every AUC."""

@@ -38,6 +38,7 @@ __all__ = (
     "ENERGY_COLUMN",
     "MODES",
     "PUBLISHED_ACCURACY",
+    "STUDY_FILES",
     "Retrain",
     "above_threshold",
     "check_thresholds",
@@ -54,6 +55,8 @@ MODES: Final = ("one model", "retrained")
 PUBLISHED_ACCURACY: Final = {"shallow NN (784-10-10-3)": (0.895, 0.904), "CNN": (0.914, 0.933)}
 """The published three-class accuracy, lowest and highest over the thresholds 0-30 GeV, on a different simulation."""
 PUBLISHED_NOTE: Final = "published, different simulation"
+STUDY_FILES: Final = "threshold_study"
+"""File stem of the study's table (``.csv``, ``.json``) and figure (``.png``) in a run or evaluation folder."""
 
 Retrain = Callable[[IndexArray, IndexArray, IndexArray], Mapping[str, FloatArray]]
 """``retrain(train_rows, validation_rows, test_rows)``: fit the models on the rows given (table positions) and
@@ -188,7 +191,7 @@ def write_threshold_study(
     """Write ``threshold_study.csv``, ``threshold_study.json`` (the rows and the published figures, labelled) and
     ``threshold_study.png`` into ``out_dir``; return their paths by suffix."""
     root = Path(out_dir)
-    paths = {suffix: root / f"threshold_study.{suffix}" for suffix in ("csv", "json", "png")}
+    paths = {suffix: root / f"{STUDY_FILES}.{suffix}" for suffix in ("csv", "json", "png")}
     with atomic_path(paths["csv"]) as tmp:
         study.to_csv(tmp, index=False)
     document = {
