@@ -449,8 +449,8 @@ def run_threshold(
             seconds[EGID_MODEL] += time.perf_counter() - clock
         if STACKED_MODEL in names:
             if cnn is None:
-                raise ValueError(f"{STACKED_MODEL} needs the CNN's start (cnn_start)")
-            if fold not in stacked:
+                raise ValueError(f"{STACKED_MODEL} needs the start of egid's CNN (cnn_start)")
+            if int(fold) not in stacked:
                 stacked[int(fold)] = stack_egid(
                     events.dataset,
                     features,
@@ -464,10 +464,10 @@ def run_threshold(
                 )
                 seconds[STACKED_MODEL] += stacked[int(fold)].seconds
             clock = time.perf_counter()
-            model = stacked[int(fold)]
-            refit_train, refit_validation = rows_above(labels, model.split, keep)
+            fold_stack = stacked[int(fold)]
+            refit_train, refit_validation = rows_above(labels, fold_stack.split, keep)
             predicted[STACKED_MODEL][test] = refit_predict(
-                model.model, model.table, labels, refit_train, refit_validation, test, n_jobs=n_jobs
+                fold_stack.model, fold_stack.table, labels, refit_train, refit_validation, test, n_jobs=n_jobs
             )
             seconds[STACKED_MODEL] += time.perf_counter() - clock
         for name in names:
@@ -545,6 +545,18 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
         default=DEFAULT_EGID_TRIALS,
         help=f"Optuna trials of egid's model per fold (default {DEFAULT_EGID_TRIALS})",
     )
+    parser.add_argument(
+        "--cnn-init",
+        choices=CNN_INITS,
+        default=RunConfig.cnn_init,
+        help=f"{STACKED_MODEL}: where egid's CNN fold networks start (default egid's {RunConfig.cnn_init})",
+    )
+    parser.add_argument(
+        "--cnn-epochs",
+        type=int,
+        help=f"{STACKED_MODEL}: cap on the passes each egid CNN fold network makes over its training images "
+        "(default egid's: none, the training budget decides)",
+    )
     parser.add_argument("--steps", type=int, help="optimiser steps of both networks (default the study's 10000)")
     parser.add_argument("--cnn-steps", type=int, help="optimiser steps of the CNN alone (default --steps)")
     parser.add_argument(
@@ -572,6 +584,7 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
         parser.error(str(err))
     numbers = {"--per-class": args.per_class, "--simulated": args.simulated, "--steps": args.steps}
     numbers |= {"--cnn-steps": args.cnn_steps, "--threads": args.threads, "--egid-trials": args.egid_trials}
+    numbers |= {"--cnn-epochs": args.cnn_epochs}
     small = [f"{k} {v}" for k, v in numbers.items() if v is not None and v < 1]
     if small or args.folds < 2 or not args.thresholds:
         parser.error(f"need --folds >= 2, at least one threshold and positive counts; got {small or args.folds}")
@@ -590,9 +603,23 @@ def main(argv: list[str] | None = None) -> int:
         f"per fold on the first threshold's events, refitted per threshold) on {len(THREE_CLASS_FEATURES)} "
         "egid features; no stacked CNN"
     )
+    cnn_epochs = "no epoch cap" if args.cnn_epochs is None else f"at most {args.cnn_epochs} epochs"
+    stacked_description = (
+        f"egid's {stacked_name(EGID_KIND)}: per fold, on the first threshold's events, the three-class CNN "
+        f"(--cnn-init {args.cnn_init}, {cnn_epochs}) cross-fitted by egid.models.stacking.cross_fit_cnn "
+        f"({CNN_FOLDS} fold networks) on the training events less egid's validation events, its class "
+        f"probabilities ({', '.join(CNN_COLUMNS)}; out of fold for those training events) added to the "
+        f"{len(THREE_CLASS_FEATURES)} egid features, fit_three_class(stacked=True) warm-started from the plain "
+        f"{EGID_KIND}'s tuned parameters ({STACKED_TRIALS} Optuna trial(s)); refitted per threshold on that split's "
+        "events above it, with the same CNN columns (the CNN is not retrained)"
+    )
+    descriptions = {EGID_MODEL: egid_description, STACKED_MODEL: stacked_description}
     print(machine, flush=True)
     start = time.perf_counter()
     try:
+        # Before any training, as egid run does: the pretrained weights are read once and shared by every fold.
+        stacking = STACKED_MODEL in args.models
+        cnn = cnn_start(args.cnn_init, max_epochs=args.cnn_epochs, n_classes=N_CLASSES) if stacking else None
         with open_events(args) as events:
             print(events.description, flush=True)
             clock = time.perf_counter()
@@ -608,7 +635,8 @@ def main(argv: list[str] | None = None) -> int:
                 flush=True,
             )
             settings = TuningSettings(n_trials=args.egid_trials, n_jobs=threads, seed=args.seed)
-            tuned: dict[int, TreeModel] = {}
+            tuned: dict[int, Tuned] = {}
+            stacked: dict[int, Stacked] = {}
             rows = [
                 run_threshold(
                     events,
@@ -619,7 +647,9 @@ def main(argv: list[str] | None = None) -> int:
                     models=args.models,
                     steps=steps,
                     tuned=tuned,
+                    stacked=stacked,
                     settings=settings,
+                    cnn=cnn,
                     device=device,
                 )
                 for t in args.thresholds
@@ -629,7 +659,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     print(format_table(rows))
     print(f"threshold rule: {THRESHOLD_RULE}")
-    print(f"{EGID_MODEL}: {egid_description}")
+    for name, description in descriptions.items():
+        if name in args.models:
+            print(f"{name}: {description}")
     print("training seconds, all folds:")
     print(format_timings(rows))
     print(f"total {time.perf_counter() - start:.0f} s")
@@ -642,6 +674,8 @@ def main(argv: list[str] | None = None) -> int:
             "threshold_rule": THRESHOLD_RULE,
             "steps": steps,
             "egid_model": egid_description,
+            "egid_stacked_model": stacked_description,
+            "cnn": {"init": args.cnn_init, "epochs": args.cnn_epochs, "folds": CNN_FOLDS},
             "published_accuracy_other_simulation": PUBLISHED_ACCURACY,
             "rows": [asdict(r) for r in rows],
         }

@@ -2,8 +2,8 @@
 
 Pins the layer shapes and parameter counts the study states, the 28 x 28 energy window around the seed (in GeV),
 the benchmark's threshold rule (egid's: summed crop energy ``e_sum`` > T, for the networks and egid alike), the
-batch stream of the fixed-steps training, and a smoke run of the benchmark on toy per-class files with 5 optimiser
-steps.
+batch stream of the fixed-steps training, how egid's stacked column cuts its split at a threshold, and a smoke run
+of the benchmark on toy per-class files with 5 optimiser steps and one epoch of egid's CNN.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import pytest
 import torch
 from torch import nn
 
-from egid.detector import load_dataset
+from egid.detector import Split, load_dataset
 from egid.detector.schema import ELECTRON, ENERGY, IMAGE_SHAPE, PHOTON, SEED_IETA, SEED_IPHI
 from egid.evaluation import threshold_study
 from egid.features import build_table
@@ -169,11 +169,13 @@ def test_benchmark_smoke_run(
 ) -> None:
     out = tmp_path / "table.json"
     options = ["--steps", "5", "--folds", "2", "--thresholds", "0,20", "--threads", "1", "--out", str(out)]
-    assert study.main([*toy_files, *options]) == 0
+    assert study.main([*toy_files, *options, "--cnn-epochs", "1"]) == 0
     printed = capsys.readouterr().out
     assert "fit_three_class" in printed and "published (other simulation)" in printed and "load average" in printed
+    assert "egid-stacked: egid's lightgbm+cnn" in printed and "cross_fit_cnn" in printed
     table = json.loads(out.read_text())
     assert table["steps"] == {"shallow": 5, "cnn": 5}
+    assert table["cnn"] == {"init": "pretrained", "epochs": 1, "folds": 3}
     assert "e_sum" in table["threshold_rule"] and "> T" in table["threshold_rule"]
     rows = table["rows"]
     assert [r["threshold_gev"] for r in rows] == [0.0, 20.0]
@@ -184,7 +186,7 @@ def test_benchmark_smoke_run(
     above = build_table(dataset.read_images(), names=["e_sum"])["e_sum"].to_numpy() > 20.0
     assert rows[1]["kept"] == [int(np.sum(above & (dataset.labels == y))) for y in (ELECTRON, PHOTON, 2.0)]
     for row in rows:
-        assert list(row["cells"]) == ["shallow", "cnn", "egid-lightgbm"]
+        assert list(row["cells"]) == ["shallow", "cnn", "egid-lightgbm", "egid-stacked"]
         for cell in row["cells"].values():
             assert 0.0 <= cell["accuracy"] <= 1.0 and 0.0 <= cell["balanced_accuracy"] <= 1.0
 
@@ -206,3 +208,17 @@ def test_validation_rows_keep_every_class(study: ModuleType) -> None:
     assert sorted(set(labels[validation])) == [0.0, 1.0, 2.0]
     assert set(validation) <= set(train) and len(validation) == len(set(validation))
     assert 12 <= len(validation) <= 14  # 15 % of 83, plus at most one pion
+
+
+def test_rows_above_cut_the_first_thresholds_split(study: ModuleType) -> None:
+    labels = np.repeat(np.array([ELECTRON, PHOTON, 2.0]), 10)  # electrons 0-9, photons 10-19, pions 20-29
+    validation = np.array([0, 10, 20])
+    split = Split(train=np.setdiff1d(np.arange(30), validation), validation=validation, test=np.empty(0, np.int64))
+    keep = np.ones(30, dtype=bool)
+    keep[[1, 20, 21]] = False  # a training electron, the validation pion and a training pion fall below
+    train, validation = study.rows_above(labels, split, keep)
+    assert validation.tolist() == [0, 10, 22]  # the first pion still above moves to validation
+    assert train.tolist() == [i for i in range(30) if i not in {0, 1, 10, 20, 21, 22}]
+    keep[20:29] = False  # a single pion left: it stays in training, validation goes without pions
+    train, validation = study.rows_above(labels, split, keep)
+    assert validation.tolist() == [0, 10] and train[-1] == 29
