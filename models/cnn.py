@@ -52,6 +52,7 @@ __all__ = (
     "configure_threads",
     "count_parameters",
     "predict_proba",
+    "probabilities_of",
     "resolve_device",
     "train_cnn",
 )
@@ -298,7 +299,7 @@ class EgammaCNN(nn.Module):
 
     def probabilities(self, logits: torch.Tensor) -> torch.Tensor:
         """The electron probability ``sigmoid(logit)`` (binary) or the class probabilities ``softmax(logits)``."""
-        return torch.sigmoid(logits) if self.n_classes == BINARY else torch.softmax(logits, dim=1)
+        return probabilities_of(logits)
 
     def decisions(self, logits: torch.Tensor) -> torch.Tensor:
         """The chosen label of each image: electron (1) where ``logit > 0`` (binary), else the likeliest class."""
@@ -343,11 +344,19 @@ def configure_threads(n: int | None = None) -> int:
     return n
 
 
+def probabilities_of(logits: torch.Tensor) -> torch.Tensor:
+    """``sigmoid`` of one logit per image ``(n,)`` (the electron probability), ``softmax`` over the classes of
+    ``(n, n_classes)`` logits."""
+    return torch.sigmoid(logits) if logits.ndim == 1 else torch.softmax(logits, dim=1)
+
+
 def predict_proba(
-    model: EgammaCNN, inputs: torch.Tensor, *, batch_size: int = 2048, device: torch.device | None = None
+    model: nn.Module, inputs: torch.Tensor, *, batch_size: int = 2048, device: torch.device | None = None
 ) -> npt.NDArray[np.float32]:
     """Electron probabilities ``sigmoid(logit)``, shape (n,), float32, for transformed ``inputs`` (n, 2, s, s);
-    for a network of ``n_classes`` > 2 the class probabilities ``softmax(logits)``, shape (n, n_classes).
+    for a network with one logit per class the class probabilities ``softmax(logits)``, shape (n, n_classes)
+    (:func:`probabilities_of`; any network of that output works, e.g. the seed networks of the benchmarks). No
+    inputs give an empty array of shape (0,).
 
     The model is put in evaluation mode; inputs are cast to float32 batch by batch (they may be stored as
     float16 to save memory). A batch smaller than :data:`MIN_INFERENCE_BATCH` is padded with empty crops:
@@ -356,15 +365,15 @@ def predict_proba(
     """
     device = device or next(model.parameters()).device
     model.eval()
-    out = np.empty((len(inputs), *([] if model.n_classes == BINARY else [model.n_classes])), dtype=np.float32)
+    parts = []
     with torch.no_grad():
         for start in range(0, len(inputs), batch_size):
             batch = inputs[start : start + batch_size].to(device=device, dtype=torch.float32)
             n = len(batch)
             if n < MIN_INFERENCE_BATCH:
                 batch = torch.cat((batch, batch.new_zeros((MIN_INFERENCE_BATCH - n, *batch.shape[1:]))))
-            out[start : start + n] = model.probabilities(model(batch))[:n].cpu().numpy()
-    return out
+            parts.append(probabilities_of(model(batch))[:n].cpu().numpy())
+    return np.concatenate(parts).astype(np.float32, copy=False) if parts else np.empty(0, dtype=np.float32)
 
 
 def train_cnn(

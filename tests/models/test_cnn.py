@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from torch import nn
 
 import egid.models.cnn as cnn
 from egid.detector import InputError
@@ -309,3 +310,17 @@ def test_settings_written_before_n_classes_existed_read_as_binary() -> None:
     assert CNNConfig.from_dict(THREE.to_dict(), THREE.transform) == THREE
     with pytest.raises(ValueError, match="n_classes must be >= 2"):
         CNNConfig(n_classes=1)
+
+
+def test_predict_proba_reads_the_output_shape_of_any_network() -> None:
+    torch.manual_seed(1)
+    inputs = torch.randn(70, 2, 3, 3)
+    one_logit = nn.Sequential(nn.Flatten(), nn.Linear(18, 1), nn.Flatten(0))
+    three_logits = nn.Sequential(nn.Flatten(), nn.Linear(18, 3))
+    with torch.no_grad():
+        np.testing.assert_allclose(
+            predict_proba(one_logit, inputs), torch.sigmoid(one_logit(inputs)).numpy(), rtol=1e-6
+        )
+        expected = torch.softmax(three_logits(inputs), dim=1).numpy()
+    np.testing.assert_allclose(predict_proba(three_logits, inputs, batch_size=32), expected, rtol=1e-6)
+    assert predict_proba(one_logit, inputs[:0]).shape == (0,)

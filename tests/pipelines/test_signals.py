@@ -108,7 +108,7 @@ COMMANDS: dict[str, tuple[Argv, dict[str, tuple[str, str]]]] = {
          "starting": ("egid.simulation.write_sample", "before")},
     ),
     "pretrain": (
-        lambda t, i: ["pretrain", "--output", str(t / "w.pt"), "--events-per-class", "8", "--threads", "1"],
+        lambda t, i: ["pretrain", "--output", str(t / "w.pt"), "--events-per-class", "40", "--threads", "1"],
         {"training": ("egid.models.pretrained.pretrain", "before")},
     ),
     "run": (
