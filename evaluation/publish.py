@@ -7,7 +7,6 @@ metrics and plots as the run itself.
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,7 +37,6 @@ from egid.models.importance import shap_rows
 
 __all__ = ("DataDescription", "publish", "shap_on_test_events", "tree_history")
 
-logger = logging.getLogger(__name__)
 
 METRICS_FILE = "metrics.json"
 _TOP_FEATURES = 12
@@ -138,7 +136,7 @@ def publish(
     if shap is None:
         shap = shap_on_test_events(trees, table, scores)
     figures = _draw_all(out_dir / "plots", scores, models, table, trees, shap, metrics, data, histories or {})
-    html, _md = write_report(
+    write_report(
         out_dir,
         title=title,
         data=_data_used(data, config),
@@ -147,7 +145,6 @@ def publish(
         config=config,
         notes=notes,
     )
-    logger.info("report: %s", html)
     return metrics
 
 
