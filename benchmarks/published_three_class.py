@@ -108,8 +108,8 @@ from egid.models.cnn_budget import CNN_INIT_PRETRAINED, CNN_INIT_SCRATCH
 from egid.models.cpu import threads_for_next_fit
 from egid.models.pretrained import cnn_start
 from egid.models.stacking import cross_fit_cnn
-from egid.models.three_class import CNN_COLUMNS, N_CLASSES, class_columns, fit_three_class
-from egid.models.trees import TreeModel, class_balance_weights, fit_tree_model
+from egid.models.three_class import CNN_COLUMNS, N_CLASSES, class_columns, fit_three_class, refit_three_class
+from egid.models.trees import TreeModel
 from egid.models.tuning_settings import TuningSettings
 from egid.pipelines.config import RunConfig
 from egid.simulation import write_sample
@@ -375,21 +375,8 @@ def refit_predict(
 ) -> npt.NDArray[np.int64]:
     """``model``'s hyperparameters refitted on ``train`` rows, class-balanced and early-stopped on ``validation``,
     as egid's threshold study retrains; the predicted class index of each ``test`` row."""
-    columns = list(model.feature_names)
-    refit = fit_tree_model(
-        model.kind,
-        table.iloc[train][columns],
-        labels[train],
-        table.iloc[validation][columns],
-        labels[validation],
-        params=model.params,
-        seed=model.seed,
-        n_jobs=n_jobs,
-        n_classes=model.n_classes,
-        train_weights=class_balance_weights(labels[train]),
-        validation_weights=class_balance_weights(labels[validation]),
-    )
-    label_columns = np.asarray(refit.predict(table.iloc[test][columns])).argmax(axis=1)  # column k: file label k
+    refit = refit_three_class(model, table, labels, train, validation, n_jobs=n_jobs)
+    label_columns = np.asarray(refit.predict(table.iloc[test])).argmax(axis=1)  # column k: file label k
     return _CLASS_OF_LABEL[label_columns]
 
 

@@ -61,13 +61,14 @@ from egid.models.three_class import (
     fit_three_class,
     model_probabilities,
     probability_frame,
+    refit_three_class,
     save_three_class_set,
     three_class_features,
 )
 from egid.models.three_class import (
     run_root as three_class_run_root,
 )
-from egid.models.trees import TreeModel, class_balance_weights, fit_tree_model
+from egid.models.trees import TreeModel
 from egid.pipelines.config import RunConfig, restore_config, save_config
 from egid.pipelines.inputs import input_files
 from egid.pipelines.prepare import CNN_PROBE_EVENTS, fit_settings, load_events, resolved
@@ -81,6 +82,7 @@ from egid.pipelines.rundir import (
     write_data_record,
 )
 from egid.pipelines.timing import StepTimer
+from egid.pipelines.training import cross_fit
 
 if TYPE_CHECKING:  # torch is imported only when the CNN runs
     from egid.models.stacking import CrossFitResult
@@ -214,21 +216,8 @@ def _retrain(models: dict[str, TreeModel], table: pd.DataFrame, labels: np.ndarr
             return {name: np.full((test.size, len(CLASS_LABELS)), np.nan) for name in models}
         out = {}
         for name, model in models.items():
-            columns = list(model.feature_names)
-            refit = fit_tree_model(
-                model.kind,
-                table.iloc[train][columns],
-                labels[train],
-                table.iloc[validation][columns],
-                labels[validation],
-                params=model.params,
-                seed=model.seed,
-                n_jobs=threads or 1,
-                n_classes=model.n_classes,
-                train_weights=class_balance_weights(labels[train]),
-                validation_weights=class_balance_weights(labels[validation]),
-            )
-            out[name] = refit.predict(table.iloc[test][columns])
+            refit = refit_three_class(model, table, labels, train, validation, n_jobs=threads or 1)
+            out[name] = refit.predict(table.iloc[test])
         return out
 
     return retrain
@@ -316,19 +305,16 @@ def _cross_fit_cnn(
     config: RunConfig, dataset: EventDataset, split: Any, settings: Any, timer: StepTimer
 ) -> CrossFitResult:
     """The three-class CNN's fold networks and out-of-fold class probabilities (as in binary runs)."""
-    from egid.models.pretrained import cnn_start
-    from egid.models.stacking import cross_fit_cnn
-
     with timer.step("CNN cross-fitting"):
-        cnn_config, initial_state = cnn_start(config.cnn_init, max_epochs=config.cnn_epochs, n_classes=N_CLASSES)
-        return cross_fit_cnn(
+        return cross_fit(
             dataset,
             split,
-            n_folds=config.cnn_folds,
-            config=cnn_config,
+            init=config.cnn_init,
+            epochs=config.cnn_epochs,
+            folds=config.cnn_folds,
             seed=config.seed,
-            initial_state=initial_state,
             progress=settings.progress,
+            n_classes=N_CLASSES,
         )
 
 

@@ -13,7 +13,7 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import optuna
@@ -22,13 +22,17 @@ import pandas as pd
 from egid.detector import EventDataset, Split, stratified_subsample
 from egid.features import FEATURE_NAMES
 from egid.models import TREE_KINDS, TreeModel, TuningSettings, tune_and_fit
+from egid.models.boosters.base import BINARY
 from egid.models.catalogue import CNN_MODEL, CNN_SCORE, TRIGGER_MODEL, FittedModels
 from egid.models.cnn_budget import CNN_INIT_PRETRAINED
 from egid.models.trigger import TRIGGER_LIMITS, tune_and_fit_trigger, tune_trigger
 from egid.models.tuning import tune
 from egid.pipelines.timing import StepTimer
 
-__all__ = ("FitSettings", "fit_models", "study_name", "tune_shared_trees")
+if TYPE_CHECKING:  # torch is imported only when the CNN runs
+    from egid.models.stacking import CrossFitResult
+
+__all__ = ("FitSettings", "cross_fit", "fit_models", "study_name", "tune_shared_trees")
 
 logger = logging.getLogger(__name__)
 
@@ -156,18 +160,14 @@ def fit_models(
             )
     if not settings.cnn:
         return FittedModels(trees=trees), table
-    from egid.models.pretrained import cnn_start
-    from egid.models.stacking import cross_fit_cnn
-
     with timer.step("CNN cross-fitting"):
-        config, initial_state = cnn_start(settings.cnn_init, max_epochs=settings.cnn_epochs)
-        cnn = cross_fit_cnn(
+        cnn = cross_fit(
             dataset,
             split,
-            n_folds=settings.cnn_folds,
-            config=config,
+            init=settings.cnn_init,
+            epochs=settings.cnn_epochs,
+            folds=settings.cnn_folds,
             seed=settings.seed,
-            initial_state=initial_state,
             progress=settings.tuning.progress,
         )
     table = table.assign(**{CNN_SCORE: cnn.scores})
@@ -183,6 +183,29 @@ def fit_models(
             warm_starts={kind: trees[kind].params_dict() for kind in TREE_KINDS},
         )
     return FittedModels(trees=trees | stacked, cnn=cnn), table
+
+
+def cross_fit(
+    dataset: EventDataset,
+    split: Split,
+    *,
+    init: str,
+    epochs: int | None,
+    folds: int,
+    seed: int,
+    progress: bool,
+    n_classes: int = BINARY,
+) -> CrossFitResult:
+    """The CNN head's fold networks and out-of-fold scores (:func:`egid.models.stacking.cross_fit_cnn`), started as
+    ``--cnn-init`` = ``init`` says (:func:`egid.models.pretrained.cnn_start`); ``n_classes`` = 3 for the
+    three-class job."""
+    from egid.models.pretrained import cnn_start
+    from egid.models.stacking import cross_fit_cnn
+
+    config, initial_state = cnn_start(init, max_epochs=epochs, n_classes=n_classes)
+    return cross_fit_cnn(
+        dataset, split, n_folds=folds, config=config, seed=seed, initial_state=initial_state, progress=progress
+    )
 
 
 def _tune_trees(
