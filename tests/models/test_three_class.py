@@ -157,3 +157,23 @@ def test_the_stacked_set_saves_and_reloads_the_cnn_and_predicts_as_at_training(e
     bundle = ThreeClassBundle.load(tmp_path / "run")
     assert bundle.names == names and bundle.cnn is not None and len(bundle.cnn) == 2
     pd.testing.assert_frame_equal(bundle.predict(x).reset_index(drop=True), frame.reset_index(drop=True), atol=1e-6)
+
+
+def test_a_refit_keeps_the_tuned_parameters_and_learns_from_the_rows_given(events: tuple, tmp_path: Path) -> None:
+    from egid.models.three_class import refit_three_class
+
+    table, y = events
+    split = stratified_split(y, seed=0)
+    models = fit_three_class(table, y, split, TuningSettings(n_trials=1, **FAST), tuning_dir=tmp_path)
+    test = table.iloc[split.test]
+    for model in models.values():
+        again = refit_three_class(model, table, y, split.train, split.validation, n_jobs=1)
+        assert (again.kind, again.params, again.n_classes) == (model.kind, model.params, 3)
+        np.testing.assert_array_equal(
+            again.predict(test),
+            refit_three_class(model, table, y, split.train, split.validation, n_jobs=1).predict(test),
+        )  # deterministic
+        accuracy = np.mean(again.predict(test).argmax(axis=1) == y[split.test])
+        assert accuracy > 0.8
+        fewer = refit_three_class(model, table, y, split.train[::3], split.validation, n_jobs=1)
+        assert not np.array_equal(fewer.predict(test), again.predict(test))
