@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+from collections.abc import Iterator
 from typing import Any
 
 import optuna
@@ -12,6 +13,15 @@ from optuna.storages import InMemoryStorage
 from optuna.trial import TrialState
 
 from egid.models.interrupt import TrialBoundaryInterrupt
+
+
+@pytest.fixture(autouse=True)
+def _python_sigint_handler() -> Iterator[None]:
+    """Each test starts from Python's own Ctrl-C handler, whatever an earlier test in this worker process left
+    (an xdist worker runs many tests in one process; a handler that is not callable is not held by design)."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
 
 
 class _InterruptedWhileRecording(InMemoryStorage):
