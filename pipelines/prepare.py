@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -160,8 +161,11 @@ def load_events(config: RunConfig) -> EventDataset:
     return dataset
 
 
-def feature_table(dataset: EventDataset, config: RunConfig, timer: StepTimer) -> pd.DataFrame:
-    """The feature table of ``dataset`` from the cache under ``cache_dir/features``.
+def feature_table(
+    dataset: EventDataset, config: RunConfig, timer: StepTimer, *, names: Sequence[str] | None = None
+) -> pd.DataFrame:
+    """The feature table of ``dataset`` (columns ``names``, default the e/gamma set) from the cache under
+    ``cache_dir/features``.
 
     Computed in this process or, with ``scheduler``/``workers``, on a Dask cluster one file per task
     (:mod:`egid.features.distributed`).
@@ -169,11 +173,11 @@ def feature_table(dataset: EventDataset, config: RunConfig, timer: StepTimer) ->
     cache = Path(config.cache_dir) / "features"
     with timer.step("features"):
         if config.scheduler is None and config.workers is None:
-            return cached_table(dataset, cache_dir=cache)
+            return cached_table(dataset, cache_dir=cache, names=names)
         from egid.features.distributed import dask_client, extract_distributed
 
         with dask_client(scheduler=config.scheduler, workers=config.workers) as client:
-            return extract_distributed(dataset, client=client, cache_dir=cache)
+            return extract_distributed(dataset, client=client, cache_dir=cache, names=names)
 
 
 def prepare_data(config: RunConfig, timer: StepTimer) -> PreparedData:

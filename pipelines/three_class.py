@@ -1,7 +1,9 @@
 """The three-class (electron / photon / charged pion) job behind ``egid run``, ``egid evaluate`` and ``egid predict``.
 
-``egid run`` hands over to :func:`run` when pions are in the input: ``--pions FILE`` beside ``--electrons`` and
-``--photons``, a ``--data`` file holding label 2, or ``--with-pions`` on the embedded simulation (which then
+``egid run`` validates the settings and the events as for a binary run (:func:`check_settings` adds the
+three-class rules), claims the run directory, then hands over to :func:`run_job` when pions are in the input:
+``--pions FILE`` beside ``--electrons`` and ``--photons``, a ``--data`` file holding label 2, or ``--with-pions``
+on the embedded simulation (which then
 simulates ``--events-per-class`` pions too). The job: the three-class feature table
 (:data:`egid.features.THREE_CLASS_FEATURES`, cached), the seeded stratified split, a class-balanced LightGBM and
 XGBoost model each tuned by Optuna on the validation multiclass log-loss (:mod:`egid.models.three_class`); unless
@@ -20,7 +22,6 @@ plus its out-of-fold class probabilities (``--stacked-trials``); then in the run
 from __future__ import annotations
 
 import argparse
-import contextlib
 import dataclasses
 import json
 import logging
@@ -48,7 +49,6 @@ from egid.evaluation.three_class_metrics import format_three_class_summary, thre
 from egid.evaluation.threshold_study import (
     DEFAULT_THRESHOLDS_GEV,
     ENERGY_COLUMN,
-    check_thresholds,
     threshold_study,
     write_threshold_study,
 )
@@ -69,17 +69,12 @@ from egid.models.three_class import (
     run_root as three_class_run_root,
 )
 from egid.models.trees import TreeModel
-from egid.pipelines.config import RunConfig, restore_config, save_config
+from egid.pipelines.config import RunConfig
 from egid.pipelines.inputs import input_files
-from egid.pipelines.prepare import CNN_PROBE_EVENTS, fit_settings, load_events, resolved
+from egid.pipelines.prepare import CNN_PROBE_EVENTS, feature_table
 from egid.pipelines.rundir import (
-    CONFIG_NAME,
     TUNING_NAME,
-    check_data_record,
-    check_new_run_dir,
-    claim_run_dir,
     point_latest_to,
-    write_data_record,
 )
 from egid.pipelines.timing import StepTimer
 from egid.pipelines.training import cross_fit
@@ -87,7 +82,7 @@ from egid.pipelines.training import cross_fit
 if TYPE_CHECKING:  # torch is imported only when the CNN runs
     from egid.models.stacking import CrossFitResult
 
-__all__ = ("add_three_class_options", "evaluate", "run", "wants_three_class")
+__all__ = ("add_three_class_options", "check_settings", "evaluate", "run_job", "wants_three_class")
 
 logger = logging.getLogger(__name__)
 
@@ -119,84 +114,15 @@ def wants_three_class(config: RunConfig) -> bool:
     return config.data is not None and is_three_class(load_dataset(data=config.data).labels)
 
 
-def _check_inputs(config: RunConfig) -> None:
+def check_settings(config: RunConfig) -> None:
+    """Refuse the settings a three-class run cannot take: ``--with-pions`` beside input files, ``--pions`` beside
+    ``--data``."""
     if config.with_pions and not config.uses_embedded_simulation:
         msg = "--with-pions: adds simulated pions to the embedded simulation only; give --pions FILE with input files"
         raise InputError(msg)
     if config.pions is not None and config.data is not None:
         msg = "--pions: give either --data (with labels 0, 1 and 2) or --electrons/--photons/--pions, not both"
         raise InputError(msg)
-
-
-def _check_enough(labels: np.ndarray, config: RunConfig, *, name: str) -> None:
-    """Every split part must hold 2 events of each class (the curves), the training part one per CNN fold too."""
-    split = stratified_split(labels, seed=config.seed)
-    for part in ("train", "validation", "test"):
-        part_labels = labels[getattr(split, part)]
-        least = max(2, config.cnn_folds) if config.cnn and part == "train" else 2
-        for value in CLASS_LABELS:
-            count = int(np.count_nonzero(part_labels == value))
-            if count < least:
-                msg = (
-                    f"{name}: too few events, the {part} split holds {count} {class_name(value)}s and needs at "
-                    f"least {least}; use more events (--max-events, --events-per-class)"
-                )
-                raise InputError(msg)
-
-
-def run(given: dict[str, Any], run_dir: Path, saved: Path | None) -> int:
-    """``egid run`` with pions: validate everything, then claim the run directory and run the three-class job.
-
-    Parameters
-    ----------
-    given : dict
-        The settings given on the command line and in ``--config`` (checked by
-        :func:`~egid.pipelines.config.given_settings`).
-    run_dir : Path
-        The run directory.
-    saved : Path or None
-        The ``config.yaml`` of the run being resumed (``--resume``); its studies continue, its settings stay.
-    """
-    if saved is None:
-        check_new_run_dir(run_dir)
-    with contextlib.ExitStack() as claims:
-        if saved is not None:
-            claims.enter_context(claim_run_dir(run_dir, new=False))
-            config = restore_config(saved, given)
-        else:
-            config = dataclasses.replace(RunConfig(**given), out_dir=str(run_dir), name=run_dir.name)
-        _check_inputs(config)
-        thresholds = check_thresholds(config.thresholds or DEFAULT_THRESHOLDS_GEV)
-        check_output_dir(config.cache_dir)
-        if config.cnn:  # an unreadable weights file is refused before the run directory exists
-            from egid.models.pretrained import cnn_start
-
-            cnn_start(config.cnn_init, n_classes=N_CLASSES)
-        timer = StepTimer()
-        with timer.step("simulate or find inputs"):
-            config = resolved(config)
-            dataset = load_events(config)
-            name = shorten(", ".join(dataset.paths), 200)
-            if not is_three_class(dataset.labels):
-                msg = f"{name}: holds no pions (label 2) for the three-class job"
-                raise InputError(msg)
-            _check_enough(dataset.labels, config, name=name)
-            if saved is not None:
-                check_data_record(run_dir, dataset)
-        settings = fit_settings(config).tuning  # opens a database storage: a bad URL is refused before the directory
-        if saved is None:
-            claims.enter_context(claim_run_dir(run_dir, new=True))
-            write_data_record(run_dir, dataset)
-        timer.start()
-        with writing(run_dir):
-            save_config(config, run_dir / CONFIG_NAME)
-            return _job(config, settings, run_dir, dataset, thresholds, timer)
-
-
-def _feature_table(dataset: EventDataset, cache_dir: str) -> pd.DataFrame:
-    from egid.features import cached_table
-
-    return cached_table(dataset, cache_dir=Path(cache_dir) / "features", names=three_class_features())
 
 
 def _retrain(models: dict[str, TreeModel], table: pd.DataFrame, labels: np.ndarray, threads: int | None) -> Any:
@@ -223,16 +149,10 @@ def _retrain(models: dict[str, TreeModel], table: pd.DataFrame, labels: np.ndarr
     return retrain
 
 
-def _job(
-    config: RunConfig,
-    settings: Any,
-    run_dir: Path,
-    dataset: EventDataset,
-    thresholds: tuple[float, ...],
-    timer: StepTimer,
-) -> int:
-    with timer.step("features"):
-        table = _feature_table(dataset, config.cache_dir)
+def run_job(config: RunConfig, settings: Any, run_dir: Path, dataset: EventDataset, timer: StepTimer) -> int:
+    """Features, fitting, threshold study, report and exports of a validated three-class run in its claimed
+    directory (``egid run`` has checked the settings and the events, as for a binary run)."""
+    table = feature_table(dataset, config, timer, names=three_class_features())
     labels = dataset.labels.astype(np.float64)
     split = stratified_split(labels, seed=config.seed)
     with timer.step("tune and fit"):
@@ -262,7 +182,7 @@ def _job(
             test=split.test,
             test_probabilities=test,
             retrain=_retrain(models, table, labels, settings.threads()),
-            thresholds=thresholds,
+            thresholds=tuple(config.thresholds or DEFAULT_THRESHOLDS_GEV),
         )
     with staged_dir(run_dir) as staging:
         with timer.step("report"):

@@ -17,7 +17,7 @@ from egid.detector import EventDataset, InputError, Split, stratified_split, str
 from egid.detector.atomic import staged_dir
 from egid.detector.errors import shorten
 from egid.detector.paths import check_output_dir, writing
-from egid.detector.schema import ELECTRON, PHOTON, class_name
+from egid.detector.schema import CLASS_LABELS, ELECTRON, PHOTON, class_name
 from egid.evaluation.metrics import format_summary, working_point_thresholds
 from egid.evaluation.metrics_schema import SPLITS
 from egid.evaluation.plots import MIN_EVENTS_PER_CLASS
@@ -50,7 +50,8 @@ from egid.pipelines.rundir import (
     write_data_record,
 )
 from egid.pipelines.three_class import add_three_class_options, wants_three_class
-from egid.pipelines.three_class import run as run_three_class
+from egid.pipelines.three_class import check_settings as check_three_class_settings
+from egid.pipelines.three_class import run_job as run_three_class_job
 from egid.pipelines.timing import StepTimer
 from egid.pipelines.training import FitSettings, fit_models
 
@@ -112,11 +113,12 @@ def run(args: argparse.Namespace) -> int:
     run_dir = run_dir_path(given.get("out_dir"), given.get("name"))
     resume = bool(given.get("resume"))
     saved = check_resumable(run_dir) if resume else None
-    if wants_three_class(restore_config(saved, given) if saved is not None else RunConfig(**given)):
-        return run_three_class(given, run_dir, saved)  # pions: the electron/photon/pion job
-    if given.get("thresholds") is not None:
+    # pions given, simulated or in the --data file: the electron/photon/pion job (egid.pipelines.three_class)
+    three_class = wants_three_class(restore_config(saved, given) if saved is not None else RunConfig(**given))
+    if not three_class and given.get("thresholds") is not None:
         msg = "--thresholds: only for three-class runs (--pions, --with-pions or a --data file holding label 2)"
         raise InputError(msg)
+    classes = CLASS_LABELS if three_class else (ELECTRON, PHOTON)
     if not resume:
         check_new_run_dir(run_dir)
     with contextlib.ExitStack() as claims:
@@ -125,21 +127,24 @@ def run(args: argparse.Namespace) -> int:
             config = restore_config(saved, given)
         else:
             config = dataclasses.replace(RunConfig(**given), out_dir=str(run_dir), name=run_dir.name)
+        if three_class:
+            check_three_class_settings(config)
         check_output_dir(config.cache_dir)
         if config.uses_embedded_simulation:  # know the simulated sample is big enough before simulating it
-            k = min(config.events_per_class, (config.max_events or 2 * config.events_per_class) // 2)
-            _check_enough_events(np.r_[np.ones(k), np.zeros(k)], config, name="--events-per-class")
+            n = len(classes)
+            k = min(config.events_per_class, (config.max_events or n * config.events_per_class) // n)
+            _check_enough_events(np.repeat(classes, k), config, classes, name="--events-per-class")
         timer = StepTimer()
         with timer.step("simulate or find inputs"):
             config = resolved(config)
             dataset = load_events(config)
-            _check_enough_events(dataset.labels, config, name=shorten(", ".join(dataset.paths), 200))
+            _check_enough_events(dataset.labels, config, classes, name=shorten(", ".join(dataset.paths), 200))
             if saved is not None:
                 check_data_record(run_dir, dataset)
         if config.cnn:  # an unreadable weights file is refused before the run directory exists
             from egid.models.pretrained import cnn_start
 
-            cnn_start(config.cnn_init)
+            cnn_start(config.cnn_init, n_classes=len(classes))
         settings = fit_settings(config)  # opens a database storage: a bad URL is refused before the directory
         if saved is None:
             claims.enter_context(claim_run_dir(run_dir, new=True))
@@ -147,18 +152,22 @@ def run(args: argparse.Namespace) -> int:
         timer.start()
         with writing(run_dir):
             save_config(config, run_dir / CONFIG_NAME)
+            if three_class:
+                return run_three_class_job(config, settings.tuning, run_dir, dataset, timer)
             return _run_job(config, settings, run_dir, dataset, timer)
 
 
-def _check_enough_events(labels: npt.NDArray[np.floating], config: RunConfig, *, name: str) -> None:
-    """Refuse data too small to train and report on: every split part needs both classes (the report's curves
-    :data:`~egid.evaluation.plots.MIN_EVENTS_PER_CLASS` of each), CNN training one per fold."""
+def _check_enough_events(
+    labels: npt.NDArray[np.floating], config: RunConfig, classes: tuple[float, ...], *, name: str
+) -> None:
+    """Refuse data too small to train and report on: every split part needs each of the task's ``classes`` (the
+    report's curves :data:`~egid.evaluation.plots.MIN_EVENTS_PER_CLASS` of each), CNN training one per fold."""
     split = stratified_split(labels, seed=config.seed)
     least = MIN_EVENTS_PER_CLASS
     needs = {"train": max(config.cnn_folds if config.cnn else 1, least), "validation": least, "test": least}
     for part, need in needs.items():
         part_labels = labels[getattr(split, part)]
-        for value in (ELECTRON, PHOTON):
+        for value in classes:
             count = int(np.count_nonzero(part_labels == value))
             if count < need:
                 msg = (

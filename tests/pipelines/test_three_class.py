@@ -210,3 +210,36 @@ def test_bad_thresholds_in_a_config_file_are_one_line_naming_it(
     for value, problem in (("[10, 10]", "expected distinct finite energies"), ("[a]", "expected a list of energies")):
         config.write_text(f"pions: {files['pi']}\nthresholds: {value}\n")
         _one_line_error(["run", "--config", str(config)], capsys, f"{config}: key 'thresholds': {problem}")
+
+
+def test_too_few_pions_are_refused_before_anything_is_written(
+    files: dict[str, Path], capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    few = write_pions(tmp_path / "few_pi.hdf5", 4)
+    out = tmp_path / "never"
+    argv = ["run", "--electrons", str(files["e"]), "--photons", str(files["g"]), "--pions", str(few)]
+    _one_line_error([*argv, "--out-dir", str(out)], capsys, "pions and needs at least")
+    _one_line_error(
+        ["run", "--with-pions", "--events-per-class", "4", "--out-dir", str(out)],
+        capsys,
+        "--events-per-class: too few events, the train split holds 2 electrons and needs at least 3",
+    )
+    assert not out.exists()
+
+
+def test_a_three_class_run_extracts_its_features_on_dask_workers_too(
+    files: dict[str, Path], caplog: pytest.LogCaptureFixture
+) -> None:
+    out = files["root"] / "run_dask"
+    argv = ["run", "--electrons", str(files["e"]), "--photons", str(files["g"]), "--pions", str(files["pi"])]
+    argv += ["--trials", "1", "--threads", "1", "--no-cnn", "--thresholds", "0"]
+    dask = ["--workers", "1", "--out-dir", str(out), "--cache-dir", str(files["root"] / "dask_cache")]
+    with caplog.at_level("INFO", logger="egid.features.distributed"):
+        assert main([*argv, *dask]) == 0
+    assert "features: 3 files on the Dask scheduler" in caplog.text
+    assert json.loads((out / "metrics.json").read_text())["task"] == "three_class"
+    local = files["root"] / "run_local"  # the same run with the features computed in this process
+    assert main([*argv, "--out-dir", str(local), "--cache-dir", str(files["root"] / "local_cache")]) == 0
+    on_dask, here = pd.read_parquet(out / "scores.parquet"), pd.read_parquet(local / "scores.parquet")
+    assert len(on_dask) == 90 + 90 + 60
+    pd.testing.assert_frame_equal(on_dask, here)
