@@ -272,14 +272,16 @@ def _feature_set_version(columns: Sequence[str]) -> str:
 
 
 def _set_folder(path: str | os.PathLike[str]) -> Path | None:
-    """The three-class model set under ``path`` (a run directory, its ``models/`` or the set), or None."""
+    """The three-class model set under ``path`` (a run directory, its ``models/``, the set or the stacked set beside
+    it), or None."""
     root = Path(path)
     for folder in (root / "models" / THREE_CLASS_SET, root / THREE_CLASS_SET, root):
         manifest = folder / MANIFEST_NAME
         if manifest.is_file():
             try:
-                if json.loads(manifest.read_text()).get("extra", {}).get("task") == TASK:
-                    return folder
+                extra = json.loads(manifest.read_text()).get("extra", {})
+                if extra.get("task") == TASK:
+                    return folder.parent / THREE_CLASS_SET if extra.get("stacked") else folder
             except (OSError, ValueError, AttributeError):
                 return None
     return None

@@ -243,3 +243,10 @@ def test_a_three_class_run_extracts_its_features_on_dask_workers_too(
     on_dask, here = pd.read_parquet(out / "scores.parquet"), pd.read_parquet(local / "scores.parquet")
     assert len(on_dask) == 90 + 90 + 60
     pd.testing.assert_frame_equal(on_dask, here)
+
+
+def test_every_folder_of_a_run_loads_the_whole_run(run_dir: Path) -> None:
+    crops = pion_crops(5, seed=8)
+    expected = egid.load(run_dir).predict(crops)
+    for folder in (run_dir / "models", run_dir / "models" / "three_class", run_dir / "models" / "three_class_stacked"):
+        pd.testing.assert_frame_equal(egid.load(folder).predict(crops), expected)
