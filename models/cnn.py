@@ -297,10 +297,6 @@ class EgammaCNN(nn.Module):
         logits: torch.Tensor = self.head(self.features(x))
         return logits.squeeze(1) if self.n_classes == BINARY else logits
 
-    def probabilities(self, logits: torch.Tensor) -> torch.Tensor:
-        """The electron probability ``sigmoid(logit)`` (binary) or the class probabilities ``softmax(logits)``."""
-        return probabilities_of(logits)
-
     def decisions(self, logits: torch.Tensor) -> torch.Tensor:
         """The chosen label of each image: electron (1) where ``logit > 0`` (binary), else the likeliest class."""
         return (logits > 0).long() if self.n_classes == BINARY else logits.argmax(dim=1)

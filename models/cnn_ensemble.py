@@ -28,7 +28,7 @@ from egid.detector.errors import InputError
 from egid.detector.schema import IMAGE_SHAPE, Images
 from egid.models.artifacts import reading
 from egid.models.boosters.base import BINARY
-from egid.models.cnn import CNNConfig, EgammaCNN, InputTransform, predict_proba, resolve_device
+from egid.models.cnn import CNNConfig, EgammaCNN, InputTransform, predict_proba, probabilities_of, resolve_device
 from egid.models.onnx_parity import ONNX_TOLERANCE
 
 __all__ = ("CNN_FILES", "CONFIG_FILE", "TRANSFORM_FILE", "CNNEnsemble")
@@ -186,7 +186,7 @@ class _ScoringGraph(nn.Module):
         self.transform = transform
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
-        return self.model.probabilities(self.model(self.transform(images)))
+        return probabilities_of(self.model(self.transform(images)))
 
 
 def _export_onnx(model: EgammaCNN, transform: InputTransform, path: Path, probe: Images) -> bool:
