@@ -79,12 +79,16 @@ class CNNEnsemble:
         """Classes the fold networks separate (2: one electron probability per crop)."""
         return self.config.n_classes
 
+    @property
+    def score_shape(self) -> tuple[int, ...]:
+        """The shape of one crop's score: ``()`` (the electron probability), or ``(n_classes,)``."""
+        return () if self.n_classes == BINARY else (self.n_classes,)
+
     def member_scores(self, images: Images) -> npt.NDArray[np.float32]:
         """Electron probability of each fold network, shape (K, n), float32, for crops (n, 32, 32, 2); with
         ``n_classes`` > 2 the class probabilities, shape (K, n, n_classes)."""
         x = _check_crops(images)
-        classes = [] if self.n_classes == BINARY else [self.n_classes]
-        out = np.empty((len(self.models), len(x), *classes), dtype=np.float32)
+        out = np.empty((len(self.models), len(x), *self.score_shape), dtype=np.float32)
         step = self.config.inference_batch_size
         for start in range(0, len(x), step):
             inputs = self.transform(x[start : start + step])

@@ -206,8 +206,7 @@ def _score_dataset(
     dataset: EventDataset, ensemble: CNNEnsemble, folds: IndexArray
 ) -> tuple[FloatArray, tuple[IndexArray, ...]]:
     """Score every event in one streaming pass: fold model k for training events of fold k, the mean otherwise."""
-    classes = [] if ensemble.n_classes == BINARY else [ensemble.n_classes]
-    scores = np.full((len(dataset), *classes), np.nan, dtype=np.float32)
+    scores = np.full((len(dataset), *ensemble.score_shape), np.nan, dtype=np.float32)
     scored: list[list[IndexArray]] = [[] for _ in range(len(ensemble))]
     for start, images in dataset.iter_images():
         index = np.arange(start, start + len(images))
