@@ -1,14 +1,14 @@
 """The three-class (electron / photon / charged pion) job behind ``egid run``, ``egid evaluate`` and ``egid predict``.
 
-``egid run`` validates the settings and the events as for a binary run (:func:`check_settings` adds the
-three-class rules), claims the run directory, then hands over to :func:`run_job` when pions are in the input:
-``--pions FILE`` beside ``--electrons`` and ``--photons``, a ``--data`` file holding label 2, or ``--with-pions``
-on the embedded simulation (which then simulates ``--events-per-class`` pions too). The job: the three-class feature table
+``egid run`` validates the settings and the events as for a binary run (:func:`check_settings` adds the three-class
+rules), claims the run directory, then hands over to :func:`run_job` when pions are in the input: ``--pions FILE``
+beside ``--electrons`` and ``--photons``, a ``--data`` file holding label 2, or ``--with-pions`` on the embedded
+simulation (which then simulates ``--events-per-class`` pions too). The job: the three-class feature table
 (:data:`egid.features.THREE_CLASS_FEATURES`, cached), the seeded stratified split, a class-balanced LightGBM and
 XGBoost model each tuned by Optuna on the validation multiclass log-loss (:mod:`egid.models.three_class`); unless
 ``--no-cnn``, the three-class CNN cross-fitted on the training split (``--cnn-folds``, ``--cnn-init``,
-``--cnn-epochs`` as in binary runs) and the stacked models ``lightgbm+cnn`` and ``xgboost+cnn`` on the features
-plus its out-of-fold class probabilities (``--stacked-trials``); then in the run directory:
+``--cnn-epochs`` as in binary runs) and the stacked models ``lightgbm+cnn`` and ``xgboost+cnn`` on the features plus
+its out-of-fold class probabilities (``--stacked-trials``); then in the run directory:
 
 * ``metrics.json`` -- ``task: "three_class"`` and, per model, the test metrics of
   :func:`egid.evaluation.three_class_metrics.three_class_metrics`, and the threshold study's rows;
