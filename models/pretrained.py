@@ -3,16 +3,18 @@
 A network trained from scratch on the few thousand events of a small sample underfits or overfits; the same
 network pretrained on a large simulated sample already separates electrons from photons, and a short fine-tuning
 adapts it to the user's events (their detector conditions, their simulation or real data). :func:`pretrain`
-simulates ``n`` electrons and ``n`` photons with egid's own simulation from the reserved pretraining streams
-(:data:`egid.simulation.generate.PRETRAINING_STREAM`: none of these events is ever part of an ``egid simulate``
-sample or of the default sample), trains one network on them with :data:`PRETRAINING_BUDGET` and keeps the one of
-the best AUC on a held-out part. ``egid pretrain`` runs it; the package ships the result as
-:data:`SHIPPED_WEIGHTS` (nothing is downloaded).
+simulates ``n`` electrons and ``n`` photons (and ``n`` charged pions for a three-class network) with egid's own
+simulation from the reserved pretraining streams (:data:`egid.simulation.generate.PRETRAINING_STREAM`: none of
+these events is ever part of an ``egid simulate`` sample or of the default sample), trains one network on them
+with :data:`PRETRAINING_BUDGET` and keeps the one of the best AUC (three classes: the macro one-vs-rest AUC) on a
+held-out part. ``egid pretrain`` (``--with-pions``) runs it; the package ships both results,
+:data:`SHIPPED_WEIGHTS` and :data:`SHIPPED_THREE_CLASS_WEIGHTS` (nothing is downloaded).
 
-In a run (``egid run --cnn-init pretrained``, the default), every fold network of the cross-fitting starts from these
-weights and is fine-tuned on its fold's training events (:data:`~egid.models.cnn_budget.FINE_TUNING_BUDGET`,
-:data:`FINE_TUNING_LEARNING_RATE`), so the out-of-fold guarantee of :mod:`egid.models.stacking` is kept: no
-network, pretrained or fine-tuned, has trained on an event whose score a tree sees. A file of weights pretrained by
+In a run (``egid run --cnn-init pretrained``, the default), every fold network of the cross-fitting starts from the
+shipped weights of its number of classes and is fine-tuned on its fold's training events
+(:data:`~egid.models.cnn_budget.FINE_TUNING_BUDGET`, :data:`FINE_TUNING_LEARNING_RATE`), so the out-of-fold
+guarantee of :mod:`egid.models.stacking` is kept: no network, pretrained or fine-tuned, has trained on an event
+whose score a tree sees. A file of weights pretrained by
 the user on their own sample (``egid pretrain --output FILE``, ``--cnn-init FILE``) keeps it only if that sample
 shares no events with the run's data.
 
@@ -40,7 +42,7 @@ import torch
 from egid._version import __version__
 from egid.detector.atomic import atomic_path
 from egid.detector.errors import InputError
-from egid.detector.schema import ELECTRON, PHOTON
+from egid.detector.schema import CLASS_LABELS, CLASS_NAMES
 from egid.detector.split import stratified_subsample
 from egid.models.artifacts import reading
 from egid.models.boosters.base import BINARY
@@ -61,17 +63,23 @@ __all__ = (
     "PRETRAINING_BUDGET",
     "PRETRAINING_CONFIG",
     "PRETRAINING_EVENTS_PER_CLASS",
+    "SHIPPED_THREE_CLASS_WEIGHTS",
     "SHIPPED_WEIGHTS",
     "PretrainedCNN",
     "cnn_start",
     "load_pretrained",
     "pretrain",
+    "shipped_weights",
 )
 
 logger = logging.getLogger(__name__)
 
 SHIPPED_WEIGHTS: Final = Path(__file__).with_name("pretrained") / "egid_cnn_simulation.pt"
-"""The weights ``egid pretrain`` made for this release, installed with the package."""
+"""The electron/photon weights ``egid pretrain`` made for this release, installed with the package."""
+SHIPPED_THREE_CLASS_WEIGHTS: Final = SHIPPED_WEIGHTS.with_name("egid_cnn_simulation_three_class.pt")
+"""The electron/photon/charged-pion weights ``egid pretrain --with-pions`` made for this release (a three-way
+softmax output), installed with the package."""
+_SHIPPED: Final = {BINARY: SHIPPED_WEIGHTS, len(CLASS_LABELS): SHIPPED_THREE_CLASS_WEIGHTS}
 
 PRETRAINING_BUDGET: Final = TrainingBudget(
     epochs=8.0, min_images=1_000_000, max_images=8_000_000, evaluations=32, patience=None
@@ -79,7 +87,7 @@ PRETRAINING_BUDGET: Final = TrainingBudget(
 """A long plan on a large sample: every evaluation is kept in the history and the best one wins."""
 
 PRETRAINING_EVENTS_PER_CLASS: Final = 250_000
-"""Electrons and photons simulated for the shipped weights (as many as each class of the public CMS files)."""
+"""Events of each class simulated for the shipped weights (as many as each class of the public CMS files)."""
 
 PRETRAINING_CONFIG: Final = CNNConfig(budget=PRETRAINING_BUDGET)
 """The architecture and training settings of the shipped weights."""
@@ -135,15 +143,32 @@ def _config_document(config: CNNConfig) -> dict[str, Any]:
     return {**config.to_dict(), "transform": dataclasses.asdict(config.transform)}
 
 
-def load_pretrained(path: str | os.PathLike[str] | None = None, *, device: str | torch.device = "cpu") -> PretrainedCNN:
-    """Read a weights file written by :meth:`PretrainedCNN.save` (default: :data:`SHIPPED_WEIGHTS`).
+def shipped_weights(n_classes: int = BINARY) -> Path:
+    """The shipped weights file of a network separating ``n_classes`` classes (2: electron/photon, 3: with pions).
+
+    Raises
+    ------
+    ValueError
+        No weights are shipped for ``n_classes``.
+    """
+    if n_classes not in _SHIPPED:
+        msg = f"Expected n_classes among {sorted(_SHIPPED)} (the shipped pretrained networks); got {n_classes}."
+        raise ValueError(msg)
+    return _SHIPPED[n_classes]
+
+
+def load_pretrained(
+    path: str | os.PathLike[str] | None = None, *, n_classes: int = BINARY, device: str | torch.device = "cpu"
+) -> PretrainedCNN:
+    """Read a weights file written by :meth:`PretrainedCNN.save` (default: the shipped one of ``n_classes``,
+    :func:`shipped_weights`).
 
     Raises
     ------
     InputError
         One line naming the file: missing, not a torch file, or not egid's pretrained weights.
     """
-    source = SHIPPED_WEIGHTS if path is None else Path(path)
+    source = shipped_weights(n_classes) if path is None else Path(path)
     if not source.is_file():
         msg = f"{source}: no such file; make one with `egid pretrain --output {source}`"
         raise InputError(msg)
@@ -161,6 +186,7 @@ def load_pretrained(path: str | os.PathLike[str] | None = None, *, device: str |
 def pretrain(
     n_per_class: int = PRETRAINING_EVENTS_PER_CLASS,
     *,
+    n_classes: int = BINARY,
     seed: int = 0,
     config: CNNConfig = PRETRAINING_CONFIG,
     device: str | torch.device | None = None,
@@ -172,12 +198,16 @@ def pretrain(
     Parameters
     ----------
     n_per_class : int
-        Electrons and photons simulated from the pretraining streams; 5 % of them (stratified) are held out to
+        Events of each class simulated from the pretraining streams; 5 % of them (stratified) are held out to
         choose the kept network.
+    n_classes : {2, 3}
+        2: electrons and photons, one output (the electron logit); 3: charged pions too, a three-way softmax
+        output (:data:`egid.detector.schema.CLASS_LABELS`).
     seed : int
         Seed of the simulation and of the training.
     config : CNNConfig
-        Network, transform and training plan (default :data:`PRETRAINING_CONFIG`).
+        Network, transform and training plan (default :data:`PRETRAINING_CONFIG`); its ``n_classes`` is
+        replaced by ``n_classes``.
     device, threads, progress
         As for :func:`egid.models.stacking.cross_fit_cnn`.
 
@@ -187,6 +217,8 @@ def pretrain(
     history : TrainingHistory
         The learning curves of the pretraining.
     """
+    shipped_weights(n_classes)  # refuses a number of classes egid has no simulation for
+    config = dataclasses.replace(config, n_classes=n_classes)
     dev = resolve_device(device)
     configure_threads(threads)
     inputs, labels = _simulated_inputs(n_per_class, seed=seed, config=config)
@@ -211,6 +243,7 @@ def pretrain(
         "simulation_streams": "pretraining",
         "seed": seed,
         "events_per_class": n_per_class,
+        "classes": list(CLASS_NAMES[:n_classes]),
         "training_images": len(train_rows),
         "held_out_images": len(held_out),
         "optimizer_steps": int(history.x[best]),
@@ -222,9 +255,11 @@ def pretrain(
 
 
 def _simulated_inputs(n_per_class: int, *, seed: int, config: CNNConfig) -> tuple[torch.Tensor, np.ndarray]:
-    """The transformed pretraining images (float16, electrons first) and their labels, simulated chunk by chunk."""
+    """The transformed pretraining images (float16, in the order of :data:`CLASS_NAMES`) and their labels, for the
+    first ``config.n_classes`` classes, simulated chunk by chunk."""
     blocks, labels = [], []
-    for particle, label in (("electron", ELECTRON), ("photon", PHOTON)):
+    classes = zip(CLASS_NAMES, CLASS_LABELS, strict=True)
+    for particle, label in list(classes)[: config.n_classes]:
         for images, _ in iter_chunks(n_per_class, particle=particle, seed=seed, pretraining=True):  # type: ignore[arg-type]
             blocks.append(config.transform(images).to(torch.float16))
             labels.append(np.full(len(images), label, dtype=np.float32))
@@ -241,10 +276,11 @@ def cnn_start(
     rate (:meth:`egid.models.pretrained.PretrainedCNN.fine_tuning_config`). ``max_epochs`` caps the passes over
     the training images in both cases.
 
-    ``n_classes`` > 2 (the three-class job): a network with one output per class. Pretrained weights are those
-    of a binary electron/photon network; every layer but the output one starts from them (the convolutions
-    already know electromagnetic showers; pions leave MIP tracks and broad hadronic showers that the fine-tuning
-    has to teach), and the output layer starts from PyTorch's default initialisation under a fixed seed.
+    ``n_classes`` = 3 (the three-class job): a network with one output per class; ``"pretrained"`` takes the
+    shipped three-class weights (:data:`SHIPPED_THREE_CLASS_WEIGHTS`). A weights file of another number of classes
+    (a binary ``egid pretrain`` file in a three-class run) gives every layer but the output one (the convolutions
+    already know electromagnetic showers; the fine-tuning has to teach the rest), and the output layer starts
+    from PyTorch's default initialisation under a fixed seed.
 
     Raises
     ------
@@ -254,7 +290,7 @@ def cnn_start(
     if init == CNN_INIT_SCRATCH:
         budget = dataclasses.replace(SCRATCH_BUDGET, max_epochs=max_epochs)
         return CNNConfig(budget=budget, n_classes=n_classes), None
-    pretrained = load_pretrained(None if init == CNN_INIT_PRETRAINED else init)
+    pretrained = load_pretrained(None if init == CNN_INIT_PRETRAINED else init, n_classes=n_classes)
     tuned = pretrained.fine_tuning_config()
     capped = dataclasses.replace(
         tuned, budget=dataclasses.replace(tuned.budget, max_epochs=max_epochs), n_classes=n_classes

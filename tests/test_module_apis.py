@@ -173,6 +173,9 @@ def test_the_wheel_installs_one_top_level_package_egid(tmp_path: Path) -> None:
         assert f"egid/{part}/__init__.py" in names
     assert "egid/pipelines/commands/run_all.py" in names and "egid/py.typed" in names
     # The pretrained CNN weights travel with the package: nothing is downloaded at run time.
-    assert {"egid/models/pretrained/egid_cnn_simulation.pt", "egid/models/pretrained/egid_cnn_simulation.json"} <= set(
-        names
-    )
+    shipped = {
+        f"egid/models/pretrained/{stem}{suffix}"
+        for stem in ("egid_cnn_simulation", "egid_cnn_simulation_three_class")
+        for suffix in (".pt", ".json")
+    }
+    assert shipped <= set(names)

@@ -1,7 +1,8 @@
 """``egid pretrain``: pretrain the CNN head on a sample of egid's simulation and write its weights file.
 
-The file is what ``egid run --cnn-init FILE`` starts every fold network from; the package ships the one made with
-the defaults (:data:`egid.models.pretrained.SHIPPED_WEIGHTS`). The events come from the simulation's reserved
+The file is what ``egid run --cnn-init FILE`` starts every fold network from; the package ships the ones made with
+the defaults (:data:`egid.models.pretrained.SHIPPED_WEIGHTS`, and with ``--with-pions`` the three-class
+:data:`egid.models.pretrained.SHIPPED_THREE_CLASS_WEIGHTS`). The events come from the simulation's reserved
 pretraining streams, so they are none of the events of an ``egid simulate`` sample or of the default sample.
 """
 
@@ -25,8 +26,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     from egid.models.pretrained import PRETRAINING_EVENTS_PER_CLASS
 
     parser.description = (
-        "Simulate N electrons and N photons from egid's reserved pretraining streams, train the CNN head on them "
-        "and write FILE (torch weights, for egid run --cnn-init FILE) and FILE's .json description."
+        "Simulate N electrons and N photons (and N charged pions with --with-pions) from egid's reserved "
+        "pretraining streams, train the CNN head on them and write FILE (torch weights, for egid run --cnn-init "
+        "FILE) and FILE's .json description."
     )
     parser.add_argument("--output", required=True, metavar="FILE", help="weights file to write (.pt)")
     parser.add_argument(
@@ -35,6 +37,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
         default=PRETRAINING_EVENTS_PER_CLASS,
         metavar="N",
         help=f"simulated events per class (default: {PRETRAINING_EVENTS_PER_CLASS})",
+    )
+    parser.add_argument(
+        "--with-pions",
+        action="store_true",
+        help="simulate charged pions too and pretrain the three-class (electron/photon/pion) network",
     )
     parser.add_argument("--seed", type=option_type("seed"), default=0, help="simulation and training seed (default: 0)")
     parser.add_argument(
@@ -49,11 +56,23 @@ def run(args: argparse.Namespace) -> int:
     if out.suffix == ".json":
         msg = f"--output {out}: the weights file may not end in .json, its description is written to FILE.json"
         raise InputError(msg)
-    from egid.models.pretrained import MIN_PRETRAINING_EVENTS_PER_CLASS, SHIPPED_WEIGHTS, pretrain
+    from egid.models.boosters.base import BINARY
+    from egid.models.pretrained import (
+        MIN_PRETRAINING_EVENTS_PER_CLASS,
+        SHIPPED_THREE_CLASS_WEIGHTS,
+        SHIPPED_WEIGHTS,
+        pretrain,
+    )
+    from egid.models.three_class import N_CLASSES
     from egid.pipelines.progress import progress_bars
 
+    shipped = [
+        path.with_suffix(suffix)
+        for path in (SHIPPED_WEIGHTS, SHIPPED_THREE_CLASS_WEIGHTS)
+        for suffix in (".pt", ".json")
+    ]
     for path in (out, out.with_suffix(".json")):
-        check_not_input(path, [SHIPPED_WEIGHTS, SHIPPED_WEIGHTS.with_suffix(".json")], option="--output")
+        check_not_input(path, shipped, option="--output")
         check_replaceable(path, overwrite=args.overwrite, option="--output")
     if args.events_per_class < MIN_PRETRAINING_EVENTS_PER_CLASS:
         msg = (
@@ -61,7 +80,13 @@ def run(args: argparse.Namespace) -> int:
             f"(its held-out share must hold 2 of each), got {args.events_per_class}"
         )
         raise InputError(msg)
-    pretrained, _ = pretrain(args.events_per_class, seed=args.seed, threads=args.threads, progress=progress_bars())
+    pretrained, _ = pretrain(
+        args.events_per_class,
+        n_classes=N_CLASSES if args.with_pions else BINARY,
+        seed=args.seed,
+        threads=args.threads,
+        progress=progress_bars(),
+    )
     with writing(out):
         written = pretrained.save(out)
     logger.info("wrote %s", " and ".join(map(str, written)))

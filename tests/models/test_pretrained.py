@@ -1,5 +1,5 @@
 """Pretrained CNN weights: made from the reserved simulation streams, saved and read back exactly, refused when
-damaged, and the shipped file is current and separates electrons from photons."""
+damaged, and the shipped files are current and separate electrons from photons (and from pions)."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from egid.models.history import TrainingHistory
 from egid.models.pretrained import (
     FINE_TUNING_LEARNING_RATE,
     PRETRAINING_CONFIG,
+    SHIPPED_THREE_CLASS_WEIGHTS,
     SHIPPED_WEIGHTS,
     load_pretrained,
     pretrain,
@@ -128,6 +129,43 @@ def test_the_shipped_weights_are_current_and_separate_electrons_from_photons() -
     scores = predict_proba(model, shipped.config.transform(np.concatenate([electrons, photons])))
     auc = roc_auc_score(np.r_[np.ones(1500), np.zeros(1500)], scores)
     assert auc > 0.78, f"shipped weights reach AUC {auc:.3f} on 3000 simulated events"
+
+
+def test_the_shipped_three_class_weights_are_current_and_separate_the_three_classes() -> None:
+    """The three-class weights (a three-way output) come from this simulation version, were pretrained on the
+    three classes, and tell pions from e/gamma far better than electrons from photons on an unseen sample."""
+    shipped = load_pretrained(n_classes=3)
+    assert SHIPPED_THREE_CLASS_WEIGHTS.is_file() and shipped.config == dataclasses.replace(
+        PRETRAINING_CONFIG, n_classes=3
+    )
+    assert shipped.provenance["simulation_version"] == SIMULATION_VERSION
+    assert shipped.provenance["classes"] == ["electron", "photon", "pion"]
+    model = EgammaCNN.from_config(shipped.config)
+    model.load_state_dict(shipped.state)
+    n = 1000
+    images = [simulate_events(n, particle=particle, seed=11)[0] for particle in ("electron", "photon", "pion")]
+    probabilities = predict_proba(model, shipped.config.transform(np.concatenate(images)))
+    assert probabilities.shape == (3 * n, 3)
+    is_pion = np.r_[np.zeros(2 * n), np.ones(n)]
+    pion_auc = roc_auc_score(is_pion, probabilities[:, 2])
+    electron_auc = roc_auc_score(np.r_[np.ones(n), np.zeros(n)], probabilities[: 2 * n, 1])
+    assert pion_auc > 0.97 and electron_auc > 0.75, f"AUC pion vs e/gamma {pion_auc:.3f}, e vs gamma {electron_auc:.3f}"
+
+
+def test_pretraining_with_pions_makes_a_three_class_network(tmp_path: Path) -> None:
+    from egid.models.pretrained import cnn_start
+
+    pretrained, _ = pretrain(60, n_classes=3, seed=1, config=TINY, progress=False)
+    assert pretrained.config.n_classes == 3 and pretrained.provenance["classes"] == ["electron", "photon", "pion"]
+    assert pretrained.provenance["training_images"] + pretrained.provenance["held_out_images"] == 180
+    assert pretrained.state["head.2.weight"].shape == (3, TINY.hidden)
+    path = tmp_path / "three.pt"
+    pretrained.save(path)
+    config, state = cnn_start(str(path), n_classes=3)
+    assert config.n_classes == 3 and state is not None
+    assert all(torch.equal(state[name], value) for name, value in pretrained.state.items())  # kept whole
+    with pytest.raises(ValueError, match=r"n_classes among \[2, 3\]"):
+        pretrain(60, n_classes=4, config=TINY, progress=False)
 
 
 def test_weights_of_another_network_are_refused_naming_the_file(tmp_path: Path) -> None:

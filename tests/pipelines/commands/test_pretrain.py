@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from egid.models.pretrained import PRETRAINING_EVENTS_PER_CLASS, SHIPPED_WEIGHTS
+from egid.models.pretrained import PRETRAINING_EVENTS_PER_CLASS, SHIPPED_THREE_CLASS_WEIGHTS, SHIPPED_WEIGHTS
 from egid.pipelines.run import build_parser, main
 
 
@@ -25,24 +25,28 @@ def test_defaults() -> None:
     assert args.seed == 0
     assert args.threads is None
     assert args.overwrite is False
+    assert args.with_pions is False
 
 
 def test_options_are_parsed() -> None:
     argv = ["pretrain", "--output", "w.pt", "--events-per-class", "12", "--seed", "4", "--threads", "1"]
-    args = build_parser("pretrain").parse_args(argv)
-    assert (args.events_per_class, args.seed, args.threads) == (12, 4, 1)
+    args = build_parser("pretrain").parse_args([*argv, "--with-pions"])
+    assert (args.events_per_class, args.seed, args.threads, args.with_pions) == (12, 4, 1, True)
 
 
+@pytest.mark.parametrize("shipped", [SHIPPED_WEIGHTS, SHIPPED_THREE_CLASS_WEIGHTS])
 @pytest.mark.parametrize("overwrite", [[], ["--overwrite"]])
-def test_the_shipped_weights_are_never_an_output(overwrite: list[str], capsys: pytest.CaptureFixture[str]) -> None:
-    before = SHIPPED_WEIGHTS.read_bytes()
-    status, err = _run(["--output", str(SHIPPED_WEIGHTS), "--events-per-class", "1", *overwrite], capsys)
+def test_the_shipped_weights_are_never_an_output(
+    shipped: Path, overwrite: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = shipped.read_bytes()
+    status, err = _run(["--output", str(shipped), "--events-per-class", "1", "--with-pions", *overwrite], capsys)
     assert status == 2
     assert err == (
-        f"egid: error: --output {SHIPPED_WEIGHTS}: is the input {SHIPPED_WEIGHTS}; writing it would destroy the "
+        f"egid: error: --output {shipped}: is the input {shipped}; writing it would destroy the "
         "input, choose another path\n"
     )
-    assert SHIPPED_WEIGHTS.read_bytes() == before
+    assert shipped.read_bytes() == before
 
 
 def test_a_link_to_the_shipped_weights_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
