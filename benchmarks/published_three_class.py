@@ -370,12 +370,11 @@ def refit_predict(
     train: npt.NDArray[np.int64],
     validation: npt.NDArray[np.int64],
     test: npt.NDArray[np.int64],
-    *,
-    n_jobs: int,
+    settings: TuningSettings,
 ) -> npt.NDArray[np.int64]:
     """``model``'s hyperparameters refitted on ``train`` rows, class-balanced and early-stopped on ``validation``,
     as egid's threshold study retrains; the predicted class index of each ``test`` row."""
-    refit = refit_three_class(model, table, labels, train, validation, n_jobs=n_jobs)
+    refit = refit_three_class(model, table, labels, train, validation, settings)
     label_columns = np.asarray(refit.predict(table.iloc[test])).argmax(axis=1)  # column k: file label k
     return _CLASS_OF_LABEL[label_columns]
 
@@ -426,12 +425,11 @@ def run_threshold(
             seconds[name] += result.seconds
         fold_settings = dataclasses.replace(settings, seed=settings.seed + int(fold))
         split = egid_split(labels, train, test, seed=fold_settings.seed)
-        n_jobs = settings.n_jobs or 1
         if EGID_MODEL in names:
             clock = time.perf_counter()
             plain = tune_egid(features, labels, split, tuned, fold=int(fold), settings=fold_settings)
             predicted[EGID_MODEL][test] = refit_predict(
-                plain.model, features, labels, split.train, split.validation, test, n_jobs=n_jobs
+                plain.model, features, labels, split.train, split.validation, test, settings
             )
             seconds[EGID_MODEL] += time.perf_counter() - clock
         if STACKED_MODEL in names:
@@ -454,7 +452,7 @@ def run_threshold(
             fold_stack = stacked[int(fold)]
             refit_train, refit_validation = rows_above(labels, fold_stack.split, keep)
             predicted[STACKED_MODEL][test] = refit_predict(
-                fold_stack.model, fold_stack.table, labels, refit_train, refit_validation, test, n_jobs=n_jobs
+                fold_stack.model, fold_stack.table, labels, refit_train, refit_validation, test, settings
             )
             seconds[STACKED_MODEL] += time.perf_counter() - clock
         for name in names:

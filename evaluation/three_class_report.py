@@ -270,7 +270,8 @@ def _aucs(metrics: Mapping[str, Mapping[str, Any]], figure: ReportFigure) -> lis
 def _study(study: pd.DataFrame, figure: ReportFigure | None) -> list[Block]:
     """The accuracy per threshold (one column per model and mode), the published figures, then every row."""
     modes = [mode for mode in MODES if mode in set(study["mode"])]
-    columns = [(model, mode) for model in dict.fromkeys(study["model"]) for mode in modes]
+    present = set(zip(study["model"], study["mode"], strict=True))  # not every model is retrained
+    columns = [(model, mode) for model in dict.fromkeys(study["model"]) for mode in modes if (model, mode) in present]
     accuracy = {(row.threshold_gev, row.model, row.mode): row.accuracy for row in study.itertuples()}
     pivot = tuple(
         (f"{threshold:g}", *(_number(accuracy.get((threshold, *column), np.nan)) for column in columns))

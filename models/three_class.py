@@ -59,6 +59,8 @@ __all__ = (
     "TASK",
     "THREE_CLASS_SET",
     "ThreeClassBundle",
+    "balanced_log_loss",
+    "best_models",
     "fit_three_class",
     "is_three_class_run",
     "model_probabilities",
@@ -192,17 +194,49 @@ def fit_three_class(
     return models
 
 
+def balanced_log_loss(model: TreeModel, table: pd.DataFrame, labels: np.ndarray, rows: np.ndarray) -> float:
+    """``model``'s class-balanced multiclass log-loss on the ``rows`` of ``table`` (positions), in nats per event.
+
+    .. math:: L = \\frac{1}{K} \\sum_c \\frac{1}{N_c} \\sum_{i \\in c} -\\ln p_c(x_i)
+
+    every class weighing ``1/K`` (the weights of :func:`egid.models.trees.class_balance_weights`): the objective its
+    Optuna study minimised on the validation rows. Every class must have rows among ``rows``.
+    """
+    y = np.asarray(labels)[rows].astype(np.int64)
+    probabilities = model.predict(table.iloc[rows])
+    # clipped as the libraries' own log-loss: a probability that rounds to 0 in float32 is not an infinite loss
+    picked = -np.log(np.clip(probabilities[np.arange(y.size), y], 1e-15, 1.0))
+    return float(np.mean([picked[y == k].mean() for k in range(N_CLASSES)]))
+
+
+def best_models(
+    models: Mapping[str, TreeModel], table: pd.DataFrame, labels: np.ndarray, rows: np.ndarray
+) -> dict[str, TreeModel]:
+    """The best features-only model and, when there are stacked ones, the best stacked model, by
+    :func:`balanced_log_loss` on ``rows`` (the validation rows: choosing on the test events would bias them)."""
+    families = ([name for name in models if name in TREE_KINDS], [name for name in models if name not in TREE_KINDS])
+    chosen = [
+        min(family, key=lambda name: balanced_log_loss(models[name], table, labels, rows))
+        for family in families
+        if family
+    ]
+    return {name: models[name] for name in chosen}
+
+
 def refit_three_class(
     model: TreeModel,
     table: pd.DataFrame,
     labels: np.ndarray,
     train: np.ndarray,
     validation: np.ndarray,
-    *,
-    n_jobs: int,
+    settings: TuningSettings,
 ) -> TreeModel:
     """``model``'s tuned hyperparameters refitted on the ``train`` rows of ``table`` (positions), class-balanced and
-    early-stopped on the ``validation`` rows, as the threshold study retrains above each threshold."""
+    early-stopped on the ``validation`` rows, as the threshold study retrains above each threshold.
+
+    ``settings`` give the rounds, the patience and the threads, as they did to the study that made ``model``: on
+    the rows ``model`` was trained on, the refit is ``model`` again (bit for bit with the same threads).
+    """
     columns = list(model.feature_names)
     return fit_tree_model(
         model.kind,
@@ -211,8 +245,10 @@ def refit_three_class(
         table.iloc[validation][columns],
         labels[validation],
         params=model.params,
+        max_rounds=settings.max_rounds,
+        early_stopping_rounds=settings.early_stopping_rounds,
         seed=model.seed,
-        n_jobs=n_jobs,
+        n_jobs=settings.threads(),
         n_classes=model.n_classes,
         train_weights=class_balance_weights(labels[train]),
         validation_weights=class_balance_weights(labels[validation]),
@@ -226,10 +262,13 @@ def save_three_class_set(
     model_dir: Path,
     *,
     seed: int,
+    thresholds: Sequence[float],
     cnn: CNNEnsemble | None = None,
     probe_images: Images | None = None,
 ) -> list[Path]:
     """Write the three-class model sets into ``model_dir`` and return their folders.
+
+    ``thresholds`` (GeV), the run's threshold study, go into the manifest: ``egid evaluate`` repeats that study.
 
     ``three_class/`` holds the models on the features alone; with ``cnn``, ``three_class_stacked/`` holds the
     stacked models (``<kind>+cnn``) and the CNN fold networks (their ONNX graphs checked on ``probe_images``).
@@ -239,16 +278,23 @@ def save_three_class_set(
     test_rows = table.iloc[split.test[stratified_subsample(labels, _PARITY_ROWS, seed=seed)]]
     plain: dict[str, TreeModel] = {name: model for name, model in models.items() if name in TREE_KINDS}
     stacked: dict[str, TreeModel] = {model.kind: model for name, model in models.items() if name not in plain}
-    folders = [_save_set(model_dir / THREE_CLASS_SET, plain, test_rows, seed=seed)]
+    extra = {"task": TASK, "classes": list(CLASS_NAMES), "thresholds_gev": [float(t) for t in thresholds]}
+    folders = [_save_set(model_dir / THREE_CLASS_SET, plain, test_rows, seed=seed, extra=extra)]
     if cnn is not None:
-        folder = _save_set(model_dir / STACKED_SET, stacked, test_rows, seed=seed, stacked=True)
+        folder = _save_set(model_dir / STACKED_SET, stacked, test_rows, seed=seed, extra=extra, stacked=True)
         cnn.save(folder, probe_images=probe_images)
         folders.append(folder)
     return folders
 
 
 def _save_set(
-    folder: Path, by_kind: Mapping[str, TreeModel], test_rows: pd.DataFrame, *, seed: int, stacked: bool = False
+    folder: Path,
+    by_kind: Mapping[str, TreeModel],
+    test_rows: pd.DataFrame,
+    *,
+    seed: int,
+    extra: Mapping[str, Any],
+    stacked: bool = False,
 ) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     columns = [*three_class_features(), *(CNN_COLUMNS if stacked else ())]
@@ -260,7 +306,7 @@ def _save_set(
         feature_names=columns,
         feature_set_version=_feature_set_version(three_class_features()),
         seed=seed,
-        extra={"models": list(by_kind), "task": TASK, "classes": list(CLASS_NAMES), "stacked": stacked},
+        extra={"models": list(by_kind), **extra, "stacked": stacked},
     )
     return folder
 
@@ -317,12 +363,15 @@ class ThreeClassBundle:
         By model name (``lightgbm``, ``xgboost`` and, with the CNN, ``lightgbm+cnn``, ``xgboost+cnn``).
     feature_names : tuple of str
         The feature columns every model reads (the stacked ones read :data:`CNN_COLUMNS` too).
+    thresholds : tuple of float
+        The summed crop energy thresholds (GeV) of the run's threshold study, which ``egid evaluate`` repeats.
     cnn : CNNEnsemble or None
         The three-class CNN fold networks, when the run trained them.
     """
 
     trees: dict[str, TreeModel]
     feature_names: tuple[str, ...]
+    thresholds: tuple[float, ...]
     cnn: CNNEnsemble | None = None
 
     @property
@@ -345,9 +394,10 @@ class ThreeClassBundle:
             raise InputError(msg)
         names = tuple(three_class_features())
         trees = _load_set(folder, names)
+        thresholds = _thresholds(folder)
         stacked_folder = folder.parent / STACKED_SET
         if not (stacked_folder / MANIFEST_NAME).is_file():
-            return cls(trees=trees, feature_names=names)
+            return cls(trees=trees, feature_names=names, thresholds=thresholds)
         from egid.models.cnn_ensemble import CNNEnsemble
 
         stacked = _load_set(stacked_folder, (*names, *CNN_COLUMNS))
@@ -356,7 +406,10 @@ class ThreeClassBundle:
             msg = f"{stacked_folder}: the CNN separates {cnn.n_classes} classes, expected {N_CLASSES}"
             raise InputError(msg)
         return cls(
-            trees=trees | {stacked_name(kind): model for kind, model in stacked.items()}, feature_names=names, cnn=cnn
+            trees=trees | {stacked_name(kind): model for kind, model in stacked.items()},
+            feature_names=names,
+            thresholds=thresholds,
+            cnn=cnn,
         )
 
     def score(self, dataset: EventDataset) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -413,6 +466,17 @@ class ThreeClassBundle:
             parts.append(pd.DataFrame(columns, copy=False))
         table = pd.concat(parts, ignore_index=True)
         return table, probability_frame(self.trees, table)
+
+
+def _thresholds(folder: Path) -> tuple[float, ...]:
+    """The threshold study's thresholds (GeV) recorded in the set's manifest, checked."""
+    from egid.evaluation.threshold_study import check_thresholds
+
+    extra = json.loads((folder / MANIFEST_NAME).read_text())["extra"]
+    if "thresholds_gev" not in extra:
+        msg = f"{folder / MANIFEST_NAME}: no 'thresholds_gev' (the run's threshold study); run egid run again"
+        raise InputError(msg)
+    return check_thresholds(extra["thresholds_gev"], source=f"{folder / MANIFEST_NAME}: 'thresholds_gev'")
 
 
 def _load_set(folder: Path, feature_names: tuple[str, ...]) -> dict[str, TreeModel]:

@@ -34,6 +34,7 @@ import pandas as pd
 from egid.detector import (
     EventDataset,
     InputError,
+    Split,
     is_three_class,
     load_dataset,
     require_classes,
@@ -56,6 +57,7 @@ from egid.models.three_class import (
     N_CLASSES,
     TASK,
     ThreeClassBundle,
+    best_models,
     class_columns,
     fit_three_class,
     model_probabilities,
@@ -68,6 +70,7 @@ from egid.models.three_class import (
     run_root as three_class_run_root,
 )
 from egid.models.trees import TreeModel
+from egid.models.tuning import TuningSettings
 from egid.pipelines.config import RunConfig
 from egid.pipelines.inputs import input_files
 from egid.pipelines.prepare import CNN_PROBE_EVENTS, feature_table
@@ -124,12 +127,22 @@ def check_settings(config: RunConfig) -> None:
         raise InputError(msg)
 
 
-def _retrain(models: dict[str, TreeModel], table: pd.DataFrame, labels: np.ndarray, threads: int | None) -> Any:
-    """The threshold study's ``retrain``: each model's parameters refitted, class-balanced and early-stopped, on the
-    rows above a threshold (the hyperparameters stay those tuned on every event, as one retraining per threshold
-    of the whole study would multiply the tuning time by the number of thresholds)."""
+def _retrain(
+    models: dict[str, TreeModel], table: pd.DataFrame, labels: np.ndarray, split: Split, settings: TuningSettings
+) -> Any:
+    """The threshold study's ``retrain``: the best features-only model and the best stacked one
+    (:func:`egid.models.three_class.best_models`, on the validation events) refitted, class-balanced and
+    early-stopped, on the rows above a threshold.
+
+    The hyperparameters stay those tuned on every event (one tuning per threshold would multiply the tuning time
+    by the number of thresholds), and a threshold that removes no training or validation event refits nothing:
+    the model trained on every event is then the retrained one (same parameters, seed and events).
+    """
+    chosen = best_models(models, table, labels, split.validation)
 
     def retrain(train: np.ndarray, validation: np.ndarray, test: np.ndarray) -> dict[str, np.ndarray]:
+        if train.size == split.train.size and validation.size == split.validation.size:
+            return {name: model.predict(table.iloc[test]) for name, model in chosen.items()}
         missing = [
             f"{class_name(value)}s in {part}"
             for part, rows in (("train", train), ("validation", validation))
@@ -138,10 +151,10 @@ def _retrain(models: dict[str, TreeModel], table: pd.DataFrame, labels: np.ndarr
         ]
         if missing:  # nothing to learn a class from above this threshold: NaN rows, not a crash
             logger.warning("threshold study: no %s above the threshold; not retrained", ", ".join(missing))
-            return {name: np.full((test.size, len(CLASS_LABELS)), np.nan) for name in models}
+            return {name: np.full((test.size, len(CLASS_LABELS)), np.nan) for name in chosen}
         out = {}
-        for name, model in models.items():
-            refit = refit_three_class(model, table, labels, train, validation, n_jobs=threads or 1)
+        for name, model in chosen.items():
+            refit = refit_three_class(model, table, labels, train, validation, settings)
             out[name] = refit.predict(table.iloc[test])
         return out
 
@@ -170,6 +183,7 @@ def run_job(config: RunConfig, settings: Any, run_dir: Path, dataset: EventDatas
                 stacked=True,
                 warm_starts={kind: model.params_dict() for kind, model in models.items()},
             )
+    thresholds = tuple(config.thresholds or DEFAULT_THRESHOLDS_GEV)
     with timer.step("threshold study"):
         frame = probability_frame(models, table)
         test = _by_model(frame.iloc[split.test], model_names(models, with_cnn=cnn is not None))
@@ -180,8 +194,8 @@ def run_job(config: RunConfig, settings: Any, run_dir: Path, dataset: EventDatas
             validation=split.validation,
             test=split.test,
             test_probabilities=test,
-            retrain=_retrain(models, table, labels, settings.threads()),
-            thresholds=tuple(config.thresholds or DEFAULT_THRESHOLDS_GEV),
+            retrain=_retrain(models, table, labels, split, settings),
+            thresholds=thresholds,
         )
     with staged_dir(run_dir) as staging:
         with timer.step("report"):
@@ -210,6 +224,7 @@ def run_job(config: RunConfig, settings: Any, run_dir: Path, dataset: EventDatas
                 split,
                 staging / "models",
                 seed=config.seed,
+                thresholds=thresholds,
                 cnn=None if cnn is None else cnn.ensemble,
                 probe_images=probe,
             )
@@ -286,7 +301,8 @@ def _print_summary(metrics: dict[str, Any], study: pd.DataFrame) -> None:
 
 
 def evaluate(args: argparse.Namespace) -> int:
-    """``egid evaluate`` of a three-class run: the same metrics and threshold study (one model) on new files."""
+    """``egid evaluate`` of a three-class run: the same metrics and the run's threshold study (its thresholds, one
+    model) on new files."""
     stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
     bundle = ThreeClassBundle.load(args.run_dir)
     run_root = three_class_run_root(args.run_dir)
@@ -316,6 +332,7 @@ def evaluate(args: argparse.Namespace) -> int:
         validation=np.empty(0, np.int64),
         test=np.arange(len(labels)),
         test_probabilities=probabilities,
+        thresholds=bundle.thresholds,
     )
     with writing(out_dir), staged_dir(out_dir) as staging:
         scores = pd.concat([pd.DataFrame({"label": labels, "split": "test"}), frame], axis=1)

@@ -102,12 +102,13 @@ def test_the_saved_set_predicts_named_columns_summing_to_one(events: tuple, tmp_
         # the electron column is the model's output column of label 1
         np.testing.assert_array_equal(frame[f"{name}_electron"], model.predict(table)[:, int(CLASS_LABELS[0])])
     run = tmp_path / "run"
-    (folder,) = save_three_class_set(models, table, split, run / "models", seed=0)
+    (folder,) = save_three_class_set(models, table, split, run / "models", seed=0, thresholds=(0, 12.5))
     assert is_three_class_run(run) and is_three_class_run(run / "models") and is_three_class_run(folder)
     assert run_root(folder) == run and not is_three_class_run(tmp_path / "tuning")
     gain = pd.read_csv(folder / "lightgbm_class_importance.csv", index_col="feature")
     assert list(gain.columns) == ["photon", "electron", "pion"] and (gain.to_numpy() >= 0).all()
     bundle = ThreeClassBundle.load(run)
+    assert bundle.thresholds == (0.0, 12.5)  # the run's threshold study, which egid evaluate repeats
     x, _ = three_class_arrays(60, seed=0)
     scores = bundle.predict(x)
     pd.testing.assert_frame_equal(scores.reset_index(drop=True), frame.reset_index(drop=True), check_exact=False)
@@ -151,7 +152,9 @@ def test_the_stacked_set_saves_and_reloads_the_cnn_and_predicts_as_at_training(e
     frame = probability_frame(models, table)
     names = ["lightgbm", "xgboost", "cnn", "lightgbm+cnn", "xgboost+cnn"]
     assert list(frame.columns) == [column for name in names for column in score_columns(name)]
-    folders = save_three_class_set(models, table, split, tmp_path / "run" / "models", seed=0, cnn=cnn, probe_images=x)
+    folders = save_three_class_set(
+        models, table, split, tmp_path / "run" / "models", seed=0, thresholds=(0,), cnn=cnn, probe_images=x
+    )
     assert [folder.name for folder in folders] == ["three_class", STACKED_SET]
     assert (folders[1] / "cnn_fold1.onnx").is_file() and (folders[1] / "xgboost.onnx").is_file()
     bundle = ThreeClassBundle.load(tmp_path / "run")
@@ -164,16 +167,38 @@ def test_a_refit_keeps_the_tuned_parameters_and_learns_from_the_rows_given(event
 
     table, y = events
     split = stratified_split(y, seed=0)
-    models = fit_three_class(table, y, split, TuningSettings(n_trials=1, **FAST), tuning_dir=tmp_path)
+    settings = TuningSettings(n_trials=1, **FAST)
+    models = fit_three_class(table, y, split, settings, tuning_dir=tmp_path)
     test = table.iloc[split.test]
     for model in models.values():
-        again = refit_three_class(model, table, y, split.train, split.validation, n_jobs=1)
+        again = refit_three_class(model, table, y, split.train, split.validation, settings)
         assert (again.kind, again.params, again.n_classes) == (model.kind, model.params, 3)
         np.testing.assert_array_equal(
             again.predict(test),
-            refit_three_class(model, table, y, split.train, split.validation, n_jobs=1).predict(test),
+            refit_three_class(model, table, y, split.train, split.validation, settings).predict(test),
         )  # deterministic
+        # on the rows it was trained on, a refit is the model itself: the threshold study reuses it
+        np.testing.assert_array_equal(again.predict(test), model.predict(test))
         accuracy = np.mean(again.predict(test).argmax(axis=1) == y[split.test])
         assert accuracy > 0.8
-        fewer = refit_three_class(model, table, y, split.train[::3], split.validation, n_jobs=1)
+        fewer = refit_three_class(model, table, y, split.train[::3], split.validation, settings)
         assert not np.array_equal(fewer.predict(test), again.predict(test))
+
+
+def test_the_best_models_are_one_per_family_by_the_validation_log_loss(events: tuple, tmp_path: Path) -> None:
+    from egid.models.three_class import balanced_log_loss, best_models
+
+    table, y = events
+    split = stratified_split(y, seed=0)
+    models = fit_three_class(table, y, split, TuningSettings(n_trials=1, **FAST), tuning_dir=tmp_path)
+    rows = split.validation
+    losses = {name: balanced_log_loss(model, table, y, rows) for name, model in models.items()}
+    for name, model in models.items():  # every class weighs a third
+        probabilities = model.predict(table.iloc[rows])
+        by_class = [-np.mean(np.log(probabilities[y[rows] == k, k])) for k in range(3)]
+        assert losses[name] == pytest.approx(np.mean(by_class))
+    assert list(best_models(models, table, y, rows)) == [min(losses, key=losses.__getitem__)]
+    # a second family (the stacked models) gets its own best, whatever the first's
+    twins = {"lightgbm": models["lightgbm"], "lightgbm+cnn": models["xgboost"], "xgboost+cnn": models["lightgbm"]}
+    chosen = best_models(twins, table, y, rows)
+    assert list(chosen) == ["lightgbm", "lightgbm+cnn" if losses["xgboost"] < losses["lightgbm"] else "xgboost+cnn"]

@@ -50,9 +50,16 @@ def test_run_writes_three_class_metrics_study_and_models(run_dir: Path) -> None:
         assert sum(values["n_events"].values()) > 0
     study = pd.read_csv(run_dir / "threshold_study.csv")
     assert set(study["threshold_gev"]) == {0.0, 10.0} and set(study["mode"]) == {"one model", "retrained"}
-    # the CNN is evaluated as one model; the trees are also retrained above each threshold
+    # every model is evaluated as one model; the best features-only and the best stacked tree are also retrained
     assert set(study.loc[study["mode"] == "one model", "model"]) == set(MODELS)
-    assert set(study.loc[study["mode"] == "retrained", "model"]) == set(MODELS) - {"cnn"}
+    retrained = study[study["mode"] == "retrained"]
+    chosen = list(dict.fromkeys(retrained["model"]))
+    assert len(chosen) == 2 and chosen[0] in MODELS[:2] and chosen[1] in MODELS[3:]
+    # above 0 GeV no training event is cut: the retrained rows are the one model's; above 10 GeV fewer events train
+    at_zero = study[study["threshold_gev"] == 0].set_index(["model", "mode"])
+    for model in chosen:
+        assert at_zero.loc[(model, "retrained"), "accuracy"] == at_zero.loc[(model, "one model"), "accuracy"]
+    assert (retrained.set_index("threshold_gev")["n_train"].loc[10.0] < retrained["n_train"].max()).all()
     assert (run_dir / "threshold_study.png").is_file()
     report = (run_dir / "report.html").read_text()
     assert "published, different simulation" in report and all(name in report for name in MODELS)
@@ -102,6 +109,8 @@ def test_evaluate_on_new_files_gives_the_same_metrics(run_dir: Path, files: dict
         assert set(values) == set(trained["models"][model])
         assert values["n_events"] == {"electron": 40, "photon": 40, "pion": 40}
     assert (out / "threshold_study.png").is_file() and (out / "report.html").is_file()
+    # the run's own thresholds (0 and 10 GeV), not the defaults
+    assert set(pd.read_csv(out / "threshold_study.csv")["threshold_gev"]) == {0.0, 10.0}
 
 
 def test_a_data_file_with_three_labels_runs_the_three_class_job_without_the_cnn(files: dict[str, Path]) -> None:
@@ -162,7 +171,9 @@ def test_tune_workers_refuse_pions(files: dict[str, Path], capsys: pytest.Captur
     _one_line_error(argv, capsys, "--pions: only egid run trains the three-class models")
 
 
-def test_a_config_file_names_the_pions_and_thresholds_and_a_resumed_run_adds_trials(files: dict[str, Path]) -> None:
+def test_a_config_file_names_the_pions_and_thresholds_and_a_resumed_run_adds_trials_but_keeps_its_pions(
+    files: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
     import optuna
 
     out = files["root"] / "run_config"
@@ -189,12 +200,6 @@ def test_a_config_file_names_the_pions_and_thresholds_and_a_resumed_run_adds_tri
     assert main(["run", "--resume", "--out-dir", str(out), "--trials", "3"]) == 0  # the saved settings, more trials
     assert finished() == 3
     assert json.loads((out / "metrics.json").read_text())["task"] == "three_class"
-
-
-def test_a_resumed_three_class_run_refuses_other_pions(
-    files: dict[str, Path], capsys: pytest.CaptureFixture[str]
-) -> None:
-    out = files["root"] / "run_config"  # made by the test above (the module's tests run in order)
     other = write_pions(files["root"] / "other_pi.hdf5", 30, seed=9)
     _one_line_error(
         ["run", "--resume", "--out-dir", str(out), "--pions", str(other)],
