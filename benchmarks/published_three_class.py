@@ -14,12 +14,12 @@ Data: per-class HDF5 files (the first ``--per-class`` events of each), the Geant
 own simulation (:func:`egid.simulation.write_sample`, into a temporary folder removed afterwards).
 
 Method, as the published study did it, but with egid's threshold rule: for each threshold T (GeV), only the events
-whose summed crop energy exceeds T are kept, for training and test events alike and for every model, so the
+whose summed crop energy reaches T are kept, for training and test events alike and for every model, so the
 networks and egid's trees train and test on exactly the same events. The energy is egid's feature ``e_sum``
 (:data:`egid.evaluation.threshold_study.ENERGY_COLUMN`: channel 0 summed over the whole 32 x 32 crop, in GeV, from
 :func:`egid.features.build_table`) and the cut is :func:`egid.evaluation.threshold_study.above_threshold`
-(``E > T``: an event at exactly T is removed), the rule of egid's own threshold study. The published study cut on
-the sum over its 28 x 28 window instead and kept ``E >= T``; the crop also holds the 2-crystal ring around the
+(``E >= T``, as the published study kept them), the rule of egid's own threshold study. The published study cut on
+the sum over its 28 x 28 window instead; the crop also holds the 2-crystal ring around the
 window, so the events kept here differ a little from the study's. Then, in a stratified K-fold cross-validation
 (folds drawn once, on all events, so a threshold only removes events from them), each model trains on K - 1 folds
 and predicts the held-out one. The folds depend on the events and ``--seed`` alone, so columns trained in separate
@@ -115,7 +115,7 @@ from egid.pipelines.config import RunConfig
 from egid.simulation import write_sample
 
 THRESHOLD_RULE: Final = (
-    f"events kept when the summed crop energy ({ENERGY_COLUMN}, 32 x 32, GeV) > T, egid's threshold-study rule, "
+    f"events kept when the summed crop energy ({ENERGY_COLUMN}, 32 x 32, GeV) >= T, egid's threshold-study rule, "
     "for every model"
 )
 """The threshold rule, as printed and written to ``--out``."""

@@ -15,7 +15,7 @@ hyperparameters of each library are tuned once, by Optuna on the validation mult
 (:func:`egid.models.tuning.tune_and_fit`, ``--trials`` trials, class-balanced), on fold 0's training and
 validation events, and kept for every fold and threshold (tuning inside every fold and threshold would cost
 ``folds x thresholds`` times as much). Per threshold ``T`` on the summed crop energy (``e_sum``, GeV, the sum over
-the 32 x 32 crop, kept when ``> T``):
+the 32 x 32 crop, kept when ``>= T``):
 
 * *one model*: the fold's model trained on every event, scored on its test events above ``T``;
 * *retrained*: a model trained and early-stopped on the fold's events above ``T``, scored on its test events
@@ -189,7 +189,7 @@ def main(argv: list[str] | None = None) -> int:
         )
     frame = pd.DataFrame(results).sort_values(["mode", "model", "threshold_gev"], ignore_index=True)
     print(frame.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
-    print(f"threshold rule: events kept when the summed crop energy ({ENERGY_COLUMN}, 32 x 32, GeV) > T (egid's)")
+    print(f"threshold rule: events kept when the summed crop energy ({ENERGY_COLUMN}, 32 x 32, GeV) >= T (egid's)")
     published = ", ".join(f"{name} {low:.3f}-{high:.3f}" for name, (low, high) in PUBLISHED_ACCURACY.items())
     print(f"published 3-class accuracy over T = 0-30 GeV (a different simulation): {published}")
     print(f"machine: {_machine(threads)}")

@@ -296,7 +296,7 @@ def _study(study: pd.DataFrame, figure: ReportFigure | None) -> list[Block]:
     )
     blocks: list[Block] = [
         Paragraph(
-            f"Events are kept when their summed crop energy ({ENERGY_COLUMN}) exceeds the threshold T. "
+            f"Events are kept when their summed crop energy ({ENERGY_COLUMN}) reaches the threshold T (E >= T). "
             f"{MODES[0]!r}: the model trained on every event, evaluated on the test events above T; {MODES[1]!r}: "
             "a model trained and validated on the events above T only (hyperparameters as tuned on every event), "
             "evaluated on the test events above T, as in the published study."

@@ -6,9 +6,12 @@ reported the three-class accuracy for ``T`` = 0, 10, 20 and 30 GeV: 0.895-0.904 
 0.914-0.933 (CNN) over those thresholds, on its own simulation. egid repeats it two ways on its split:
 
 * **one model** -- the model trained on every event, evaluated on the test events with summed crop energy
-  ``> T``;
-* **retrained** -- a model trained and validated only on events above ``T`` (its hyperparameters those chosen on
-  every event), evaluated on the test events above ``T``: the published procedure.
+  ``E >= T``;
+* **retrained** -- a model trained and validated only on events with ``E >= T`` (its hyperparameters those chosen
+  on every event), evaluated on the test events with ``E >= T``: the published procedure.
+
+The cut is the published one, :func:`above_threshold`: the events below ``T`` are removed, so ``T`` = 0 keeps
+every event (an empty crop included) and is the study without a threshold.
 
 The summed crop energy is the feature ``e_sum`` (GeV, the sum of channel 0 over the 32x32 crop times 50;
 :mod:`egid.features`). Per threshold and model: the test events kept, the accuracy, the balanced accuracy, the
@@ -75,9 +78,9 @@ def check_thresholds(thresholds: Sequence[float], *, source: str = "--thresholds
 
 
 def above_threshold(energy_gev: npt.ArrayLike, threshold_gev: float) -> npt.NDArray[np.bool_]:
-    """Whether each event's summed crop energy exceeds ``threshold_gev`` (strictly: ``E > T``; an empty crop is
-    never kept)."""
-    return np.asarray(energy_gev, dtype=np.float64) > threshold_gev
+    """Whether each event's summed crop energy reaches ``threshold_gev``: ``E >= T``, the published study's cut (it
+    removed the events below ``T``; ``T`` = 0 keeps every event)."""
+    return np.asarray(energy_gev, dtype=np.float64) >= threshold_gev
 
 
 def _row(labels: npt.NDArray[np.float64], probabilities: FloatArray) -> dict[str, float]:
@@ -175,7 +178,7 @@ def plot_threshold_study(study: pd.DataFrame, path: str | os.PathLike[str], *, d
     for (name, (low, high)), colour in zip(PUBLISHED_ACCURACY.items(), ("0.75", "0.55"), strict=True):
         ax.fill_between(span, low, high, color=colour, alpha=0.5, label=f"{name}: {PUBLISHED_NOTE}")
     ax.set_xlabel("Summed crop energy threshold T [GeV]")
-    ax.set_ylabel("Three-class accuracy (E > T)")
+    ax.set_ylabel("Three-class accuracy (E >= T)")
     ax.legend(fontsize="x-small", loc="lower left")
     label_axes(ax, data=data, simulated=simulated)
     out = Path(path)

@@ -1,7 +1,7 @@
 """The published e/gamma/pi networks (benchmarks/seed_networks.py) and benchmarks/published_three_class.py.
 
 Pins the layer shapes and parameter counts the study states, the 28 x 28 energy window around the seed (in GeV),
-the benchmark's threshold rule (egid's: summed crop energy ``e_sum`` > T, for the networks and egid alike), the
+the benchmark's threshold rule (egid's: summed crop energy ``e_sum`` >= T, for the networks and egid alike), the
 batch stream of the fixed-steps training, how egid's stacked column cuts its split at a threshold, and a smoke run
 of the benchmark on toy per-class files with 5 optimiser steps and one epoch of egid's CNN.
 """
@@ -122,9 +122,9 @@ def test_threshold_is_egids_rule(study: ModuleType) -> None:
     assert study.above_threshold is threshold_study.above_threshold
     assert study.ENERGY_COLUMN == threshold_study.ENERGY_COLUMN == "e_sum"
     energy = np.array([0.0, 9.999, 10.0, 10.001, 29.99, 30.0, 55.0])
-    assert study.above_threshold(energy, 0.0).tolist() == [False] + [True] * 6
-    assert study.above_threshold(energy, 10.0).tolist() == [False, False, False, True, True, True, True]
-    assert study.above_threshold(energy, 30.0).tolist() == [False] * 6 + [True]
+    assert study.above_threshold(energy, 0.0).tolist() == [True] * 7
+    assert study.above_threshold(energy, 10.0).tolist() == [False, False, True, True, True, True, True]
+    assert study.above_threshold(energy, 30.0).tolist() == [False] * 5 + [True, True]
 
 
 def test_batches_are_repeated_shuffled_passes(networks: ModuleType) -> None:
@@ -176,7 +176,7 @@ def test_benchmark_smoke_run(
     table = json.loads(out.read_text())
     assert table["steps"] == {"shallow": 5, "cnn": 5}
     assert table["cnn"] == {"init": "pretrained", "epochs": 1, "folds": 3}
-    assert "e_sum" in table["threshold_rule"] and "> T" in table["threshold_rule"]
+    assert "e_sum" in table["threshold_rule"] and ">= T" in table["threshold_rule"]
     rows = table["rows"]
     assert [r["threshold_gev"] for r in rows] == [0.0, 20.0]
     assert rows[0]["kept"] == [24, 24, 24]

@@ -32,9 +32,11 @@ def _sample(n: int = 300, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.nda
     return energy, labels, p
 
 
-def test_the_cut_is_strictly_above_the_threshold() -> None:
-    np.testing.assert_array_equal(above_threshold([0.0, 10.0, 10.5, 30.0], 10.0), [False, False, True, True])
-    assert not above_threshold([0.0], 0.0)[0]  # an empty crop is never kept
+def test_the_cut_keeps_the_events_at_or_above_the_threshold() -> None:
+    np.testing.assert_array_equal(
+        above_threshold([0.0, 9.99, 10.0, 10.5, 30.0], 10.0), [False, False, True, True, True]
+    )
+    assert above_threshold([0.0], 0.0)[0]  # as published: only events below T go, so T = 0 keeps an empty crop
 
 
 def test_one_model_rows_are_the_accuracy_of_the_kept_test_events() -> None:
