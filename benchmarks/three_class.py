@@ -4,7 +4,8 @@
 Usage::
 
     python benchmarks/three_class.py [--geant4 DIR | --electrons E --photons P --pions PI] [--per-class N]
-        [--folds K] [--trials N] [--thresholds 0 10 20 30] [--threads N] [--seed S] [--out table.json]
+        [--folds K] [--trials N] [--thresholds 0 10 20 30] [--train-simulated N] [--threads N] [--seed S]
+        [--out table.json]
 
 Data: the Geant4 reference folder (``DIR/{electron,photon,pion}.hdf5``, default ``../shared/data/g4_reference``,
 2000 events per class) or per-class files, the first ``--per-class`` events of each.
@@ -25,11 +26,22 @@ The held-out predictions of all folds are pooled; printed per threshold, model a
 accuracy, the balanced accuracy, the pion efficiency at 99 % e/gamma efficiency (score ``p_e + p_gamma``) and the
 electron-vs-photon AUC from ``p_e / (p_e + p_gamma)`` (:mod:`egid.evaluation.three_class_metrics`), beside the
 published ranges (a different simulation). The machine is printed: figures and timings depend on it.
+
+Two comparisons follow on the same events:
+
+* **binary** -- egid's binary electron/photon models (the e/gamma feature set, tuned the same way on fold 0's
+  electrons and photons, refitted per fold) against the three-class models' ``p_e / (p_e + p_gamma)``: the
+  electron-vs-photon AUC of both on the pooled held-out electrons and photons;
+* **transfer** (``--train-simulated N``) -- the three-class models tuned and trained on ``N`` events per class of
+  egid's own simulation (seed ``--seed``, 70/15/15 split; retrained above each threshold on the simulated events
+  above it) and tested on every event of the data, beside the models cross-validated on the data: what a model
+  that never saw the data loses.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import platform
@@ -41,8 +53,9 @@ from pathlib import Path
 import numpy as np
 import optuna
 import pandas as pd
+from sklearn.metrics import roc_auc_score
 
-from egid.detector import InputError, load_dataset, stratified_folds
+from egid.detector import InputError, load_dataset, stratified_folds, stratified_split
 from egid.detector.split import Split
 from egid.evaluation.three_class_metrics import three_class_metrics
 from egid.evaluation.threshold_study import (
@@ -52,14 +65,17 @@ from egid.evaluation.threshold_study import (
     above_threshold,
     check_thresholds,
 )
-from egid.features import extract_table
+from egid.features import FEATURE_NAMES, extract_table
 from egid.models.boosters import TREE_KINDS
 from egid.models.cpu import usable_cores
-from egid.models.three_class import N_CLASSES, fit_three_class, three_class_features
-from egid.models.trees import TreeModel, class_balance_weights, fit_tree_model
-from egid.models.tuning import TuningSettings
+from egid.models.three_class import fit_three_class, refit_three_class, three_class_features
+from egid.models.trees import fit_tree_model
+from egid.models.tuning import TuningSettings, tune_and_fit
+from egid.simulation import write_sample
 
 DEFAULT_G4 = Path(__file__).resolve().parents[2] / "shared" / "data" / "g4_reference"
+DATA = "data (CV)"
+SIMULATION = "egid simulation"
 
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:
@@ -72,10 +88,15 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--folds", type=int, default=5, help="at least 3: test, validation and training folds")
     parser.add_argument("--trials", type=int, default=8)
     parser.add_argument("--thresholds", type=float, nargs="+", default=list(DEFAULT_THRESHOLDS_GEV))
+    parser.add_argument(
+        "--train-simulated", type=int, metavar="N", help="also train on N simulated events per class, test on the data"
+    )
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, help="write the table as JSON here")
     args = parser.parse_args(argv)
+    if args.train_simulated is not None and args.train_simulated < 100:
+        parser.error(f"--train-simulated: expected at least 100 events per class, got {args.train_simulated}")
     if args.folds < 3:
         parser.error(
             f"--folds: expected at least 3 (each fold needs test, validation and training folds), got {args.folds}"
@@ -104,21 +125,80 @@ def _fold_split(folds: np.ndarray, k: int, n_folds: int) -> Split:
     )
 
 
-def _refit(model: TreeModel, table: pd.DataFrame, y: np.ndarray, split: Split, threads: int) -> TreeModel:
-    columns = list(model.feature_names)
-    return fit_tree_model(
-        model.kind,
-        table.iloc[split.train][columns],
-        y[split.train],
-        table.iloc[split.validation][columns],
-        y[split.validation],
-        params=model.params,
-        seed=model.seed,
-        n_jobs=threads,
-        n_classes=N_CLASSES,
-        train_weights=class_balance_weights(y[split.train]),
-        validation_weights=class_balance_weights(y[split.validation]),
-    )
+def _pooled_rows(
+    pooled: dict[tuple[str, str, str, float], tuple[list[np.ndarray], list[np.ndarray]]],
+) -> list[dict[str, object]]:
+    """One row of metrics per (trained on, model, mode, threshold) of the pooled held-out predictions."""
+    results = []
+    for (origin, name, mode, threshold), (labels, scores) in pooled.items():
+        metrics = three_class_metrics(np.concatenate(labels), np.concatenate(scores))
+        results.append(
+            {
+                "trained_on": origin,
+                "threshold_gev": threshold,
+                "model": name,
+                "mode": mode,
+                "events": sum(metrics["n_events"].values()),
+                "accuracy": metrics["accuracy"],
+                "balanced_accuracy": metrics["balanced_accuracy"],
+                "pion_eff_at_99": metrics["pion_efficiency_at_egamma_efficiency"]["0.99"],
+                "e_vs_gamma_auc": metrics["electron_vs_photon_auc"]["auc"],
+                "egamma_vs_pion_auc": metrics["egamma_vs_pion_auc"]["auc"],
+            }
+        )
+    return results
+
+
+def _binary_models(
+    table: pd.DataFrame, y: np.ndarray, folds: np.ndarray, n_folds: int, settings: TuningSettings
+) -> dict[str, np.ndarray]:
+    """egid's binary electron/photon models cross-validated on the electrons and photons of the same folds: each
+    kind's held-out electron probability of every e/gamma event (NaN for pions)."""
+    egamma = np.flatnonzero(y < 2)
+    columns = list(FEATURE_NAMES)
+    scores = {kind: np.full(len(y), np.nan) for kind in TREE_KINDS}
+    with tempfile.TemporaryDirectory() as tuning_dir:
+        first = _fold_split(folds, 0, n_folds)
+        train, validation = (np.intersect1d(part, egamma) for part in (first.train, first.validation))
+        tuned = {
+            kind: tune_and_fit(
+                kind,
+                table.iloc[train][columns],
+                y[train],
+                table.iloc[validation][columns],
+                y[validation],
+                dataclasses.replace(settings, study_name=f"binary-{kind}"),
+                out_dir=tuning_dir,
+            )
+            for kind in TREE_KINDS
+        }
+    for k in range(n_folds):
+        split = _fold_split(folds, k, n_folds)
+        train, validation, test = (np.intersect1d(part, egamma) for part in (split.train, split.validation, split.test))
+        for kind, model in tuned.items():
+            refit = fit_tree_model(
+                kind,
+                table.iloc[train][columns],
+                y[train],
+                table.iloc[validation][columns],
+                y[validation],
+                params=model.params,
+                max_rounds=settings.max_rounds,
+                early_stopping_rounds=settings.early_stopping_rounds,
+                seed=model.seed,
+                n_jobs=settings.threads(),
+            )
+            scores[kind][test] = refit.predict(table.iloc[test])
+    return scores
+
+
+def _simulated_table(n: int, seed: int) -> tuple[pd.DataFrame, np.ndarray]:
+    """The three-class feature table and labels of ``n`` events per class of egid's simulation."""
+    with tempfile.TemporaryDirectory() as folder:
+        electrons, photons, pions = write_sample(Path(folder), n, seed=seed, particles=("electron", "photon", "pion"))
+        simulated = load_dataset(electrons=electrons, photons=photons, pions=pions)
+        table = extract_table(simulated, names=three_class_features(), progress=False)
+    return table, simulated.labels.astype(np.float64)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -146,49 +226,68 @@ def main(argv: list[str] | None = None) -> int:
         tuned = fit_three_class(table, y, _fold_split(folds, 0, args.folds), settings, tuning_dir=tuning_dir)
     print(f"tuning ({args.trials} trials per library, fold 0): {time.perf_counter() - started:.0f} s")
     started = time.perf_counter()
-    pooled: dict[tuple[str, str, float], tuple[list[np.ndarray], list[np.ndarray]]] = {}
+    pooled: dict[tuple[str, str, str, float], tuple[list[np.ndarray], list[np.ndarray]]] = {}
+
+    def add(origin: str, kind: str, mode: str, threshold: float, rows: np.ndarray, probabilities: np.ndarray) -> None:
+        pooled_labels, pooled_scores = pooled.setdefault((origin, kind, mode, threshold), ([], []))
+        pooled_labels.append(y[rows])
+        pooled_scores.append(probabilities)
+
+    held_out = {kind: np.full((len(y), 3), np.nan) for kind in TREE_KINDS}  # column k: the class of label k
     for k in range(args.folds):
         split = _fold_split(folds, k, args.folds)
         for kind in TREE_KINDS:
-            everything = _refit(tuned[kind], table, y, split, threads)
+            everything = refit_three_class(tuned[kind], table, y, split.train, split.validation, settings)
             test_probabilities = everything.predict(table.iloc[split.test])
+            held_out[kind][split.test] = test_probabilities
             for threshold in args.thresholds:
                 keep = above_threshold(energy, threshold)
                 cut = Split(*(part[keep[part]] for part in (split.train, split.validation, split.test)))
-                one_model = (split.test[keep[split.test]], test_probabilities[keep[split.test]])
-                # a threshold that removes no event (T = 0 on crops that all hold energy) retrains the same model
-                removes = cut.train.size + cut.validation.size < split.train.size + split.validation.size
-                retrained = None
-                if removes:
-                    retrained = _refit(tuned[kind], table, y, cut, threads).predict(table.iloc[cut.test])
-                entries = {
-                    "one model": one_model,
-                    "retrained": one_model if retrained is None else (cut.test, retrained),
-                }
-                for mode, (rows, probabilities) in entries.items():
-                    pooled_labels, pooled_scores = pooled.setdefault((kind, mode, threshold), ([], []))
-                    pooled_labels.append(y[rows])
-                    pooled_scores.append(probabilities)
+                add(DATA, kind, "one model", threshold, cut.test, test_probabilities[keep[split.test]])
+                # a threshold that removes no event (T = 0) retrains the same model
+                if cut.train.size + cut.validation.size < split.train.size + split.validation.size:
+                    retrained = refit_three_class(tuned[kind], table, y, cut.train, cut.validation, settings)
+                    add(DATA, kind, "retrained", threshold, cut.test, retrained.predict(table.iloc[cut.test]))
+                else:
+                    add(DATA, kind, "retrained", threshold, cut.test, test_probabilities[keep[split.test]])
     elapsed = time.perf_counter() - started
     print(f"cross-validation ({args.folds} folds x {len(args.thresholds)} thresholds): {elapsed:.0f} s")
-    results = []
-    for (name, mode, threshold), (labels, scores) in pooled.items():
-        metrics = three_class_metrics(np.concatenate(labels), np.concatenate(scores))
-        results.append(
-            {
-                "threshold_gev": threshold,
-                "model": name,
-                "mode": mode,
-                "events": sum(metrics["n_events"].values()),
-                "accuracy": metrics["accuracy"],
-                "balanced_accuracy": metrics["balanced_accuracy"],
-                "pion_eff_at_99": metrics["pion_efficiency_at_egamma_efficiency"]["0.99"],
-                "e_vs_gamma_auc": metrics["electron_vs_photon_auc"]["auc"],
-                "egamma_vs_pion_auc": metrics["egamma_vs_pion_auc"]["auc"],
-            }
-        )
-    frame = pd.DataFrame(results).sort_values(["mode", "model", "threshold_gev"], ignore_index=True)
+    if args.train_simulated:
+        started = time.perf_counter()
+        simulated, y_simulated = _simulated_table(args.train_simulated, args.seed)
+        simulated_split = stratified_split(y_simulated, seed=args.seed)
+        simulated_energy = simulated[ENERGY_COLUMN].to_numpy()
+        with tempfile.TemporaryDirectory() as tuning_dir:
+            on_simulation = fit_three_class(simulated, y_simulated, simulated_split, settings, tuning_dir=tuning_dir)
+        every = np.arange(len(y))
+        for kind, model in on_simulation.items():
+            probabilities = model.predict(table)
+            for threshold in args.thresholds:
+                keep = above_threshold(energy, threshold)
+                add(SIMULATION, kind, "one model", threshold, every[keep], probabilities[keep])
+                above = above_threshold(simulated_energy, threshold)
+                train, validation = (part[above[part]] for part in (simulated_split.train, simulated_split.validation))
+                retrained = refit_three_class(model, simulated, y_simulated, train, validation, settings)
+                add(SIMULATION, kind, "retrained", threshold, every[keep], retrained.predict(table.iloc[every[keep]]))
+        print(f"transfer ({args.train_simulated} simulated events per class): {time.perf_counter() - started:.0f} s")
+    results = _pooled_rows(pooled)
+    frame = pd.DataFrame(results).sort_values(["trained_on", "mode", "model", "threshold_gev"], ignore_index=True)
     print(frame.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    if args.train_simulated:
+        pivot = frame.pivot_table(index=["mode", "model", "threshold_gev"], columns="trained_on", values="accuracy")
+        pivot["loss"] = pivot[DATA] - pivot[SIMULATION]
+        print("three-class accuracy on the data, trained on the data (cross-validated) or on egid's simulation:")
+        print(pivot.to_string(float_format=lambda v: f"{v:.4f}"))
+    binary = _binary_models(table, y, folds, args.folds, settings)
+    egamma = y < 2
+    print("electron vs photon AUC on the same held-out electrons and photons (all of them):")
+    for kind in TREE_KINDS:
+        auc = roc_auc_score(y[egamma], binary[kind][egamma])
+        p_electron, p_photon = held_out[kind][egamma, 1], held_out[kind][egamma, 0]
+        three_auc = roc_auc_score(y[egamma], p_electron / (p_electron + p_photon))
+        print(f"  {kind}: binary {auc:.4f}, three-class p_e / (p_e + p_gamma) {three_auc:.4f}", end="")
+        print(f", difference {three_auc - auc:+.4f}")
+        results.append({"trained_on": DATA, "model": kind, "binary_e_vs_gamma_auc": auc, "three_class": three_auc})
     print(f"threshold rule: events kept when the summed crop energy ({ENERGY_COLUMN}, 32 x 32, GeV) >= T (egid's)")
     published = ", ".join(f"{name} {low:.3f}-{high:.3f}" for name, (low, high) in PUBLISHED_ACCURACY.items())
     print(f"published 3-class accuracy over T = 0-30 GeV (a different simulation): {published}")
