@@ -298,8 +298,9 @@ def _study(study: pd.DataFrame, figure: ReportFigure | None) -> list[Block]:
         Paragraph(
             f"Events are kept when their summed crop energy ({ENERGY_COLUMN}) reaches the threshold T (E >= T). "
             f"{MODES[0]!r}: the model trained on every event, evaluated on the test events above T; {MODES[1]!r}: "
-            "a model trained and validated on the events above T only (hyperparameters as tuned on every event), "
-            "evaluated on the test events above T, as in the published study."
+            "the best features-only and the best stacked tree (by the validation log-loss) trained and validated on "
+            "the events above T only (hyperparameters as tuned on every event), evaluated on the test events above "
+            "T, as in the published study (where T cuts no event, as T = 0 does, the model trained on every event)."
         ),
         Table(("T [GeV]", *(f"Accuracy {model} ({mode})" for model, mode in columns)), pivot),
         Paragraph(
