@@ -108,8 +108,9 @@ from egid.models.cnn_budget import CNN_INIT_PRETRAINED, CNN_INIT_SCRATCH
 from egid.models.cpu import threads_for_next_fit
 from egid.models.pretrained import cnn_start
 from egid.models.stacking import cross_fit_cnn
-from egid.models.three_class import CNN_COLUMNS, N_CLASSES, class_columns, fit_three_class, refit_three_class
+from egid.models.three_class import CNN_COLUMNS, N_CLASSES, class_columns, fit_three_class
 from egid.models.trees import TreeModel
+from egid.models.tuning import refit_balanced
 from egid.models.tuning_settings import TuningSettings
 from egid.pipelines.config import RunConfig
 from egid.simulation import write_sample
@@ -374,7 +375,7 @@ def refit_predict(
 ) -> npt.NDArray[np.int64]:
     """``model``'s hyperparameters refitted on ``train`` rows, class-balanced and early-stopped on ``validation``,
     as egid's threshold study retrains; the predicted class index of each ``test`` row."""
-    refit = refit_three_class(model, table, labels, train, validation, settings)
+    refit = refit_balanced(model, table, labels, train, validation, settings)
     label_columns = np.asarray(refit.predict(table.iloc[test])).argmax(axis=1)  # column k: file label k
     return _CLASS_OF_LABEL[label_columns]
 

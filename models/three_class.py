@@ -46,7 +46,7 @@ from egid.models.catalogue import CNN_MODEL, model_names, stacked_name
 from egid.models.export import export_tree_model, load_tree_model
 from egid.models.importance import write_class_importances
 from egid.models.manifest import MANIFEST_NAME, write_manifest
-from egid.models.trees import TreeModel, class_balance_weights, fit_tree_model
+from egid.models.trees import TreeModel
 from egid.models.tuning import TuningSettings, tune_and_fit
 
 if TYPE_CHECKING:  # torch is imported only when the CNN runs
@@ -65,7 +65,6 @@ __all__ = (
     "is_three_class_run",
     "model_probabilities",
     "probability_frame",
-    "refit_three_class",
     "run_root",
     "save_three_class_set",
     "score_columns",
@@ -221,38 +220,6 @@ def best_models(
         if family
     ]
     return {name: models[name] for name in chosen}
-
-
-def refit_three_class(
-    model: TreeModel,
-    table: pd.DataFrame,
-    labels: np.ndarray,
-    train: np.ndarray,
-    validation: np.ndarray,
-    settings: TuningSettings,
-) -> TreeModel:
-    """``model``'s tuned hyperparameters refitted on the ``train`` rows of ``table`` (positions), class-balanced and
-    early-stopped on the ``validation`` rows, as the threshold study retrains above each threshold.
-
-    ``settings`` give the rounds, the patience and the threads, as they did to the study that made ``model``: on
-    the rows ``model`` was trained on, the refit is ``model`` again (bit for bit with the same threads).
-    """
-    columns = list(model.feature_names)
-    return fit_tree_model(
-        model.kind,
-        table.iloc[train][columns],
-        labels[train],
-        table.iloc[validation][columns],
-        labels[validation],
-        params=model.params,
-        max_rounds=settings.max_rounds,
-        early_stopping_rounds=settings.early_stopping_rounds,
-        seed=model.seed,
-        n_jobs=settings.threads(),
-        n_classes=model.n_classes,
-        train_weights=class_balance_weights(labels[train]),
-        validation_weights=class_balance_weights(labels[validation]),
-    )
 
 
 def save_three_class_set(

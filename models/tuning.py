@@ -49,6 +49,7 @@ __all__ = (
     "TuningSettings",
     "best_params_path",
     "open_study",
+    "refit_balanced",
     "trials_path",
     "tune",
     "tune_and_fit",
@@ -470,4 +471,39 @@ def _refit(
         n_classes=n_classes,
         train_weights=train_weights,
         validation_weights=validation_weights,
+    )
+
+
+def refit_balanced(
+    model: TreeModel,
+    table: pd.DataFrame,
+    labels: npt.ArrayLike,
+    train: npt.NDArray[np.integer],
+    validation: npt.NDArray[np.integer],
+    settings: TuningSettings,
+) -> TreeModel:
+    """``model``'s tuned hyperparameters refitted on the ``train`` rows of ``table`` (positions), class-balanced
+    (:func:`egid.models.trees.class_balance_weights`) and early-stopped on the ``validation`` rows: how the
+    three-class threshold study retrains above each threshold, and how benchmarks refit per fold.
+
+    ``settings`` give the rounds, the patience and the threads, as they did to the study that made ``model``: on
+    the rows a class-balanced ``model`` was trained on, the refit is ``model`` again (bit for bit with the same
+    threads).
+    """
+    columns = list(model.feature_names)
+    y = np.asarray(labels, dtype=np.float64)
+    return fit_tree_model(
+        model.kind,
+        table.iloc[train][columns],
+        y[train],
+        table.iloc[validation][columns],
+        y[validation],
+        params=model.params,
+        max_rounds=settings.max_rounds,
+        early_stopping_rounds=settings.early_stopping_rounds,
+        seed=model.seed,
+        n_jobs=settings.threads(),
+        n_classes=model.n_classes,
+        train_weights=class_balance_weights(y[train]),
+        validation_weights=class_balance_weights(y[validation]),
     )

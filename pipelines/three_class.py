@@ -62,7 +62,6 @@ from egid.models.three_class import (
     fit_three_class,
     model_probabilities,
     probability_frame,
-    refit_three_class,
     save_three_class_set,
     three_class_features,
 )
@@ -70,7 +69,7 @@ from egid.models.three_class import (
     run_root as three_class_run_root,
 )
 from egid.models.trees import TreeModel
-from egid.models.tuning import TuningSettings
+from egid.models.tuning import TuningSettings, refit_balanced
 from egid.pipelines.config import RunConfig
 from egid.pipelines.inputs import input_files
 from egid.pipelines.prepare import CNN_PROBE_EVENTS, feature_table
@@ -154,7 +153,7 @@ def _retrain(
             return {name: np.full((test.size, len(CLASS_LABELS)), np.nan) for name in chosen}
         out = {}
         for name, model in chosen.items():
-            refit = refit_three_class(model, table, labels, train, validation, settings)
+            refit = refit_balanced(model, table, labels, train, validation, settings)
             out[name] = refit.predict(table.iloc[test])
         return out
 
