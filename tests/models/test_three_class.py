@@ -114,6 +114,17 @@ def test_the_saved_set_predicts_named_columns_summing_to_one(events: tuple, tmp_
     pd.testing.assert_frame_equal(scores.reset_index(drop=True), frame.reset_index(drop=True), check_exact=False)
     with pytest.raises(InputError, match=r"^images: "):
         bundle.predict(x[..., :1])
+    # the recorded thresholds are checked when the set is loaded, one line naming the manifest
+    manifest = folder / "manifest.json"
+    document = json.loads(manifest.read_text())
+    document["extra"]["thresholds_gev"] = [10, 10]
+    manifest.write_text(json.dumps(document))
+    with pytest.raises(InputError, match=r"manifest\.json: 'thresholds_gev': expected distinct finite energies"):
+        ThreeClassBundle.load(run)
+    del document["extra"]["thresholds_gev"]
+    manifest.write_text(json.dumps(document))
+    with pytest.raises(InputError, match=r"manifest\.json: no 'thresholds_gev' \(the run's threshold study\)"):
+        ThreeClassBundle.load(run)
 
 
 def test_loading_a_folder_without_a_three_class_set_is_one_line(tmp_path: Path) -> None:
