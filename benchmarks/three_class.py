@@ -68,7 +68,8 @@ from egid.evaluation.threshold_study import (
 from egid.features import FEATURE_NAMES, extract_table
 from egid.models.boosters import TREE_KINDS
 from egid.models.cpu import usable_cores
-from egid.models.three_class import fit_three_class, three_class_features
+from egid.models.three_class import N_CLASSES, fit_three_class, three_class_features
+from egid.models.trees import TreeModel
 from egid.models.tuning import TuningSettings, refit_balanced, tune_and_fit
 from egid.simulation import write_sample
 
@@ -122,6 +123,17 @@ def _fold_split(folds: np.ndarray, k: int, n_folds: int) -> Split:
         validation=np.flatnonzero(folds == validation),
         test=np.flatnonzero(folds == k),
     )
+
+
+def _refit_above(
+    model: TreeModel, table: pd.DataFrame, y: np.ndarray, split: Split, keep: np.ndarray, settings: TuningSettings
+) -> TreeModel:
+    """``model`` refitted on the training and validation events of ``split`` that ``keep`` keeps; ``model`` itself
+    when it keeps all of them (T = 0), as a refit on the same events would give it again."""
+    train, validation = split.train[keep[split.train]], split.validation[keep[split.validation]]
+    if train.size == split.train.size and validation.size == split.validation.size:
+        return model
+    return refit_balanced(model, table, y, train, validation, settings)
 
 
 def _pooled_rows(
@@ -221,7 +233,7 @@ def main(argv: list[str] | None = None) -> int:
         pooled_labels.append(y[rows])
         pooled_scores.append(probabilities)
 
-    held_out = {kind: np.full((len(y), 3), np.nan) for kind in TREE_KINDS}  # column k: the class of label k
+    held_out = {kind: np.full((len(y), N_CLASSES), np.nan) for kind in TREE_KINDS}  # column k: label k
     for k in range(args.folds):
         split = _fold_split(folds, k, args.folds)
         for kind in TREE_KINDS:
@@ -230,14 +242,10 @@ def main(argv: list[str] | None = None) -> int:
             held_out[kind][split.test] = test_probabilities
             for threshold in args.thresholds:
                 keep = above_threshold(energy, threshold)
-                cut = Split(*(part[keep[part]] for part in (split.train, split.validation, split.test)))
-                add(DATA, kind, "one model", threshold, cut.test, test_probabilities[keep[split.test]])
-                # a threshold that removes no event (T = 0) retrains the same model
-                if cut.train.size + cut.validation.size < split.train.size + split.validation.size:
-                    retrained = refit_balanced(tuned[kind], table, y, cut.train, cut.validation, settings)
-                    add(DATA, kind, "retrained", threshold, cut.test, retrained.predict(table.iloc[cut.test]))
-                else:
-                    add(DATA, kind, "retrained", threshold, cut.test, test_probabilities[keep[split.test]])
+                test = split.test[keep[split.test]]
+                add(DATA, kind, "one model", threshold, test, test_probabilities[keep[split.test]])
+                retrained = _refit_above(everything, table, y, split, keep, settings)
+                add(DATA, kind, "retrained", threshold, test, retrained.predict(table.iloc[test]))
     elapsed = time.perf_counter() - started
     print(f"cross-validation ({args.folds} folds x {len(args.thresholds)} thresholds): {elapsed:.0f} s")
     if args.train_simulated:
@@ -254,8 +262,7 @@ def main(argv: list[str] | None = None) -> int:
                 keep = above_threshold(energy, threshold)
                 add(SIMULATION, kind, "one model", threshold, every[keep], probabilities[keep])
                 above = above_threshold(simulated_energy, threshold)
-                train, validation = (part[above[part]] for part in (simulated_split.train, simulated_split.validation))
-                retrained = refit_balanced(model, simulated, y_simulated, train, validation, settings)
+                retrained = _refit_above(model, simulated, y_simulated, simulated_split, above, settings)
                 add(SIMULATION, kind, "retrained", threshold, every[keep], retrained.predict(table.iloc[every[keep]]))
         print(f"transfer ({args.train_simulated} simulated events per class): {time.perf_counter() - started:.0f} s")
     results = _pooled_rows(pooled)
@@ -271,8 +278,7 @@ def main(argv: list[str] | None = None) -> int:
     print("electron vs photon AUC on the same held-out electrons and photons (all of them):")
     for kind in TREE_KINDS:
         auc = roc_auc_score(y[egamma], binary[kind][egamma])
-        p_electron, p_photon = held_out[kind][egamma, 1], held_out[kind][egamma, 0]
-        three_auc = roc_auc_score(y[egamma], p_electron / (p_electron + p_photon))
+        three_auc = three_class_metrics(y, held_out[kind])["electron_vs_photon_auc"]["auc"]
         print(f"  {kind}: binary {auc:.4f}, three-class p_e / (p_e + p_gamma) {three_auc:.4f}", end="")
         print(f", difference {three_auc - auc:+.4f}")
         results.append({"trained_on": DATA, "model": kind, "binary_e_vs_gamma_auc": auc, "three_class": three_auc})
