@@ -14,6 +14,7 @@ import os
 import reprlib
 import types
 import typing
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -28,7 +29,15 @@ from egid.models.storage import DEFAULT_HEARTBEAT
 from egid.pipelines.options import BOUNDS
 from egid.pipelines.vocabulary import RENAMED_OPTIONS, deprecation_notice
 
-__all__ = ("RunConfig", "given_settings", "load_config", "restore_config", "save_config")
+__all__ = (
+    "THREE_CLASS_TUNING_ROWS",
+    "RunConfig",
+    "given_settings",
+    "job_settings",
+    "load_config",
+    "restore_config",
+    "save_config",
+)
 
 
 @dataclass(frozen=True)
@@ -60,7 +69,8 @@ class RunConfig:
         Tuning time limit per model, in seconds.
     tuning_rows : int or None
         Optuna trials train on a stratified subsample of at most this many training events (the final models
-        use them all); None tunes on the whole training split.
+        use them all); None tunes on the whole training split. A three-class run given no value tunes on at most
+        :data:`THREE_CLASS_TUNING_ROWS` (:func:`job_settings`).
     cnn : bool
         Train the CNN head and stack its out-of-fold score into the trees.
     stacked_trials : int
@@ -146,6 +156,21 @@ class RunConfig:
     def uses_embedded_simulation(self) -> bool:
         """True when no input file is named, so the run simulates (or reuses) the default sample."""
         return self.electrons is None and self.photons is None and self.pions is None and self.data is None
+
+
+THREE_CLASS_TUNING_ROWS = 20_000
+"""Default ``tuning_rows`` of a three-class run: a third of the binary default, because a multiclass booster grows
+one tree per class each round, so a trial on N events costs about what a binary trial on 3N does. The refits still
+use every training event, with early stopping."""
+
+
+def job_settings(config: RunConfig, given: Mapping[str, Any], *, three_class: bool) -> RunConfig:
+    """``config`` of a new run with the defaults that depend on its job: a three-class run not ``given`` a
+    ``tuning_rows`` tunes on at most :data:`THREE_CLASS_TUNING_ROWS` events. The saved config then records the
+    value, so a resumed run keeps it."""
+    if three_class and "tuning_rows" not in given:
+        return dataclasses.replace(config, tuning_rows=THREE_CLASS_TUNING_ROWS)
+    return config
 
 
 MAX_CONFIG_BYTES = 64 * 1024

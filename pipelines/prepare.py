@@ -22,7 +22,7 @@ from egid.features import cached_table
 from egid.models import TuningSettings
 from egid.models.storage import open_journal, open_rdb
 from egid.models.trigger import TRIGGER_LIMITS
-from egid.pipelines.config import RunConfig
+from egid.pipelines.config import THREE_CLASS_TUNING_ROWS, RunConfig
 from egid.pipelines.inputs import add_extraction_arguments, add_input_arguments, input_files
 from egid.pipelines.options import option_type
 from egid.pipelines.progress import progress_bars
@@ -89,7 +89,8 @@ def add_tuning_options(parser: argparse.ArgumentParser, *, shared: bool) -> None
         "--tuning-rows",
         type=option_type("tuning_rows"),
         metavar="N",
-        help=f"tune on at most N training events (default {DEFAULTS.tuning_rows})",
+        help=f"tune on at most N training events (default {DEFAULTS.tuning_rows}; three-class runs "
+        f"{THREE_CLASS_TUNING_ROWS})",
     )
     add(
         "--threads",

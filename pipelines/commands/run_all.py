@@ -25,7 +25,7 @@ from egid.evaluation.publish import DataDescription, publish, shap_on_test_event
 from egid.models.bundle import save_model_sets
 from egid.models.catalogue import CNN_MODEL, score_table, trigger_costs
 from egid.models.cnn_budget import CNN_INIT_PRETRAINED, CNN_INIT_SCRATCH
-from egid.pipelines.config import RunConfig, given_settings, restore_config, save_config
+from egid.pipelines.config import RunConfig, given_settings, job_settings, restore_config, save_config
 from egid.pipelines.options import option_type
 from egid.pipelines.prepare import (
     CNN_PROBE_EVENTS,
@@ -127,6 +127,7 @@ def run(args: argparse.Namespace) -> int:
             config = restore_config(saved, given)
         else:
             config = dataclasses.replace(RunConfig(**given), out_dir=str(run_dir), name=run_dir.name)
+            config = job_settings(config, given, three_class=three_class)
         if three_class:
             check_three_class_settings(config)
         check_output_dir(config.cache_dir)

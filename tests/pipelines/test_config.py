@@ -7,7 +7,14 @@ from pathlib import Path
 import pytest
 
 from egid.detector import InputError
-from egid.pipelines.config import RunConfig, load_config, save_config
+from egid.pipelines.config import (
+    THREE_CLASS_TUNING_ROWS,
+    RunConfig,
+    given_settings,
+    job_settings,
+    load_config,
+    save_config,
+)
 
 
 def test_command_line_overrides_file_overrides_defaults(tmp_path: Path) -> None:
@@ -53,3 +60,23 @@ def test_wrong_types_are_rejected(tmp_path: Path, text: str, message: str) -> No
 def test_missing_config_file(tmp_path: Path) -> None:
     with pytest.raises(InputError, match=r"nope.yaml: no such file$"):
         load_config(tmp_path / "nope.yaml", {})
+
+
+@pytest.mark.parametrize(
+    ("three_class", "text", "expected"),
+    [
+        (False, "", RunConfig().tuning_rows),
+        (True, "", THREE_CLASS_TUNING_ROWS),
+        (True, f"tuning_rows: {RunConfig().tuning_rows}\n", RunConfig().tuning_rows),  # given, even as the default
+        (True, "tuning_rows: null\n", None),
+        (False, "tuning_rows: 500\n", 500),
+    ],
+)
+def test_a_three_class_run_tunes_on_fewer_events_unless_told(
+    tmp_path: Path, three_class: bool, text: str, expected: int | None
+) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_text(text)
+    given = given_settings(path, {})
+    assert job_settings(RunConfig(**given), given, three_class=three_class).tuning_rows == expected
+    assert (RunConfig().tuning_rows or 0) > THREE_CLASS_TUNING_ROWS  # "fewer events", as the test says

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 import egid
+from egid.pipelines.config import THREE_CLASS_TUNING_ROWS
 from egid.pipelines.run import main
 from tests.conftest import write_crops
 from tests.three_class_fixtures import pion_crops, write_pions, write_three_class_file
@@ -186,6 +187,7 @@ def test_a_config_file_names_the_pions_and_thresholds_and_a_resumed_run_adds_tri
     assert main(base) == 0
     saved = (out / "config.yaml").read_text()
     assert "pions:" in saved and str(files["pi"]) in saved
+    assert f"tuning_rows: {THREE_CLASS_TUNING_ROWS}" in saved  # the three-class default, recorded for resuming
     study = pd.read_csv(out / "threshold_study.csv")
     assert set(study["threshold_gev"]) == {0.0, 15.0}
     journal = optuna.storages.JournalStorage(
@@ -199,6 +201,7 @@ def test_a_config_file_names_the_pions_and_thresholds_and_a_resumed_run_adds_tri
     assert finished() == 1
     assert main(["run", "--resume", "--out-dir", str(out), "--trials", "3"]) == 0  # the saved settings, more trials
     assert finished() == 3
+    assert f"tuning_rows: {THREE_CLASS_TUNING_ROWS}" in (out / "config.yaml").read_text()
     assert json.loads((out / "metrics.json").read_text())["task"] == "three_class"
     other = write_pions(files["root"] / "other_pi.hdf5", 30, seed=9)
     _one_line_error(
