@@ -43,6 +43,7 @@ __all__ = (
     "efficiency_at",
     "format_three_class_summary",
     "three_class_metrics",
+    "threshold_at",
 )
 
 EGAMMA_EFFICIENCIES: Final = (0.95, 0.99)
@@ -91,13 +92,19 @@ def efficiency_at(signal_scores: FloatArray, background_scores: FloatArray, sign
     float
         Background efficiency (the pion misidentification rate), in [0, 1].
     """
+    threshold = threshold_at(signal_scores, signal_efficiency)
+    return float(np.mean(np.asarray(background_scores) >= threshold))
+
+
+def threshold_at(signal_scores: FloatArray, signal_efficiency: float) -> float:
+    """The score cut of :func:`efficiency_at`: the largest ``t`` with ``mean(signal_scores >= t) >=
+    signal_efficiency`` (``signal_efficiency`` in (0, 1]); events with a score ``>= t`` pass."""
     if not 0.0 < signal_efficiency <= 1.0:
         msg = f"Expected a signal efficiency in (0, 1]; got {signal_efficiency}."
         raise ValueError(msg)
     ordered = np.sort(np.asarray(signal_scores, dtype=np.float64))[::-1]
     kept = int(np.ceil(signal_efficiency * ordered.size - 1e-9))  # the -1e-9 keeps 0.99 * 100 from becoming 100
-    threshold = ordered[max(kept, 1) - 1]
-    return float(np.mean(np.asarray(background_scores) >= threshold))
+    return float(ordered[max(kept, 1) - 1])
 
 
 def three_class_metrics(labels: npt.ArrayLike, probabilities: npt.ArrayLike) -> dict[str, Any]:

@@ -7,7 +7,12 @@ import itertools
 import numpy as np
 import pytest
 
-from egid.evaluation.three_class_metrics import efficiency_at, format_three_class_summary, three_class_metrics
+from egid.evaluation.three_class_metrics import (
+    efficiency_at,
+    format_three_class_summary,
+    three_class_metrics,
+    threshold_at,
+)
 
 
 def _naive_auc(signal: np.ndarray, score: np.ndarray) -> float:
@@ -72,6 +77,11 @@ def test_a_perfect_model_and_the_pion_efficiency_pinned() -> None:
     assert efficiency_at(signal, background, 0.99) == pytest.approx(4 / 6)
     assert efficiency_at(signal, background, 0.95) == pytest.approx(2 / 6)
     assert efficiency_at(signal, background, 1.0) == 1.0
+    # the cut itself: the highest one keeping the efficiency; one step higher keeps less
+    assert threshold_at(signal, 0.99) == pytest.approx(0.01) and threshold_at(signal, 0.95) == pytest.approx(0.05)
+    assert np.mean(signal >= np.nextafter(threshold_at(signal, 0.99), 1.0)) < 0.99
+    with pytest.raises(ValueError, match=r"signal efficiency in \(0, 1\]"):
+        threshold_at(signal, 0.0)
 
 
 @pytest.mark.parametrize(
