@@ -89,8 +89,9 @@ def add_tuning_options(parser: argparse.ArgumentParser, *, shared: bool) -> None
         "--tuning-rows",
         type=option_type("tuning_rows"),
         metavar="N",
-        help=f"tune on at most N training events (default {DEFAULTS.tuning_rows}; three-class runs "
-        f"{THREE_CLASS_TUNING_ROWS})",
+        help=f"tune on at most N training events (default {DEFAULTS.tuning_rows}"
+        + ("" if shared else f"; three-class runs {THREE_CLASS_TUNING_ROWS}")  # egid tune tunes binary studies only
+        + ")",
     )
     add(
         "--threads",
