@@ -16,7 +16,7 @@ pions kept and the pions passing the cut on ``p_e + p_gamma`` that keeps ``--eff
 (:func:`egid.evaluation.three_class_metrics.threshold_at`, the cut behind the run's "pion efficiency at 99 %
 e/gamma efficiency"). Then, for ``--model`` (default: the run's first stacked model, else its first) above the
 highest threshold: each passing pion's interaction depth, summed crop energy, its share of the generated energy
-``E = pT cosh(eta)`` (``pT`` = :data:`egid.simulation.constants.GUN_PT_GEV`) and its shower shapes, beside the
+``E = pT cosh(eta)`` (``pT`` = :data:`egid.simulation.constants.GUN_PT_GEV`) its shower shapes and timing, beside the
 median photon, electron and pion above that threshold. A pion that converted nearly all of its energy into a
 compact electromagnetic shower (a charge exchange ``pi- p -> pi0 n`` or a pi0-dominated early interaction) looks
 like a photon to the ECAL alone: these rows show how many of the passing pions are such events.
@@ -43,9 +43,18 @@ from egid.models.three_class import ThreeClassBundle, model_probabilities
 from egid.simulation.constants import GUN_PT_GEV
 
 DEFAULT_G4 = Path(__file__).resolve().parents[2] / "shared" / "data" / "g4_reference"
-SHAPES = ("e_max_over_e_sum", "r9", "n_hits", "soft_energy_fraction", "ieta_halo_fraction", "lateral_contrast")
-"""Shower shapes shown for the passing pions (:doc:`features`): EM showers have high ``r9`` and contrast, low
-soft-energy and halo fractions."""
+SHOWN = (
+    "e_max_over_e_sum",
+    "r9",
+    "n_hits",
+    "soft_energy_fraction",
+    "ieta_halo_fraction",
+    "lateral_contrast",
+    "time_mean",
+    "time_rms",
+)
+"""Features shown for the passing pions (:doc:`features`): EM showers have high ``r9`` and contrast, low soft-energy
+and halo fractions, and arrive in time; hadronic showers add late energy."""
 
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:
@@ -107,14 +116,14 @@ def main(argv: list[str] | None = None) -> int:
     top = max(thresholds)
     rows = passing[f"{model}@{top:g}"]
     generated = GUN_PT_GEV * np.cosh(dataset.extras["eta"].astype(np.float64))
-    listed = table.iloc[rows][[ENERGY_COLUMN, *SHAPES]].assign(
+    listed = table.iloc[rows][[ENERGY_COLUMN, *SHOWN]].assign(
         int_depth_cm=dataset.extras["int_depth"][rows],
         energy_share=energy[rows] / generated[rows],
     )
     print(f"\n{model}: the {rows.size} pions passing above {top:g} GeV (int_depth < 0: interacted in the tracker)")
     print(listed.to_string(float_format=lambda v: f"{v:.3f}"))
     medians = {
-        label: table[(labels == value) & (energy >= top)][[ENERGY_COLUMN, *SHAPES]].median().to_dict()
+        label: table[(labels == value) & (energy >= top)][[ENERGY_COLUMN, *SHOWN]].median().to_dict()
         | {"energy_share": float(np.median((energy / generated)[(labels == value) & (energy >= top)]))}
         for label, value in (("photon", PHOTON), ("electron", ELECTRON), ("pion", PION))
     }
