@@ -70,7 +70,7 @@ from egid.models.boosters import TREE_KINDS
 from egid.models.cpu import usable_cores
 from egid.models.three_class import N_CLASSES, fit_three_class, three_class_features
 from egid.models.trees import TreeModel
-from egid.models.tuning import TuningSettings, refit_balanced, tune_and_fit
+from egid.models.tuning import TuningSettings, refit_balanced, refit_subset, tune_and_fit
 from egid.simulation import write_sample
 
 DEFAULT_G4 = Path(__file__).resolve().parents[2] / "shared" / "data" / "g4_reference"
@@ -129,11 +129,9 @@ def _refit_above(
     model: TreeModel, table: pd.DataFrame, y: np.ndarray, split: Split, keep: np.ndarray, settings: TuningSettings
 ) -> TreeModel:
     """``model`` refitted on the training and validation events of ``split`` that ``keep`` keeps; ``model`` itself
-    when it keeps all of them (T = 0), as a refit on the same events would give it again."""
+    when it keeps all of them (:func:`egid.models.tuning.refit_subset`)."""
     train, validation = split.train[keep[split.train]], split.validation[keep[split.validation]]
-    if train.size == split.train.size and validation.size == split.validation.size:
-        return model
-    return refit_balanced(model, table, y, train, validation, settings)
+    return refit_subset(model, table, y, split, train, validation, settings)
 
 
 def _pooled_rows(

@@ -36,7 +36,7 @@ from optuna.distributions import BaseDistribution
 from optuna.study import MaxTrialsCallback
 from optuna.trial import FixedTrial, TrialState
 
-from egid.detector import InputError, atomic_path, stratified_subsample
+from egid.detector import InputError, Split, atomic_path, stratified_subsample
 from egid.models.boosters import BoosterParams, TreeKind, get_booster_library
 from egid.models.boosters.base import BINARY, SearchSpace, objective_metric
 from egid.models.interrupt import TrialBoundaryInterrupt
@@ -50,6 +50,7 @@ __all__ = (
     "best_params_path",
     "open_study",
     "refit_balanced",
+    "refit_subset",
     "trials_path",
     "tune",
     "tune_and_fit",
@@ -507,3 +508,20 @@ def refit_balanced(
         train_weights=class_balance_weights(y[train]),
         validation_weights=class_balance_weights(y[validation]),
     )
+
+
+def refit_subset(
+    model: TreeModel,
+    table: pd.DataFrame,
+    labels: npt.ArrayLike,
+    split: Split,
+    train: npt.NDArray[np.integer],
+    validation: npt.NDArray[np.integer],
+    settings: TuningSettings,
+) -> TreeModel:
+    """``model``, fitted on ``split``'s training and validation rows, refitted by :func:`refit_balanced` on the
+    subsets ``train`` and ``validation`` of them (a threshold's events); ``model`` itself when they are the whole
+    parts, since a refit on the same rows would give it again (bit for bit with the same threads)."""
+    if train.size == split.train.size and validation.size == split.validation.size:
+        return model
+    return refit_balanced(model, table, labels, train, validation, settings)

@@ -69,7 +69,7 @@ from egid.models.three_class import (
     run_root as three_class_run_root,
 )
 from egid.models.trees import TreeModel
-from egid.models.tuning import TuningSettings, refit_balanced
+from egid.models.tuning import TuningSettings, refit_subset
 from egid.pipelines.config import RunConfig
 from egid.pipelines.inputs import input_files
 from egid.pipelines.prepare import CNN_PROBE_EVENTS, feature_table
@@ -140,8 +140,6 @@ def _retrain(
     chosen = best_models(models, table, labels, split.validation)
 
     def retrain(train: np.ndarray, validation: np.ndarray, test: np.ndarray) -> dict[str, np.ndarray]:
-        if train.size == split.train.size and validation.size == split.validation.size:
-            return {name: model.predict(table.iloc[test]) for name, model in chosen.items()}
         missing = [
             f"{class_name(value)}s in {part}"
             for part, rows in (("train", train), ("validation", validation))
@@ -151,11 +149,10 @@ def _retrain(
         if missing:  # nothing to learn a class from above this threshold: NaN rows, not a crash
             logger.warning("threshold study: no %s above the threshold; not retrained", ", ".join(missing))
             return {name: np.full((test.size, len(CLASS_LABELS)), np.nan) for name in chosen}
-        out = {}
-        for name, model in chosen.items():
-            refit = refit_balanced(model, table, labels, train, validation, settings)
-            out[name] = refit.predict(table.iloc[test])
-        return out
+        return {
+            name: refit_subset(model, table, labels, split, train, validation, settings).predict(table.iloc[test])
+            for name, model in chosen.items()
+        }
 
     return retrain
 

@@ -174,7 +174,7 @@ def test_the_stacked_set_saves_and_reloads_the_cnn_and_predicts_as_at_training(e
 
 
 def test_a_refit_keeps_the_tuned_parameters_and_learns_from_the_rows_given(events: tuple, tmp_path: Path) -> None:
-    from egid.models.tuning import refit_balanced
+    from egid.models.tuning import refit_balanced, refit_subset
 
     table, y = events
     split = stratified_split(y, seed=0)
@@ -194,6 +194,10 @@ def test_a_refit_keeps_the_tuned_parameters_and_learns_from_the_rows_given(event
         assert accuracy > 0.8
         fewer = refit_balanced(model, table, y, split.train[::3], split.validation, settings)
         assert not np.array_equal(fewer.predict(test), again.predict(test))
+        # refit_subset skips the refit on the whole parts and refits on a subset of them
+        assert refit_subset(model, table, y, split, split.train, split.validation, settings) is model
+        subset = refit_subset(model, table, y, split, split.train[::3], split.validation, settings)
+        np.testing.assert_array_equal(subset.predict(test), fewer.predict(test))
 
 
 def test_the_best_models_are_one_per_family_by_the_validation_log_loss(events: tuple, tmp_path: Path) -> None:
