@@ -16,7 +16,7 @@ pions kept and the pions passing the cut on ``p_e + p_gamma`` that keeps ``--eff
 (:func:`egid.evaluation.three_class_metrics.threshold_at`, the cut behind the run's "pion efficiency at 99 %
 e/gamma efficiency"). Then, for ``--model`` (default: the run's first stacked model, else its first) above the
 highest threshold: each passing pion's interaction depth, summed crop energy, its share of the generated energy
-``E = pT cosh(eta)`` (``pT`` = :data:`egid.simulation.constants.GUN_PT_GEV`) its shower shapes and timing, beside the
+``E = pT cosh(eta)`` (:func:`egid.simulation.gun.generated_energy`) its shower shapes and timing, beside the
 median photon, electron and pion above that threshold. A pion that converted nearly all of its energy into a
 compact electromagnetic shower (a charge exchange ``pi- p -> pi0 n`` or a pi0-dominated early interaction) looks
 like a photon to the ECAL alone: these rows show how many of the passing pions are such events.
@@ -36,11 +36,16 @@ import egid
 from egid.detector import InputError, atomic_path, load_dataset
 from egid.detector.schema import ELECTRON, PHOTON, PION
 from egid.evaluation.three_class_metrics import threshold_at
-from egid.evaluation.threshold_study import DEFAULT_THRESHOLDS_GEV, ENERGY_COLUMN, check_thresholds
+from egid.evaluation.threshold_study import (
+    DEFAULT_THRESHOLDS_GEV,
+    ENERGY_COLUMN,
+    above_threshold,
+    check_thresholds,
+)
 from egid.models.boosters import TREE_KINDS
 from egid.models.catalogue import stacked_name
 from egid.models.three_class import ThreeClassBundle, model_probabilities
-from egid.simulation.constants import GUN_PT_GEV
+from egid.simulation.gun import generated_energy
 
 DEFAULT_G4 = Path(__file__).resolve().parents[2] / "shared" / "data" / "g4_reference"
 SHOWN = (
@@ -89,13 +94,13 @@ def main(argv: list[str] | None = None) -> int:
     energy = table[ENERGY_COLUMN].to_numpy()
     egamma, pion = (labels == ELECTRON) | (labels == PHOTON), labels == PION
 
+    top = max(thresholds)
     counts = []
-    passing: dict[str, np.ndarray] = {}
     for name in names:
         probabilities = model_probabilities(frame, name)
         score = probabilities[:, int(ELECTRON)] + probabilities[:, int(PHOTON)]
         for threshold in thresholds:
-            kept = energy >= threshold
+            kept = above_threshold(energy, threshold)
             cut = threshold_at(score[egamma & kept], args.efficiency)
             through = pion & kept & (score >= cut)
             counts.append(
@@ -108,23 +113,20 @@ def main(argv: list[str] | None = None) -> int:
                     "pion_efficiency": float(np.count_nonzero(through) / max(np.count_nonzero(pion & kept), 1)),
                 }
             )
-            passing[f"{name}@{threshold:g}"] = np.flatnonzero(through)
-    frame_counts = pd.DataFrame(counts)
+            if name == model and threshold == top:
+                rows = np.flatnonzero(through)
     print(f"pions passing the cut keeping {args.efficiency:.0%} of the e/gamma events above each threshold:")
-    print(frame_counts.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    print(pd.DataFrame(counts).to_string(index=False, float_format=lambda v: f"{v:.4f}"))
 
-    top = max(thresholds)
-    rows = passing[f"{model}@{top:g}"]
-    generated = GUN_PT_GEV * np.cosh(dataset.extras["eta"].astype(np.float64))
+    share = energy / generated_energy(dataset.extras["eta"])
     listed = table.iloc[rows][[ENERGY_COLUMN, *SHOWN]].assign(
-        int_depth_cm=dataset.extras["int_depth"][rows],
-        energy_share=energy[rows] / generated[rows],
+        int_depth_cm=dataset.extras["int_depth"][rows], energy_share=share[rows]
     )
     print(f"\n{model}: the {rows.size} pions passing above {top:g} GeV (int_depth < 0: interacted in the tracker)")
     print(listed.to_string(float_format=lambda v: f"{v:.3f}"))
+    above = above_threshold(energy, top)
     medians = {
-        label: table[(labels == value) & (energy >= top)][[ENERGY_COLUMN, *SHOWN]].median().to_dict()
-        | {"energy_share": float(np.median((energy / generated)[(labels == value) & (energy >= top)]))}
+        label: table[[ENERGY_COLUMN, *SHOWN]].assign(energy_share=share)[above & (labels == value)].median().to_dict()
         for label, value in (("photon", PHOTON), ("electron", ELECTRON), ("pion", PION))
     }
     print(f"\nmedians above {top:g} GeV:")

@@ -6,11 +6,12 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
+import numpy.typing as npt
 
 from egid.detector.schema import FloatArray
 from egid.simulation.constants import GUN_ETA_MAX, GUN_PT_GEV
 
-__all__ = ("Gun", "Particle", "fire")
+__all__ = ("Gun", "Particle", "fire", "generated_energy")
 
 Particle = Literal["electron", "photon", "pion"]
 
@@ -39,6 +40,12 @@ class Gun:
     phi_in_crystal: FloatArray
 
 
+def generated_energy(eta: npt.ArrayLike) -> FloatArray:
+    """The gun's energy at pseudorapidity ``eta``, GeV: ``E = pT cosh(eta)`` with ``pT`` = :data:`GUN_PT_GEV`
+    (50 to 90.5 GeV over ``|eta| < 1.2``); the Geant4 reference's gun is the same."""
+    return GUN_PT_GEV * np.cosh(np.asarray(eta, dtype=np.float64))
+
+
 def fire(n: int, *, particle: Particle, rng: np.random.Generator) -> Gun:
     """Generate ``n`` primaries of one kind.
 
@@ -60,4 +67,4 @@ def fire(n: int, *, particle: Particle, rng: np.random.Generator) -> Gun:
     else:
         charge = np.zeros(n)
     phi_in_crystal = rng.uniform(-0.5, 0.5, size=n)
-    return Gun(eta=eta, energy=GUN_PT_GEV * np.cosh(eta), charge=charge, phi_in_crystal=phi_in_crystal)
+    return Gun(eta=eta, energy=generated_energy(eta), charge=charge, phi_in_crystal=phi_in_crystal)
