@@ -107,10 +107,10 @@ from egid.models.cnn import CNNConfig, configure_threads, resolve_device
 from egid.models.cnn_budget import CNN_INIT_PRETRAINED, CNN_INIT_SCRATCH
 from egid.models.cpu import threads_for_next_fit
 from egid.models.pretrained import cnn_start
+from egid.models.refit import refit_balanced
 from egid.models.stacking import cross_fit_cnn
 from egid.models.three_class import CNN_COLUMNS, N_CLASSES, class_columns, fit_three_class
 from egid.models.trees import TreeModel
-from egid.models.tuning import refit_balanced
 from egid.models.tuning_settings import TuningSettings
 from egid.pipelines.config import RunConfig
 from egid.simulation import write_sample

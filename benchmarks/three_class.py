@@ -68,9 +68,10 @@ from egid.evaluation.threshold_study import (
 from egid.features import FEATURE_NAMES, extract_table
 from egid.models.boosters import TREE_KINDS
 from egid.models.cpu import usable_cores
+from egid.models.refit import refit_balanced, refit_subset
 from egid.models.three_class import N_CLASSES, fit_three_class, three_class_features
 from egid.models.trees import TreeModel
-from egid.models.tuning import TuningSettings, refit_balanced, refit_subset, tune_and_fit
+from egid.models.tuning import TuningSettings, tune_and_fit
 from egid.simulation import write_sample
 
 DEFAULT_G4 = Path(__file__).resolve().parents[2] / "shared" / "data" / "g4_reference"
@@ -129,7 +130,7 @@ def _refit_above(
     model: TreeModel, table: pd.DataFrame, y: np.ndarray, split: Split, keep: np.ndarray, settings: TuningSettings
 ) -> TreeModel:
     """``model`` refitted on the training and validation events of ``split`` that ``keep`` keeps; ``model`` itself
-    when it keeps all of them (:func:`egid.models.tuning.refit_subset`)."""
+    when it keeps all of them (:func:`egid.models.refit.refit_subset`)."""
     train, validation = split.train[keep[split.train]], split.validation[keep[split.validation]]
     return refit_subset(model, table, y, split, train, validation, settings)
 

@@ -42,6 +42,7 @@ __all__ = (
     "MODES",
     "PUBLISHED_ACCURACY",
     "STUDY_FILES",
+    "Cut",
     "Retrain",
     "above_threshold",
     "check_thresholds",
@@ -61,10 +62,13 @@ PUBLISHED_NOTE: Final = "published, different simulation"
 STUDY_FILES: Final = "threshold_study"
 """File stem of the study's table (``.csv``, ``.json``) and figure (``.png``) in a run or evaluation folder."""
 
-Retrain = Callable[[IndexArray, IndexArray, IndexArray], Mapping[str, FloatArray]]
-"""``retrain(train_rows, validation_rows, test_rows)``: fit the models on the rows given (table positions) and
-return each model's ``(len(test_rows), 3)`` class probabilities on ``test_rows`` (NaN where a model could not be
-trained, say with no pion left above the threshold: its row's figures are then NaN)."""
+Cut = tuple[IndexArray, IndexArray, IndexArray]
+"""The ``(train_rows, validation_rows, test_rows)`` of the split above one threshold (table positions)."""
+Retrain = Callable[[Sequence[Cut]], Sequence[Mapping[str, FloatArray]]]
+"""``retrain(cuts)``: for each :data:`Cut` (one per threshold), fit the models on its training and validation
+rows and return each model's ``(len(test_rows), 3)`` class probabilities on its test rows (NaN where a model could
+not be trained, say with no pion left above the threshold: its row's figures are then NaN). It gets every
+threshold at once, so that it may run the fits side by side."""
 
 
 def check_thresholds(thresholds: Sequence[float], *, source: str = "--thresholds") -> tuple[float, ...]:
@@ -137,9 +141,11 @@ def threshold_study(
     values = check_thresholds(thresholds)
     energy = np.asarray(energy_gev, dtype=np.float64)
     y = np.asarray(labels, dtype=np.float64)
+    kept = [above_threshold(energy, threshold) for threshold in values]
+    cuts: list[Cut] = [(train[keep[train]], validation[keep[validation]], test[keep[test]]) for keep in kept]
+    retrained = None if retrain is None else retrain(cuts)
     rows: list[dict[str, Any]] = []
-    for threshold in values:
-        keep = above_threshold(energy, threshold)
+    for index, (threshold, keep) in enumerate(zip(values, kept, strict=True)):
         test_keep = keep[test]
         for name, probabilities in test_probabilities.items():
             rows.append(
@@ -147,14 +153,14 @@ def threshold_study(
                 | {"n_test": int(test_keep.sum())}
                 | _row(y[test][test_keep], np.asarray(probabilities)[test_keep])
             )
-        if retrain is None:
+        if retrained is None:
             continue
-        cut = [rows_[keep[rows_]] for rows_ in (train, validation, test)]
-        for name, probabilities in retrain(*cut).items():
+        cut_train, _, cut_test = cuts[index]
+        for name, probabilities in retrained[index].items():
             rows.append(
-                {"threshold_gev": threshold, "mode": MODES[1], "model": name, "n_train": int(cut[0].size)}
-                | {"n_test": int(cut[2].size)}
-                | _row(y[cut[2]], np.asarray(probabilities))
+                {"threshold_gev": threshold, "mode": MODES[1], "model": name, "n_train": int(cut_train.size)}
+                | {"n_test": int(cut_test.size)}
+                | _row(y[cut_test], np.asarray(probabilities))
             )
     return pd.DataFrame(rows)
 

@@ -36,7 +36,7 @@ from optuna.distributions import BaseDistribution
 from optuna.study import MaxTrialsCallback
 from optuna.trial import FixedTrial, TrialState
 
-from egid.detector import InputError, Split, atomic_path, stratified_subsample
+from egid.detector import InputError, atomic_path, stratified_subsample
 from egid.models.boosters import BoosterParams, TreeKind, get_booster_library
 from egid.models.boosters.base import BINARY, SearchSpace, objective_metric
 from egid.models.interrupt import TrialBoundaryInterrupt
@@ -49,8 +49,6 @@ __all__ = (
     "TuningSettings",
     "best_params_path",
     "open_study",
-    "refit_balanced",
-    "refit_subset",
     "trials_path",
     "tune",
     "tune_and_fit",
@@ -473,55 +471,3 @@ def _refit(
         train_weights=train_weights,
         validation_weights=validation_weights,
     )
-
-
-def refit_balanced(
-    model: TreeModel,
-    table: pd.DataFrame,
-    labels: npt.ArrayLike,
-    train: npt.NDArray[np.integer],
-    validation: npt.NDArray[np.integer],
-    settings: TuningSettings,
-) -> TreeModel:
-    """``model``'s tuned hyperparameters refitted on the ``train`` rows of ``table`` (positions), class-balanced
-    (:func:`egid.models.trees.class_balance_weights`) and early-stopped on the ``validation`` rows: how the
-    three-class threshold study retrains above each threshold, and how benchmarks refit per fold.
-
-    ``settings`` give the rounds, the patience and the threads, as they did to the study that made ``model``: on
-    the rows a class-balanced ``model`` was trained on, the refit is ``model`` again (bit for bit with the same
-    threads).
-    """
-    columns = list(model.feature_names)
-    y = np.asarray(labels, dtype=np.float64)
-    return fit_tree_model(
-        model.kind,
-        table.iloc[train][columns],
-        y[train],
-        table.iloc[validation][columns],
-        y[validation],
-        params=model.params,
-        max_rounds=settings.max_rounds,
-        early_stopping_rounds=settings.early_stopping_rounds,
-        seed=model.seed,
-        n_jobs=settings.threads(),
-        n_classes=model.n_classes,
-        train_weights=class_balance_weights(y[train]),
-        validation_weights=class_balance_weights(y[validation]),
-    )
-
-
-def refit_subset(
-    model: TreeModel,
-    table: pd.DataFrame,
-    labels: npt.ArrayLike,
-    split: Split,
-    train: npt.NDArray[np.integer],
-    validation: npt.NDArray[np.integer],
-    settings: TuningSettings,
-) -> TreeModel:
-    """``model``, fitted on ``split``'s training and validation rows, refitted by :func:`refit_balanced` on the
-    subsets ``train`` and ``validation`` of them (a threshold's events); ``model`` itself when they are the whole
-    parts, since a refit on the same rows would give it again (bit for bit with the same threads)."""
-    if train.size == split.train.size and validation.size == split.validation.size:
-        return model
-    return refit_balanced(model, table, labels, train, validation, settings)

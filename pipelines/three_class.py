@@ -24,6 +24,7 @@ import argparse
 import dataclasses
 import json
 import logging
+from collections.abc import Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -49,10 +50,13 @@ from egid.evaluation.three_class_metrics import format_three_class_summary, thre
 from egid.evaluation.threshold_study import (
     DEFAULT_THRESHOLDS_GEV,
     ENERGY_COLUMN,
+    Cut,
+    Retrain,
     threshold_study,
     write_threshold_study,
 )
 from egid.models.catalogue import CNN_MODEL, model_names
+from egid.models.refit import Refit, refit_side_by_side
 from egid.models.three_class import (
     N_CLASSES,
     TASK,
@@ -69,7 +73,7 @@ from egid.models.three_class import (
     run_root as three_class_run_root,
 )
 from egid.models.trees import TreeModel
-from egid.models.tuning import TuningSettings, refit_subset
+from egid.models.tuning import TuningSettings
 from egid.pipelines.config import RunConfig
 from egid.pipelines.inputs import input_files
 from egid.pipelines.prepare import CNN_PROBE_EVENTS, feature_table
@@ -128,10 +132,10 @@ def check_settings(config: RunConfig) -> None:
 
 def _retrain(
     models: dict[str, TreeModel], table: pd.DataFrame, labels: np.ndarray, split: Split, settings: TuningSettings
-) -> Any:
+) -> Retrain:
     """The threshold study's ``retrain``: the best features-only model and the best stacked one
     (:func:`egid.models.three_class.best_models`, on the validation events) refitted, class-balanced and
-    early-stopped, on the rows above a threshold.
+    early-stopped, on the rows above each threshold, side by side (:func:`egid.models.refit.refit_side_by_side`).
 
     The hyperparameters stay those tuned on every event (one tuning per threshold would multiply the tuning time
     by the number of thresholds), and a threshold that removes no training or validation event refits nothing:
@@ -139,20 +143,33 @@ def _retrain(
     """
     chosen = best_models(models, table, labels, split.validation)
 
-    def retrain(train: np.ndarray, validation: np.ndarray, test: np.ndarray) -> dict[str, np.ndarray]:
+    def trainable(cut: Cut) -> bool:
         missing = [
             f"{class_name(value)}s in {part}"
-            for part, rows in (("train", train), ("validation", validation))
+            for part, rows in (("train", cut[0]), ("validation", cut[1]))
             for value in CLASS_LABELS
             if not (labels[rows] == value).any()
         ]
         if missing:  # nothing to learn a class from above this threshold: NaN rows, not a crash
             logger.warning("threshold study: no %s above the threshold; not retrained", ", ".join(missing))
-            return {name: np.full((test.size, len(CLASS_LABELS)), np.nan) for name in chosen}
-        return {
-            name: refit_subset(model, table, labels, split, train, validation, settings).predict(table.iloc[test])
-            for name, model in chosen.items()
-        }
+        return not missing
+
+    def retrain(cuts: Sequence[Cut]) -> list[dict[str, np.ndarray]]:
+        usable = [trainable(cut) for cut in cuts]
+        refits = [
+            Refit(model, train, validation)
+            for (train, validation, _), ok in zip(cuts, usable, strict=True)
+            if ok
+            for model in chosen.values()
+        ]
+        fitted = iter(refit_side_by_side(refits, table, labels, split, settings))
+        return [
+            {
+                name: next(fitted).predict(table.iloc[test]) if ok else np.full((test.size, len(CLASS_LABELS)), np.nan)
+                for name in chosen
+            }
+            for (_, _, test), ok in zip(cuts, usable, strict=True)
+        ]
 
     return retrain
 

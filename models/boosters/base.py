@@ -18,6 +18,7 @@ support existed: the same native parameters, hence bit-identical boosters.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +40,7 @@ __all__ = (
     "VALIDATION",
     "BoosterLibrary",
     "BoosterParams",
+    "FitStopped",
     "FittedBooster",
     "ImportanceType",
     "Matrix",
@@ -96,6 +98,11 @@ def objective_metric(n_classes: int) -> tuple[str, Literal["maximize", "minimize
     if n_classes == BINARY:
         return f"{VALIDATION}_auc", "maximize"
     return f"{VALIDATION}_logloss", "minimize"
+
+
+class FitStopped(Exception):
+    """Raised by a library's :meth:`BoosterLibrary.stop_callback` to end a fit whose result nobody will use (a
+    fit running beside one that failed or was interrupted); it never leaves egid."""
 
 
 @dataclass(frozen=True)
@@ -173,6 +180,12 @@ class BoosterLibrary(Protocol):
     def pruning_callback(self, trial: optuna.Trial, n_classes: int = BINARY) -> Any:
         """Optuna's pruning callback for ``fit``'s ``callbacks``, reporting the validation metric of
         :func:`objective_metric` every round."""
+        ...
+
+    def stop_callback(self, stop: threading.Event) -> Any:
+        """A training callback for ``fit``'s ``callbacks`` that raises :class:`FitStopped` at the end of the first
+        round after ``stop`` is set: how a fit in a worker thread, which no signal reaches, is ended between two
+        rounds."""
         ...
 
     def predict(self, booster: Any, values: Matrix, n_rounds: int) -> FloatArray:

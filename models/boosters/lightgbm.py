@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -30,6 +31,7 @@ from egid.models.boosters.base import (
     TRAIN,
     VALIDATION,
     BoosterParams,
+    FitStopped,
     FittedBooster,
     ImportanceType,
     Matrix,
@@ -57,6 +59,7 @@ __all__ = (
     "predict",
     "pruning_callback",
     "space",
+    "stop_callback",
 )
 
 logger = logging.getLogger(__name__)
@@ -216,6 +219,18 @@ def fit(
 def pruning_callback(trial: optuna.Trial, n_classes: int = BINARY) -> LightGBMPruningCallback:
     """Optuna's LightGBM pruning callback on the validation AUC (multiclass: the validation log-loss)."""
     return LightGBMPruningCallback(trial, "auc" if n_classes == BINARY else "multi_logloss", valid_name=VALIDATION)
+
+
+def stop_callback(stop: threading.Event) -> Callable[[lgb.callback.CallbackEnv], None]:
+    """A ``lightgbm.train`` callback raising :class:`~egid.models.boosters.base.FitStopped` after the first round
+    that ends with ``stop`` set."""
+
+    def check(env: lgb.callback.CallbackEnv) -> None:
+        if stop.is_set():
+            msg = f"lightgbm: fit stopped after round {env.iteration + 1}"
+            raise FitStopped(msg)
+
+    return check
 
 
 def predict(booster: lgb.Booster, values: Matrix, n_rounds: int) -> FloatArray:

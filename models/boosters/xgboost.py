@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +30,7 @@ from egid.models.boosters.base import (
     TRAIN,
     VALIDATION,
     BoosterParams,
+    FitStopped,
     FittedBooster,
     ImportanceType,
     Matrix,
@@ -57,6 +59,7 @@ __all__ = (
     "predict",
     "pruning_callback",
     "space",
+    "stop_callback",
 )
 
 logger = logging.getLogger(__name__)
@@ -237,6 +240,24 @@ def fit(
 def pruning_callback(trial: optuna.Trial, n_classes: int = BINARY) -> XGBoostPruningCallback:
     """Optuna's XGBoost pruning callback on the validation AUC (multiclass: the validation log-loss)."""
     return XGBoostPruningCallback(trial, f"{VALIDATION}-{'auc' if n_classes == BINARY else 'mlogloss'}")
+
+
+class _StopCallback(xgb.callback.TrainingCallback):
+    def __init__(self, stop: threading.Event) -> None:
+        super().__init__()
+        self._stop = stop
+
+    def after_iteration(self, model: xgb.Booster, epoch: int, evals_log: dict[str, Any]) -> bool:
+        if self._stop.is_set():
+            msg = f"xgboost: fit stopped after round {epoch + 1}"
+            raise FitStopped(msg)
+        return False
+
+
+def stop_callback(stop: threading.Event) -> xgb.callback.TrainingCallback:
+    """An XGBoost training callback raising :class:`~egid.models.boosters.base.FitStopped` after the first round
+    that ends with ``stop`` set."""
+    return _StopCallback(stop)
 
 
 def _dmatrix(booster: xgb.Booster, values: Matrix) -> xgb.DMatrix:

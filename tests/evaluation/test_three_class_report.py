@@ -71,7 +71,7 @@ def write_run(folder: Path, *, retrain: bool = True, study_figure: bool = True) 
         validation=validation,
         test=test,
         test_probabilities=probabilities,
-        retrain=(lambda tr, _va, te: fitted(features, labels, tr, te)) if retrain else None,
+        retrain=(lambda cuts: [fitted(features, labels, tr, te) for tr, _va, te in cuts]) if retrain else None,
     )
     if study_figure:
         write_threshold_study(study, folder, data=DATA, simulated=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +14,7 @@ from egid.detector import InputError
 from egid.evaluation.threshold_study import (
     MODES,
     PUBLISHED_ACCURACY,
+    Cut,
     above_threshold,
     check_thresholds,
     threshold_study,
@@ -59,9 +61,9 @@ def test_retrained_models_see_only_events_above_the_threshold() -> None:
     train, validation, test = np.arange(150), np.arange(150, 200), np.arange(200, 300)
     calls = []
 
-    def retrain(tr: np.ndarray, va: np.ndarray, te: np.ndarray) -> dict[str, np.ndarray]:
-        calls.append((tr, va, te))
-        return {"m": p[te]}
+    def retrain(cuts: Sequence[Cut]) -> list[dict[str, np.ndarray]]:
+        calls.append(cuts)
+        return [{"m": p[te]} for _, _, te in cuts]
 
     study = threshold_study(
         energy,
@@ -73,12 +75,14 @@ def test_retrained_models_see_only_events_above_the_threshold() -> None:
         retrain=retrain,
         thresholds=(0, 25),
     )
-    assert len(calls) == 2
-    for (tr, va, te), threshold in zip(calls, (0, 25), strict=True):
+    assert len(calls) == 1  # every threshold at once, so that the fits may run side by side
+    for (tr, va, te), threshold in zip(calls[0], (0, 25), strict=True):
         for rows, part in ((tr, train), (va, validation), (te, test)):
-            np.testing.assert_array_equal(rows, part[energy[part] > threshold])
+            np.testing.assert_array_equal(rows, part[energy[part] >= threshold])
     assert list(study["mode"]) == [MODES[1]] * 2
-    assert list(study["n_train"]) == [c[0].size for c in calls]
+    assert list(study["threshold_gev"]) == [0, 25]
+    assert list(study["n_train"]) == [cut[0].size for cut in calls[0]]
+    assert list(study["n_test"]) == [cut[2].size for cut in calls[0]]
 
 
 def test_a_class_missing_above_a_threshold_gives_accuracy_only() -> None:
@@ -116,8 +120,8 @@ def test_a_model_that_could_not_be_retrained_gives_nan_figures() -> None:
     energy, labels, _ = _sample()
     rows = np.arange(300)
 
-    def retrain(tr: np.ndarray, va: np.ndarray, te: np.ndarray) -> dict[str, np.ndarray]:
-        return {"m": np.full((te.size, 3), np.nan)}
+    def retrain(cuts: Sequence[Cut]) -> list[dict[str, np.ndarray]]:
+        return [{"m": np.full((te.size, 3), np.nan)} for _, _, te in cuts]
 
     study = threshold_study(
         energy, labels, train=rows, validation=rows, test=rows, test_probabilities={}, retrain=retrain, thresholds=(0,)

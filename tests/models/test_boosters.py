@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import threading
+
+import numpy as np
 import onnx
 import pytest
+from sklearn.datasets import make_classification
 
 from egid.detector import InputError
 from egid.models import TREE_KINDS, get_booster_library
 from egid.models.boosters import BoosterLibrary
 from egid.models.boosters import lightgbm as lightgbm_library
 from egid.models.boosters import xgboost as xgboost_library
+from egid.models.boosters.base import FitStopped
 from egid.models.export import onnx_path
 
 INTERFACE = {name for name in dir(BoosterLibrary) if not name.startswith("_")}
@@ -37,6 +42,7 @@ def test_the_interface_is_what_the_protocol_declares():
         "predict",
         "pruning_callback",
         "space",
+        "stop_callback",
     } == INTERFACE
 
 
@@ -76,3 +82,45 @@ def test_an_unreadable_native_file_is_one_input_error_naming_the_file(kind, tmp_
     path.write_bytes(b"\x00\xffnot a booster")
     with pytest.raises(InputError, match=rf"(?i)^{path}: unreadable {kind} booster \(.+\)$"):
         get_booster_library(kind).load_native(path)
+
+
+class _StopAtRound(threading.Event):
+    """An event that reads as set from the ``round``-th look on: a stop arriving while that round trains."""
+
+    def __init__(self, round_: int) -> None:
+        super().__init__()
+        self.looks, self.round = 0, round_
+
+    def is_set(self) -> bool:
+        self.looks += 1
+        return self.looks >= self.round
+
+
+def _fit_with(kind: str, callbacks: list, rounds: int = 8):
+    x, y = make_classification(400, n_features=4, random_state=0)
+    library = get_booster_library(kind)
+    return library.fit(
+        x[:300],
+        y[:300].astype(float),
+        x[300:],
+        y[300:].astype(float),
+        ("a", "b", "c", "d"),
+        params=library.PARAMS_TYPE(),
+        max_rounds=rounds,
+        early_stopping_rounds=None,
+        seed=0,
+        n_jobs=1,
+        callbacks=callbacks,
+    )
+
+
+@pytest.mark.parametrize("kind", TREE_KINDS)
+def test_the_stop_callback_ends_a_fit_after_the_round_in_which_stop_was_set(kind: str) -> None:
+    library = get_booster_library(kind)
+    with pytest.raises(FitStopped, match=rf"^{kind}: fit stopped after round 3$"):
+        _fit_with(kind, [library.stop_callback(_StopAtRound(3))])
+    untouched = _fit_with(kind, [library.stop_callback(threading.Event())])
+    plain = _fit_with(kind, [])
+    assert untouched.best_iteration == plain.best_iteration == 8
+    x = make_classification(400, n_features=4, random_state=0)[0]
+    np.testing.assert_array_equal(library.predict(untouched.booster, x, 8), library.predict(plain.booster, x, 8))

@@ -173,33 +173,6 @@ def test_the_stacked_set_saves_and_reloads_the_cnn_and_predicts_as_at_training(e
     pd.testing.assert_frame_equal(bundle.predict(x).reset_index(drop=True), frame.reset_index(drop=True), atol=1e-6)
 
 
-def test_a_refit_keeps_the_tuned_parameters_and_learns_from_the_rows_given(events: tuple, tmp_path: Path) -> None:
-    from egid.models.tuning import refit_balanced, refit_subset
-
-    table, y = events
-    split = stratified_split(y, seed=0)
-    settings = TuningSettings(n_trials=1, **FAST)
-    models = fit_three_class(table, y, split, settings, tuning_dir=tmp_path)
-    test = table.iloc[split.test]
-    for model in models.values():
-        again = refit_balanced(model, table, y, split.train, split.validation, settings)
-        assert (again.kind, again.params, again.n_classes) == (model.kind, model.params, 3)
-        np.testing.assert_array_equal(
-            again.predict(test),
-            refit_balanced(model, table, y, split.train, split.validation, settings).predict(test),
-        )  # deterministic
-        # on the rows it was trained on, a refit is the model itself: the threshold study reuses it
-        np.testing.assert_array_equal(again.predict(test), model.predict(test))
-        accuracy = np.mean(again.predict(test).argmax(axis=1) == y[split.test])
-        assert accuracy > 0.8
-        fewer = refit_balanced(model, table, y, split.train[::3], split.validation, settings)
-        assert not np.array_equal(fewer.predict(test), again.predict(test))
-        # refit_subset skips the refit on the whole parts and refits on a subset of them
-        assert refit_subset(model, table, y, split, split.train, split.validation, settings) is model
-        subset = refit_subset(model, table, y, split, split.train[::3], split.validation, settings)
-        np.testing.assert_array_equal(subset.predict(test), fewer.predict(test))
-
-
 def test_the_best_models_are_one_per_family_by_the_validation_log_loss(events: tuple, tmp_path: Path) -> None:
     from egid.models.three_class import balanced_log_loss, best_models
 
