@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from egid.pipelines.run import main as egid
+from egid.pipelines.timing import TIMINGS_FILE
 
 
 def timed_run(n_per_class: int, out: str, extra: list[str]) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -29,7 +30,7 @@ def timed_run(n_per_class: int, out: str, extra: list[str]) -> tuple[dict[str, A
     if status != 0:
         msg = f"egid run exited with status {status}"
         raise SystemExit(msg)
-    return json.loads((Path(out) / "timings.json").read_text()), json.loads((Path(out) / "metrics.json").read_text())
+    return json.loads((Path(out) / TIMINGS_FILE).read_text()), json.loads((Path(out) / "metrics.json").read_text())
 
 
 def print_run(n_per_class: int, timings: dict[str, Any], metrics: dict[str, Any]) -> None:

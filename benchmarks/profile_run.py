@@ -26,7 +26,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from egid.pipelines.run import main as egid
-from egid.pipelines.timing import StepTimer
+from egid.pipelines.timing import TIMINGS_FILE, StepTimer
 
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:
@@ -63,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     if status != 0:
         return int(status)
     out = Path(args.out)
-    timings = json.loads((out / "timings.json").read_text())
+    timings = json.loads((out / TIMINGS_FILE).read_text())
     print(f"\negid run {' '.join(extra)} on {platform.machine()}, {os.cpu_count()} cores")
     for name, seconds in timings["seconds"].items():
         print(f"\n{name}: {seconds:.1f} s")

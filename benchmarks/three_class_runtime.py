@@ -21,7 +21,8 @@ Then ``--repeats`` pairs run alternated (binary, three-class, binary, three-clas
 wall time of the whole process, interpreter start and imports included.
 
 Printed: each run's seconds, then for each kind the minimum, median and maximum, and the ratio of the medians
-(three-class / binary) beside the median of the per-pair ratios. The machine (CPU model, usable cores, torch
+(three-class / binary) beside the median of the per-pair ratios, and the median seconds of each step the runs
+record themselves (their ``timings.json``): where the difference goes. The machine (CPU model, usable cores, torch
 threads of this process, the device the runs' CNN would use, load average) is printed before and after: the
 figures depend on it and on what else runs there; each run picks its own threads (egid's default policy, the cores
 other jobs leave idle, unless ``--extra-args`` sets ``--threads``).
@@ -54,6 +55,7 @@ from seed_models import machine_line
 from egid.detector import atomic_path
 from egid.models.cnn import resolve_device
 from egid.pipelines.config import RunConfig
+from egid.pipelines.timing import TIMINGS_FILE
 
 Kind = Literal["binary", "three-class"]
 KINDS: Final[tuple[Kind, ...]] = ("binary", "three-class")
@@ -83,11 +85,13 @@ class RunFailed(RuntimeError):
 
 @dataclass(frozen=True)
 class Timing:
-    """One timed run: its kind, its pair (0-based) and its wall time in seconds."""
+    """One timed run: its kind, its pair (0-based), its wall time and its own steps (``timings.json``), in
+    seconds."""
 
     kind: Kind
     pair: int
     seconds: float
+    steps: dict[str, float]
 
 
 def run_command(
@@ -123,10 +127,18 @@ def run_benchmark(*, events_per_class: int, repeats: int, seed: int, extra: list
     cache_dir = scratch / "cache"
 
     def command(kind: Kind, name: str) -> list[str]:
-        out_dir = scratch / "runs" / name
         return run_command(
-            kind, events_per_class=events_per_class, seed=seed, cache_dir=cache_dir, out_dir=out_dir, extra=extra
+            kind,
+            events_per_class=events_per_class,
+            seed=seed,
+            cache_dir=cache_dir,
+            out_dir=scratch / "runs" / name,
+            extra=extra,
         )
+
+    def steps(name: str) -> dict[str, float]:
+        document = json.loads((scratch / "runs" / name / TIMINGS_FILE).read_text())
+        return {step: float(value) for step, value in document["seconds"].items()}
 
     (scratch / "logs").mkdir()
     for kind in KINDS:
@@ -136,18 +148,21 @@ def run_benchmark(*, events_per_class: int, repeats: int, seed: int, extra: list
     for pair in range(repeats):
         for kind in KINDS:
             name = f"{kind}-{pair + 1}"
-            timings.append(Timing(kind, pair, timed_run(command(kind, name), log=scratch / "logs" / f"{name}.log")))
+            seconds = timed_run(command(kind, name), log=scratch / "logs" / f"{name}.log")
+            timings.append(Timing(kind, pair, seconds, steps(name)))
             print(f"pair {pair + 1}, {kind}: {timings[-1].seconds:.1f} s", flush=True)
     return timings
 
 
 @dataclass(frozen=True)
 class Summary:
-    """Per kind the minimum, median and maximum seconds; the ratio of the medians and the median pair ratio."""
+    """Per kind the minimum, median and maximum seconds; the ratio of the medians and the median pair ratio; per
+    kind the median seconds of each of the run's own steps (0 where a kind has no such step)."""
 
     seconds: dict[str, dict[str, float]]
     ratio_of_medians: float
     median_pair_ratio: float
+    steps: dict[str, dict[str, float]]
 
 
 def summarise(timings: list[Timing]) -> Summary:
@@ -156,10 +171,16 @@ def summarise(timings: list[Timing]) -> Summary:
     stats = {kind: {"min": min(s), "median": statistics.median(s), "max": max(s)} for kind, s in seconds.items()}
     per_pair = {kind: {t.pair: t.seconds for t in timings if t.kind == kind} for kind in KINDS}
     pair_ratios = [per_pair["three-class"][p] / per_pair["binary"][p] for p in sorted(per_pair["binary"])]
+    names = list(dict.fromkeys(step for t in timings for step in t.steps))
+    steps = {
+        kind: {step: statistics.median(t.steps.get(step, 0.0) for t in timings if t.kind == kind) for step in names}
+        for kind in KINDS
+    }
     return Summary(
         seconds=stats,
         ratio_of_medians=stats["three-class"]["median"] / stats["binary"]["median"],
         median_pair_ratio=statistics.median(pair_ratios),
+        steps=steps,
     )
 
 
@@ -171,6 +192,11 @@ def format_summary(result: Summary) -> str:
         f"three-class / binary: ratio of medians {result.ratio_of_medians:.2f} "
         f"(median of the per-pair ratios {result.median_pair_ratio:.2f})"
     )
+    lines.append(f"{'step (median s)':<28} {'binary':>8} {'three-class':>12}")
+    lines += [
+        f"{step:<28} {result.steps['binary'][step]:>8.1f} {result.steps['three-class'][step]:>12.1f}"
+        for step in result.steps["binary"]
+    ]
     return "\n".join(lines)
 
 
@@ -239,7 +265,7 @@ def main(argv: list[str] | None = None) -> int:
             "events_per_class": args.events_per_class,
             "seed": args.seed,
             "extra_args": args.extra,
-            "timings": [{"kind": t.kind, "pair": t.pair + 1, "seconds": t.seconds} for t in timings],
+            "timings": [{"kind": t.kind, "pair": t.pair + 1, "seconds": t.seconds, "steps": t.steps} for t in timings],
             **asdict(result),
         }
         with atomic_path(args.out) as tmp:

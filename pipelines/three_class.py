@@ -81,7 +81,7 @@ from egid.pipelines.rundir import (
     TUNING_NAME,
     point_latest_to,
 )
-from egid.pipelines.timing import StepTimer
+from egid.pipelines.timing import TIMINGS_FILE, StepTimer
 from egid.pipelines.training import cross_fit
 
 if TYPE_CHECKING:  # torch is imported only when the CNN runs
@@ -241,7 +241,7 @@ def run_job(config: RunConfig, settings: Any, run_dir: Path, dataset: EventDatas
                 cnn=None if cnn is None else cnn.ensemble,
                 probe_images=probe,
             )
-        timer.write(staging / "timings.json")
+        timer.write(staging / TIMINGS_FILE)
     point_latest_to(run_dir)
     _print_summary(metrics, study)
     print(f"run directory: {run_dir} ({sum(timer.seconds.values()):.0f} s)")

@@ -9,10 +9,14 @@ import resource
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Final
 
 from egid.detector import atomic_path
 
-__all__ = ("StepTimer",)
+__all__ = ("TIMINGS_FILE", "StepTimer")
+
+TIMINGS_FILE: Final = "timings.json"
+"""The file in a run directory holding its :meth:`StepTimer.write` record."""
 
 logger = logging.getLogger(__name__)
 

@@ -52,7 +52,7 @@ from egid.pipelines.rundir import (
 from egid.pipelines.three_class import add_three_class_options, wants_three_class
 from egid.pipelines.three_class import check_settings as check_three_class_settings
 from egid.pipelines.three_class import run_job as run_three_class_job
-from egid.pipelines.timing import StepTimer
+from egid.pipelines.timing import TIMINGS_FILE, StepTimer
 from egid.pipelines.training import FitSettings, fit_models
 
 logger = logging.getLogger(__name__)
@@ -222,7 +222,7 @@ def _run_job(config: RunConfig, settings: FitSettings, run_dir: Path, dataset: E
                 shap=shap,
                 probe_images=probe,
             )
-        timer.write(staging / "timings.json")
+        timer.write(staging / TIMINGS_FILE)
     point_latest_to(run_dir)
     print(format_summary(metrics))
     print(
