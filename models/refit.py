@@ -55,6 +55,7 @@ def refit_balanced(
     *,
     n_jobs: int | None = None,
     stop: threading.Event | None = None,
+    record_training: bool = True,
 ) -> TreeModel:
     """``model``'s tuned hyperparameters refitted on the ``train`` rows of ``table`` (positions), class-balanced
     (:func:`egid.models.trees.class_balance_weights`) and early-stopped on the ``validation`` rows: how the
@@ -63,7 +64,8 @@ def refit_balanced(
     ``settings`` give the rounds, the patience and the threads (``n_jobs`` overrides the threads), as they did to
     the study that made ``model``: on the rows a class-balanced ``model`` was trained on, with the same threads,
     the refit is ``model`` again, bit for bit. Setting ``stop`` (from another thread) ends the fit after its
-    current round with :class:`egid.models.boosters.base.FitStopped`.
+    current round with :class:`egid.models.boosters.base.FitStopped`; ``record_training=False`` leaves the
+    training-set figures out of the history (:func:`egid.models.trees.fit_tree_model`).
     """
     columns = list(model.feature_names)
     y = np.asarray(labels, dtype=np.float64)
@@ -83,6 +85,7 @@ def refit_balanced(
         n_classes=model.n_classes,
         train_weights=class_balance_weights(y[train]),
         validation_weights=class_balance_weights(y[validation]),
+        record_training=record_training,
     )
 
 
@@ -108,7 +111,13 @@ def refit_subset(
 
 
 def refit_side_by_side(
-    refits: Sequence[Refit], table: pd.DataFrame, labels: npt.ArrayLike, split: Split, settings: TuningSettings
+    refits: Sequence[Refit],
+    table: pd.DataFrame,
+    labels: npt.ArrayLike,
+    split: Split,
+    settings: TuningSettings,
+    *,
+    record_training: bool = True,
 ) -> list[TreeModel]:
     """:func:`refit_subset` of each refit, in the order given, the ones that train running side by side.
 
@@ -118,7 +127,8 @@ def refit_side_by_side(
     (training rows times the model's rounds) start first, so the workers end at about the same time.
 
     When one refit raises, or the caller's thread is interrupted (Ctrl-C), the others stop after their current
-    round and the exception propagates once they have: no fit outlives the call.
+    round and the exception propagates once they have: no fit outlives the call. ``record_training`` is
+    :func:`refit_balanced`'s.
     """
     whole = {i for i, refit in enumerate(refits) if _is_whole(refit.train, refit.validation, split)}
     todo = sorted(
@@ -133,7 +143,14 @@ def refit_side_by_side(
         for i in todo:
             refit = refits[i]
             fitted[i] = refit_balanced(
-                refit.model, table, labels, refit.train, refit.validation, settings, n_jobs=threads
+                refit.model,
+                table,
+                labels,
+                refit.train,
+                refit.validation,
+                settings,
+                n_jobs=threads,
+                record_training=record_training,
             )
     else:
         logger.debug(
@@ -155,6 +172,7 @@ def refit_side_by_side(
                         settings,
                         n_jobs=threads // workers,
                         stop=stop,
+                        record_training=record_training,
                     )
                 fitted = _results(futures)
             except BaseException:

@@ -239,6 +239,7 @@ def fit_tree_model(
     n_classes: int = BINARY,
     train_weights: npt.ArrayLike | None = None,
     validation_weights: npt.ArrayLike | None = None,
+    record_training: bool = True,
 ) -> TreeModel:
     """Train a binary classifier of ``kind``, stopping early on the validation AUC (or a multiclass one).
 
@@ -268,6 +269,10 @@ def fit_tree_model(
     train_weights, validation_weights : array-like of shape (n,), optional
         Per-event weights (finite, > 0) of the training loss and of the validation metrics that early stopping
         watches; None weighs every event 1. Class-balancing weights keep a rarer class from being neglected.
+    record_training : bool, default=True
+        False evaluates the validation set alone each round: the history's training columns are NaN, the trees
+        the same. For fits whose history nobody reads (tuning trials whose model is not kept, the threshold
+        study's refits): evaluating the training set costs a share of every round.
 
     Returns
     -------
@@ -302,6 +307,7 @@ def fit_tree_model(
         n_classes=n_classes,
         train_weights=_weights(train_weights, len(train), "train_weights"),
         validation_weights=_weights(validation_weights, len(val), "validation_weights"),
+        record_training=record_training,
     )
     return TreeModel(
         kind=kind,

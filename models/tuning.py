@@ -220,7 +220,16 @@ def tune(
         boosting rounds reaching it.
     """
     return _optimize(
-        kind, X_train, y_train, X_val, y_val, settings, out_dir=out_dir, warm_start=warm_start, space=space
+        kind,
+        X_train,
+        y_train,
+        X_val,
+        y_val,
+        settings,
+        out_dir=out_dir,
+        warm_start=warm_start,
+        space=space,
+        keep_model=False,
     )[0]
 
 
@@ -254,8 +263,10 @@ def _optimize(
     space: SearchSpace | None,
     n_classes: int = BINARY,
     balanced: bool = False,
+    keep_model: bool = True,
 ) -> tuple[optuna.Study, _BestModel]:
-    """:func:`tune`, also returning the best model among the trials this process completed."""
+    """:func:`tune`, also returning the best model among the trials this process completed (none without
+    ``keep_model``: then no trial evaluates its training set, whose figures only a kept model's history shows)."""
     best_model = _BestModel()
     column, direction = objective_metric(n_classes)
     train_weights, validation_weights = _balance(balanced, y_train, y_val)
@@ -291,10 +302,12 @@ def _optimize(
             n_classes=n_classes,
             train_weights=train_weights,
             validation_weights=validation_weights,
+            record_training=keep_model,
         )
         trial.set_user_attr(_BEST_ITERATION, model.best_iteration)
         value = float(model.history[column].iloc[model.best_iteration - 1])
-        best_model.offer(trial.number, value if direction == "maximize" else -value, model)
+        if keep_model:
+            best_model.offer(trial.number, value if direction == "maximize" else -value, model)
         return value
 
     finished = len(study.get_trials(deepcopy=False, states=_FINISHED))
@@ -406,6 +419,7 @@ def tune_and_fit(
     labels = np.asarray(y_train)
     tuning_rows = settings.tuning_rows if settings.n_trials > 1 else None
     rows = stratified_subsample(labels, tuning_rows, seed=settings.seed)
+    subsampled = len(rows) < len(X_train)
     study, best_model = _optimize(
         kind,
         X_train.iloc[rows],
@@ -418,6 +432,7 @@ def tune_and_fit(
         space=space,
         n_classes=n_classes,
         balanced=balanced,
+        keep_model=not subsampled,
     )
     if not study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
         msg = f"{out_dir}: no {kind} trial of study '{study.study_name}' completed; run more trials"
@@ -433,8 +448,7 @@ def tune_and_fit(
         best.value,
         best_iteration,
     )
-    subsampled = len(rows) < len(X_train)
-    model = None if subsampled else best_model.of_trial(best.number)
+    model = best_model.of_trial(best.number)
     if model is None:
         rounds = None if subsampled else best_iteration
         model = _refit(kind, X_train, y_train, X_val, y_val, settings, params, rounds, n_classes, balanced)

@@ -162,7 +162,8 @@ def _retrain(
             if ok
             for model in chosen.values()
         ]
-        fitted = iter(refit_side_by_side(refits, table, labels, split, settings))
+        # only their predictions are used: no training-set figures for a history nobody reads
+        fitted = iter(refit_side_by_side(refits, table, labels, split, settings, record_training=False))
         return [
             {
                 name: next(fitted).predict(table.iloc[test]) if ok else np.full((test.size, len(CLASS_LABELS)), np.nan)

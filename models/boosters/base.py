@@ -170,11 +170,13 @@ class BoosterLibrary(Protocol):
         n_classes: int = BINARY,
         train_weights: npt.NDArray[np.float64] | None = None,
         validation_weights: npt.NDArray[np.float64] | None = None,
+        record_training: bool = True,
     ) -> FittedBooster:
         """Train a binary classifier (labels 1/0), early-stopped on the validation AUC when asked; or, with
         ``n_classes`` > 2, a multiclass one (labels ``0 .. n_classes - 1``) early-stopped on the validation
         multiclass log-loss. The weights (one per event; None: all 1) enter the training loss and every
-        recorded metric of their set."""
+        recorded metric of their set. ``record_training=False`` evaluates the validation set alone (the
+        history's training columns are NaN; the trees are the same)."""
         ...
 
     def pruning_callback(self, trial: optuna.Trial, n_classes: int = BINARY) -> Any:
@@ -244,7 +246,8 @@ def history_frame(evals: Mapping[str, Mapping[str, Sequence[float]]], metrics: M
     Parameters
     ----------
     evals : mapping
-        ``evals[set][library_metric]`` -> one value per round, for the sets :data:`TRAIN` and :data:`VALIDATION`.
+        ``evals[set][library_metric]`` -> one value per round, for the set :data:`VALIDATION` and, when it was
+        evaluated, :data:`TRAIN` (its columns are NaN otherwise).
     metrics : mapping of str to str
         Library metric name -> ``"logloss"``, ``"auc"`` or ``"accuracy"``; the library's error rate (binary: at
         probability 0.5; multiclass: of the most probable class) maps to accuracy, stored as ``1 - error``. A
@@ -257,6 +260,8 @@ def history_frame(evals: Mapping[str, Mapping[str, Sequence[float]]], metrics: M
     """
     columns: dict[str, npt.NDArray[np.float64]] = {}
     for split in (TRAIN, VALIDATION):
+        if split not in evals:
+            continue
         for library_name, metric in metrics.items():
             values = np.asarray(evals[split][library_name], dtype=np.float64)
             columns[f"{split}_{metric}"] = 1.0 - values if metric == "accuracy" else values

@@ -174,6 +174,7 @@ def fit(
     n_classes: int = BINARY,
     train_weights: npt.NDArray[np.float64] | None = None,
     validation_weights: npt.NDArray[np.float64] | None = None,
+    record_training: bool = True,
 ) -> FittedBooster:
     """Train with ``lightgbm.train``; keep the rounds up to the best validation AUC (or all without early
     stopping). ``callbacks`` are extra ``lightgbm.train`` callbacks, e.g. :func:`pruning_callback`.
@@ -206,8 +207,8 @@ def fit(
         native,
         train_set,
         num_boost_round=max_rounds,
-        valid_sets=[train_set, val_set],
-        valid_names=[TRAIN, VALIDATION],
+        valid_sets=[train_set, val_set] if record_training else [val_set],
+        valid_names=[TRAIN, VALIDATION] if record_training else [VALIDATION],
         callbacks=all_callbacks,
     )
     best = booster.best_iteration if booster.best_iteration > 0 else booster.current_iteration()

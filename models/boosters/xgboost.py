@@ -183,6 +183,7 @@ def fit(
     n_classes: int = BINARY,
     train_weights: npt.NDArray[np.float64] | None = None,
     validation_weights: npt.NDArray[np.float64] | None = None,
+    record_training: bool = True,
 ) -> FittedBooster:
     """Train with ``xgboost.train``; keep the rounds up to the best validation AUC (or all without early
     stopping). ``callbacks`` are extra XGBoost training callbacks, e.g. :func:`pruning_callback`.
@@ -226,7 +227,7 @@ def fit(
         native,
         train_set,
         num_boost_round=max_rounds,
-        evals=[(train_set, TRAIN), (val_set, VALIDATION)],
+        evals=[(train_set, TRAIN), (val_set, VALIDATION)] if record_training else [(val_set, VALIDATION)],
         evals_result=evals,
         verbose_eval=False,
         callbacks=all_callbacks,

@@ -6,6 +6,7 @@ import threading
 
 import numpy as np
 import onnx
+import pandas as pd
 import pytest
 from sklearn.datasets import make_classification
 
@@ -96,7 +97,7 @@ class _StopAtRound(threading.Event):
         return self.looks >= self.round
 
 
-def _fit_with(kind: str, callbacks: list, rounds: int = 8):
+def _fit_with(kind: str, callbacks: list, rounds: int = 8, **options):
     x, y = make_classification(400, n_features=4, random_state=0)
     library = get_booster_library(kind)
     return library.fit(
@@ -107,10 +108,10 @@ def _fit_with(kind: str, callbacks: list, rounds: int = 8):
         ("a", "b", "c", "d"),
         params=library.PARAMS_TYPE(),
         max_rounds=rounds,
-        early_stopping_rounds=None,
         seed=0,
         n_jobs=1,
         callbacks=callbacks,
+        **({"early_stopping_rounds": None} | options),
     )
 
 
@@ -124,3 +125,21 @@ def test_the_stop_callback_ends_a_fit_after_the_round_in_which_stop_was_set(kind
     assert untouched.best_iteration == plain.best_iteration == 8
     x = make_classification(400, n_features=4, random_state=0)[0]
     np.testing.assert_array_equal(library.predict(untouched.booster, x, 8), library.predict(plain.booster, x, 8))
+
+
+@pytest.mark.parametrize("kind", TREE_KINDS)
+def test_a_fit_that_does_not_record_the_training_set_grows_the_same_trees(kind: str) -> None:
+    library = get_booster_library(kind)
+    recorded = _fit_with(kind, [], rounds=300, early_stopping_rounds=3)
+    unrecorded = _fit_with(kind, [], rounds=300, early_stopping_rounds=3, record_training=False)
+    assert unrecorded.best_iteration == recorded.best_iteration < 300  # early stopping watched the same figures
+    x = make_classification(400, n_features=4, random_state=0)[0]
+    rounds = recorded.best_iteration
+    np.testing.assert_array_equal(
+        library.predict(unrecorded.booster, x, rounds), library.predict(recorded.booster, x, rounds)
+    )
+    validation = [column for column in recorded.history if column.startswith("validation_")]
+    training = [column for column in recorded.history if column.startswith("train_")]
+    pd.testing.assert_frame_equal(unrecorded.history[validation], recorded.history[validation])
+    assert recorded.history[["train_logloss", "train_accuracy"]].notna().all(axis=None)
+    assert unrecorded.history[training].isna().all(axis=None)

@@ -148,3 +148,17 @@ def test_ctrl_c_stops_every_refit_side_by_side(
     presser.join()
     assert "refits side by side stopped: 0 of 2 had finished" in caplog.messages
     assert not _refit_threads()
+
+
+def test_refits_that_do_not_record_the_training_set_predict_the_same(events: tuple, models: dict) -> None:
+    table, y = events
+    split = stratified_split(y, seed=0)
+    refits = [Refit(model, split.train[::2], split.validation) for model in models.values()]
+    settings = TuningSettings(n_trials=1, **(FAST | {"n_jobs": 2}))
+    recorded = refit_side_by_side(refits, table, y, split, settings)
+    unrecorded = refit_side_by_side(refits, table, y, split, settings, record_training=False)
+    test = table.iloc[split.test]
+    for full, lean in zip(recorded, unrecorded, strict=True):
+        np.testing.assert_array_equal(lean.predict(test), full.predict(test))
+        assert lean.history.filter(like="train_").isna().all(axis=None)
+        assert full.history[["train_logloss", "train_accuracy"]].notna().all(axis=None)

@@ -102,6 +102,7 @@ def test_the_best_trial_model_is_kept_without_a_refit_and_equals_one(kind, tree_
     assert len(trials) == 3 and trials["value"].max() == pytest.approx(best["validation_auc"], abs=1e-12)
     assert model.best_iteration == best["best_iteration"] <= len(model.history)
     assert model.history["validation_auc"].iloc[model.best_iteration - 1] == best["validation_auc"]
+    assert model.history.filter(like="train_").notna().all(axis=None)  # a kept trial records its training set
     assert model.params_dict() == best["params"]
     exact = {"max_rounds": model.best_iteration, "early_stopping_rounds": None}
     refit = fit_tree_model(kind, t.X_train, t.y_train, t.X_val, t.y_val, params=model.params, seed=3, **exact)
@@ -207,8 +208,19 @@ def test_tuning_rows_tunes_on_a_stratified_subsample_and_refits_on_everything(tr
         return real_optimize(kind, X_train, y_train, *args, **kwargs)
 
     monkeypatch.setattr(tuning, "_optimize", spy)
+    recorded = []
+    real_fit = tuning.fit_tree_model
+
+    def recording_fit(*args, **kwargs):
+        recorded.append(kwargs.get("record_training", True))
+        return real_fit(*args, **kwargs)
+
+    monkeypatch.setattr(tuning, "fit_tree_model", recording_fit)
     settings = TuningSettings(n_trials=2, seed=3, tuning_rows=400, **FAST)
     model = tune_and_fit("lightgbm", t.X_train, t.y_train, t.X_val, t.y_val, settings, out_dir=tmp_path)
+    # no trial's model is kept, so no trial evaluates its training set; the refit on every event does
+    assert recorded == [False, False, True]
+    assert model.history.filter(like="train_").notna().all(axis=None)
     (tuned_labels,) = seen
     assert abs(len(tuned_labels) - 400) <= 1
     assert tuned_labels.mean() == pytest.approx(np.mean(t.y_train), abs=0.01)
