@@ -138,42 +138,33 @@ def refit_side_by_side(
     )
     threads = settings.threads()
     workers = min(len(todo), threads)
-    fitted: dict[int, TreeModel] = {}
+    stop = threading.Event()
+
+    def train(i: int, n_jobs: int) -> TreeModel:
+        refit = refits[i]
+        return refit_balanced(
+            refit.model,
+            table,
+            labels,
+            refit.train,
+            refit.validation,
+            settings,
+            n_jobs=n_jobs,
+            stop=stop,
+            record_training=record_training,
+        )
+
     if workers <= 1:
-        for i in todo:
-            refit = refits[i]
-            fitted[i] = refit_balanced(
-                refit.model,
-                table,
-                labels,
-                refit.train,
-                refit.validation,
-                settings,
-                n_jobs=threads,
-                record_training=record_training,
-            )
+        fitted = {i: train(i, threads) for i in todo}
     else:
         logger.debug(
             "refitting %d models side by side: %d workers of %d threads", len(todo), workers, threads // workers
         )
-        stop = threading.Event()
         futures: dict[int, Future[TreeModel]] = {}
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="egid-refit") as pool:
             try:
                 for i in todo:
-                    refit = refits[i]
-                    futures[i] = pool.submit(
-                        refit_balanced,
-                        refit.model,
-                        table,
-                        labels,
-                        refit.train,
-                        refit.validation,
-                        settings,
-                        n_jobs=threads // workers,
-                        stop=stop,
-                        record_training=record_training,
-                    )
+                    futures[i] = pool.submit(train, i, threads // workers)
                 fitted = _results(futures)
             except BaseException:
                 stop.set()  # the running fits end after their round; cancel() drops those not started

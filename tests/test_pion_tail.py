@@ -6,10 +6,8 @@ efficiency equals :func:`egid.evaluation.three_class_metrics.three_class_metrics
 
 from __future__ import annotations
 
-import importlib
 import json
 import shutil
-import sys
 from pathlib import Path
 from types import ModuleType
 
@@ -23,17 +21,13 @@ from egid.detector.schema import ELECTRON, PHOTON
 from egid.evaluation.three_class_metrics import three_class_metrics
 from egid.models.three_class import model_probabilities
 from egid.pipelines.run import main as egid_main
+from tests.benchmark_modules import load_benchmark
 
 DATA = Path(__file__).resolve().parent / "data"
-BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 
 
 def _pion_tail() -> ModuleType:
-    sys.path.insert(0, str(BENCHMARKS))
-    try:
-        return importlib.import_module("pion_tail")
-    finally:
-        sys.path.remove(str(BENCHMARKS))
+    return load_benchmark("pion_tail")
 
 
 def _geant4_folder(root: Path) -> Path:

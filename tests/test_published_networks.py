@@ -8,9 +8,7 @@ of the benchmark on toy per-class files with 5 optimiser steps and one epoch of 
 
 from __future__ import annotations
 
-import importlib
 import json
-import sys
 from pathlib import Path
 from types import ModuleType
 
@@ -23,30 +21,22 @@ from egid.detector import Split, load_dataset
 from egid.detector.schema import ELECTRON, ENERGY, IMAGE_SHAPE, PHOTON, SEED_IETA, SEED_IPHI
 from egid.evaluation import threshold_study
 from egid.features import build_table
+from tests.benchmark_modules import load_benchmark
 from tests.conftest import write_crops
 from tests.three_class_fixtures import write_pions
 
-BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 SHALLOW_PARAMETERS = (784 * 10 + 10) + (10 * 10 + 10) + (10 * 3 + 3)
 CNN_PARAMETERS = (5 * 5 * 1 * 32 + 32) + (5 * 5 * 32 * 64 + 64) + (7 * 7 * 64 * 1024 + 1024) + (1024 * 3 + 3)
 
 
-def _import(name: str) -> ModuleType:
-    sys.path.insert(0, str(BENCHMARKS))
-    try:
-        return importlib.import_module(name)
-    finally:
-        sys.path.remove(str(BENCHMARKS))
-
-
 @pytest.fixture(scope="module")
 def networks() -> ModuleType:
-    return _import("seed_networks")
+    return load_benchmark("seed_networks")
 
 
 @pytest.fixture(scope="module")
 def study() -> ModuleType:
-    return _import("published_three_class")
+    return load_benchmark("published_three_class")
 
 
 def _parameters(model: nn.Module) -> int:

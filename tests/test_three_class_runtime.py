@@ -2,24 +2,17 @@
 
 from __future__ import annotations
 
-import importlib
 import statistics
-import sys
-from pathlib import Path
 from types import ModuleType
 
 import pytest
 
-BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+from tests.benchmark_modules import load_benchmark
 
 
 @pytest.fixture(scope="module")
 def runtime() -> ModuleType:
-    sys.path.insert(0, str(BENCHMARKS))
-    try:
-        return importlib.import_module("three_class_runtime")
-    finally:
-        sys.path.remove(str(BENCHMARKS))
+    return load_benchmark("three_class_runtime")
 
 
 def test_the_summary_pairs_the_runs_and_takes_each_steps_median(runtime: ModuleType) -> None:

@@ -11,9 +11,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from egid.detector import EventWriter
 from egid.detector.schema import ELECTRON, ENERGY, ENERGY_SCALE_GEV, IMAGE_SHAPE, PHOTON, PION, TIME
+from egid.features import build_table
+from egid.models.three_class import three_class_features
 from tests.conftest import toy_crops
 
 MIP_FRACTION = 1 / 3
@@ -66,3 +69,12 @@ def write_three_class_file(path: Path, n_per_class: int, *, seed: int = 0) -> Pa
     with EventWriter(path) as writer:
         writer.append(x, y)
     return path
+
+
+def three_class_table(n_per_class: int, *, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray]:
+    """The three-class feature table of :func:`three_class_arrays` (its ``label`` column included) and the labels
+    as float64."""
+    x, y = three_class_arrays(n_per_class, seed=seed)
+    table = build_table(x, names=three_class_features())
+    table["label"] = y
+    return table, y.astype(np.float64)

@@ -15,22 +15,18 @@ import pandas as pd
 import pytest
 
 from egid.detector import stratified_split
-from egid.features import build_table
 from egid.models.refit import Refit, refit_balanced, refit_side_by_side, refit_subset
-from egid.models.three_class import fit_three_class, three_class_features
+from egid.models.three_class import fit_three_class
 from egid.models.trees import TreeModel
 from egid.models.tuning import TuningSettings
-from tests.three_class_fixtures import three_class_arrays
+from tests.three_class_fixtures import three_class_table
 
 FAST = {"max_rounds": 60, "early_stopping_rounds": 5, "n_jobs": 1}
 
 
 @pytest.fixture(scope="module")
 def events() -> tuple[pd.DataFrame, np.ndarray]:
-    x, y = three_class_arrays(60, seed=0)
-    table = build_table(x, names=three_class_features())
-    table["label"] = y
-    return table, y.astype(np.float64)
+    return three_class_table(60, seed=0)
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,6 @@ import pytest
 
 from egid.detector import InputError, stratified_split
 from egid.detector.schema import CLASS_LABELS
-from egid.features import build_table
 from egid.models.three_class import (
     CNN_COLUMNS,
     STACKED_SET,
@@ -29,7 +28,7 @@ from egid.models.three_class import (
 )
 from egid.models.trees import class_balance_weights
 from egid.models.tuning import TuningSettings, best_params_path, tune_and_fit
-from tests.three_class_fixtures import three_class_arrays
+from tests.three_class_fixtures import three_class_arrays, three_class_table
 
 FAST = {"max_rounds": 60, "early_stopping_rounds": 5, "n_jobs": 1}
 
@@ -44,10 +43,7 @@ def test_class_balance_weights_give_each_class_the_same_total() -> None:
 
 @pytest.fixture(scope="module")
 def events() -> tuple[pd.DataFrame, np.ndarray]:
-    x, y = three_class_arrays(60, seed=0)
-    table = build_table(x, names=three_class_features())
-    table["label"] = y
-    return table, y.astype(np.float64)
+    return three_class_table(60, seed=0)
 
 
 def test_tuning_minimises_the_validation_logloss_and_resumes(events: tuple, tmp_path: Path) -> None:
