@@ -126,18 +126,16 @@ def run_benchmark(*, events_per_class: int, repeats: int, seed: int, extra: list
     """The warm-up pair, then ``repeats`` alternated timed pairs under ``scratch``; the timings in run order."""
     cache_dir = scratch / "cache"
 
+    def run_dir(name: str) -> Path:
+        return scratch / "runs" / name
+
     def command(kind: Kind, name: str) -> list[str]:
         return run_command(
-            kind,
-            events_per_class=events_per_class,
-            seed=seed,
-            cache_dir=cache_dir,
-            out_dir=scratch / "runs" / name,
-            extra=extra,
+            kind, events_per_class=events_per_class, seed=seed, cache_dir=cache_dir, out_dir=run_dir(name), extra=extra
         )
 
     def steps(name: str) -> dict[str, float]:
-        document = json.loads((scratch / "runs" / name / TIMINGS_FILE).read_text())
+        document = json.loads((run_dir(name) / TIMINGS_FILE).read_text())
         return {step: float(value) for step, value in document["seconds"].items()}
 
     (scratch / "logs").mkdir()
