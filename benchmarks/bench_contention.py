@@ -119,8 +119,9 @@ def main(argv: list[str] | None = None) -> int:
             quiet_rate = None
             for n in args.competitors:
                 env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
-                if WAIT_POLICIES[wait] is not None:
-                    env["OMP_WAIT_POLICY"] = WAIT_POLICIES[wait]
+                value = WAIT_POLICIES[wait]
+                if value is not None:
+                    env["OMP_WAIT_POLICY"] = value
                 command = [sys.executable, __file__, *(argv or sys.argv[1:]), "--measure", policy, str(n)]
                 seconds = float(subprocess.run(command, env=env, check=True, capture_output=True, text=True).stdout)
                 rate = 60 * args.trials / seconds

@@ -110,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
                     "egamma": int(np.count_nonzero(egamma & kept)),
                     "pions": int(np.count_nonzero(pion & kept)),
                     "passing": int(np.count_nonzero(through)),
-                    "pion_efficiency": float(np.count_nonzero(through) / max(np.count_nonzero(pion & kept), 1)),
+                    "pion_efficiency": float(np.count_nonzero(through) / max(int(np.count_nonzero(pion & kept)), 1)),
                 }
             )
             if name == model and threshold == top:

@@ -377,7 +377,8 @@ def refit_predict(
     as egid's threshold study retrains; the predicted class index of each ``test`` row."""
     refit = refit_balanced(model, table, labels, train, validation, settings)
     label_columns = np.asarray(refit.predict(table.iloc[test])).argmax(axis=1)  # column k: file label k
-    return _CLASS_OF_LABEL[label_columns]
+    classes: npt.NDArray[np.int64] = _CLASS_OF_LABEL[label_columns]
+    return classes
 
 
 def run_threshold(

@@ -247,7 +247,8 @@ def _tensorflow_init(model: nn.Module) -> nn.Module:
     for layer in model.modules():
         if isinstance(layer, nn.Conv2d | nn.Linear):
             nn.init.xavier_uniform_(layer.weight)
-            nn.init.zeros_(layer.bias)
+            if layer.bias is not None:
+                nn.init.zeros_(layer.bias)
     return model
 
 
@@ -362,7 +363,8 @@ def published_input(images: Images) -> torch.Tensor:
 def window_energy_gev(images: Images) -> npt.NDArray[np.float64]:
     """Summed energy of the published 28 x 28 window, in GeV, shape ``(n,)``: the study's threshold variable."""
     window = np.asarray(images)[:, PUBLISHED_CROP, PUBLISHED_CROP, ENERGY]
-    return window.sum(axis=(1, 2), dtype=np.float64) * ENERGY_SCALE_GEV
+    summed: npt.NDArray[np.float64] = window.sum(axis=(1, 2), dtype=np.float64)
+    return summed * ENERGY_SCALE_GEV
 
 
 @dataclass(frozen=True)

@@ -45,7 +45,7 @@ def _machine() -> str:
 
 
 def _best_stacked(metrics: dict[str, Any]) -> float:
-    return max(r["splits"]["test"]["auc"] for name, r in metrics["results"].items() if name.endswith("+cnn"))
+    return float(max(r["splits"]["test"]["auc"] for name, r in metrics["results"].items() if name.endswith("+cnn")))
 
 
 def _contention(cache_dir: str) -> list[float]:

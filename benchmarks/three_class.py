@@ -166,7 +166,7 @@ def _binary_models(
     kind's held-out electron probability of every e/gamma event (NaN for pions)."""
     egamma = np.flatnonzero(y < 2)
     columns = list(FEATURE_NAMES)
-    scores = {kind: np.full(len(y), np.nan) for kind in TREE_KINDS}
+    scores: dict[str, np.ndarray] = {kind: np.full(len(y), np.nan) for kind in TREE_KINDS}
     with tempfile.TemporaryDirectory() as tuning_dir:
         first = _fold_split(folds, 0, n_folds)
         train, validation = (np.intersect1d(part, egamma) for part in (first.train, first.validation))
@@ -255,14 +255,14 @@ def main(argv: list[str] | None = None) -> int:
         with tempfile.TemporaryDirectory() as tuning_dir:
             on_simulation = fit_three_class(simulated, y_simulated, simulated_split, settings, tuning_dir=tuning_dir)
         every = np.arange(len(y))
-        for kind, model in on_simulation.items():
+        for name, model in on_simulation.items():
             probabilities = model.predict(table)
             for threshold in args.thresholds:
                 keep = above_threshold(energy, threshold)
-                add(SIMULATION, kind, "one model", threshold, every[keep], probabilities[keep])
+                add(SIMULATION, name, "one model", threshold, every[keep], probabilities[keep])
                 above = above_threshold(simulated_energy, threshold)
                 retrained = _refit_above(model, simulated, y_simulated, simulated_split, above, settings)
-                add(SIMULATION, kind, "retrained", threshold, every[keep], retrained.predict(table.iloc[every[keep]]))
+                add(SIMULATION, name, "retrained", threshold, every[keep], retrained.predict(table.iloc[every[keep]]))
         print(f"transfer ({args.train_simulated} simulated events per class): {time.perf_counter() - started:.0f} s")
     results = _pooled_rows(pooled)
     frame = pd.DataFrame(results).sort_values(["trained_on", "mode", "model", "threshold_gev"], ignore_index=True)

@@ -157,10 +157,10 @@ class Summary:
     """Per kind the minimum, median and maximum seconds; the ratio of the medians and the median pair ratio; per
     kind the median seconds of each of the run's own steps (0 where a kind has no such step)."""
 
-    seconds: dict[str, dict[str, float]]
+    seconds: dict[Kind, dict[str, float]]
     ratio_of_medians: float
     median_pair_ratio: float
-    steps: dict[str, dict[str, float]]
+    steps: dict[Kind, dict[str, float]]
 
 
 def summarise(timings: list[Timing]) -> Summary:

@@ -40,6 +40,7 @@ from egid import features
 from egid.detector import load_dataset
 from egid.detector.schema import ELECTRON, ENERGY, ENERGY_SCALE_GEV, SEED_IETA, SEED_IPHI
 from egid.simulation import simulate_events
+from egid.simulation.gun import Particle
 from egid.simulation.tracker import material_x0
 
 REPO = Path(__file__).resolve().parents[1]
@@ -113,7 +114,11 @@ def main(argv: list[str] | None = None) -> int:
     g4_images = g4.read_images()
     tables, sim_tables = {}, {}
     pd.set_option("display.width", 160)
-    for particle, is_class in (("electron", g4.labels == ELECTRON), ("photon", g4.labels != ELECTRON)):
+    classes: tuple[tuple[Particle, np.ndarray], ...] = (
+        ("electron", g4.labels == ELECTRON),
+        ("photon", g4.labels != ELECTRON),
+    )
+    for particle, is_class in classes:
         start = time.perf_counter()
         images, extras = simulate_events(args.n, particle=particle, seed=args.seed)
         elapsed = time.perf_counter() - start
