@@ -309,9 +309,11 @@ def _print_summary(metrics: dict[str, Any], study: pd.DataFrame) -> None:
     for name, values in metrics.items():
         print(format_three_class_summary(values, model=name))
     if not study.empty:
-        shown = study.pivot_table(index="threshold_gev", columns=["mode", "model"], values="accuracy")
+        # unstacked rather than pivoted: a threshold that leaves no events (or a refit without one of the classes)
+        # stays a row of n/a, as in the study's files, instead of vanishing from the table
+        shown = study.set_index(["threshold_gev", "mode", "model"])["accuracy"].unstack(["mode", "model"])
         print("three-class accuracy above each summed crop energy threshold (GeV):")
-        print(shown.to_string(float_format=lambda v: f"{v:.4f}"))
+        print(shown.to_string(float_format=lambda v: f"{v:.4f}", na_rep="n/a"))
 
 
 def evaluate(args: argparse.Namespace) -> int:

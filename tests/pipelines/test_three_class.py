@@ -124,6 +124,20 @@ def test_a_data_file_with_three_labels_runs_the_three_class_job_without_the_cnn(
     assert egid.load(out).names == ["lightgbm", "xgboost"]
 
 
+def test_a_threshold_above_every_event_stays_in_the_printed_study_as_n_a(
+    files: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = files["root"] / "run_high_threshold"
+    argv = ["run", "--data", str(files["all"]), "--trials", "1", "--threads", "1", "--out-dir", str(out), "--no-cnn"]
+    assert main([*argv, "--cache-dir", str(files["root"] / "cache"), "--thresholds", "0", "1e6"]) == 0
+    printed = capsys.readouterr().out.splitlines()
+    table = printed[printed.index("three-class accuracy above each summed crop energy threshold (GeV):") + 1 :]
+    (high,) = [line for line in table if line.startswith("1000000.0")]
+    assert high.split()[1:] == ["n/a"] * 3  # both models evaluated, the best one retrained: nothing above 1e6 GeV
+    study = pd.read_csv(out / "threshold_study.csv")
+    assert study.loc[study["threshold_gev"] == 1e6, "n_test"].eq(0).all()
+
+
 def _one_line_error(argv: list[str], capsys: pytest.CaptureFixture[str], pattern: str) -> None:
     assert main(argv) == 2
     err = capsys.readouterr().err
