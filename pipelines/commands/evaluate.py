@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from egid.detector import require_both_classes
+from egid.detector import InputError, is_three_class, require_both_classes
 from egid.detector.atomic import staged_dir
 from egid.detector.paths import check_output_dir, check_outside, check_replaceable, writing
 from egid.evaluation.metrics import format_summary
@@ -58,7 +58,14 @@ def run(args: argparse.Namespace) -> int:
     check_outside(out_dir, run_root, option="--out-dir", allowed=(EVALUATIONS,))
     check_replaceable(out_dir, overwrite=args.overwrite, option="--out-dir")
     dataset = dataset_from_args(args)
-    require_both_classes(dataset.labels, name=", ".join(dataset.paths))
+    where = ", ".join(dataset.paths)
+    if is_three_class(dataset.labels):  # a binary run has no pion probability to be judged on
+        msg = (
+            f"{where}: holds charged pions (y = 2), but {args.run_dir} is an electron/photon run; evaluate it on "
+            "electrons and photons, or train a three-class run (egid run --pions)"
+        )
+        raise InputError(msg)
+    require_both_classes(dataset.labels, name=where)
     table, model_scores = bundle.score(dataset)
     scores = pd.DataFrame({"label": dataset.labels, "split": "test"})
     if "eta" in dataset.extras:

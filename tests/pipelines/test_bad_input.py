@@ -207,3 +207,13 @@ def test_config_with_a_bad_key(content: str, says: str, tmp_path: Path, capsys: 
     out = tmp_path / "run"
     _fails_cleanly(["run", "--config", str(config), "--out-dir", str(out)], capsys, names=config, says=says)
     assert not out.exists()
+
+
+def test_a_binary_run_evaluated_on_pions(trained_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    argv = _evaluate(trained_run, tmp_path)
+    pions = write_crops(tmp_path / "pi.hdf5", 30, label=2.0, seed=9)
+    electrons = Path(argv[argv.index("--electrons") + 1])
+    _fails_cleanly(
+        [*argv, "--pions", str(pions)], capsys, names=electrons, says=f"but {trained_run} is an electron/photon run"
+    )
+    assert not (tmp_path / "evaluation").exists()
