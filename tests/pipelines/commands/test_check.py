@@ -54,6 +54,14 @@ def test_a_single_data_file_without_extras(tmp_path: Path, capsys: pytest.Captur
     assert "per-event extras: none\n" in out
 
 
+def test_pions_are_counted_as_pions(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    crops = np.concatenate([toy_crops(n, label=label, seed=n) for n, label in ((4, 1.0), (6, 0.0), (5, 2.0))])
+    labels = np.r_[np.ones(4), np.zeros(6), np.full(5, 2.0)].astype(np.float32)
+    data = write_datasets(tmp_path / "data.h5", X=crops, y=labels)
+    assert main(["check", "--data", str(data)]) == 0
+    assert "events: 15 (4 electrons, 6 photons, 5 pions)\n" in capsys.readouterr().out
+
+
 def test_max_events_limits_the_events_checked(sample: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> None:
     electrons, photons = sample
     assert main(["check", "--electrons", str(electrons), "--photons", str(photons), "--max-events", "10"]) == 0
