@@ -116,6 +116,16 @@ def input_files(values: str | Sequence[str] | None, *, option: str) -> list[str]
     return files
 
 
+def named_input_files(args: argparse.Namespace) -> list[str]:
+    """Every input file the options name (``--electrons``, ``--photons``, ``--pions``, ``--data``), patterns
+    expanded: what an output must never replace."""
+    per_class = [
+        input_files(getattr(args, option, None), option=f"--{option}") or []
+        for option in ("electrons", "photons", "pions")
+    ]
+    return [file for files in per_class for file in files] + ([args.data] if args.data else [])
+
+
 def dataset_from_args(args: argparse.Namespace) -> EventDataset:
     """Open and validate the input files named on the command line."""
     return load_dataset(

@@ -27,7 +27,8 @@ COMMANDS = {
     ),
     "check": Command("egid.pipelines.commands.check", "validate input files and summarise them"),
     "features": Command(
-        "egid.pipelines.commands.features", "compute the feature table (features, label, per-event extras) of a dataset"
+        "egid.pipelines.commands.features",
+        "compute the feature table (features, label, per-event extras) of a dataset; with pions the hadronic ones too",
     ),
     "simulate": Command(
         "egid.pipelines.commands.simulate", "simulate electron and photon crops with the embedded fast simulation"

@@ -1,19 +1,22 @@
-"""``egid features``: compute the physics feature table of a dataset and write it as parquet."""
+"""``egid features``: compute the physics feature table of a dataset and write it as parquet.
+
+A dataset with charged pions gets the columns a three-class run computes (:data:`egid.features.THREE_CLASS_FEATURES`:
+the electron/photon set followed by the hadronic features); any other the electron/photon set."""
 
 from __future__ import annotations
 
 import argparse
 import logging
 
-from egid.detector import atomic_path
+from egid.detector import atomic_path, is_three_class
 from egid.detector.paths import check_not_input, check_output_file, check_replaceable, writing
-from egid.features import extract_table
+from egid.features import THREE_CLASS_FEATURES, extract_table
 from egid.pipelines.inputs import (
     add_extraction_arguments,
     add_input_arguments,
     add_overwrite_argument,
     dataset_from_args,
-    input_files,
+    named_input_files,
 )
 from egid.pipelines.progress import progress_bars
 
@@ -35,21 +38,18 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Extract the features of the selected events (with a progress bar) and write them to ``--output``."""
     out = check_output_file(args.output, what="the parquet file")
-    inputs = [
-        *(input_files(args.electrons, option="--electrons") or []),
-        *(input_files(args.photons, option="--photons") or []),
-        args.data,
-    ]
-    check_not_input(out, inputs, option="--output")
+    check_not_input(out, named_input_files(args), option="--output")
     check_replaceable(out, overwrite=args.overwrite, option="--output")
     dataset = dataset_from_args(args)
+    # with pions, the columns a three-class run computes: the e/gamma set and the hadronic features
+    names = THREE_CLASS_FEATURES if is_three_class(dataset.labels) else None
     if args.scheduler is None and args.workers is None:
-        table = extract_table(dataset, progress=progress_bars())
+        table = extract_table(dataset, names=names, progress=progress_bars())
     else:
         from egid.features.distributed import dask_client, extract_distributed
 
         with dask_client(scheduler=args.scheduler, workers=args.workers) as client:
-            table = extract_distributed(dataset, client=client, cache_dir=args.cache_dir)
+            table = extract_distributed(dataset, client=client, cache_dir=args.cache_dir, names=names)
     with writing(out), atomic_path(out) as tmp:
         table.to_parquet(tmp, index=False)
     logger.info("%d events x %d columns -> %s", len(table), table.shape[1], out)

@@ -9,9 +9,10 @@ import pandas as pd
 import pytest
 
 from egid.detector import InputError
-from egid.features import FEATURE_NAMES
+from egid.features import FEATURE_NAMES, THREE_CLASS_FEATURES
 from egid.pipelines.run import build_parser
 from tests.features.toy_images import G4_SLICE
+from tests.three_class_fixtures import write_pions
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
@@ -34,6 +35,28 @@ def test_features_command_with_two_files(crop_files: tuple[Path, Path], tmp_path
     args = parse(["--electrons", str(crop_files[0]), "--photons", str(crop_files[1]), "--output", str(out)])
     assert args.handler(args) == 0
     assert pd.read_parquet(out)["label"].tolist() == [1.0] * 120 + [0.0] * 80
+
+
+def test_with_pions_the_table_has_the_three_class_columns(crop_files: tuple[Path, Path], tmp_path: Path) -> None:
+    pions = write_pions(tmp_path / "pions.hdf5", 30)
+    out = tmp_path / "three.parquet"
+    electrons, photons = (str(path) for path in crop_files)
+    args = parse(["--electrons", electrons, "--photons", photons, "--pions", str(pions), "--output", str(out)])
+    assert args.handler(args) == 0
+    table = pd.read_parquet(out)
+    assert list(table.columns)[: len(THREE_CLASS_FEATURES)] == list(THREE_CLASS_FEATURES)
+    assert table["label"].value_counts().to_dict() == {1.0: 120, 0.0: 80, 2.0: 30}
+
+
+def test_the_output_may_not_replace_the_pion_file(crop_files: tuple[Path, Path], tmp_path: Path) -> None:
+    pions = write_pions(tmp_path / "pions.parquet", 30)  # an input whatever its name
+    before = pions.read_bytes()
+    electrons, photons = (str(path) for path in crop_files)
+    argv = ["--electrons", electrons, "--photons", photons, "--pions", str(pions), "--output", str(pions)]
+    args = parse([*argv, "--overwrite"])
+    with pytest.raises(InputError, match="--output"):
+        args.handler(args)
+    assert pions.read_bytes() == before
 
 
 def test_output_directory_is_refused(tmp_path: Path) -> None:
