@@ -75,7 +75,7 @@ from egid.models.three_class import (
 from egid.models.trees import TreeModel
 from egid.models.tuning import TuningSettings
 from egid.pipelines.config import RunConfig
-from egid.pipelines.inputs import input_files
+from egid.pipelines.inputs import dataset_from_args
 from egid.pipelines.prepare import CNN_PROBE_EVENTS, feature_table
 from egid.pipelines.rundir import (
     TUNING_NAME,
@@ -325,14 +325,7 @@ def evaluate(args: argparse.Namespace) -> int:
     out_dir = check_output_dir(args.out_dir or run_root / "evaluations" / stamp)
     check_outside(out_dir, run_root, option="--out-dir", allowed=("evaluations",))
     check_replaceable(out_dir, overwrite=args.overwrite, option="--out-dir")
-    dataset = load_dataset(
-        electrons=input_files(args.electrons, option="--electrons"),
-        photons=input_files(args.photons, option="--photons"),
-        pions=None if getattr(args, "pions", None) is None else input_files(args.pions, option="--pions"),
-        data=args.data,
-        max_events=args.max_events,
-        seed=args.seed,
-    )
+    dataset = dataset_from_args(args)
     require_classes(dataset.labels, name=shorten(", ".join(dataset.paths), 200))
     if not is_three_class(dataset.labels):
         where = shorten(", ".join(dataset.paths), 200)
