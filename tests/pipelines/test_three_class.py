@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 import egid
+from egid.models.export import load_tree_model
 from egid.pipelines.config import THREE_CLASS_TUNING_ROWS
 from egid.pipelines.run import main
 from tests.conftest import write_crops
@@ -122,6 +123,22 @@ def test_a_data_file_with_three_labels_runs_the_three_class_job_without_the_cnn(
     assert metrics["task"] == "three_class" and list(metrics["models"]) == ["lightgbm", "xgboost"]
     assert not (out / "models" / "three_class_stacked").exists()
     assert egid.load(out).names == ["lightgbm", "xgboost"]
+
+
+def test_importances_rank_each_class_and_refuse_shap(run_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["importances", "--run-dir", str(run_dir), "--model", "lightgbm", "--top", "1"]
+    assert main([*argv, "--per-class"]) == 0
+    out = capsys.readouterr().out
+    per_class = load_tree_model(run_dir / "models" / "three_class", "lightgbm").class_importance()
+    for name in CLASSES:
+        top = per_class[name].idxmax()
+        assert f"three_class/lightgbm, {name} trees: gain" in out
+        assert f"   1  {top} " in out.split(f"three_class/lightgbm, {name} trees")[1].split("\n\n")[0]
+    assert main([*argv, "--measure", "shap"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "is a three-class run, which stores no SHAP values" in err
+    assert main([*argv, "--measure", "split", "--per-class"]) == 2
+    assert "--per-class: ranks the gain of each class's trees" in capsys.readouterr().err
 
 
 def test_a_threshold_above_every_event_stays_in_the_printed_study_as_n_a(
