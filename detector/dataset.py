@@ -17,7 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from egid.detector.atomic import file_digest
-from egid.detector.errors import InputError
+from egid.detector.errors import InputError, shorten
 from egid.detector.hdf5 import EventFile
 from egid.detector.schema import (
     CLASS_LABELS,
@@ -79,6 +79,11 @@ class EventDataset:
     def paths(self) -> list[str]:
         """The files the events come from."""
         return [str(s.file.path) for s in self._selections]
+
+    @property
+    def source(self) -> str:
+        """The files, comma-separated and cut to 200 characters: how an error line names these events."""
+        return shorten(", ".join(self.paths), 200)
 
     def iter_images(self, *, chunk_size: int = DEFAULT_CHUNK) -> Iterator[tuple[int, Images]]:
         """Yield ``(start, images)`` blocks covering every event in order; ``start`` is the dataset index."""

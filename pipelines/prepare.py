@@ -17,7 +17,6 @@ from typing import Any
 import pandas as pd
 
 from egid.detector import EventDataset, Split, load_dataset, require_classes, stratified_split
-from egid.detector.errors import shorten
 from egid.features import cached_table
 from egid.models import TuningSettings
 from egid.models.storage import open_journal, open_rdb
@@ -159,7 +158,7 @@ def load_events(config: RunConfig) -> EventDataset:
         max_events=config.max_events,
         seed=config.seed,
     )
-    require_classes(dataset.labels, name=shorten(", ".join(dataset.paths), 200))
+    require_classes(dataset.labels, name=dataset.source)
     return dataset
 
 

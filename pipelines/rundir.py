@@ -189,7 +189,7 @@ def check_data_record(run_dir: Path, dataset: EventDataset) -> None:
         raise InputError(msg) from None
     if fingerprint != dataset.fingerprint():
         msg = (
-            f"{shorten(', '.join(dataset.paths), 200)}: not the data the run in {run_dir} was started on "
+            f"{dataset.source}: not the data the run in {run_dir} was started on "
             f"({record.get('events')} events of {shorten(', '.join(map(str, record.get('files', []))), 200)}); "
             "a resumed run must read the same events"
         )

@@ -43,7 +43,6 @@ from egid.detector import (
     stratified_subsample,
 )
 from egid.detector.atomic import atomic_path, staged_dir
-from egid.detector.errors import shorten
 from egid.detector.paths import check_output_dir, check_outside, check_replaceable, writing
 from egid.detector.schema import CLASS_LABELS, class_name
 from egid.evaluation.three_class_metrics import format_three_class_summary, three_class_metrics
@@ -326,10 +325,9 @@ def evaluate(args: argparse.Namespace) -> int:
     check_outside(out_dir, run_root, option="--out-dir", allowed=("evaluations",))
     check_replaceable(out_dir, overwrite=args.overwrite, option="--out-dir")
     dataset = dataset_from_args(args)
-    require_classes(dataset.labels, name=shorten(", ".join(dataset.paths), 200))
+    require_classes(dataset.labels, name=dataset.source)
     if not is_three_class(dataset.labels):
-        where = shorten(", ".join(dataset.paths), 200)
-        msg = f"{where}: holds no pions; a three-class run is evaluated on electrons, photons and pions"
+        msg = f"{dataset.source}: holds no pions; a three-class run is evaluated on electrons, photons and pions"
         raise InputError(msg)
     table, frame = bundle.score(dataset)
     labels = dataset.labels.astype(np.float64)

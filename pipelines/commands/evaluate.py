@@ -15,7 +15,6 @@ import pandas as pd
 
 from egid.detector import InputError, is_three_class, require_both_classes
 from egid.detector.atomic import staged_dir
-from egid.detector.errors import shorten
 from egid.detector.paths import check_output_dir, check_outside, check_replaceable, writing
 from egid.evaluation.metrics import format_summary
 from egid.evaluation.publish import DataDescription, publish
@@ -59,14 +58,13 @@ def run(args: argparse.Namespace) -> int:
     check_outside(out_dir, run_root, option="--out-dir", allowed=(EVALUATIONS,))
     check_replaceable(out_dir, overwrite=args.overwrite, option="--out-dir")
     dataset = dataset_from_args(args)
-    where = shorten(", ".join(dataset.paths), 200)
     if is_three_class(dataset.labels):  # a binary run has no pion probability to be judged on
         msg = (
-            f"{where}: holds charged pions (y = 2), but {args.run_dir} is an electron/photon run; evaluate it on "
-            "electrons and photons, or train a three-class run (egid run --pions)"
+            f"{dataset.source}: holds charged pions (y = 2), but {args.run_dir} is an electron/photon run; "
+            "evaluate it on electrons and photons, or train a three-class run (egid run --pions)"
         )
         raise InputError(msg)
-    require_both_classes(dataset.labels, name=where)
+    require_both_classes(dataset.labels, name=dataset.source)
     table, model_scores = bundle.score(dataset)
     scores = pd.DataFrame({"label": dataset.labels, "split": "test"})
     if "eta" in dataset.extras:

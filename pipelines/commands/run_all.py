@@ -15,7 +15,6 @@ import pandas as pd
 
 from egid.detector import EventDataset, InputError, Split, stratified_split, stratified_subsample
 from egid.detector.atomic import staged_dir
-from egid.detector.errors import shorten
 from egid.detector.paths import check_output_dir, writing
 from egid.detector.schema import CLASS_LABELS, ELECTRON, PHOTON, class_name
 from egid.evaluation.metrics import format_summary, working_point_thresholds
@@ -139,7 +138,7 @@ def run(args: argparse.Namespace) -> int:
         with timer.step("simulate or find inputs"):
             config = resolved(config)
             dataset = load_events(config)
-            _check_enough_events(dataset.labels, config, classes, name=shorten(", ".join(dataset.paths), 200))
+            _check_enough_events(dataset.labels, config, classes, name=dataset.source)
             if saved is not None:
                 check_data_record(run_dir, dataset)
         if config.cnn:  # an unreadable weights file is refused before the run directory exists
